@@ -1,0 +1,178 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Failover: how fast the federation recovers from a lost site.
+
+    python benchmarks/failover.py [--sites 3] [--trials 5]
+
+Real ``sodos-site`` processes on loopback (LAN timeouts from
+doc/configuration.rst). The benchmark process joins as one more read-only
+member and is the client. Two cases, each repeated ``--trials`` times:
+
+* ``leader_loss_write_s``: SIGKILL of the leader's site -> the first
+  write accepted (committed) again through the client member;
+* ``site_down_detect_s``: SIGKILL of a non-leader site -> the site is
+  marked down in the KB.
+
+The killed site is restarted from its data directory between trials.
+Progress goes to stderr; the last line of stdout is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from typing import Any
+
+from oslo_config import cfg
+
+from sodos import conf as sodos_conf
+from sodos.kb.raft import backend as raft_backend
+from sodos.testing import federation
+from sodos.testing import ports
+
+NO_REPLACEMENT = {'raft': {'voter_replace_timeout': 3600}}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def client_member(fed: federation.LocalFederation, root: str):
+    conf = cfg.ConfigOpts()
+    sodos_conf.register_opts(conf)
+    conf([], project='sodos', default_config_files=[])
+    overrides = {
+        'address': ports.free_address(),
+        'data_dir': os.path.join(root, 'client'),
+        'password': fed.password,
+        'join': [s.address for s in fed.sites.values()],
+        'commit_timeout': 30.0,
+    }
+    overrides.update(federation.LAN_SETTINGS['raft'])
+    conf.set_override('site_name', 'bench-client')
+    conf.set_override('roles', [])
+    for name, value in overrides.items():
+        conf.set_override(name, value, 'raft')
+    for name, value in federation.LAN_SETTINGS['knowmon'].items():
+        conf.set_override(name, value, 'knowmon')
+    member = raft_backend.RaftBackend(conf)
+    member.start()
+    if not member.wait_ready(30):
+        raise RuntimeError('the client member did not join')
+    return member
+
+
+def healthy(fed: federation.LocalFederation, voters: int, timeout=60.0):
+    fed.wait(
+        lambda r: r['has_quorum']
+        and sum(1 for v in r['voters'] if v['connected']) == voters
+        and all(m['status'] == 'up' for m in r['members']),
+        timeout,
+        'all sites up and %d voters connected' % voters,
+    )
+
+
+def site_of(fed: federation.LocalFederation, address: str):
+    return next(s for s in fed.sites.values() if s.address == address)
+
+
+def leader_loss(fed, client, voters: int) -> float:
+    victim = site_of(fed, client.status().leader)
+    started = time.monotonic()
+    victim.kill()
+    client.propose('policy.set', {'key': 'paused', 'value': False})
+    elapsed = time.monotonic() - started
+    victim.start()
+    healthy(fed, voters)
+    return elapsed
+
+
+def site_down(fed, client, voters: int) -> float:
+    leader = client.status().leader
+    victim = next(s for s in fed.sites.values() if s.address != leader)
+    started = time.monotonic()
+    victim.kill()
+    deadline = started + 60
+    while time.monotonic() < deadline:
+        if client.read('sites')[victim.name]['status'] == 'down':
+            break
+        time.sleep(0.02)
+    else:
+        raise RuntimeError('%s was never marked down' % victim.name)
+    elapsed = time.monotonic() - started
+    victim.start()
+    healthy(fed, voters)
+    return elapsed
+
+
+def run(sites: int, trials: int) -> dict[str, Any]:
+    root = tempfile.mkdtemp(prefix='sodos-failover-')
+    voters = min(sites, 3) if sites < 5 else 5
+    if voters == 2:
+        voters = 1
+    client = None
+    try:
+        with federation.LocalFederation(
+            root, voter_count=voters, settings=NO_REPLACEMENT
+        ) as fed:
+            log('starting %d sites (%d voters)' % (sites, voters))
+            fed.add_site()
+            fed.wait(lambda r: r['leader'], 30, 'a leader')
+            for _ in range(sites - 1):
+                fed.add_site()
+            healthy(fed, voters, timeout=120)
+            client = client_member(fed, root)
+            results: dict[str, list[float]] = {'leader': [], 'down': []}
+            for trial in range(trials):
+                results['leader'].append(leader_loss(fed, client, voters))
+                log('trial %d: leader loss -> write in %.2f s'
+                    % (trial + 1, results['leader'][-1]))
+                results['down'].append(site_down(fed, client, voters))
+                log('trial %d: site loss -> marked down in %.2f s'
+                    % (trial + 1, results['down'][-1]))
+    finally:
+        if client is not None:
+            client.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    return {
+        'sites': sites,
+        'voters': voters,
+        'trials': trials,
+        'leader_loss_write_s': round(statistics.median(results['leader']), 3),
+        'leader_loss_write_s_max': round(max(results['leader']), 3),
+        'site_down_detect_s': round(statistics.median(results['down']), 3),
+        'site_down_detect_s_max': round(max(results['down']), 3),
+        'settings': federation.LAN_SETTINGS,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
+    parser.add_argument('--sites', type=int, default=3)
+    parser.add_argument('--trials', type=int, default=5)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    result = run(args.sites, args.trials)
+    print(json.dumps(result, sort_keys=True))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

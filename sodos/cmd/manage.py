@@ -1,0 +1,163 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""sodos-manage: federation membership from the command line.
+
+    sodos-manage federation status [--format table|json]
+    sodos-manage federation join --peer HOST:PORT
+    sodos-manage federation bootstrap
+    sodos-manage federation leave [--timeout S]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from oslo_config import cfg
+
+from sodos import conf as sodos_conf
+from sodos import exception
+from sodos.kb.raft import control
+from sodos.kb.raft import report
+from sodos.kb.raft import settings as raft_settings
+from sodos.kb.raft import store
+
+
+def _settings(conf: cfg.ConfigOpts) -> tuple[raft_settings.Settings, bytes]:
+    settings = raft_settings.load(conf)
+    return settings, control.derive_key(settings.password)
+
+
+def federation_status(conf: cfg.ConfigOpts) -> int:
+    settings, key = _settings(conf)
+    data = report.gather(settings.address, key)
+    if conf.category.format == 'json':
+        print(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        print(report.as_text(data))
+    return 0
+
+
+def _no_state_yet(settings: raft_settings.Settings) -> store.MembershipFile:
+    record = store.MembershipFile(settings.data_dir)
+    if record.load() is not None:
+        raise exception.SodosError(
+            '%s already holds this member\'s state: it is (or was) in a '
+            'federation. Move it aside first to start anew.'
+            % settings.data_dir
+        )
+    os.makedirs(settings.data_dir, mode=0o700, exist_ok=True)
+    return record
+
+
+def federation_join(conf: cfg.ConfigOpts) -> int:
+    settings, key = _settings(conf)
+    raft_settings.split_address(conf.category.peer, '--peer')
+    record = _no_state_yet(settings)
+    reply = control.call(
+        conf.category.peer,
+        key,
+        'hello',
+        site=conf.site_name,
+        address=settings.address,
+    )
+    record.save(voters=reply['voters'])
+    print(
+        'Site %s will join federation %s as a read-only member (voters: %s).'
+        '\nStart its sodos services now.'
+        % (conf.site_name, reply['federation_id'], ', '.join(reply['voters']))
+    )
+    return 0
+
+
+def federation_bootstrap(conf: cfg.ConfigOpts) -> int:
+    settings, _key = _settings(conf)
+    record = _no_state_yet(settings)
+    record.save(voters=[settings.address])
+    print(
+        'Site %s will start a new federation as its first voter.\n'
+        'Start its sodos services now; other sites join with '
+        '[raft]join = %s' % (conf.site_name, settings.address)
+    )
+    return 0
+
+
+def federation_leave(conf: cfg.ConfigOpts) -> int:
+    settings, key = _settings(conf)
+    control.call(settings.address, key, 'leave', site=conf.site_name)
+    deadline = time.monotonic() + conf.category.timeout
+    print('Leaving: waiting until no voter counts on this site...')
+    while time.monotonic() < deadline:
+        record = store.MembershipFile(settings.data_dir).load() or {}
+        if record.get('left'):
+            print('Site %s has left the federation. Stop its sodos '
+                  'services.' % conf.site_name)
+            return 0
+        time.sleep(0.5)
+    print(
+        'Site %s is still a member after %.0f s: check '
+        '"sodos-manage federation status" and the leader\'s log.'
+        % (conf.site_name, conf.category.timeout),
+        file=sys.stderr,
+    )
+    return 1
+
+
+COMMANDS: dict[str, Callable[[cfg.ConfigOpts], int]] = {
+    'status': federation_status,
+    'join': federation_join,
+    'bootstrap': federation_bootstrap,
+    'leave': federation_leave,
+}
+
+
+def _add_parsers(subparsers: Any) -> None:
+    federation = subparsers.add_parser(
+        'federation', help='membership of this site in the federation'
+    )
+    actions = federation.add_subparsers(dest='action')
+    actions.required = True
+    status = actions.add_parser('status', help='leader, voters, members')
+    status.add_argument('--format', choices=['table', 'json'],
+                        default='table')
+    join = actions.add_parser(
+        'join', help='prepare this site to join through a member'
+    )
+    join.add_argument('--peer', required=True, metavar='HOST:PORT',
+                      help='[raft]address of any member')
+    actions.add_parser('bootstrap', help='prepare a new federation')
+    leave = actions.add_parser('leave', help='leave the federation')
+    leave.add_argument('--timeout', type=float, default=60.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf = cfg.ConfigOpts()
+    sodos_conf.register_opts(conf)
+    conf.register_cli_opt(
+        cfg.SubCommandOpt('category', title='commands',
+                          handler=_add_parsers)
+    )
+    try:
+        conf(sys.argv[1:] if argv is None else argv, project='sodos')
+        return COMMANDS[conf.category.action](conf)
+    except (cfg.Error, exception.SodosError, ValueError) as exc:
+        print('sodos-manage: error: %s' % exc, file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

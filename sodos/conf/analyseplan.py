@@ -1,0 +1,40 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from oslo_config import cfg
+
+from sodos.conf import base
+
+GROUP = cfg.OptGroup(
+    'analyseplan',
+    title='AnalysePlan',
+    help='The Analyse and Plan role: placement and re-placement of '
+    'appliances; acts only beside the Raft leader.',
+)
+
+OPTS = [
+    cfg.FloatOpt(
+        'loop_interval',
+        default=5.0,
+        min=0.05,
+        mutable=True,
+        help='Seconds between planning cycles.',
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    base.register(conf, GROUP, OPTS)
+
+
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
+    return {GROUP: OPTS}

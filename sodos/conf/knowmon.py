@@ -1,0 +1,76 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from oslo_config import cfg
+
+from sodos.conf import base
+
+GROUP = cfg.OptGroup(
+    'knowmon',
+    title='KnowMon',
+    help='The Knowledge and Monitoring role: this site\'s KB member, '
+    'failure detection and alerts.',
+)
+
+OPTS = [
+    cfg.StrOpt(
+        'state_backend',
+        default='raft',
+        help='State backend holding the Knowledge Base (namespace '
+        'sodos.state_backends): "raft" for a real site, "memory" for '
+        'a single-process test site.',
+    ),
+    cfg.FloatOpt(
+        'heartbeat_interval',
+        default=0.5,
+        min=0.05,
+        mutable=True,
+        help='Seconds between this site\'s liveness messages to the '
+        'leader. See [knowmon]site_down_timeout.',
+    ),
+    cfg.FloatOpt(
+        'site_down_timeout',
+        default=5.0,
+        min=0.1,
+        mutable=True,
+        help='A site the leader has not heard of for this long is marked '
+        'down. On a LAN 1.5 is enough; on a WAN use 10.',
+    ),
+    cfg.FloatOpt(
+        'loop_interval',
+        default=1.0,
+        min=0.05,
+        mutable=True,
+        help='Seconds between KnowMon decision cycles.',
+    ),
+    cfg.StrOpt(
+        'rpc_topic',
+        default='sodos-knowmon',
+        help='RPC topic of the KnowMon API on the site\'s message bus.',
+    ),
+    cfg.FloatOpt(
+        'summary_change_threshold',
+        default=5.0,
+        min=0.0,
+        mutable=True,
+        help='Percent change of a monitored value that makes a new site '
+        'summary worth committing to the KB.',
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    base.register(conf, GROUP, OPTS)
+
+
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
+    return {GROUP: OPTS}

@@ -1,0 +1,146 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from oslo_config import cfg
+
+from sodos.conf import base
+
+GROUP = cfg.OptGroup(
+    'raft',
+    title='Replicated Knowledge Base',
+    help='This site\'s member of the Raft log that replicates the '
+    'Knowledge Base between sites.',
+)
+
+OPTS = [
+    cfg.StrOpt(
+        'address',
+        sample_default='192.0.2.10:7700',
+        help='HOST:PORT at which the other members reach this one. Raft '
+        'uses PORT; the membership control channel uses PORT+1. Read-only '
+        'members open the Raft port only once promoted to voter.',
+    ),
+    cfg.StrOpt(
+        'bind_host',
+        help='Address to listen on. Defaults to the host part of '
+        '[raft]address.',
+    ),
+    cfg.ListOpt(
+        'join',
+        default=[],
+        help='[raft]address of one or more existing members to join '
+        'through. Leave empty on the first site: a site with no state and '
+        'nothing to join bootstraps a new federation. Ignored once the '
+        'site has state in [raft]data_dir.',
+    ),
+    cfg.StrOpt(
+        'data_dir',
+        default='$state_path/raft',
+        help='Journal, snapshot and membership record of this member.',
+    ),
+    cfg.StrOpt(
+        'password',
+        secret=True,
+        help='Federation password, the same at every site. It encrypts '
+        'Raft traffic and authenticates the control channel. Required: '
+        'without it the Raft port would run any code sent to it. See '
+        '[raft]insecure_dev_mode.',
+    ),
+    cfg.BoolOpt(
+        'insecure_dev_mode',
+        default=False,
+        help='Allow running without [raft]password. Only accepted when '
+        '[raft]address and [raft]bind_host are loopback addresses; for '
+        'development only.',
+    ),
+    cfg.FloatOpt(
+        'election_timeout_min',
+        default=0.4,
+        min=0.01,
+        help='Shortest election timeout, seconds. Must exceed three '
+        '[raft]heartbeat_period. On a WAN use about 1.0.',
+    ),
+    cfg.FloatOpt(
+        'election_timeout_max',
+        default=1.4,
+        min=0.01,
+        help='Longest election timeout, seconds; above '
+        '[raft]election_timeout_min. On a WAN use about 3.0.',
+    ),
+    cfg.FloatOpt(
+        'heartbeat_period',
+        default=0.1,
+        min=0.001,
+        help='Raft append-entries period (leader heartbeat and batching), '
+        'seconds. Keep it at 2-3 times the worst round trip between '
+        'voters.',
+    ),
+    cfg.FloatOpt(
+        'connection_timeout',
+        default=3.5,
+        min=0.01,
+        help='Seconds without traffic before a Raft connection is '
+        'considered lost; at least [raft]election_timeout_max.',
+    ),
+    cfg.FloatOpt(
+        'connection_retry_time',
+        default=1.0,
+        min=0.01,
+        help='Seconds between attempts to reconnect to a member.',
+    ),
+    cfg.FloatOpt(
+        'leader_fallback_timeout',
+        default=5.0,
+        min=0.01,
+        help='A leader that hears from no majority for this long steps '
+        'down. Shorter means a shorter window in which a cut-off leader '
+        'still believes it leads.',
+    ),
+    cfg.BoolOpt(
+        'batch_append_entries',
+        default=True,
+        help='Batch log entries per heartbeat: higher throughput, '
+        'latency of about one [raft]heartbeat_period per write.',
+    ),
+    cfg.IntOpt(
+        'voter_count',
+        default=5,
+        choices=[1, 3, 5, 7],
+        help='How many members vote in the consensus; the others '
+        'replicate without voting. Used when the federation is '
+        'bootstrapped; afterwards the federation policy in the KB rules.',
+    ),
+    cfg.FloatOpt(
+        'voter_replace_timeout',
+        default=30.0,
+        min=0.1,
+        mutable=True,
+        help='Seconds a voter may be unreachable before the leader '
+        'promotes another member in its place.',
+    ),
+    cfg.FloatOpt(
+        'commit_timeout',
+        default=10.0,
+        min=0.1,
+        mutable=True,
+        help='Seconds a write may wait to be committed before it fails '
+        'with an error (its outcome is then unknown; retrying is safe).',
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    base.register(conf, GROUP, OPTS)
+
+
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
+    return {GROUP: OPTS}

@@ -1,0 +1,53 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Errors raised by sodos, each with a message an operator can act on."""
+
+
+class SodosError(Exception):
+    """Base class of every error sodos raises on purpose."""
+
+
+class ConfigError(SodosError):
+    """The configuration cannot work; the message names the option."""
+
+
+class InvalidCommand(SodosError):
+    """A command was malformed; nothing was submitted."""
+
+
+class CommandRejected(SodosError):
+    """The replicated state machine refused a committed command.
+
+    The command is in the log but changed nothing (for example a plan made
+    in a stale Raft term, or a lock held by someone else).
+    """
+
+
+class CommitTimeout(SodosError):
+    """A write could not be committed before its deadline.
+
+    The outcome is unknown: the command may still be applied later. It
+    carries a unique id, so submitting it again never applies it twice.
+    """
+
+
+class NotReady(SodosError):
+    """The local Knowledge Base member is not running or not caught up."""
+
+
+class AuthenticationFailed(SodosError):
+    """A peer did not prove it knows the federation password."""
+
+
+class PeerUnreachable(SodosError):
+    """No member named to join through answered."""

@@ -1,0 +1,199 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The state-backend interface: what the roles may ask of the KB.
+
+The roles never touch the consensus engine. They make commands, submit
+them and read the applied state through this interface, so the engine
+(pysyncobj today, driver ``raft``) can change without touching them.
+Drivers are stevedore plugins in the ``sodos.state_backends`` namespace.
+"""
+
+from __future__ import annotations
+
+import abc
+import concurrent.futures
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from oslo_config import cfg
+from stevedore import driver
+
+from sodos import exception
+from sodos.kb import commands
+
+LOG = logging.getLogger(__name__)
+NAMESPACE = 'sodos.state_backends'
+
+Result = dict[str, Any]
+Listener = Callable[[dict[str, Any], Result], None]
+
+
+@dataclasses.dataclass
+class MemberStatus:
+    """How this member sees the federation right now (local, not agreed)."""
+
+    site: str
+    address: str
+    # 'voter', 'readonly', 'starting' or 'stopped'
+    role: str
+    ready: bool
+    leader: str | None
+    leader_site: str | None
+    is_leader: bool
+    term: int
+    has_quorum: bool
+    commit_index: int
+    last_applied: int
+    # [{'address': ..., 'site': ..., 'connected': bool}], as this member
+    # sees them; only the leader's view of 'connected' is complete.
+    voters: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class StateBackend(abc.ABC):
+    """One member of the replicated Knowledge Base."""
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.conf = conf
+        self.site = conf.site_name
+        self._listeners: list[Listener] = []
+        self._listeners_lock = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Join or restore the federation; return once the member runs."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Stop cleanly, leaving state on disk that restarts."""
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until the member has caught up with a leader."""
+        return True
+
+    # -- writes ----------------------------------------------------------
+
+    @abc.abstractmethod
+    def submit_async(
+        self, command: commands.Command, timeout: float | None = None
+    ) -> concurrent.futures.Future[Result]:
+        """Submit; the future ends with the applier's result once committed.
+
+        The future fails with :class:`CommitTimeout` after ``timeout``
+        (default ``[raft]commit_timeout``); the command may still apply
+        later, and a resubmission with the same id is applied once only.
+        """
+
+    def submit(
+        self,
+        command: commands.Command,
+        timeout: float | None = None,
+        check: bool = True,
+    ) -> Result:
+        """Submit and wait until committed and applied here.
+
+        :raises CommandRejected: if ``check`` and the applier refused it.
+        :raises CommitTimeout: if it could not commit in time.
+        """
+        result = self.submit_async(command, timeout).result()
+        if check and not result.get('ok'):
+            raise exception.CommandRejected(
+                '%s refused: %s' % (command.type, result.get('error'))
+            )
+        return result
+
+    def propose(
+        self,
+        type: str,
+        args: dict[str, Any],
+        timeout: float | None = None,
+        check: bool = True,
+    ) -> Result:
+        """Make a command from this site and submit it.
+
+        Leader-only commands are stamped with the current term; when this
+        member is not the leader they will be refused by the applier.
+        """
+        term = self.term if type in commands.LEADER_ONLY else None
+        command = commands.make(type, args, self.site, term=term)
+        return self.submit(command, timeout=timeout, check=check)
+
+    # -- reads -----------------------------------------------------------
+
+    @abc.abstractmethod
+    def read(self, section: str | None = None) -> Any:
+        """A copy of the locally applied state (may lag the leader)."""
+
+    @abc.abstractmethod
+    def status(self) -> MemberStatus:
+        """This member's view of the federation."""
+
+    @property
+    @abc.abstractmethod
+    def term(self) -> int:
+        """The current Raft term as this member knows it."""
+
+    def is_leader(self) -> bool:
+        return self.status().is_leader
+
+    def in_quorum(self) -> bool:
+        """True while this member is in contact with a quorum.
+
+        Exec acts only while this holds (fencing).
+        """
+        return self.status().has_quorum
+
+    def liveness(self) -> dict[str, float]:
+        """Seconds since each site was last heard of (leader only)."""
+        return {}
+
+    # -- watching --------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(command, result)`` after each applied command.
+
+        Listeners run in the thread that applies the log: they must be
+        quick and must never submit and wait (that would deadlock).
+        """
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+    def _notify(self, wire: dict[str, Any], result: Result) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(wire, result)
+            except Exception:  # a listener must not stop the log
+                LOG.exception(
+                    'KB listener %r failed', listener
+                )
+
+
+def load(conf: cfg.ConfigOpts, name: str = 'raft') -> StateBackend:
+    """Load the state backend ``name`` from ``sodos.state_backends``."""
+    try:
+        manager = driver.DriverManager(
+            NAMESPACE, name, invoke_on_load=True, invoke_args=(conf,)
+        )
+    except Exception as exc:
+        raise exception.ConfigError(
+            'cannot load state backend %r: %s' % (name, exc)
+        ) from exc
+    backend: StateBackend = manager.driver
+    return backend

@@ -1,0 +1,404 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The ``raft`` state backend: this site's member of the replicated KB.
+
+Start-up, in order of precedence:
+
+* a data directory with a membership record: restart as the voter or
+  read-only member it was, from its journal and dump;
+* ``[raft]join`` names members: ask one of them (control channel) for the
+  voters, then replicate as a read-only member;
+* neither: bootstrap a new federation with this site as its only voter.
+
+Then the site registers itself in the KB; the leader's controller promotes
+read-only members until the federation has its ``voter_count`` voters.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import threading
+import uuid
+from typing import Any
+
+from oslo_config import cfg
+from pysyncobj.monotonic import monotonic
+
+from sodos import exception
+from sodos.kb import backend
+from sodos.kb import commands
+from sodos.kb.raft import control
+from sodos.kb.raft import controller
+from sodos.kb.raft import heartbeat
+from sodos.kb.raft import runner
+from sodos.kb.raft import settings
+from sodos.kb.raft import store
+
+LOG = logging.getLogger(__name__)
+
+
+class RaftBackend(backend.StateBackend):
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        super().__init__(conf)
+        self.settings = settings.load(conf)
+        self.address = self.settings.address
+        self.key = control.derive_key(self.settings.password)
+        self.membership = store.MembershipFile(self.settings.data_dir)
+        self.heartbeats = heartbeat.Table()
+        self.runner = runner.RaftRunner(
+            self.address,
+            lambda: settings.syncobj_conf(conf, self.settings),
+            self._notify,
+            self._voters_changed,
+        )
+        self._server: control.ControlServer | None = None
+        self._sender = heartbeat.Sender(self)
+        self._controller = controller.Controller(self)
+        self._led_since: float | None = None
+        self._registered = threading.Event()
+        self._stopping = threading.Event()
+        self._role_lock = threading.Lock()
+        self.problem: str | None = None
+
+    # -- start and stop --------------------------------------------------
+
+    def start(self) -> None:
+        os.makedirs(self.settings.data_dir, mode=0o700, exist_ok=True)
+        record = self.membership.load()
+        bootstrap = False
+        if record is not None and record.get('left'):
+            raise exception.ConfigError(
+                'site %s left the federation; move %s aside to join again'
+                % (self.site, self.settings.data_dir)
+            )
+        if record is not None:
+            voters = list(record['voters'])
+            LOG.info('raft: restarting from %s', self.settings.data_dir)
+        elif self.settings.join:
+            voters = self._discover(self.settings.join)
+        else:
+            voters, bootstrap = [self.address], True
+            LOG.info('raft: no state and no [raft]join: new federation')
+        self.membership.save(voters=voters)
+        voter = self.address in voters
+        host, port = self.settings.bind_host, self.settings.port
+        if voter:
+            settings.check_port_free(host, port, 'Raft port')
+        settings.check_port_free(host, port + 1, 'control channel')
+        self._server = control.ControlServer(
+            (host, port + 1), self.key, self._handlers()
+        )
+        self._server.start()
+        self.runner.start(voter, voters)
+        self._sender.start()
+        self._controller.start()
+        threading.Thread(
+            target=self._register,
+            args=(bootstrap,),
+            name='sodos-register',
+            daemon=True,
+        ).start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._controller.stop()
+        self._sender.stop()
+        if self._server is not None:
+            self._server.stop()
+        self.runner.stop()
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self._registered.wait(timeout)
+
+    def _discover(self, peers: tuple[str, ...] | list[str]) -> list[str]:
+        """Ask the members named in [raft]join for the current voters."""
+        errors = []
+        for peer in peers:
+            try:
+                reply = control.call(
+                    peer, self.key, 'hello', site=self.site,
+                    address=self.address,
+                )
+            except exception.AuthenticationFailed:
+                raise
+            except exception.SodosError as exc:
+                errors.append(str(exc))
+                continue
+            voters = list(reply['voters'])
+            LOG.info(
+                'raft: joining federation %s through %s; voters: %s',
+                reply.get('federation_id'),
+                peer,
+                ', '.join(voters),
+            )
+            return voters
+        raise exception.PeerUnreachable(
+            'no member named in [raft]join answered: ' + '; '.join(errors)
+        )
+
+    def _register(self, bootstrap: bool) -> None:
+        """Record this site in the KB once the member has caught up."""
+        args = {
+            'site': self.site,
+            'address': self.address,
+            'roles': list(self.conf.roles),
+            'info': {},
+        }
+        while not self._stopping.is_set():
+            status = self.runner.status()
+            if not (status.get('ready') and status.get('leader')):
+                self._stopping.wait(0.1)
+                continue
+            try:
+                if bootstrap and not self.read('federation'):
+                    self.propose(
+                        'federation.init',
+                        {
+                            'federation_id': uuid.uuid4().hex,
+                            'voter_count': self.conf.raft.voter_count,
+                        },
+                    )
+                self.propose('site.register', args)
+            except exception.CommandRejected as exc:
+                self.problem = str(exc)
+                LOG.error('raft: this site cannot register: %s', exc)
+                return
+            except exception.SodosError as exc:
+                LOG.warning('raft: registration waits: %s', exc)
+                self._stopping.wait(1.0)
+                continue
+            self.problem = None
+            self._registered.set()
+            LOG.info('raft: site %s registered at %s', self.site, self.address)
+            return
+
+    # -- writes and reads ------------------------------------------------
+
+    def submit_async(
+        self, command: commands.Command, timeout: float | None = None
+    ) -> concurrent.futures.Future[backend.Result]:
+        if timeout is None:
+            timeout = self.conf.raft.commit_timeout
+        return self.runner.submit(command.to_wire(), timeout)
+
+    def read(self, section: str | None = None) -> Any:
+        return self.runner.read(section)
+
+    @property
+    def term(self) -> int:
+        term: int = self.runner.status().get('term', 0)
+        return term
+
+    def status(self) -> backend.MemberStatus:
+        raw = self.runner.status()
+        sites = self._sites_by_address()
+        leader = raw.get('leader')
+        connected = set(raw.get('connected', ()))
+        if raw.get('voter'):
+            connected.add(self.address)
+        role = 'starting'
+        if self.membership.load() and self.membership.load().get('left'):
+            role = 'left'
+        elif self._stopping.is_set():
+            role = 'stopped'
+        elif raw:
+            role = 'voter' if raw['voter'] else 'readonly'
+        return backend.MemberStatus(
+            site=self.site,
+            address=self.address,
+            role=role,
+            ready=bool(raw.get('ready')) and self._registered.is_set(),
+            leader=leader,
+            leader_site=sites.get(leader) if leader else None,
+            is_leader=bool(raw.get('is_leader')),
+            term=raw.get('term', 0),
+            has_quorum=bool(raw.get('has_quorum')) and leader is not None,
+            commit_index=raw.get('commit_index', 0),
+            last_applied=raw.get('last_applied', 0),
+            voters=[
+                {
+                    'address': a,
+                    'site': sites.get(a),
+                    'connected': a in connected,
+                }
+                for a in raw.get('voters', [])
+            ],
+        )
+
+    def _sites_by_address(self) -> dict[str, str]:
+        try:
+            sites = self.read('sites')
+        except exception.NotReady:
+            return {}
+        found: dict[str, str] = {}
+        for name in sorted(sites):
+            if sites[name]['status'] != 'left' or sites[name]['address'] \
+                    not in found:
+                found[sites[name]['address']] = name
+        return found
+
+    # -- liveness (leader only) ------------------------------------------
+
+    def track_leadership(self, status: dict[str, Any]) -> None:
+        if status.get('is_leader'):
+            if self._led_since is None:
+                self._led_since = monotonic()
+                self.heartbeats.clear()
+        else:
+            self._led_since = None
+
+    def liveness(self) -> dict[str, float]:
+        status = self.runner.status()
+        since = self._led_since
+        if not status.get('is_leader') or since is None:
+            return {}
+        now = monotonic()
+        seen = self.heartbeats.last_seen()
+        connected = set(status['connected']) | {self.address}
+        ages = {}
+        for name, site in self.read('sites').items():
+            if site['status'] == 'left':
+                continue
+            if site['address'] in connected and site['address'] in status[
+                'voters'
+            ]:
+                ages[name] = 0.0
+                continue
+            # A new leader gives every site a full timeout to reach it.
+            ages[name] = now - max(seen.get(name, since), since)
+        return ages
+
+    # -- membership ------------------------------------------------------
+
+    def _voters_changed(self, voters: list[str]) -> None:
+        self.membership.save(voters=voters)
+
+    def follow_leader(self, voters: list[str]) -> None:
+        """Become what the leader's configuration says this member is."""
+        status = self.runner.status()
+        should_vote = self.address in voters
+        if should_vote == bool(status.get('voter')):
+            return
+        with self._role_lock:
+            if should_vote == self.runner.voter:
+                return
+            LOG.info(
+                'raft: the leader counts this site as %s: %s',
+                'a voter' if should_vote else 'read-only',
+                'promoting' if should_vote else 'demoting',
+            )
+            self.membership.save(voters=voters)
+            self.runner.rebuild(should_vote, voters)
+
+    def finish_leave(self) -> bool:
+        """Stop replicating once this site's leave is complete."""
+        site = self.read('sites').get(self.site)
+        if not site or site['status'] != 'left' or self.runner.voter:
+            return False
+        if self.address in self.runner.status().get('voters', []):
+            return False
+        LOG.info('raft: site %s has left the federation', self.site)
+        self.membership.save(left=True)
+        self._stopping.set()
+        self.runner.stop()
+        return True
+
+    def rediscover(self) -> None:
+        """Ask the members this one knows for the voters, and follow.
+
+        For a read-only member whose voters were all replaced while it
+        was away, and for a voter that was removed while it could not
+        hear the leader (a removed voter ignores its own removal).
+        """
+        status = self.runner.status()
+        known = set(status.get('voters', [])) | set(self.settings.join)
+        peers = sorted(known - {self.address})
+        try:
+            voters = self._discover(peers)
+        except exception.SodosError as exc:
+            LOG.warning('raft: no leader and no member answers: %s', exc)
+            return
+        if status.get('voter'):
+            if self.address not in voters:
+                self.follow_leader(voters)
+            return
+        if sorted(voters) != status.get('voters'):
+            with self._role_lock:
+                self.membership.save(voters=voters)
+                self.runner.rebuild(self.address in voters, voters)
+
+    # -- control channel -------------------------------------------------
+
+    def _handlers(self) -> dict[str, control.Handler]:
+        return {
+            'hello': self._on_hello,
+            'heartbeat': self._on_heartbeat,
+            'promote': self._on_promote,
+            'status': self._on_status,
+            'leave': self._on_leave,
+        }
+
+    def _on_hello(self, args: dict[str, Any]) -> dict[str, Any]:
+        site, address = str(args.get('site')), str(args.get('address'))
+        for name, known in self.read('sites').items():
+            if known['status'] == 'left':
+                continue
+            if name == site and known['address'] != address:
+                raise exception.SodosError(
+                    'site name %s is already used by the member at %s'
+                    % (site, known['address'])
+                )
+            if name != site and known['address'] == address:
+                raise exception.SodosError(
+                    'address %s is already used by site %s' % (address, name)
+                )
+        status = self.runner.status()
+        return {
+            'federation_id': self.read('federation').get('id'),
+            'voters': status.get('voters', []),
+            'leader': status.get('leader'),
+        }
+
+    def _on_heartbeat(self, args: dict[str, Any]) -> dict[str, Any]:
+        status = self.runner.status()
+        if not status.get('is_leader'):
+            return {'is_leader': False, 'leader': status.get('leader')}
+        applied = args.get('applied')
+        self.heartbeats.record(
+            str(args.get('site')), applied if isinstance(applied, int) else 0
+        )
+        return {'is_leader': True, 'voters': status['voters']}
+
+    def _on_promote(self, args: dict[str, Any]) -> dict[str, Any]:
+        voters = args.get('voters')
+        if not isinstance(voters, list) or self.address not in voters:
+            raise exception.SodosError('promote: this member is not in voters')
+        self.follow_leader([str(v) for v in voters])
+        return {'voter': self.runner.voter}
+
+    def _on_status(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            'member': self.status().to_dict(),
+            'federation': self.read('federation'),
+            'sites': self.read('sites'),
+            'liveness': self.liveness(),
+            'problem': self.problem,
+        }
+
+    def _on_leave(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get('site') != self.site:
+            raise exception.SodosError('leave: ask the leaving site itself')
+        self.propose('site.leave', {'site': self.site})
+        return {'leaving': True}

@@ -1,0 +1,245 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The membership control channel: a small authenticated side channel.
+
+Read-only Raft members have no Raft port, and a Raft follower does not
+forward the log (research/promotion.md §5), so a newcomer that knows one
+member cannot learn the voters through Raft. Every member therefore also
+listens on Raft port + 1 for a few requests: ``hello`` (join), ``heartbeat``
+(liveness, sent to the leader), ``status`` and ``leave``.
+
+Messages are JSON lines. The server opens each connection with a random
+nonce; every request and reply carries an HMAC-SHA256 over the nonce, a
+sequence number and the body, keyed from the federation password. Both
+sides prove they know the password, and a recorded message cannot be
+replayed. The body is JSON, never pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import socket
+import socketserver
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sodos import exception
+
+LOG = logging.getLogger(__name__)
+
+MAX_LINE = 1 << 20
+_SALT = b'sodos-control-channel-v1'
+# Used only in the explicit loopback development mode without a password.
+_DEV_KEY = b'sodos-insecure-development-mode'
+
+Handler = Callable[[dict[str, Any]], Any]
+
+
+def derive_key(password: str | None) -> bytes:
+    if not password:
+        return _DEV_KEY
+    return hashlib.pbkdf2_hmac('sha256', password.encode(), _SALT, 100_000)
+
+
+def control_address(raft_address: str) -> tuple[str, int]:
+    """The control endpoint of a member: its Raft port + 1."""
+    host, port = raft_address.rsplit(':', 1)
+    return host.strip('[]'), int(port) + 1
+
+
+def _mac(key: bytes, nonce: str, seq: int, kind: str, body: Any) -> str:
+    text = json.dumps(body, sort_keys=True, separators=(',', ':'))
+    message = ('%s|%d|%s|%s' % (nonce, seq, kind, text)).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _send(sock: socket.socket, message: dict[str, Any]) -> None:
+    sock.sendall(json.dumps(message).encode() + b'\n')
+
+
+def _recv(reader: Any) -> dict[str, Any]:
+    line = reader.readline(MAX_LINE + 1)
+    if not line:
+        raise ConnectionError('connection closed')
+    if len(line) > MAX_LINE:
+        raise ValueError('message too long')
+    message = json.loads(line)
+    if not isinstance(message, dict):
+        raise ValueError('message is not an object')
+    return message
+
+
+class _RequestHandler(socketserver.StreamRequestHandler):
+    server: ControlServer
+
+    def handle(self) -> None:
+        nonce = os.urandom(16).hex()
+        key = self.server.key
+        self.request.settimeout(self.server.idle_timeout)
+        try:
+            _send(self.request, {'nonce': nonce})
+            seq = 0
+            while True:
+                request = _recv(self.rfile)
+                seq += 1
+                op, args = request.get('op'), request.get('args', {})
+                mac = _mac(key, nonce, seq, 'request', [op, args])
+                if not hmac.compare_digest(str(request.get('mac')), mac):
+                    LOG.warning(
+                        'control channel: refused %s from %s: wrong password',
+                        op,
+                        self.client_address[0],
+                    )
+                    _send(self.request, {'ok': False, 'auth': False})
+                    return
+                _send(self.request, self._answer(key, nonce, seq, op, args))
+        except (OSError, ValueError):
+            return
+
+    def _answer(
+        self, key: bytes, nonce: str, seq: int, op: Any, args: Any
+    ) -> dict[str, Any]:
+        handler = self.server.handlers.get(op) if isinstance(op, str) else None
+        if handler is None or not isinstance(args, dict):
+            body: dict[str, Any] = {'ok': False, 'error': 'bad request'}
+        else:
+            try:
+                body = {'ok': True, 'result': handler(args)}
+            except exception.SodosError as exc:
+                body = {'ok': False, 'error': str(exc)}
+            except Exception as exc:
+                LOG.exception('control channel: %s failed', op)
+                body = {'ok': False, 'error': 'internal error: %s' % exc}
+        body['mac'] = _mac(key, nonce, seq, 'reply', body)
+        return body
+
+
+class ControlServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    idle_timeout = 60.0
+
+    def __init__(
+        self, bind: tuple[str, int], key: bytes, handlers: dict[str, Handler]
+    ) -> None:
+        self.key = key
+        self.handlers = handlers
+        if ':' in bind[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(bind, _RequestHandler)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={'poll_interval': 0.2},
+            name='sodos-control',
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class ControlClient:
+    """A connection to one member's control channel, reopened on demand."""
+
+    def __init__(self, address: str, key: bytes, timeout: float = 5.0):
+        self.address = address
+        self.key = key
+        self.timeout = timeout
+        self._sock: socket.socket | None = None
+        self._reader: Any = None
+        self._nonce = ''
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    def _connect(self) -> None:
+        host, port = control_address(self.address)
+        try:
+            sock = socket.create_connection((host, port), self.timeout)
+        except OSError as exc:
+            raise exception.PeerUnreachable(
+                'member %s does not answer on its control port %s:%d (%s)'
+                % (self.address, host, port, exc)
+            ) from exc
+        sock.settimeout(self.timeout)
+        self._sock, self._reader = sock, sock.makefile('rb')
+        self._nonce, self._seq = str(_recv(self._reader)['nonce']), 0
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+        self._sock = self._reader = None
+
+    def call(self, op: str, /, **args: Any) -> Any:
+        """Run ``op`` at the member and return its result.
+
+        :raises AuthenticationFailed: the passwords differ.
+        :raises PeerUnreachable: no answer.
+        :raises SodosError: the member refused, with its reason.
+        """
+        with self._lock:
+            try:
+                return self._call(op, args)
+            except (OSError, ValueError, KeyError) as exc:
+                self.close()
+                raise exception.PeerUnreachable(
+                    'member %s: control request %s failed: %s'
+                    % (self.address, op, exc)
+                ) from exc
+
+    def _call(self, op: str, args: dict[str, Any]) -> Any:
+        if self._sock is None:
+            self._connect()
+        assert self._sock is not None
+        self._seq += 1
+        mac = _mac(self.key, self._nonce, self._seq, 'request', [op, args])
+        _send(self._sock, {'op': op, 'args': args, 'mac': mac})
+        reply = _recv(self._reader)
+        if reply.get('auth') is False:
+            self.close()
+            raise exception.AuthenticationFailed(
+                'member %s refused our credentials: [raft]password differs '
+                "from the federation's" % self.address
+            )
+        their_mac = reply.pop('mac', '')
+        if not hmac.compare_digest(
+            str(their_mac), _mac(self.key, self._nonce, self._seq, 'reply', reply)
+        ):
+            self.close()
+            raise exception.AuthenticationFailed(
+                'member %s answered without proof of the federation '
+                'password: check [raft]password and [raft]join' % self.address
+            )
+        if not reply.get('ok'):
+            raise exception.SodosError(
+                'member %s: %s' % (self.address, reply.get('error'))
+            )
+        return reply.get('result')
+
+
+def call(peer: str, key: bytes, op: str, /, **args: Any) -> Any:
+    """One request on a fresh connection."""
+    client = ControlClient(peer, key)
+    try:
+        return client.call(op, **args)
+    finally:
+        client.close()

@@ -1,0 +1,178 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Keeping the voter set: which member votes, decided by the leader.
+
+The federation keeps a bounded set of voters (policy ``voter_count``) and
+lets every other site replicate without voting. The controller runs beside
+the Raft leader only. Each cycle it decides at most one membership change
+(:func:`decide`, pure, so it is tested on hand-made views), and carries it
+out under a replicated lock, waiting for each step to commit before the
+next: pysyncobj does not serialise membership changes itself
+(research/promotion.md §3).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class View:
+    """What the leader knows when it decides."""
+
+    leader: str
+    # Raft voters, as the leader's SyncObj has them (addresses).
+    voters: frozenset[str]
+    # Voters with a live Raft connection to the leader.
+    connected: frozenset[str]
+    # Seconds each voter address has been disconnected, where it is.
+    disconnected_for: dict[str, float]
+    # The KB's sites section.
+    sites: dict[str, dict[str, Any]]
+    # Seconds since each site was last heard of by this leader.
+    heard: dict[str, float]
+    # How far each site's applied index trails the leader's commit index.
+    lag: dict[str, int]
+    voter_count: int
+    replace_after: float
+    alive_within: float
+    max_lag: int = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    # 'record' (write the truth into the KB), 'remove', 'add' or 'transfer'
+    kind: str
+    site: str
+    address: str
+    why: str
+
+
+def _site_of(view: View, address: str) -> str | None:
+    for name in sorted(view.sites):
+        if view.sites[name].get('address') == address:
+            if view.sites[name].get('status') != 'left':
+                return name
+    for name in sorted(view.sites):
+        if view.sites[name].get('address') == address:
+            return name
+    return None
+
+
+def decide(view: View) -> Decision | None:
+    """The one membership change to make now, or None."""
+    return (
+        _record_roles(view)
+        or _remove_left(view)
+        or _replace_lost(view)
+        or _promote(view)
+        or _shrink(view)
+    )
+
+
+def _record_roles(view: View) -> Decision | None:
+    for name in sorted(view.sites):
+        site = view.sites[name]
+        is_voter = site.get('address') in view.voters
+        if site.get('status') == 'left' and not is_voter:
+            if site.get('role') == 'voter':
+                return Decision('record', name, site['address'], 'it left')
+            continue
+        if is_voter != (site.get('role') == 'voter'):
+            why = 'it votes' if is_voter else 'it no longer votes'
+            return Decision('record', name, site['address'], why)
+    return None
+
+
+def _remove_left(view: View) -> Decision | None:
+    for address in sorted(view.voters):
+        name = _site_of(view, address)
+        if name is None or view.sites[name].get('status') != 'left':
+            continue
+        if address == view.leader:
+            return Decision(
+                'transfer', name, address, 'the leader is leaving'
+            )
+        return Decision('remove', name, address, 'it is leaving')
+    return None
+
+
+def _has_quorum_without(view: View, address: str) -> bool:
+    alive = len(view.connected - {address}) + 1  # + the leader
+    return alive > (len(view.voters) - 1) / 2
+
+
+def _replace_lost(view: View) -> Decision | None:
+    for address in sorted(view.voters - view.connected - {view.leader}):
+        lost = view.disconnected_for.get(address, 0.0)
+        if lost < view.replace_after:
+            continue
+        # Remove before add: with the dead voter still counted, an add
+        # can block every write (research/promotion.md §2). And never
+        # change anything without a quorum of the new configuration.
+        if not _has_quorum_without(view, address):
+            return None
+        name = _site_of(view, address) or address
+        return Decision(
+            'remove', name, address, 'unreachable for %.0f s' % lost
+        )
+    return None
+
+
+def _candidates(view: View) -> list[str]:
+    found = []
+    for name in sorted(view.sites, key=lambda n: (view.sites[n].get(
+            'joined_at', 0), n)):
+        site = view.sites[name]
+        if site.get('status') != 'up' or site.get('address') in view.voters:
+            continue
+        if view.heard.get(name, float('inf')) > view.alive_within:
+            continue
+        if view.lag.get(name, view.max_lag + 1) > view.max_lag:
+            continue
+        found.append(name)
+    return found
+
+
+def _promote(view: View) -> Decision | None:
+    if len(view.voters) >= view.voter_count:
+        return None
+    # Only grow while every voter is there: a new configuration that
+    # counts a dead voter can lose its quorum.
+    if view.voters - view.connected - {view.leader}:
+        return None
+    for name in _candidates(view):
+        return Decision(
+            'add',
+            name,
+            view.sites[name]['address'],
+            '%d voters of %d wanted' % (len(view.voters), view.voter_count),
+        )
+    return None
+
+
+def _shrink(view: View) -> Decision | None:
+    if len(view.voters) <= view.voter_count:
+        return None
+    extra = sorted(
+        view.voters - {view.leader},
+        key=lambda a: (a in view.connected, a),
+    )
+    address = extra[0]
+    return Decision(
+        'remove',
+        _site_of(view, address) or address,
+        address,
+        '%d voters of %d wanted' % (len(view.voters), view.voter_count),
+    )

@@ -1,0 +1,413 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The thread that owns this member's pysyncobj object.
+
+Like Patroni's Raft store, sodos runs pysyncobj with ``autoTick=False`` and
+ticks it from one thread of its own. Every call into the SyncObj happens in
+that thread (other threads queue work for it), which makes promotion
+possible: a read-only SyncObj cannot become a voter in place, so the
+runner destroys it and builds a voter on the same journal and dump, with
+fresh state objects (research/promotion.md §1).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from pysyncobj import FAIL_REASON
+from pysyncobj import SyncObj
+from pysyncobj import SyncObjConf
+from pysyncobj import SyncObjConsumer
+from pysyncobj import replicated
+from pysyncobj.monotonic import monotonic
+
+from sodos import exception
+from sodos.kb import state
+
+LOG = logging.getLogger(__name__)
+
+TICK = 0.05
+STATUS_PERIOD = 0.1
+# How long a freshly built voter waits for the leader before it may
+# campaign: without this hold, a promoted member whose journal carries the
+# current term forces an election (research/promotion.md §1b).
+CANDIDACY_HOLD = 30.0
+RETRYABLE = frozenset(
+    {
+        FAIL_REASON.QUEUE_FULL,
+        FAIL_REASON.MISSING_LEADER,
+        FAIL_REASON.DISCARDED,
+        FAIL_REASON.NOT_LEADER,
+        FAIL_REASON.LEADER_CHANGED,
+        getattr(FAIL_REASON, 'UNKNOWN_OUTCOME', -1),
+    }
+)
+RETRY_DELAY = 0.1
+
+Applied = Callable[[dict[str, Any], dict[str, Any]], None]
+
+
+class KBConsumer(SyncObjConsumer):
+    """The replicated Knowledge Base as pysyncobj sees it."""
+
+    def __init__(self, on_applied: Applied) -> None:
+        # Attributes set before SyncObjConsumer.__init__ are not part of
+        # the snapshot: the lock and the callback are local.
+        self._lock = threading.RLock()
+        self._on_applied = on_applied
+        super().__init__()
+        self.kb = state.KnowledgeState()
+
+    @replicated
+    def apply(self, wire: Any) -> dict[str, Any]:
+        with self._lock:
+            result = self.kb.apply(wire)
+        if isinstance(wire, dict):
+            self._on_applied(wire, result)
+        return result
+
+    def read(self, section: str | None = None) -> Any:
+        with self._lock:
+            return self.kb.read(section)
+
+    @property
+    def applied(self) -> int:
+        return self.kb.applied
+
+
+class _Pending:
+    __slots__ = ('wire', 'future', 'deadline', 'retry_at')
+
+    def __init__(self, wire: dict[str, Any], deadline: float) -> None:
+        self.wire = wire
+        self.future: concurrent.futures.Future[dict[str, Any]] = (
+            concurrent.futures.Future()
+        )
+        self.deadline = deadline
+        self.retry_at: float | None = None
+
+
+class RaftRunner:
+    """One SyncObj, its tick thread and the work queued for it."""
+
+    def __init__(
+        self,
+        address: str,
+        make_conf: Callable[[], SyncObjConf],
+        on_applied: Applied,
+        on_voters: Callable[[list[str]], None],
+    ) -> None:
+        self.address = address
+        self._make_conf = make_conf
+        self._on_applied = on_applied
+        self._on_voters = on_voters
+        self._obj: Any = None
+        self._consumer: KBConsumer | None = None
+        self._reader: KBConsumer | None = None
+        self.voter = False
+        self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._outbox: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self._pending: dict[str, _Pending] = {}
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._status: dict[str, Any] = {}
+        self._status_at = 0.0
+        self._voters: list[str] = []
+        self.error: BaseException | None = None
+
+    # -- lifecycle -------------------------------------------------------
+
+    def start(self, voter: bool, voters: list[str]) -> None:
+        built = threading.Event()
+
+        def run() -> None:
+            try:
+                self._build(voter, voters, hold=False)
+            except BaseException as exc:
+                self.error = exc
+                return
+            finally:
+                built.set()
+            self._loop()
+
+        self._thread = threading.Thread(target=run, name='sodos-raft')
+        self._thread.daemon = True
+        self._thread.start()
+        built.wait()
+        if self.error is not None:
+            raise exception.ConfigError(
+                'cannot start the Raft member at %s: %s'
+                % (self.address, self.error)
+            )
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _build(self, voter: bool, voters: list[str], hold: bool) -> None:
+        consumer = KBConsumer(self._on_applied)
+        others = sorted(v for v in voters if v != self.address)
+        obj = SyncObj(
+            self.address if voter else None,
+            others,
+            self._make_conf(),
+            consumers=[consumer],
+        )
+        if voter and hold:
+            # Private attribute of pysyncobj 0.3.17 (pinned); the first
+            # append-entries from the leader resets it to a normal timeout.
+            name = '_SyncObj__raftElectionDeadline'
+            if hasattr(obj, name):
+                setattr(obj, name, monotonic() + CANDIDACY_HOLD)
+        old_reader = self._consumer
+        self._obj, self._consumer, self.voter = obj, consumer, voter
+        # Keep serving reads from the old state until the new objects have
+        # replayed the journal that far.
+        self._reader = old_reader or consumer
+        LOG.info(
+            'raft: running as %s with voters %s',
+            'voter' if voter else 'read-only member',
+            ', '.join(sorted(set(others) | ({self.address} if voter else set())))
+            or '(none)',
+        )
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._tick()
+            except Exception:
+                # pysyncobj logs and continues after a failed tick too; a
+                # dead tick thread would silently freeze the member.
+                LOG.exception('raft: tick failed')
+                self._stopping.wait(TICK)
+        self._fail_all(exception.NotReady('the Raft member is stopping'))
+        try:
+            self._obj.destroy()
+        except Exception:
+            LOG.exception('raft: destroy failed')
+
+    def _tick(self) -> None:
+        self._run_calls()
+        self._send_outbox()
+        self._obj.doTick(TICK)
+        self._retry_and_expire()
+        self._refresh_status()
+
+    # -- work for the tick thread ----------------------------------------
+
+    def call(self, func: Callable[[Any], Any], timeout: float = 10.0) -> Any:
+        """Run ``func(syncobj)`` in the tick thread and return its result."""
+        if threading.current_thread() is self._thread:
+            return func(self._obj)
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._calls.put((func, future))
+        return future.result(timeout)
+
+    def _run_calls(self) -> None:
+        while True:
+            try:
+                func, future = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                future.set_result(func(self._obj))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def rebuild(self, voter: bool, voters: list[str]) -> None:
+        """Become a voter (promotion) or a read-only member (demotion)."""
+
+        def do(obj: Any) -> None:
+            obj.destroy()
+            self._build(voter, voters, hold=voter)
+            # Whatever was queued in the old object is lost with it.
+            for pending in self._pending.values():
+                pending.retry_at = monotonic()
+
+        self.call(do)
+
+    def membership_change(
+        self, kind: str, address: str
+    ) -> concurrent.futures.Future[int]:
+        """Ask the leader to add or remove a voter; resolves to FAIL_REASON."""
+        future: concurrent.futures.Future[int] = concurrent.futures.Future()
+
+        def done(_result: Any, error: int) -> None:
+            if not future.done():
+                future.set_result(error)
+
+        def do(obj: Any) -> None:
+            if kind == 'add':
+                obj.addNodeToCluster(address, callback=done)
+            else:
+                obj.removeNodeFromCluster(address, callback=done)
+
+        self.call(do)
+        return future
+
+    def transfer_leadership(self, address: str) -> int:
+        result: list[int] = []
+
+        def do(obj: Any) -> None:
+            obj.transferLeadership(
+                address, callback=lambda _r, err: result.append(err)
+            )
+
+        self.call(do)
+        return result[0] if result else FAIL_REASON.REQUEST_DENIED
+
+    # -- writes ----------------------------------------------------------
+
+    def submit(
+        self, wire: dict[str, Any], timeout: float
+    ) -> concurrent.futures.Future[dict[str, Any]]:
+        pending = _Pending(wire, monotonic() + timeout)
+        self._outbox.put(pending)
+        return pending.future
+
+    def _send_outbox(self) -> None:
+        while True:
+            try:
+                pending = self._outbox.get_nowait()
+            except queue.Empty:
+                return
+            known = self._pending.get(pending.wire['id'])
+            if known is not None:
+                # The same command again: answer both from one commit.
+                known.future.add_done_callback(
+                    functools.partial(_copy_outcome, pending.future)
+                )
+                continue
+            self._pending[pending.wire['id']] = pending
+            self._send(pending)
+
+    def _send(self, pending: _Pending) -> None:
+        assert self._consumer is not None
+        self._consumer.apply(
+            pending.wire, callback=functools.partial(self._answered, pending)
+        )
+
+    def _answered(self, pending: _Pending, result: Any, error: int) -> None:
+        if pending.future.done():
+            return
+        if error == FAIL_REASON.SUCCESS:
+            self._pending.pop(pending.wire['id'], None)
+            pending.future.set_result(result)
+        elif error in RETRYABLE:
+            pending.retry_at = monotonic() + RETRY_DELAY
+        else:
+            self._pending.pop(pending.wire['id'], None)
+            pending.future.set_exception(
+                exception.SodosError(
+                    'the Raft log refused %s (reason %s)'
+                    % (pending.wire['type'], error)
+                )
+            )
+
+    def _retry_and_expire(self) -> None:
+        now = monotonic()
+        for command_id, pending in list(self._pending.items()):
+            if pending.future.done():
+                del self._pending[command_id]
+            elif now > pending.deadline:
+                del self._pending[command_id]
+                pending.future.set_exception(
+                    exception.CommitTimeout(
+                        '%s %s was not committed in time: no leader with a '
+                        'quorum answered. It may still apply later; '
+                        'retrying it is safe'
+                        % (pending.wire['type'], command_id)
+                    )
+                )
+            elif pending.retry_at is not None and now >= pending.retry_at:
+                pending.retry_at = None
+                self._send(pending)
+
+    def _fail_all(self, error: Exception) -> None:
+        for pending in self._pending.values():
+            if not pending.future.done():
+                pending.future.set_exception(error)
+        self._pending.clear()
+
+    # -- reads -----------------------------------------------------------
+
+    def read(self, section: str | None = None) -> Any:
+        reader = self._reader
+        if reader is None:
+            raise exception.NotReady('the Raft member has not started')
+        return reader.read(section)
+
+    def status(self) -> dict[str, Any]:
+        return self._status
+
+    def _refresh_status(self) -> None:
+        now = monotonic()
+        consumer = self._consumer
+        if consumer is not None and self._reader is not consumer:
+            assert self._reader is not None
+            if consumer.applied >= self._reader.applied:
+                self._reader = consumer
+        if now - self._status_at < STATUS_PERIOD:
+            return
+        self._status_at = now
+        raw = self._obj.getStatus()
+        leader = raw.get('leader')
+        voters = sorted(
+            [n.address for n in self._obj.otherNodes]
+            + ([self.address] if self.voter else [])
+        )
+        connected = {
+            key[len('partner_node_status_server_'):]
+            for key, value in raw.items()
+            if key.startswith('partner_node_status_server_') and value == 2
+        }
+        self._status = {
+            'voter': self.voter,
+            'ready': self._obj.isReady(),
+            'leader': getattr(leader, 'address', None),
+            'is_leader': raw['state'] == 2,
+            'term': raw['raft_term'],
+            'has_quorum': raw['has_quorum'],
+            'commit_index': raw['commit_idx'],
+            'last_applied': raw['last_applied'],
+            'leader_commit_index': raw.get('leader_commit_idx'),
+            'voters': voters,
+            'connected': sorted(connected),
+            'match_index': {
+                key[len('match_idx_server_'):]: value
+                for key, value in raw.items()
+                if key.startswith('match_idx_server_')
+            },
+            'readonly_count': raw.get('readonly_nodes_count', 0),
+            'at': now,
+        }
+        if voters != self._voters:
+            self._voters = voters
+            self._on_voters(voters)
+
+
+def _copy_outcome(
+    target: concurrent.futures.Future[Any],
+    source: concurrent.futures.Future[Any],
+) -> None:
+    if source.exception() is not None:
+        target.set_exception(source.exception())
+    else:
+        target.set_result(source.result())

@@ -1,0 +1,129 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""JSON schemas of the arguments of every Knowledge Base command.
+
+One entry per command type. Changing the meaning of an entry means bumping
+:data:`sodos.kb.commands.SCHEMA_VERSION`.
+"""
+
+from typing import Any
+
+NAME: dict[str, Any] = {
+    'type': 'string',
+    'pattern': r'^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$',
+}
+# host:port, host being a name, an IPv4 address or a bracketed IPv6 one.
+ADDRESS: dict[str, Any] = {
+    'type': 'string',
+    'pattern': r'^([A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}$',
+}
+UUID_HEX: dict[str, Any] = {'type': 'string', 'pattern': '^[0-9a-f]{32}$'}
+SMALL_TEXT: dict[str, Any] = {'type': 'string', 'maxLength': 1024}
+# Free-form JSON objects are bounded so that one command stays small: the
+# Raft log is replayed by every member and entries above ~1 MB stall the
+# leader's single thread (research/pysyncobj.md §2g).
+OBJECT: dict[str, Any] = {'type': 'object', 'maxProperties': 256}
+
+
+def _obj(required: list[str], **props: Any) -> dict[str, Any]:
+    return {
+        'type': 'object',
+        'properties': props,
+        'required': required,
+        'additionalProperties': False,
+    }
+
+
+ARGS: dict[str, dict[str, Any]] = {
+    'federation.init': _obj(
+        ['federation_id', 'voter_count'],
+        federation_id=UUID_HEX,
+        voter_count={'enum': [1, 3, 5, 7]},
+    ),
+    'site.register': _obj(
+        ['site', 'address'],
+        site=NAME,
+        address=ADDRESS,
+        roles={'type': 'array', 'items': NAME, 'maxItems': 16},
+        info=OBJECT,
+    ),
+    'site.leave': _obj(['site'], site=NAME),
+    'site.status': _obj(
+        ['site', 'status'],
+        site=NAME,
+        status={'enum': ['up', 'down']},
+        reason=SMALL_TEXT,
+    ),
+    'member.role': _obj(
+        ['site', 'role', 'voters'],
+        site=NAME,
+        role={'enum': ['voter', 'readonly']},
+        voters={'type': 'array', 'items': ADDRESS, 'maxItems': 15},
+    ),
+    'membership.lock': _obj(
+        ['change_id', 'owner', 'ttl'],
+        change_id=UUID_HEX,
+        owner=NAME,
+        description=SMALL_TEXT,
+        ttl={'type': 'number', 'exclusiveMinimum': 0, 'maximum': 3600},
+    ),
+    'membership.unlock': _obj(['change_id'], change_id=UUID_HEX),
+    'policy.set': _obj(
+        ['key', 'value'],
+        key={'enum': ['voter_count', 'paused']},
+        value={},
+    ),
+    'monitoring.report': _obj(['site', 'summary'], site=NAME, summary=OBJECT),
+    'alert.raise': _obj(
+        ['alert_id', 'site', 'kind', 'severity', 'message'],
+        alert_id=UUID_HEX,
+        site=NAME,
+        kind=NAME,
+        severity={'enum': ['info', 'warning', 'critical']},
+        message=SMALL_TEXT,
+    ),
+    'alert.close': _obj(['alert_id'], alert_id=UUID_HEX, reason=SMALL_TEXT),
+    'appliance.put': _obj(
+        ['appliance_id', 'spec'], appliance_id=UUID_HEX, spec=OBJECT
+    ),
+    'appliance.delete': _obj(['appliance_id'], appliance_id=UUID_HEX),
+    'placement.set': _obj(
+        ['appliance_id', 'member', 'site'],
+        appliance_id=UUID_HEX,
+        member=NAME,
+        site=NAME,
+        info=OBJECT,
+    ),
+    'placement.delete': _obj(
+        ['appliance_id', 'member'], appliance_id=UUID_HEX, member=NAME
+    ),
+    'action.put': _obj(
+        ['action_id', 'site', 'kind', 'params'],
+        action_id=UUID_HEX,
+        site=NAME,
+        kind=NAME,
+        params=OBJECT,
+    ),
+    'action.update': _obj(
+        ['action_id', 'state'],
+        action_id=UUID_HEX,
+        state={'enum': ['running', 'done', 'failed']},
+        result=OBJECT,
+    ),
+}
+
+# Values accepted for each federation-wide policy key.
+POLICY_VALUES: dict[str, Any] = {
+    'voter_count': {'enum': [1, 3, 5, 7]},
+    'paused': {'type': 'boolean'},
+}

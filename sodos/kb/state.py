@@ -1,0 +1,362 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The Knowledge Base state machine.
+
+Every member applies the same commands in the same order and must end in
+the same state, so nothing here reads a clock, draws a random number, does
+I/O or depends on dict ordering that differs between members. Timestamps,
+ids and validation come from the proposer (:mod:`sodos.kb.commands`); the
+appliers only check them again, because a command in the log may come from
+a member running other code.
+
+An applier never raises: a command that cannot apply is answered with
+``{'ok': False, 'error': ...}`` and leaves the state untouched. (pysyncobj
+would otherwise retry the entry on every tick, forever.)
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from sodos.kb import commands
+
+Result = dict[str, Any]
+Applier = Callable[[dict[str, Any], dict[str, Any]], Result]
+
+# How many recent command ids each member remembers to drop a retried
+# command. A retry arrives seconds after the original; this is hours of
+# traffic at the rates the KB is built for.
+DEDUP_WINDOW = 100_000
+
+SECTIONS = (
+    'federation',
+    'policy',
+    'sites',
+    'membership',
+    'monitoring',
+    'alerts',
+    'appliances',
+    'placements',
+    'actions',
+)
+
+_APPLIERS: dict[str, Applier] = {}
+
+
+class Rejected(Exception):
+    """The command is valid but cannot apply to the current state."""
+
+
+def applier(name: str) -> Callable[[Applier], Applier]:
+    def register(func: Applier) -> Applier:
+        _APPLIERS[name] = func
+        return func
+
+    return register
+
+
+def empty() -> dict[str, Any]:
+    return {
+        'federation': {},
+        'policy': {'voter_count': None, 'paused': False},
+        'sites': {},
+        'membership': {'voters': [], 'lock': None},
+        'monitoring': {},
+        'alerts': {},
+        'appliances': {},
+        'placements': {},
+        'actions': {},
+    }
+
+
+class KnowledgeState:
+    """The replicated data plus what the appliers need to stay safe."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = empty()
+        # Highest Raft term seen in a leader-only command: proof that a
+        # newer leader exists, so older leaders' plans are refused.
+        self.leader_term = 0
+        self.applied = 0
+        self._recent: collections.OrderedDict[str, Result] = (
+            collections.OrderedDict()
+        )
+
+    def apply(self, wire: Any) -> Result:
+        command_id = wire.get('id') if isinstance(wire, dict) else None
+        if isinstance(command_id, str) and command_id in self._recent:
+            return dict(self._recent[command_id], duplicate=True)
+        result = self._apply(wire)
+        self.applied += 1
+        if isinstance(command_id, str):
+            self._recent[command_id] = result
+            if len(self._recent) > DEDUP_WINDOW:
+                self._recent.popitem(last=False)
+        return result
+
+    def _apply(self, wire: Any) -> Result:
+        error = commands.check(wire)
+        if error:
+            return {'ok': False, 'error': error}
+        term = wire.get('term')
+        if wire['type'] in commands.LEADER_ONLY:
+            if term < self.leader_term:
+                return {
+                    'ok': False,
+                    'error': 'stale term %d: a leader of term %d exists'
+                    % (term, self.leader_term),
+                }
+            self.leader_term = term
+        try:
+            return dict(_APPLIERS[wire['type']](self.data, wire), ok=True)
+        except Rejected as exc:
+            return {'ok': False, 'error': str(exc)}
+
+    def read(self, section: str | None = None) -> Any:
+        """A deep copy of one section (or all), safe to hand out."""
+        if section is None:
+            return copy.deepcopy(self.data)
+        return copy.deepcopy(self.data[section])
+
+
+def _site(data: dict[str, Any], name: str) -> dict[str, Any]:
+    try:
+        site: dict[str, Any] = data['sites'][name]
+    except KeyError:
+        raise Rejected('unknown site %r' % name) from None
+    return site
+
+
+@applier('federation.init')
+def _federation_init(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    args = cmd['args']
+    current = data['federation'].get('id')
+    if current is not None:
+        if current != args['federation_id']:
+            raise Rejected('federation already initialised as %s' % current)
+        return {'created': False}
+    data['federation'] = {
+        'id': args['federation_id'],
+        'created_at': cmd['ts'],
+        'created_by': cmd['origin'],
+    }
+    if data['policy']['voter_count'] is None:
+        data['policy']['voter_count'] = args['voter_count']
+    return {'created': True}
+
+
+@applier('site.register')
+def _site_register(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    args = cmd['args']
+    name, address = args['site'], args['address']
+    for other in sorted(data['sites']):
+        site = data['sites'][other]
+        if other != name and site['address'] == address:
+            if site['status'] != 'left':
+                raise Rejected(
+                    'address %s already belongs to site %s' % (address, other)
+                )
+    site = data['sites'].get(name)
+    created = site is None
+    if site is None:
+        site = data['sites'][name] = {
+            'name': name,
+            'role': 'readonly',
+            'status': 'unknown',
+            'joined_at': cmd['ts'],
+            'status_changed_at': cmd['ts'],
+        }
+    site.update(
+        address=address,
+        roles=list(args.get('roles', [])),
+        info=copy.deepcopy(args.get('info', {})),
+        updated_at=cmd['ts'],
+    )
+    # The site proposed this command itself, so it is alive.
+    if site['status'] != 'up':
+        site.update(status='up', status_changed_at=cmd['ts'], reason='joined')
+    return {'created': created}
+
+
+@applier('site.leave')
+def _site_leave(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    site = _site(data, cmd['args']['site'])
+    site.update(status='left', status_changed_at=cmd['ts'], reason='left')
+    return {}
+
+
+@applier('site.status')
+def _site_status(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    args = cmd['args']
+    site = _site(data, args['site'])
+    if site['status'] in ('left', args['status']):
+        return {'changed': False}
+    site.update(
+        status=args['status'],
+        status_changed_at=cmd['ts'],
+        reason=args.get('reason', ''),
+    )
+    return {'changed': True}
+
+
+@applier('member.role')
+def _member_role(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    args = cmd['args']
+    site = _site(data, args['site'])
+    site['role'] = args['role']
+    data['membership']['voters'] = sorted(set(args['voters']))
+    return {}
+
+
+@applier('membership.lock')
+def _membership_lock(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    args = cmd['args']
+    lock = data['membership']['lock']
+    granted = (
+        lock is None
+        or lock['change_id'] == args['change_id']
+        # A leader's controller changes one thing at a time: a lock it
+        # holds in its own term is a leftover of its own failed change.
+        or (lock['owner'] == args['owner'] and lock['term'] == cmd['term'])
+        # Only the leader changes membership: a lock taken in an older
+        # term belongs to a deposed leader's controller.
+        or lock['term'] < cmd['term']
+        or cmd['ts'] > lock['ts'] + lock['ttl']
+    )
+    if granted:
+        lock = data['membership']['lock'] = {
+            'change_id': args['change_id'],
+            'owner': args['owner'],
+            'description': args.get('description', ''),
+            'ttl': args['ttl'],
+            'ts': cmd['ts'],
+            'term': cmd['term'],
+        }
+    return {'granted': granted, 'holder': copy.deepcopy(lock)}
+
+
+@applier('membership.unlock')
+def _membership_unlock(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    lock = data['membership']['lock']
+    if lock is None or lock['change_id'] != cmd['args']['change_id']:
+        return {'released': False}
+    data['membership']['lock'] = None
+    return {'released': True}
+
+
+@applier('policy.set')
+def _policy_set(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    data['policy'][cmd['args']['key']] = cmd['args']['value']
+    return {}
+
+
+@applier('monitoring.report')
+def _monitoring_report(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    args = cmd['args']
+    _site(data, args['site'])
+    data['monitoring'][args['site']] = {
+        'summary': copy.deepcopy(args['summary']),
+        'reported_at': cmd['ts'],
+    }
+    return {}
+
+
+@applier('alert.raise')
+def _alert_raise(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    args = cmd['args']
+    if args['alert_id'] in data['alerts']:
+        return {'created': False}
+    data['alerts'][args['alert_id']] = dict(
+        copy.deepcopy(args), state='open', raised_at=cmd['ts']
+    )
+    return {'created': True}
+
+
+@applier('alert.close')
+def _alert_close(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    closed = data['alerts'].pop(cmd['args']['alert_id'], None)
+    return {'closed': closed is not None}
+
+
+@applier('appliance.put')
+def _appliance_put(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    args = cmd['args']
+    old = data['appliances'].get(args['appliance_id'])
+    data['appliances'][args['appliance_id']] = {
+        'spec': copy.deepcopy(args['spec']),
+        'created_at': old['created_at'] if old else cmd['ts'],
+        'updated_at': cmd['ts'],
+    }
+    return {'created': old is None}
+
+
+@applier('appliance.delete')
+def _appliance_delete(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    gone = data['appliances'].pop(cmd['args']['appliance_id'], None)
+    return {'deleted': gone is not None}
+
+
+@applier('placement.set')
+def _placement_set(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    args = cmd['args']
+    if args['appliance_id'] not in data['appliances']:
+        raise Rejected('unknown appliance %s' % args['appliance_id'])
+    _site(data, args['site'])
+    key = '%s/%s' % (args['appliance_id'], args['member'])
+    data['placements'][key] = dict(
+        copy.deepcopy(args), placed_at=cmd['ts'], term=cmd['term']
+    )
+    return {}
+
+
+@applier('placement.delete')
+def _placement_delete(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    key = '%s/%s' % (cmd['args']['appliance_id'], cmd['args']['member'])
+    return {'deleted': data['placements'].pop(key, None) is not None}
+
+
+@applier('action.put')
+def _action_put(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    args = cmd['args']
+    if args['action_id'] in data['actions']:
+        return {'created': False}
+    _site(data, args['site'])
+    data['actions'][args['action_id']] = dict(
+        copy.deepcopy(args),
+        state='pending',
+        created_at=cmd['ts'],
+        updated_at=cmd['ts'],
+        term=cmd['term'],
+    )
+    return {'created': True}
+
+
+@applier('action.update')
+def _action_update(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    args = cmd['args']
+    action = data['actions'].get(args['action_id'])
+    if action is None:
+        raise Rejected('unknown action %s' % args['action_id'])
+    if action['state'] in ('done', 'failed'):
+        raise Rejected(
+            'action %s already ended (%s)' % (args['action_id'], action['state'])
+        )
+    action.update(
+        state=args['state'],
+        result=copy.deepcopy(args.get('result', {})),
+        updated_at=cmd['ts'],
+    )
+    return {}

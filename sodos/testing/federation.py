@@ -1,0 +1,267 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""A federation of real sodos site processes on loopback.
+
+Used by the functional tests, the benchmarks and the local quick start:
+each site is a ``sodos-site`` process with its own config file, data
+directory and log, talking real Raft over TCP to the others. Sites are
+started, stopped, killed and frozen by their pid only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sodos import exception
+from sodos.kb.raft import control
+from sodos.kb.raft import report
+from sodos.testing import ports
+
+# Timeouts for a LAN (here: loopback), as doc/configuration.rst recommends.
+LAN_SETTINGS: dict[str, dict[str, Any]] = {
+    'raft': {
+        'election_timeout_min': 0.4,
+        'election_timeout_max': 1.4,
+        'heartbeat_period': 0.1,
+        'connection_retry_time': 1.0,
+        'leader_fallback_timeout': 5.0,
+    },
+    'knowmon': {
+        'heartbeat_interval': 0.5,
+        'site_down_timeout': 1.5,
+        'loop_interval': 0.5,
+    },
+}
+
+
+def _render(sections: dict[str, dict[str, Any]]) -> str:
+    lines = []
+    for group, options in sections.items():
+        lines.append('[%s]' % group)
+        for name, value in options.items():
+            if value is None:
+                continue
+            if isinstance(value, (list, tuple)):
+                value = ','.join(str(v) for v in value)
+            elif isinstance(value, bool):
+                value = 'true' if value else 'false'
+            lines.append('%s = %s' % (name, value))
+        lines.append('')
+    return '\n'.join(lines)
+
+
+class LocalSite:
+    def __init__(
+        self, federation: LocalFederation, name: str, join: list[str]
+    ) -> None:
+        self.federation = federation
+        self.name = name
+        self.address = ports.free_address()
+        self.join = join
+        self.dir = os.path.join(federation.root, name)
+        self.config_path = os.path.join(self.dir, 'sodos.conf')
+        self.log_path = os.path.join(self.dir, 'sodos.log')
+        self.data_dir = os.path.join(self.dir, 'raft')
+        self.process: subprocess.Popen[bytes] | None = None
+        os.makedirs(self.dir, exist_ok=True)
+        self.write_config()
+
+    def write_config(self, **extra: dict[str, Any]) -> None:
+        fed = self.federation
+        sections: dict[str, dict[str, Any]] = {
+            'DEFAULT': {
+                'site_name': self.name,
+                'state_path': self.dir,
+                'roles': fed.roles,
+                'log_file': self.log_path,
+                'debug': fed.debug,
+                'transport_url': fed.transport_url,
+            },
+            'raft': {
+                'address': self.address,
+                'password': fed.password,
+                'join': self.join,
+                'data_dir': self.data_dir,
+                'voter_count': fed.voter_count,
+            },
+        }
+        for source in (fed.settings, extra):
+            for group, options in source.items():
+                sections.setdefault(group, {}).update(options)
+        with open(self.config_path, 'w', encoding='utf-8') as f:
+            f.write(_render(sections))
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        command = self.federation.command + ['--config-file', self.config_path]
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(self.dir, 'stderr.log'), 'ab'),
+        )
+
+    def signal(self, signum: int) -> None:
+        if self.running:
+            assert self.process is not None
+            os.kill(self.process.pid, signum)
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, nothing flushed or said goodbye."""
+        self.signal(signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait(10)
+
+    def freeze(self) -> None:
+        self.signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.signal(signal.SIGCONT)
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM and wait; returns the exit status."""
+        if self.process is None:
+            return None
+        if self.running:
+            self.thaw()
+            self.signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.process.returncode
+
+    def log(self) -> str:
+        try:
+            with open(self.log_path, encoding='utf-8', errors='replace') as f:
+                return f.read()
+        except FileNotFoundError:
+            return ''
+
+
+class LocalFederation:
+    """Sites on loopback; the first one bootstraps, the others join it."""
+
+    def __init__(
+        self,
+        root: str,
+        password: str = 'local-federation-password',
+        voter_count: int = 3,
+        roles: tuple[str, ...] = ('knowmon', 'exec', 'analyseplan'),
+        transport_url: str | None = None,
+        settings: dict[str, dict[str, Any]] | None = None,
+        debug: bool = False,
+        command: list[str] | None = None,
+    ) -> None:
+        self.root = root
+        self.password = password
+        self.voter_count = voter_count
+        self.roles = list(roles)
+        self.transport_url = transport_url
+        self.debug = debug
+        self.settings: dict[str, dict[str, Any]] = {
+            g: dict(o) for g, o in LAN_SETTINGS.items()
+        }
+        for group, options in (settings or {}).items():
+            self.settings.setdefault(group, {}).update(options)
+        self.command = command or [sys.executable, '-m', 'sodos.cmd.site']
+        self.sites: dict[str, LocalSite] = {}
+        self.key = control.derive_key(password)
+        os.makedirs(root, exist_ok=True)
+
+    def add_site(self, name: str | None = None, start: bool = True,
+                 join: list[str] | None = None) -> LocalSite:
+        name = name or 'site-%d' % (len(self.sites) + 1)
+        if join is None:
+            join = [s.address for s in self.sites.values()][:1]
+        site = LocalSite(self, name, join)
+        self.sites[name] = site
+        if start:
+            site.start()
+        return site
+
+    def stop_all(self) -> dict[str, int | None]:
+        return {name: s.stop() for name, s in self.sites.items()}
+
+    def __enter__(self) -> LocalFederation:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        for site in self.sites.values():
+            try:
+                site.stop(timeout=10)
+            except Exception:
+                site.kill()
+
+    # -- looking at it ---------------------------------------------------
+
+    def report(self, via: LocalSite | None = None) -> dict[str, Any]:
+        """The federation status, asked of ``via`` or any running site."""
+        candidates = [via] if via else [
+            s for s in self.sites.values() if s.running
+        ]
+        errors = []
+        for site in candidates:
+            try:
+                return report.gather(site.address, self.key)
+            except exception.SodosError as exc:
+                errors.append(str(exc))
+        raise exception.PeerUnreachable('; '.join(errors) or 'no site runs')
+
+    def leader(self) -> LocalSite | None:
+        try:
+            address = self.report()['leader']
+        except exception.SodosError:
+            return None
+        for site in self.sites.values():
+            if site.address == address and site.running:
+                return site
+        return None
+
+    def wait(
+        self,
+        predicate: Callable[[dict[str, Any]], Any],
+        timeout: float,
+        what: str,
+        via: LocalSite | None = None,
+    ) -> dict[str, Any]:
+        """Poll the report until ``predicate(report)`` holds."""
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            try:
+                last = self.report(via)
+                if predicate(last):
+                    return dict(last)
+            except exception.SodosError as exc:
+                last = str(exc)
+            time.sleep(0.1)
+        raise AssertionError(
+            'timed out after %.0f s waiting for %s; last report: %s'
+            % (timeout, what, last)
+        )

@@ -1,0 +1,41 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Loopback addresses for test members.
+
+A member listens on its Raft port and on the next one (control channel),
+so a test needs two free consecutive ports.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+
+
+def _free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(('127.0.0.1', port))
+        except OSError:
+            return False
+    return True
+
+
+def free_address(low: int = 20000, high: int = 40000) -> str:
+    """A loopback HOST:PORT whose PORT and PORT+1 are both free now."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(low, high, 2)
+        if _free(port) and _free(port + 1):
+            return '127.0.0.1:%d' % port
+    raise RuntimeError('no two consecutive free ports on loopback')

@@ -1,0 +1,180 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The raft backend on real loopback TCP, one or two members in-process."""
+
+import time
+
+import pytest
+
+from sodos import exception
+from sodos.kb.raft import backend as raft_backend
+from sodos.kb.raft import store
+from sodos.testing import ports
+
+
+def started(conf):
+    member = raft_backend.RaftBackend(conf)
+    member.start()
+    assert member.wait_ready(15), member.problem
+    return member
+
+
+@pytest.fixture
+def members():
+    running = []
+    yield running
+    for member in running:
+        member.stop()
+
+
+def test_one_member_bootstraps_writes_and_reads(make_conf, members):
+    member = started(make_conf(address=ports.free_address()))
+    members.append(member)
+    status = member.status()
+    assert status.is_leader and status.role == 'voter'
+    assert member.read('federation')['id']
+    assert member.read('sites')['site-a']['status'] == 'up'
+    result = member.propose('policy.set', {'key': 'paused', 'value': True})
+    assert result == {'ok': True}
+    assert member.read('policy')['paused'] is True
+
+
+def test_restart_keeps_every_committed_entry(make_conf):
+    conf = make_conf(address=ports.free_address())
+    member = started(conf)
+    for i in range(20):
+        member.propose('alert.raise', {'alert_id': '%032x' % i, 'site':
+                                       'site-a', 'kind': 'test',
+                                       'severity': 'info', 'message': 'm'})
+    federation = member.read('federation')
+    member.stop()
+    again = started(conf)
+    try:
+        assert len(again.read('alerts')) == 20
+        assert again.read('federation') == federation
+    finally:
+        again.stop()
+
+
+def test_retried_command_is_applied_once(make_conf, members):
+    member = started(make_conf(address=ports.free_address()))
+    members.append(member)
+    from sodos.kb import commands
+
+    cmd = commands.make('alert.raise', {'alert_id': 'e' * 32, 'site':
+                                        'site-a', 'kind': 'k',
+                                        'severity': 'info', 'message': 'm'},
+                        'site-a')
+    first = member.submit(cmd)
+    second = member.submit(cmd)
+    assert first == {'ok': True, 'created': True}
+    assert second == {'ok': True, 'created': True, 'duplicate': True}
+    assert len(member.read('alerts')) == 1
+
+
+def test_rejected_command_raises_and_changes_nothing(make_conf, members):
+    member = started(make_conf(address=ports.free_address()))
+    members.append(member)
+    before = member.read()
+    with pytest.raises(exception.CommandRejected, match='unknown site'):
+        member.propose('monitoring.report', {'site': 'ghost',
+                                             'summary': {}})
+    assert member.read() == before
+
+
+def test_join_with_wrong_password_is_refused(make_conf, members):
+    first_address = ports.free_address()
+    first = started(make_conf(address=first_address))
+    members.append(first)
+    intruder = raft_backend.RaftBackend(make_conf(
+        site='site-b', address=ports.free_address(), join=[first_address],
+        password='wrong'))
+    with pytest.raises(exception.AuthenticationFailed,
+                       match=r'\[raft\]password'):
+        intruder.start()
+    assert sorted(first.read('sites')) == ['site-a']
+
+
+def test_second_member_joins_and_is_promoted(make_conf, members):
+    first_address = ports.free_address()
+    members.append(started(make_conf(address=first_address, voter_count=3)))
+    second = started(make_conf(site='site-b', address=ports.free_address(),
+                               join=[first_address]))
+    members.append(second)
+    deadline = time.monotonic() + 15
+    while second.status().role != 'voter' and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert second.status().role == 'voter'
+    # Membership is persisted for restarts.
+    record = store.MembershipFile(second.settings.data_dir).load()
+    assert sorted(record['voters']) == sorted(
+        [first_address, second.address])
+    assert members[0].read('sites')['site-b']['role'] in ('voter',
+                                                          'readonly')
+
+
+def test_write_without_quorum_fails_with_a_clear_error(make_conf, tmp_path):
+    conf = make_conf(site='lonely', address=ports.free_address(),
+                     commit_timeout=0.5)
+    # A member whose only known voter is gone: it has no leader.
+    store.MembershipFile(conf.raft.data_dir)
+    import os
+
+    os.makedirs(conf.raft.data_dir)
+    store.MembershipFile(conf.raft.data_dir).save(
+        voters=[ports.free_address()])
+    member = raft_backend.RaftBackend(conf)
+    member.start()
+    try:
+        with pytest.raises(exception.CommitTimeout,
+                           match='not committed in time'):
+            member.propose('policy.set', {'key': 'paused', 'value': True})
+        assert member.status().has_quorum is False
+    finally:
+        member.stop()
+
+
+@pytest.mark.parametrize(
+    'overrides, words',
+    [
+        ({'address': None}, r'\[raft\]address is not set'),
+        ({'address': 'nohost'}, 'is not HOST:PORT'),
+        ({'password': None}, r'\[raft\]password is not set'),
+        ({'password': None, 'insecure_dev_mode': True,
+          'address': '192.0.2.1:7000'}, 'only on a loopback'),
+        ({'heartbeat_period': 0.5}, 'election_timeout_min must exceed'),
+        ({'join': ['a:b']}, r'\[raft\]join'),
+    ],
+)
+def test_bad_settings_are_named(make_conf, overrides, words):
+    conf = make_conf(address='127.0.0.1:7000')
+    for name, value in overrides.items():
+        conf.set_override(name, value, 'raft')
+    with pytest.raises(exception.ConfigError, match=words):
+        raft_backend.RaftBackend(conf)
+
+
+def test_dev_mode_without_password_on_loopback(make_conf, members):
+    conf = make_conf(address=ports.free_address(), insecure_dev_mode=True)
+    conf.set_override('password', None, 'raft')
+    members.append(started(conf))
+    assert members[0].status().is_leader
+
+
+def test_address_in_use_is_a_clear_error(make_conf, members):
+    address = ports.free_address()
+    members.append(started(make_conf(address=address)))
+    clash = raft_backend.RaftBackend(make_conf(site='other',
+                                               address=address))
+    with pytest.raises(exception.ConfigError, match='cannot listen on'):
+        clash.start()

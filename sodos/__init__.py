@@ -9,3 +9,9 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
+import warnings
+
+# oslo.service and futurist import eventlet for backends sodos does not
+# use, and eventlet warns on import that it is deprecated.
+warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')

@@ -14,6 +14,14 @@ import socket
 
 from oslo_config import cfg
 
+ROLES_OPT = cfg.ListOpt(
+    'roles',
+    default=['knowmon', 'exec', 'analyseplan'],
+    help='The roles sodos-site runs in one process (also its --roles '
+    'option). The single-role daemons (sodos-knowmon, sodos-exec, '
+    'sodos-analyseplan) ignore it.',
+)
+
 OPTS = [
     cfg.StrOpt(
         'site_name',
@@ -23,12 +31,7 @@ OPTS = [
         'the operators know the site by this name; it must not change '
         'once the site has joined. See also [raft]address.',
     ),
-    cfg.ListOpt(
-        'roles',
-        default=['knowmon', 'exec', 'analyseplan'],
-        help='The roles sodos-site runs in one process. The single-role '
-        'daemons (sodos-knowmon, sodos-exec, sodos-analyseplan) ignore it.',
-    ),
+    ROLES_OPT,
     cfg.StrOpt(
         'state_path',
         default='/var/lib/sodos',

@@ -52,6 +52,14 @@ OPTS = [
         mutable=True,
         help='Seconds between KnowMon decision cycles.',
     ),
+    cfg.BoolOpt(
+        'serve_rpc',
+        default=True,
+        help='Serve the KnowMon RPC API on the site\'s message bus '
+        '([DEFAULT]transport_url), for the roles and services of this site '
+        'that run in other processes. A sodos-site running every role '
+        'needs no bus and may turn it off.',
+    ),
     cfg.StrOpt(
         'rpc_topic',
         default='sodos-knowmon',

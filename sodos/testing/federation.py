@@ -100,6 +100,7 @@ class LocalSite:
                 'data_dir': self.data_dir,
                 'voter_count': fed.voter_count,
             },
+            'knowmon': {'serve_rpc': fed.transport_url is not None},
         }
         for source in (fed.settings, extra):
             for group, options in source.items():

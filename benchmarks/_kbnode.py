@@ -1,0 +1,342 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""One Raft member for kb_throughput.py, in a process of its own.
+
+``--mode sodos`` runs a :class:`RaftBackend`; ``--mode raw`` runs a bare
+pysyncobj ``SyncObj`` built from the very ``SyncObjConf`` sodos would use
+(:func:`sodos.kb.raft.settings.syncobj_conf`), except that pysyncobj ticks
+itself (``autoTick=True``, period 0.05 s, the same period as the sodos
+tick thread) and the only consumer is a ``ReplDict``-like store.
+
+The orchestrator drives the member with one JSON object a line on stdin;
+every request is answered with one JSON line on the original stdout
+(everything else that writes to stdout goes to stderr, the member's log).
+End of stdin stops the member, so it never outlives the orchestrator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import pickle
+import signal
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+from typing import TextIO
+
+from oslo_config import cfg
+from pysyncobj import FAIL_REASON
+from pysyncobj import SyncObj
+from pysyncobj import SyncObjConsumer
+from pysyncobj import replicated
+
+from sodos import conf as sodos_conf
+from sodos.kb import commands
+from sodos.kb.raft import backend as raft_backend
+from sodos.kb.raft import settings
+
+# The monitoring summary every write carries (both modes).
+SUMMARY = {'cpu': 0.42, 'ram': 0.61, 'vms': 17, 'state': 'ok'}
+COMMIT_TIMEOUT = 60.0
+
+Done = Callable[[bool], None]
+
+
+class ReplStore(SyncObjConsumer):
+    """What pysyncobj's ReplDict does for ``set``, and nothing more."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, Any] = {}
+
+    @replicated
+    def set(self, key: str, value: Any) -> None:
+        self.data[key] = value
+
+
+def make_conf(args: argparse.Namespace) -> cfg.ConfigOpts:
+    conf = cfg.ConfigOpts()
+    sodos_conf.register_opts(conf)
+    conf([], project='sodos', default_config_files=[])
+    conf.set_override('site_name', args.name)
+    conf.set_override('roles', [])
+    conf.set_override('state_path', args.data_dir)
+    raft = {
+        'address': args.address,
+        'data_dir': os.path.join(args.data_dir, 'raft'),
+        'password': args.password,
+        'voter_count': args.voter_count,
+        'join': args.join or [],
+        'commit_timeout': COMMIT_TIMEOUT,
+    }
+    for name, value in raft.items():
+        conf.set_override(name, value, 'raft')
+    return conf
+
+
+def wire_like(site: str) -> dict[str, Any]:
+    """A dict shaped (and sized) like a sodos monitoring.report command."""
+    return {
+        'v': commands.SCHEMA_VERSION,
+        'id': uuid.uuid4().hex,
+        'type': 'monitoring.report',
+        'ts': time.time(),
+        'origin': site,
+        'term': None,
+        'args': {'site': site, 'summary': dict(SUMMARY)},
+    }
+
+
+class Member:
+    """What the orchestrator may ask of either kind of member."""
+
+    name: str
+
+    def status(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def write_sync(self) -> None:
+        raise NotImplementedError
+
+    def write_async(self, done: Done) -> None:
+        raise NotImplementedError
+
+    def payload_bytes(self) -> int:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+
+class RawMember(Member):
+    def __init__(self, args: argparse.Namespace) -> None:
+        conf = make_conf(args)
+        found = settings.load(conf)
+        os.makedirs(found.data_dir, mode=0o700, exist_ok=True)
+        syncobj_conf = settings.syncobj_conf(conf, found)
+        # pysyncobj's own tick thread (autoTickPeriod 0.05 s), as a plain
+        # pysyncobj user would run it; sodos ticks from its own thread
+        # with doTick(0.05): the same poll period.
+        syncobj_conf.autoTick = True
+        self.name = args.name
+        self.address = args.address
+        self.store = ReplStore()
+        self.obj = SyncObj(
+            args.address, args.peers, syncobj_conf, consumers=[self.store]
+        )
+
+    def status(self) -> dict[str, Any]:
+        leader = self.obj._getLeader()
+        return {
+            'voter': True,
+            'ready': self.obj.isReady(),
+            'leader': getattr(leader, 'address', None),
+            'is_leader': self.obj._isLeader(),
+            'voters': 1 + len(self.obj.otherNodes),
+        }
+
+    def write_sync(self) -> None:
+        self.store.set(self.name, wire_like(self.name), sync=True,
+                       timeout=COMMIT_TIMEOUT)
+
+    def write_async(self, done: Done) -> None:
+        def callback(_result: Any, error: int) -> None:
+            done(error == FAIL_REASON.SUCCESS)
+
+        self.store.set(self.name, wire_like(self.name), callback=callback)
+
+    def payload_bytes(self) -> int:
+        return len(pickle.dumps((self.name, wire_like(self.name))))
+
+    def stop(self) -> None:
+        self.obj.destroy()
+
+
+class SodosMember(Member):
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.name = args.name
+        self.backend = raft_backend.RaftBackend(make_conf(args))
+        self.backend.start()
+        if not self.backend.wait_ready(60):
+            raise RuntimeError(
+                'member %s did not register: %s'
+                % (self.name, self.backend.problem)
+            )
+
+    def status(self) -> dict[str, Any]:
+        status = self.backend.status()
+        return {
+            'voter': status.role == 'voter',
+            'ready': status.ready,
+            'leader': status.leader,
+            'is_leader': status.is_leader,
+            'voters': len(status.voters),
+        }
+
+    def _command(self) -> commands.Command:
+        return commands.make(
+            'monitoring.report',
+            {'site': self.name, 'summary': dict(SUMMARY)},
+            self.name,
+        )
+
+    def write_sync(self) -> None:
+        self.backend.submit(self._command(), timeout=COMMIT_TIMEOUT)
+
+    def write_async(self, done: Done) -> None:
+        future = self.backend.submit_async(self._command(), COMMIT_TIMEOUT)
+        future.add_done_callback(
+            lambda f: done(f.exception() is None and f.result().get('ok'))
+        )
+
+    def payload_bytes(self) -> int:
+        return len(pickle.dumps((self._command().to_wire(),)))
+
+    def stop(self) -> None:
+        self.backend.stop()
+
+
+def summarize(latencies: list[float], elapsed: float, errors: int) -> dict:
+    ms = sorted(x * 1000.0 for x in latencies)
+    p99 = statistics.quantiles(ms, n=100)[98] if len(ms) > 1 else ms[0]
+    return {
+        'n': len(latencies),
+        'errors': errors,
+        'elapsed_s': elapsed,
+        'ops_s': len(latencies) / elapsed if elapsed > 0 else 0.0,
+        'p50_ms': statistics.median(ms),
+        'p99_ms': p99,
+    }
+
+
+def run_sync(member: Member, n: int) -> dict[str, Any]:
+    latencies = []
+    start = time.perf_counter()
+    for _ in range(n):
+        t0 = time.perf_counter()
+        member.write_sync()
+        latencies.append(time.perf_counter() - t0)
+    return summarize(latencies, time.perf_counter() - start, 0)
+
+
+def run_pipelined(member: Member, n: int, window: int) -> dict[str, Any]:
+    """``n`` async writes, at most ``window`` of them outstanding."""
+    slots = threading.Semaphore(window)
+    finished = threading.Event()
+    latencies: list[float] = []
+    lock = threading.Lock()
+    counts = {'left': n, 'errors': 0}
+
+    def done(t0: float, ok: bool) -> None:
+        latencies.append(time.perf_counter() - t0)
+        slots.release()
+        with lock:
+            counts['left'] -= 1
+            if not ok:
+                counts['errors'] += 1
+            if counts['left'] == 0:
+                finished.set()
+
+    start = time.perf_counter()
+    for _ in range(n):
+        slots.acquire()
+        t0 = time.perf_counter()
+        member.write_async(lambda ok, t0=t0: done(t0, ok))
+    if not finished.wait(COMMIT_TIMEOUT + n / 100.0):
+        raise RuntimeError('%d writes never completed' % counts['left'])
+    elapsed = time.perf_counter() - start
+    return summarize(latencies, elapsed, counts['errors'])
+
+
+def handle(member: Member, request: dict[str, Any]) -> dict[str, Any]:
+    op = request['op']
+    if op == 'status':
+        return member.status()
+    if op == 'payload':
+        return {'bytes': member.payload_bytes()}
+    if op == 'sync':
+        return run_sync(member, request['n'])
+    if op == 'pipelined':
+        return run_pipelined(member, request['n'], request['window'])
+    raise ValueError('unknown request %r' % op)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--mode', choices=['raw', 'sodos'], required=True)
+    parser.add_argument('--name', required=True)
+    parser.add_argument('--address', required=True)
+    parser.add_argument('--data-dir', required=True)
+    parser.add_argument('--password', required=True)
+    parser.add_argument('--voter-count', type=int, default=3)
+    parser.add_argument('--peers', type=lambda s: s.split(','), default=[])
+    parser.add_argument('--join', type=lambda s: s.split(','), default=[])
+    return parser.parse_args(argv)
+
+
+def serve(member: Member, replies: TextIO) -> None:
+    def reply(message: dict[str, Any]) -> None:
+        replies.write(json.dumps(message) + '\n')
+        replies.flush()
+
+    reply({'started': member.name})
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request['op'] == 'stop':
+            break
+        try:
+            reply({'ok': True, 'result': handle(member, request)})
+        except Exception as exc:
+            logging.exception('request %s failed', request['op'])
+            reply({'ok': False, 'error': '%s: %s' % (type(exc).__name__,
+                                                     exc)})
+    member.stop()
+    reply({'stopped': member.name})
+
+
+def main(argv: list[str]) -> int:
+    # Ctrl-C is for the orchestrator, which stops the members itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    replies = os.fdopen(os.dup(1), 'w')
+    os.dup2(2, 1)
+    logging.basicConfig(
+        level=logging.INFO,
+        format='%(asctime)s %(threadName)s %(name)s %(levelname)s '
+        '%(message)s',
+    )
+    args = parse(argv)
+    try:
+        member: Member = (
+            RawMember(args) if args.mode == 'raw' else SodosMember(args)
+        )
+    except Exception as exc:
+        logging.exception('member did not start')
+        replies.write(json.dumps({'error': str(exc)}) + '\n')
+        replies.flush()
+        return 1
+    serve(member, replies)
+    return 0
+
+
+if __name__ == '__main__':
+    # pysyncobj and the sodos threads may linger; the member is stopped.
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    os._exit(code)

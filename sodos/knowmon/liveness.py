@@ -1,0 +1,51 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Which sites changed between up and down, as the leader sees them.
+
+Pure: the KnowMon role feeds it the KB's sites and the leader's liveness
+table and commits what it returns. Only transitions come out, so the log
+gets an entry when a site goes down or comes back, never per heartbeat.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Transition:
+    site: str
+    status: str
+    reason: str
+
+
+def transitions(
+    sites: dict[str, dict[str, Any]],
+    heard: dict[str, float],
+    down_after: float,
+    leader_site: str,
+) -> list[Transition]:
+    found = []
+    for name in sorted(sites):
+        site = sites[name]
+        current = site.get('status')
+        if current == 'left' or name not in heard:
+            continue
+        age = 0.0 if name == leader_site else heard[name]
+        if age > down_after and current != 'down':
+            found.append(Transition(
+                name, 'down', 'not heard of for %.1f s' % age))
+        elif age <= down_after and current == 'down':
+            found.append(Transition(name, 'up', 'heard of again'))
+    return found

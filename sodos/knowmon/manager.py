@@ -1,0 +1,101 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The server side of the KnowMon RPC API (see rpcapi.py for versions).
+
+Errors are answered as ``{'ok': False, 'error': ...}`` results rather than
+raised, so that a caller in another process gets the same plain message a
+caller in this process does, with no remote traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import oslo_messaging
+
+from sodos import exception
+from sodos.kb import backend as kb_backend
+from sodos.kb import commands
+from sodos.kb import state
+
+
+class KnowMonManager:
+    target = oslo_messaging.Target(version='1.0')
+
+    def __init__(self, backend: kb_backend.StateBackend) -> None:
+        self.backend = backend
+
+    def read(self, context: Any, section: str | None = None) -> Any:
+        if section is not None and section not in state.SECTIONS:
+            return {
+                'ok': False,
+                'error': 'unknown KB section %r (known: %s)'
+                % (section, ', '.join(state.SECTIONS)),
+            }
+        return {'ok': True, 'data': self.backend.read(section)}
+
+    def submit(
+        self, context: Any, command: Any, commit_timeout: float | None = None
+    ) -> dict[str, Any]:
+        try:
+            cmd = commands.Command.from_wire(command)
+            return self.backend.submit(
+                cmd, timeout=commit_timeout, check=False
+            )
+        except exception.CommitTimeout as exc:
+            return {'ok': False, 'error': str(exc), 'timeout': True}
+        except exception.SodosError as exc:
+            return {'ok': False, 'error': str(exc)}
+
+    def status(self, context: Any) -> dict[str, Any]:
+        return self.backend.status().to_dict()
+
+    def in_quorum(self, context: Any) -> bool:
+        return self.backend.in_quorum()
+
+    def liveness(self, context: Any) -> dict[str, float]:
+        return self.backend.liveness()
+
+
+class LocalKnowMonAPI:
+    """KnowMonAPI for roles in the KnowMon's own process.
+
+    Same methods and results as the RPC client, without a message bus in
+    between (an in-process fake:// call costs ~50 ms).
+    """
+
+    def __init__(self, manager: KnowMonManager) -> None:
+        self.manager = manager
+
+    def read(self, section: str | None = None) -> Any:
+        return _data(self.manager.read({}, section))
+
+    def submit(
+        self, command: dict[str, Any], timeout: float | None = None
+    ) -> dict[str, Any]:
+        return self.manager.submit({}, command, timeout)
+
+    def status(self) -> dict[str, Any]:
+        return self.manager.status({})
+
+    def in_quorum(self) -> bool:
+        return self.manager.in_quorum({})
+
+    def liveness(self) -> dict[str, float]:
+        return self.manager.liveness({})
+
+
+def _data(reply: dict[str, Any]) -> Any:
+    if not reply.get('ok'):
+        raise exception.SodosError(reply.get('error'))
+    return reply['data']

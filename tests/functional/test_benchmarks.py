@@ -1,0 +1,64 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The benchmarks run and report what their README promises.
+
+Timings and ratios depend on the machine, so only the shape of the
+report is checked here.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+BENCHMARKS = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(__file__))), 'benchmarks'
+)
+
+KB_THROUGHPUT_KEYS = (
+    'sodos_ops_s',
+    'raw_ops_s',
+    'ratio',
+    'sodos_sync_ops_s',
+    'raw_sync_ops_s',
+    'ratio_sync',
+    'sodos_commit_p50_ms',
+    'sodos_commit_p99_ms',
+    'raw_commit_p50_ms',
+    'raw_commit_p99_ms',
+    'sodos_pipelined_p50_ms',
+    'raw_pipelined_p50_ms',
+)
+
+
+def run_benchmark(name, *args, timeout=600):
+    proc = subprocess.run(
+        [sys.executable, os.path.join(BENCHMARKS, name), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    lines = proc.stdout.strip().splitlines()
+    assert lines, 'no output; stderr:\n' + proc.stderr[-4000:]
+    return json.loads(lines[-1])
+
+
+def test_kb_throughput_quick_reports_every_key():
+    report = run_benchmark('kb_throughput.py', '--quick')
+    for key in KB_THROUGHPUT_KEYS:
+        assert key in report, key
+        assert isinstance(report[key], (int, float)), key
+        assert report[key] > 0, (key, report[key])
+    assert report['shape']['voters'] == 3
+    assert report['shape']['processes'] == 3

@@ -127,6 +127,19 @@ class LocalSite:
             stderr=open(os.path.join(self.dir, 'stderr.log'), 'ab'),
         )
 
+    def spawn(self, module: str, name: str) -> subprocess.Popen[bytes]:
+        """Another process of this site (e.g. sodos.cmd.exec), own log."""
+        log_path = os.path.join(self.dir, name + '.log')
+        process = subprocess.Popen(
+            [sys.executable, '-m', module, '--config-file',
+             self.config_path, '--log-file', log_path],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(self.dir, name + '.stderr'), 'ab'),
+        )
+        self.federation.extra_processes.append(process)
+        return process
+
     def signal(self, signum: int) -> None:
         if self.running:
             assert self.process is not None
@@ -192,7 +205,9 @@ class LocalFederation:
             self.settings.setdefault(group, {}).update(options)
         self.command = command or [sys.executable, '-m', 'sodos.cmd.site']
         self.sites: dict[str, LocalSite] = {}
+        self.extra_processes: list[subprocess.Popen[bytes]] = []
         self.key = control.derive_key(password)
+        self._rpc_conf: Any = None
         os.makedirs(root, exist_ok=True)
 
     def add_site(self, name: str | None = None, start: bool = True,
@@ -213,6 +228,13 @@ class LocalFederation:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
+        for process in self.extra_processes:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
         for site in self.sites.values():
             try:
                 site.stop(timeout=10)
@@ -220,6 +242,26 @@ class LocalFederation:
                 site.kill()
 
     # -- looking at it ---------------------------------------------------
+
+    def knowmon(self, site: LocalSite) -> Any:
+        """A KnowMon RPC client for ``site``, over the message bus."""
+        from oslo_config import cfg
+
+        from sodos import conf as sodos_conf
+        from sodos import rpc
+        from sodos.knowmon import rpcapi
+
+        if self.transport_url is None:
+            raise ValueError('this federation has no transport_url')
+        if self._rpc_conf is None:
+            conf = cfg.ConfigOpts()
+            sodos_conf.register_opts(conf)
+            rpc.register_opts(conf)
+            conf([], project='sodos', default_config_files=[])
+            conf.set_override('transport_url', self.transport_url)
+            self._rpc_conf = (conf, rpc.transport(conf))
+        conf, transport = self._rpc_conf
+        return rpcapi.KnowMonAPI(conf, site=site.name, transport=transport)
 
     def report(self, via: LocalSite | None = None) -> dict[str, Any]:
         """The federation status, asked of ``via`` or any running site."""

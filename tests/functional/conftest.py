@@ -52,7 +52,7 @@ def local_federation(tmp_path, request):
     made = []
 
     def make(**kwargs):
-        fed = federation.LocalFederation(str(tmp_path / 'fed%d' % len(made)),
+        fed = federation.LocalFederation(str(tmp_path / ('fed%d' % len(made))),
                                          **kwargs)
         made.append(fed)
         return fed

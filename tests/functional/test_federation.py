@@ -1,0 +1,226 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Federation membership with real site processes on loopback.
+
+Every site is a ``sodos-site`` process; Raft runs over real TCP. Faults
+are SIGKILL (crash) and SIGTERM (clean stop) of those processes.
+"""
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sodos import exception
+from sodos.kb import commands
+
+
+def voters(report):
+    return [m['site'] for m in report['members'] if m['role'] == 'voter']
+
+
+def role_of(report, name):
+    return next(m for m in report['members'] if m['site'] == name)
+
+
+def formed(count, voter_count):
+    def check(report):
+        return (
+            len(report['members']) == count
+            and len(voters(report)) == voter_count
+            and sum(v['connected'] for v in report['voters']) == voter_count
+            and all(m['status'] == 'up' for m in report['members'])
+        )
+
+    return check
+
+
+def test_sites_join_by_naming_any_member(local_federation):
+    fed = local_federation(voter_count=3)
+    first = fed.add_site()
+    fed.wait(lambda r: r['leader'], 30, 'the first site to lead')
+    second = fed.add_site(join=[first.address])
+    third = fed.add_site(join=[second.address])
+    fed.wait(formed(3, 3), 60, 'three voters')
+    # The 4th and 5th name a different member each, not the leader.
+    fed.add_site(join=[third.address])
+    fed.add_site(join=[second.address])
+    report = fed.wait(formed(5, 3), 60, 'five sites, three voters')
+    readonly = [m['site'] for m in report['members']
+                if m['role'] == 'readonly']
+    assert sorted(readonly) == ['site-4', 'site-5']
+    assert len({report['federation_id']}) == 1
+
+    # The operator's view, through the real command line.
+    out = subprocess.run(
+        [sys.executable, '-m', 'sodos.cmd.manage', '--config-file',
+         fed.sites['site-5'].config_path, 'federation', 'status',
+         '--format', 'json'],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    status = json.loads(out.stdout)
+    assert status['leader_site'] == report['leader_site']
+    assert status['asked']['site'] == 'site-5'
+    assert status['asked']['role'] == 'readonly'
+    assert sorted(m['site'] for m in status['members']) == [
+        'site-1', 'site-2', 'site-3', 'site-4', 'site-5']
+    table = subprocess.run(
+        [sys.executable, '-m', 'sodos.cmd.manage', '--config-file',
+         first.config_path, 'federation', 'status'],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout
+    assert 'Leader:' in table and 'site-5' in table
+
+
+def test_lost_voter_is_replaced_by_a_readonly_member(local_federation):
+    fed = local_federation(
+        voter_count=3, settings={'raft': {'voter_replace_timeout': 3.0}})
+    fed.add_site()
+    fed.wait(lambda r: r['leader'], 30, 'a leader')
+    for _ in range(3):
+        fed.add_site()
+    report = fed.wait(formed(4, 3), 60, 'four sites, three voters')
+    leader = report['leader_site']
+    victim = next(n for n in voters(report) if n != leader)
+    spare = next(m['site'] for m in report['members']
+                 if m['role'] == 'readonly')
+    fed.sites[victim].kill()
+    report = fed.wait(
+        lambda r: role_of(r, spare)['role'] == 'voter'
+        and role_of(r, victim)['role'] == 'readonly'
+        and sum(v['connected'] for v in r['voters']) == 3
+        and r['has_quorum'],
+        60,
+        '%s to replace the lost voter %s' % (spare, victim),
+    )
+    assert role_of(report, victim)['status'] == 'down'
+    assert len(report['voters']) == 3
+
+
+def test_leader_crash_loses_no_acknowledged_write(local_federation,
+                                                  transport_url):
+    fed = local_federation(voter_count=3, transport_url=transport_url)
+    fed.add_site()
+    fed.wait(lambda r: r['leader'], 30, 'a leader')
+    fed.add_site()
+    fed.add_site()
+    report = fed.wait(formed(3, 3), 60, 'three voters')
+    leader = fed.sites[report['leader_site']]
+    writer_site = next(s for s in fed.sites.values() if s is not leader)
+    writer = fed.knowmon(writer_site)
+
+    acked, failed = [], []
+
+    def write(i):
+        cmd = commands.make(
+            'alert.raise',
+            {'alert_id': '%032x' % i, 'site': writer_site.name,
+             'kind': 'test', 'severity': 'info', 'message': 'write %d' % i},
+            writer_site.name,
+        )
+        result = writer.submit(cmd.to_wire(), timeout=15)
+        (acked if result.get('ok') else failed).append((i, result))
+
+    for i in range(20):
+        write(i)
+    leader.kill()
+    for i in range(20, 40):
+        write(i)
+    assert failed == []
+    assert len(acked) == 40
+    fed.wait(lambda r: r['leader'] and r['leader'] != leader.address,
+             30, 'a new leader', via=writer_site)
+    leader.start()
+    ids = {'%032x' % i for i, _ in acked}
+    for site in fed.sites.values():
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            alerts = fed.knowmon(site).read('alerts')
+            if ids <= set(alerts):
+                break
+            time.sleep(0.2)
+        assert ids <= set(alerts), 'site %s lost acknowledged writes' % (
+            site.name)
+
+
+def test_full_restart_keeps_every_committed_entry(local_federation,
+                                                  transport_url):
+    fed = local_federation(voter_count=3, transport_url=transport_url)
+    fed.add_site()
+    fed.wait(lambda r: r['leader'], 30, 'a leader')
+    fed.add_site()
+    fed.add_site()
+    fed.wait(formed(3, 3), 60, 'three voters')
+    site = fed.sites['site-2']
+    api = fed.knowmon(site)
+    for i in range(30):
+        cmd = commands.make(
+            'alert.raise',
+            {'alert_id': '%032x' % i, 'site': site.name, 'kind': 'test',
+             'severity': 'info', 'message': 'm'},
+            site.name,
+        )
+        assert api.submit(cmd.to_wire())['ok']
+    before = api.read()
+    assert fed.stop_all() == {'site-1': 0, 'site-2': 0, 'site-3': 0}
+    for s in fed.sites.values():
+        s.start()
+    fed.wait(formed(3, 3), 60, 'the federation to come back')
+    for s in fed.sites.values():
+        after = fed.knowmon(s).read()
+        assert after['alerts'] == before['alerts']
+        assert after['federation'] == before['federation']
+        assert sorted(after['sites']) == sorted(before['sites'])
+
+
+def test_member_with_wrong_password_is_refused(local_federation):
+    fed = local_federation(voter_count=3)
+    first = fed.add_site()
+    before = fed.wait(formed(1, 1), 30, 'a leader')
+    intruder = fed.add_site(start=False)
+    intruder.write_config(raft={'password': 'not-the-password'})
+    intruder.start()
+    assert intruder.process.wait(30) == 2
+    with open(intruder.dir + '/stderr.log') as f:
+        stderr = f.read()
+    assert '[raft]password differs' in stderr
+    assert 'Traceback' not in stderr
+    after = fed.report(via=first)
+    assert after['members'] == before['members']
+
+
+def test_malformed_commands_change_nothing(local_federation, transport_url):
+    fed = local_federation(voter_count=1, transport_url=transport_url)
+    site = fed.add_site()
+    fed.wait(lambda r: r['leader'] and r['members'], 30, 'a leader')
+    api = fed.knowmon(site)
+    before = api.read()
+    good = commands.make('site.leave', {'site': site.name},
+                         site.name).to_wire()
+    bad = [
+        {'nonsense': True},
+        dict(good, type='site.explode'),
+        dict(good, args={'site': 'no spaces allowed'}),
+        dict(good, v=99),
+        dict(good, id='not-hex'),
+        'a string',
+    ]
+    for command in bad:
+        result = api.submit(command)
+        assert result['ok'] is False
+        assert result['error']
+    with pytest.raises(exception.SodosError, match='unknown KB section'):
+        api.read('bogus')
+    assert api.read() == before

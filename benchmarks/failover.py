@@ -81,9 +81,11 @@ def client_member(fed: federation.LocalFederation, root: str):
 
 def healthy(fed: federation.LocalFederation, voters: int, timeout=60.0):
     fed.wait(
-        lambda r: r['has_quorum']
-        and sum(1 for v in r['voters'] if v['connected']) == voters
-        and all(m['status'] == 'up' for m in r['members']),
+        lambda r: (
+            r['has_quorum']
+            and sum(1 for v in r['voters'] if v['connected']) == voters
+            and all(m['status'] == 'up' for m in r['members'])
+        ),
         timeout,
         'all sites up and %d voters connected' % voters,
     )
@@ -142,11 +144,15 @@ def run(sites: int, trials: int) -> dict[str, Any]:
             results: dict[str, list[float]] = {'leader': [], 'down': []}
             for trial in range(trials):
                 results['leader'].append(leader_loss(fed, client, voters))
-                log('trial %d: leader loss -> write in %.2f s'
-                    % (trial + 1, results['leader'][-1]))
+                log(
+                    'trial %d: leader loss -> write in %.2f s'
+                    % (trial + 1, results['leader'][-1])
+                )
                 results['down'].append(site_down(fed, client, voters))
-                log('trial %d: site loss -> marked down in %.2f s'
-                    % (trial + 1, results['down'][-1]))
+                log(
+                    'trial %d: site loss -> marked down in %.2f s'
+                    % (trial + 1, results['down'][-1])
+                )
     finally:
         if client is not None:
             client.stop()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import abc
 import threading
 import time
+import typing
 from collections.abc import Callable
 from typing import Any
 from typing import ClassVar
@@ -45,13 +46,16 @@ class Loop:
     """Runs ``cycle`` every ``interval()`` seconds in its own thread."""
 
     def __init__(
-        self, name: str, cycle: Callable[[], str],
+        self,
+        name: str,
+        cycle: Callable[[], str],
         interval: Callable[[], float],
     ) -> None:
         self.name = name
         self._cycle = cycle
         self._interval = interval
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._last = ''
         self._last_info = 0.0
@@ -66,13 +70,19 @@ class Loop:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(10)
+
+    def wake(self) -> None:
+        """Run the next cycle now (e.g. after a reload)."""
+        self._wake.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.run_once()
-            self._stop.wait(self._interval())
+            self._wake.wait(self._interval())
+            self._wake.clear()
 
     def run_once(self) -> str:
         try:
@@ -113,7 +123,8 @@ class Role(abc.ABC):
         self.loop.stop()
 
     def reload(self) -> None:
-        """Mutable options were re-read; most roles read them per cycle."""
+        """Mutable options were re-read; roles read them at each cycle."""
+        self.loop.wake()
 
     @abc.abstractmethod
     def cycle(self) -> str:
@@ -122,13 +133,14 @@ class Role(abc.ABC):
 
 def role_class(name: str) -> type[Role]:
     try:
-        manager = driver.DriverManager(NAMESPACE, name, invoke_on_load=False)
+        manager: driver.DriverManager = driver.DriverManager(
+            NAMESPACE, name, invoke_on_load=False
+        )
     except Exception as exc:
         raise exception.ConfigError(
             'unknown role %r (known: %s)' % (name, ', '.join(ORDER))
         ) from exc
-    cls: type[Role] = manager.driver
-    return cls
+    return typing.cast(type[Role], manager.driver)
 
 
 def start_roles(conf: cfg.ConfigOpts, names: list[str]) -> list[Role]:
@@ -136,8 +148,10 @@ def start_roles(conf: cfg.ConfigOpts, names: list[str]) -> list[Role]:
     if not names:
         raise exception.ConfigError('[DEFAULT]roles names no role to run')
     classes = {name: role_class(name) for name in names}
-    ordered = sorted(classes, key=lambda n: (
-        ORDER.index(n) if n in ORDER else len(ORDER), n))
+    ordered = sorted(
+        classes,
+        key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n),
+    )
     started: list[Role] = []
     knowmon: Any = None
     try:
@@ -145,7 +159,7 @@ def start_roles(conf: cfg.ConfigOpts, names: list[str]) -> list[Role]:
             if name == 'knowmon':
                 role = classes[name](conf, None)
                 role.start()
-                knowmon = getattr(role, 'api')
+                knowmon = getattr(role, 'api')  # noqa: B009
             else:
                 if knowmon is None:
                     from sodos.knowmon import rpcapi

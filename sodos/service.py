@@ -131,8 +131,9 @@ def _fail(conf: cfg.ConfigOpts, error: BaseException) -> int:
         print('error: %s' % error, file=sys.stderr)
         return 2
     LOG.error('site %s failed to start', conf.site_name, exc_info=error)
-    print('error: unexpected failure, see the log: %s' % error,
-          file=sys.stderr)
+    print(
+        'error: unexpected failure, see the log: %s' % error, file=sys.stderr
+    )
     return 1
 
 
@@ -144,8 +145,7 @@ def main(
 ) -> int:
     """Entry point shared by the sodos daemons."""
     try:
-        conf = prepare(sys.argv[1:] if argv is None else argv, prog,
-                       extra_cli)
+        conf = prepare(sys.argv[1:] if argv is None else argv, prog, extra_cli)
         names = role_names(conf)
     except (cfg.Error, exception.SodosError) as exc:
         print('%s: error: %s' % (prog, exc), file=sys.stderr)

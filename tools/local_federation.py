@@ -48,8 +48,10 @@ def run(args: argparse.Namespace) -> int:
             fed.add_site()
         wanted = min(args.voters, args.sites)
         fed.wait(
-            lambda r: len(r['members']) == args.sites
-            and sum(m['role'] == 'voter' for m in r['members']) == wanted,
+            lambda r: (
+                len(r['members']) == args.sites
+                and sum(m['role'] == 'voter' for m in r['members']) == wanted
+            ),
             60,
             'every site to join and %d voters' % wanted,
         )
@@ -67,8 +69,10 @@ def run(args: argparse.Namespace) -> int:
                 30,
                 '%s to be marked down' % victim.name,
             )
-            print('%s marked down after %.1f s' % (
-                victim.name, time.monotonic() - started))
+            print(
+                '%s marked down after %.1f s'
+                % (victim.name, time.monotonic() - started)
+            )
             _show(fed, 'after the crash')
         if args.keep_running:
             print('\nRunning; logs under %s. Ctrl-C stops every site.' % root)
@@ -78,8 +82,10 @@ def run(args: argparse.Namespace) -> int:
             except KeyboardInterrupt:
                 pass
         codes = fed.stop_all()
-    print('\nStopped: %s' % ', '.join(
-        '%s=%s' % (name, code) for name, code in codes.items()))
+    print(
+        '\nStopped: %s'
+        % ', '.join('%s=%s' % (name, code) for name, code in codes.items())
+    )
     if not args.dir and not args.keep:
         shutil.rmtree(root, ignore_errors=True)
     return 0
@@ -90,8 +96,11 @@ def main() -> int:
     parser.add_argument('--sites', type=int, default=3)
     parser.add_argument('--voters', type=int, default=3, choices=[1, 3, 5, 7])
     parser.add_argument('--dir', help='keep the sites here (default: temp)')
-    parser.add_argument('--keep', action='store_true',
-                        help='keep the temporary directory and logs')
+    parser.add_argument(
+        '--keep',
+        action='store_true',
+        help='keep the temporary directory and logs',
+    )
     parser.add_argument('--keep-running', action='store_true')
     args = parser.parse_args()
     if args.sites < 1:

@@ -32,8 +32,10 @@ class AnalysePlanRole(roles.Role):
                 status['term'],
             )
         if self.knowmon.read('policy').get('paused'):
-            return 'analyseplan: active (leader, term %d): paused by ' \
+            return (
+                'analyseplan: active (leader, term %d): paused by '
                 'policy, not planning' % status['term']
+            )
         appliances = self.knowmon.read('appliances')
         return (
             'analyseplan: active (leader, term %d): %d appliance(s), '

@@ -12,10 +12,10 @@
 
 """sodos-manage: federation membership from the command line.
 
-    sodos-manage federation status [--format table|json]
-    sodos-manage federation join --peer HOST:PORT
-    sodos-manage federation bootstrap
-    sodos-manage federation leave [--timeout S]
+sodos-manage federation status [--format table|json]
+sodos-manage federation join --peer HOST:PORT
+sodos-manage federation bootstrap
+sodos-manage federation leave [--timeout S]
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def _no_state_yet(settings: raft_settings.Settings) -> store.MembershipFile:
     record = store.MembershipFile(settings.data_dir)
     if record.load() is not None:
         raise exception.SodosError(
-            '%s already holds this member\'s state: it is (or was) in a '
+            "%s already holds this member's state: it is (or was) in a "
             'federation. Move it aside first to start anew.'
             % settings.data_dir
         )
@@ -104,8 +104,10 @@ def federation_leave(conf: cfg.ConfigOpts) -> int:
     while time.monotonic() < deadline:
         record = store.MembershipFile(settings.data_dir).load() or {}
         if record.get('left'):
-            print('Site %s has left the federation. Stop its sodos '
-                  'services.' % conf.site_name)
+            print(
+                'Site %s has left the federation. Stop its sodos '
+                'services.' % conf.site_name
+            )
             return 0
         time.sleep(0.5)
     print(
@@ -132,13 +134,16 @@ def _add_parsers(subparsers: Any) -> None:
     actions = federation.add_subparsers(dest='action')
     actions.required = True
     status = actions.add_parser('status', help='leader, voters, members')
-    status.add_argument('--format', choices=['table', 'json'],
-                        default='table')
+    status.add_argument('--format', choices=['table', 'json'], default='table')
     join = actions.add_parser(
         'join', help='prepare this site to join through a member'
     )
-    join.add_argument('--peer', required=True, metavar='HOST:PORT',
-                      help='[raft]address of any member')
+    join.add_argument(
+        '--peer',
+        required=True,
+        metavar='HOST:PORT',
+        help='[raft]address of any member',
+    )
     actions.add_parser('bootstrap', help='prepare a new federation')
     leave = actions.add_parser('leave', help='leave the federation')
     leave.add_argument('--timeout', type=float, default=60.0)
@@ -148,8 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     conf = cfg.ConfigOpts()
     sodos_conf.register_opts(conf)
     conf.register_cli_opt(
-        cfg.SubCommandOpt('category', title='commands',
-                          handler=_add_parsers)
+        cfg.SubCommandOpt('category', title='commands', handler=_add_parsers)
     )
     try:
         conf(sys.argv[1:] if argv is None else argv, project='sodos')

@@ -21,7 +21,7 @@ GROUP = cfg.OptGroup(
     'appliances; acts only beside the Raft leader.',
 )
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.FloatOpt(
         'loop_interval',
         default=5.0,

@@ -22,12 +22,12 @@ ROLES_OPT = cfg.ListOpt(
     'sodos-analyseplan) ignore it.',
 )
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         'site_name',
         default=socket.gethostname(),
         sample_default='<hostname>',
-        help='This site\'s unique name in the federation. Other sites and '
+        help="This site's unique name in the federation. Other sites and "
         'the operators know the site by this name; it must not change '
         'once the site has joined. See also [raft]address.',
     ),

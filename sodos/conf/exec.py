@@ -18,10 +18,10 @@ GROUP = cfg.OptGroup(
     'exec',
     title='Exec',
     help='The Execute role: the only part of sodos that talks to the '
-    'site\'s OpenStack.',
+    "site's OpenStack.",
 )
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         'driver',
         default='simulator',

@@ -17,11 +17,11 @@ from sodos.conf import base
 GROUP = cfg.OptGroup(
     'knowmon',
     title='KnowMon',
-    help='The Knowledge and Monitoring role: this site\'s KB member, '
+    help="The Knowledge and Monitoring role: this site's KB member, "
     'failure detection and alerts.',
 )
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         'state_backend',
         default='raft',
@@ -34,7 +34,7 @@ OPTS = [
         default=0.5,
         min=0.05,
         mutable=True,
-        help='Seconds between this site\'s liveness messages to the '
+        help="Seconds between this site's liveness messages to the "
         'leader. See [knowmon]site_down_timeout.',
     ),
     cfg.FloatOpt(
@@ -55,7 +55,7 @@ OPTS = [
     cfg.BoolOpt(
         'serve_rpc',
         default=True,
-        help='Serve the KnowMon RPC API on the site\'s message bus '
+        help="Serve the KnowMon RPC API on the site's message bus "
         '([DEFAULT]transport_url), for the roles and services of this site '
         'that run in other processes. A sodos-site running every role '
         'needs no bus and may turn it off.',
@@ -63,7 +63,7 @@ OPTS = [
     cfg.StrOpt(
         'rpc_topic',
         default='sodos-knowmon',
-        help='RPC topic of the KnowMon API on the site\'s message bus.',
+        help="RPC topic of the KnowMon API on the site's message bus.",
     ),
     cfg.FloatOpt(
         'summary_change_threshold',

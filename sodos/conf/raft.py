@@ -17,11 +17,11 @@ from sodos.conf import base
 GROUP = cfg.OptGroup(
     'raft',
     title='Replicated Knowledge Base',
-    help='This site\'s member of the Raft log that replicates the '
+    help="This site's member of the Raft log that replicates the "
     'Knowledge Base between sites.',
 )
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         'address',
         sample_default='192.0.2.10:7700',

@@ -30,7 +30,8 @@ class ExecRole(roles.Role):
             return 'exec: fenced (no quorum), not acting'
         site = self.conf.site_name
         pending = [
-            a for a in self.knowmon.read('actions').values()
+            a
+            for a in self.knowmon.read('actions').values()
             if a['site'] == site and a['state'] == 'pending'
         ]
         if not pending:

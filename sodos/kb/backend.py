@@ -25,6 +25,7 @@ import concurrent.futures
 import dataclasses
 import logging
 import threading
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -180,20 +181,17 @@ class StateBackend(abc.ABC):
             try:
                 listener(wire, result)
             except Exception:  # a listener must not stop the log
-                LOG.exception(
-                    'KB listener %r failed', listener
-                )
+                LOG.exception('KB listener %r failed', listener)
 
 
 def load(conf: cfg.ConfigOpts, name: str = 'raft') -> StateBackend:
     """Load the state backend ``name`` from ``sodos.state_backends``."""
     try:
-        manager = driver.DriverManager(
+        manager: driver.DriverManager = driver.DriverManager(
             NAMESPACE, name, invoke_on_load=True, invoke_args=(conf,)
         )
     except Exception as exc:
         raise exception.ConfigError(
             'cannot load state backend %r: %s' % (name, exc)
         ) from exc
-    backend: StateBackend = manager.driver
-    return backend
+    return typing.cast(StateBackend, manager.driver)

@@ -83,5 +83,7 @@ class MemoryBackend(backend.StateBackend):
             has_quorum=self._running,
             commit_index=applied,
             last_applied=applied,
-            voters=[{'address': address, 'site': self.site, 'connected': True}],
+            voters=[
+                {'address': address, 'site': self.site, 'connected': True}
+            ],
         )

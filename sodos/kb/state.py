@@ -352,7 +352,8 @@ def _action_update(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
         raise Rejected('unknown action %s' % args['action_id'])
     if action['state'] in ('done', 'failed'):
         raise Rejected(
-            'action %s already ended (%s)' % (args['action_id'], action['state'])
+            'action %s already ended (%s)'
+            % (args['action_id'], action['state'])
         )
     action.update(
         state=args['state'],

@@ -44,8 +44,9 @@ def transitions(
             continue
         age = 0.0 if name == leader_site else heard[name]
         if age > down_after and current != 'down':
-            found.append(Transition(
-                name, 'down', 'not heard of for %.1f s' % age))
+            found.append(
+                Transition(name, 'down', 'not heard of for %.1f s' % age)
+            )
         elif age <= down_after and current == 'down':
             found.append(Transition(name, 'up', 'heard of again'))
     return found

@@ -61,7 +61,8 @@ class KnowMonRole(roles.Role):
         status = self.backend.status()
         if not status.ready:
             return 'knowmon: joining, not caught up yet (role %s)' % (
-                status.role)
+                status.role
+            )
         if not status.is_leader:
             return 'knowmon: %s, leader %s (term %d), %s' % (
                 status.role,
@@ -79,13 +80,18 @@ class KnowMonRole(roles.Role):
         for change in changes:
             result = self.backend.propose(
                 'site.status',
-                {'site': change.site, 'status': change.status,
-                 'reason': change.reason},
+                {
+                    'site': change.site,
+                    'status': change.status,
+                    'reason': change.reason,
+                },
                 check=False,
             )
             if result.get('ok') and result.get('changed'):
-                done.append('marked %s %s (%s)' % (
-                    change.site, change.status, change.reason))
+                done.append(
+                    'marked %s %s (%s)'
+                    % (change.site, change.status, change.reason)
+                )
         counts: dict[str, int] = {}
         for site in self.backend.read('sites').values():
             counts[site['status']] = counts.get(site['status'], 0) + 1

@@ -50,8 +50,9 @@ class KnowMonAPI:
             transport or rpc.transport(conf), target
         )
 
-    def _call(self, method: str, timeout: float | None = None,
-              **kwargs: Any) -> Any:
+    def _call(
+        self, method: str, timeout: float | None = None, **kwargs: Any
+    ) -> Any:
         client = self.client.prepare(timeout=timeout or 30)
         return client.call({}, method, **kwargs)
 

@@ -116,12 +116,13 @@ class LocalSite:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def start(self) -> None:
+    def start(self, env: dict[str, str] | None = None) -> None:
         if self.running:
             return
         command = self.federation.command + ['--config-file', self.config_path]
         self.process = subprocess.Popen(
             command,
+            env=dict(os.environ, **(env or {})),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(self.dir, 'stderr.log'), 'ab'),
@@ -131,8 +132,15 @@ class LocalSite:
         """Another process of this site (e.g. sodos.cmd.exec), own log."""
         log_path = os.path.join(self.dir, name + '.log')
         process = subprocess.Popen(
-            [sys.executable, '-m', module, '--config-file',
-             self.config_path, '--log-file', log_path],
+            [
+                sys.executable,
+                '-m',
+                module,
+                '--config-file',
+                self.config_path,
+                '--log-file',
+                log_path,
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(self.dir, name + '.stderr'), 'ab'),
@@ -210,8 +218,12 @@ class LocalFederation:
         self._rpc_conf: Any = None
         os.makedirs(root, exist_ok=True)
 
-    def add_site(self, name: str | None = None, start: bool = True,
-                 join: list[str] | None = None) -> LocalSite:
+    def add_site(
+        self,
+        name: str | None = None,
+        start: bool = True,
+        join: list[str] | None = None,
+    ) -> LocalSite:
         name = name or 'site-%d' % (len(self.sites) + 1)
         if join is None:
             join = [s.address for s in self.sites.values()][:1]
@@ -265,9 +277,9 @@ class LocalFederation:
 
     def report(self, via: LocalSite | None = None) -> dict[str, Any]:
         """The federation status, asked of ``via`` or any running site."""
-        candidates = [via] if via else [
-            s for s in self.sites.values() if s.running
-        ]
+        candidates = (
+            [via] if via else [s for s in self.sites.values() if s.running]
+        )
         errors = []
         for site in candidates:
             try:

@@ -52,19 +52,24 @@ def local_federation(tmp_path, request):
     made = []
 
     def make(**kwargs):
-        fed = federation.LocalFederation(str(tmp_path / ('fed%d' % len(made))),
-                                         **kwargs)
+        fed = federation.LocalFederation(
+            str(tmp_path / ('fed%d' % len(made))), **kwargs
+        )
         made.append(fed)
         return fed
 
     yield make
     for fed in made:
         fed.__exit__(None, None, None)
-        if request.node.rep_call.failed if hasattr(request.node,
-                                                   'rep_call') else False:
+        if (
+            request.node.rep_call.failed
+            if hasattr(request.node, 'rep_call')
+            else False
+        ):
             for site in fed.sites.values():
-                print('---- log of %s ----\n%s' % (site.name,
-                                                   site.log()[-4000:]))
+                print(
+                    '---- log of %s ----\n%s' % (site.name, site.log()[-4000:])
+                )
 
 
 @pytest.hookimpl(hookwrapper=True)

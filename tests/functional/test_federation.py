@@ -58,35 +58,63 @@ def test_sites_join_by_naming_any_member(local_federation):
     fed.add_site(join=[third.address])
     fed.add_site(join=[second.address])
     report = fed.wait(formed(5, 3), 60, 'five sites, three voters')
-    readonly = [m['site'] for m in report['members']
-                if m['role'] == 'readonly']
+    readonly = [
+        m['site'] for m in report['members'] if m['role'] == 'readonly'
+    ]
     assert sorted(readonly) == ['site-4', 'site-5']
     assert len({report['federation_id']}) == 1
 
     # The operator's view, through the real command line.
     out = subprocess.run(
-        [sys.executable, '-m', 'sodos.cmd.manage', '--config-file',
-         fed.sites['site-5'].config_path, 'federation', 'status',
-         '--format', 'json'],
-        capture_output=True, text=True, timeout=60, check=True,
+        [
+            sys.executable,
+            '-m',
+            'sodos.cmd.manage',
+            '--config-file',
+            fed.sites['site-5'].config_path,
+            'federation',
+            'status',
+            '--format',
+            'json',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     status = json.loads(out.stdout)
     assert status['leader_site'] == report['leader_site']
     assert status['asked']['site'] == 'site-5'
     assert status['asked']['role'] == 'readonly'
     assert sorted(m['site'] for m in status['members']) == [
-        'site-1', 'site-2', 'site-3', 'site-4', 'site-5']
+        'site-1',
+        'site-2',
+        'site-3',
+        'site-4',
+        'site-5',
+    ]
     table = subprocess.run(
-        [sys.executable, '-m', 'sodos.cmd.manage', '--config-file',
-         first.config_path, 'federation', 'status'],
-        capture_output=True, text=True, timeout=60, check=True,
+        [
+            sys.executable,
+            '-m',
+            'sodos.cmd.manage',
+            '--config-file',
+            first.config_path,
+            'federation',
+            'status',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     assert 'Leader:' in table and 'site-5' in table
 
 
 def test_lost_voter_is_replaced_by_a_readonly_member(local_federation):
     fed = local_federation(
-        voter_count=3, settings={'raft': {'voter_replace_timeout': 3.0}})
+        voter_count=3, settings={'raft': {'voter_replace_timeout': 3.0}}
+    )
     fed.add_site()
     fed.wait(lambda r: r['leader'], 30, 'a leader')
     for _ in range(3):
@@ -94,14 +122,17 @@ def test_lost_voter_is_replaced_by_a_readonly_member(local_federation):
     report = fed.wait(formed(4, 3), 60, 'four sites, three voters')
     leader = report['leader_site']
     victim = next(n for n in voters(report) if n != leader)
-    spare = next(m['site'] for m in report['members']
-                 if m['role'] == 'readonly')
+    spare = next(
+        m['site'] for m in report['members'] if m['role'] == 'readonly'
+    )
     fed.sites[victim].kill()
     report = fed.wait(
-        lambda r: role_of(r, spare)['role'] == 'voter'
-        and role_of(r, victim)['role'] == 'readonly'
-        and sum(v['connected'] for v in r['voters']) == 3
-        and r['has_quorum'],
+        lambda r: (
+            role_of(r, spare)['role'] == 'voter'
+            and role_of(r, victim)['role'] == 'readonly'
+            and sum(v['connected'] for v in r['voters']) == 3
+            and r['has_quorum']
+        ),
         60,
         '%s to replace the lost voter %s' % (spare, victim),
     )
@@ -109,8 +140,9 @@ def test_lost_voter_is_replaced_by_a_readonly_member(local_federation):
     assert len(report['voters']) == 3
 
 
-def test_leader_crash_loses_no_acknowledged_write(local_federation,
-                                                  transport_url):
+def test_leader_crash_loses_no_acknowledged_write(
+    local_federation, transport_url
+):
     fed = local_federation(voter_count=3, transport_url=transport_url)
     fed.add_site()
     fed.wait(lambda r: r['leader'], 30, 'a leader')
@@ -126,8 +158,13 @@ def test_leader_crash_loses_no_acknowledged_write(local_federation,
     def write(i):
         cmd = commands.make(
             'alert.raise',
-            {'alert_id': '%032x' % i, 'site': writer_site.name,
-             'kind': 'test', 'severity': 'info', 'message': 'write %d' % i},
+            {
+                'alert_id': '%032x' % i,
+                'site': writer_site.name,
+                'kind': 'test',
+                'severity': 'info',
+                'message': 'write %d' % i,
+            },
             writer_site.name,
         )
         result = writer.submit(cmd.to_wire(), timeout=15)
@@ -140,8 +177,12 @@ def test_leader_crash_loses_no_acknowledged_write(local_federation,
         write(i)
     assert failed == []
     assert len(acked) == 40
-    fed.wait(lambda r: r['leader'] and r['leader'] != leader.address,
-             30, 'a new leader', via=writer_site)
+    fed.wait(
+        lambda r: r['leader'] and r['leader'] != leader.address,
+        30,
+        'a new leader',
+        via=writer_site,
+    )
     leader.start()
     ids = {'%032x' % i for i, _ in acked}
     for site in fed.sites.values():
@@ -152,11 +193,13 @@ def test_leader_crash_loses_no_acknowledged_write(local_federation,
                 break
             time.sleep(0.2)
         assert ids <= set(alerts), 'site %s lost acknowledged writes' % (
-            site.name)
+            site.name
+        )
 
 
-def test_full_restart_keeps_every_committed_entry(local_federation,
-                                                  transport_url):
+def test_full_restart_keeps_every_committed_entry(
+    local_federation, transport_url
+):
     fed = local_federation(voter_count=3, transport_url=transport_url)
     fed.add_site()
     fed.wait(lambda r: r['leader'], 30, 'a leader')
@@ -168,8 +211,13 @@ def test_full_restart_keeps_every_committed_entry(local_federation,
     for i in range(30):
         cmd = commands.make(
             'alert.raise',
-            {'alert_id': '%032x' % i, 'site': site.name, 'kind': 'test',
-             'severity': 'info', 'message': 'm'},
+            {
+                'alert_id': '%032x' % i,
+                'site': site.name,
+                'kind': 'test',
+                'severity': 'info',
+                'message': 'm',
+            },
             site.name,
         )
         assert api.submit(cmd.to_wire())['ok']
@@ -207,8 +255,9 @@ def test_malformed_commands_change_nothing(local_federation, transport_url):
     fed.wait(lambda r: r['leader'] and r['members'], 30, 'a leader')
     api = fed.knowmon(site)
     before = api.read()
-    good = commands.make('site.leave', {'site': site.name},
-                         site.name).to_wire()
+    good = commands.make(
+        'site.leave', {'site': site.name}, site.name
+    ).to_wire()
     bad = [
         {'nonsense': True},
         dict(good, type='site.explode'),

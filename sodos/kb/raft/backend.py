@@ -71,6 +71,7 @@ class RaftBackend(backend.StateBackend):
         self._stopping = threading.Event()
         self._role_lock = threading.Lock()
         self.problem: str | None = None
+        self._left = False
 
     # -- start and stop --------------------------------------------------
 
@@ -128,7 +129,10 @@ class RaftBackend(backend.StateBackend):
         for peer in peers:
             try:
                 reply = control.call(
-                    peer, self.key, 'hello', site=self.site,
+                    peer,
+                    self.key,
+                    'hello',
+                    site=self.site,
                     address=self.address,
                 )
             except exception.AuthenticationFailed:
@@ -209,7 +213,7 @@ class RaftBackend(backend.StateBackend):
         if raw.get('voter'):
             connected.add(self.address)
         role = 'starting'
-        if self.membership.load() and self.membership.load().get('left'):
+        if self._left:
             role = 'left'
         elif self._stopping.is_set():
             role = 'stopped'
@@ -244,8 +248,10 @@ class RaftBackend(backend.StateBackend):
             return {}
         found: dict[str, str] = {}
         for name in sorted(sites):
-            if sites[name]['status'] != 'left' or sites[name]['address'] \
-                    not in found:
+            if (
+                sites[name]['status'] != 'left'
+                or sites[name]['address'] not in found
+            ):
                 found[sites[name]['address']] = name
         return found
 
@@ -271,9 +277,10 @@ class RaftBackend(backend.StateBackend):
         for name, site in self.read('sites').items():
             if site['status'] == 'left':
                 continue
-            if site['address'] in connected and site['address'] in status[
-                'voters'
-            ]:
+            if (
+                site['address'] in connected
+                and site['address'] in status['voters']
+            ):
                 ages[name] = 0.0
                 continue
             # A new leader gives every site a full timeout to reach it.
@@ -311,6 +318,7 @@ class RaftBackend(backend.StateBackend):
             return False
         LOG.info('raft: site %s has left the federation', self.site)
         self.membership.save(left=True)
+        self._left = True
         self._stopping.set()
         self.runner.stop()
         return True

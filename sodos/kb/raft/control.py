@@ -222,7 +222,8 @@ class ControlClient:
             )
         their_mac = reply.pop('mac', '')
         if not hmac.compare_digest(
-            str(their_mac), _mac(self.key, self._nonce, self._seq, 'reply', reply)
+            str(their_mac),
+            _mac(self.key, self._nonce, self._seq, 'reply', reply),
         ):
             self.close()
             raise exception.AuthenticationFailed(

@@ -222,8 +222,8 @@ class Controller:
                 return voters
             self._stop.wait(0.05)
         raise exception.SodosError(
-            'the leader did not %s %s' % ('add' if present else 'remove',
-                                          address)
+            'the leader did not %s %s'
+            % ('add' if present else 'remove', address)
         )
 
     def _wait_counted(self, address: str) -> None:

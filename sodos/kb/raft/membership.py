@@ -101,9 +101,7 @@ def _remove_left(view: View) -> Decision | None:
         if name is None or view.sites[name].get('status') != 'left':
             continue
         if address == view.leader:
-            return Decision(
-                'transfer', name, address, 'the leader is leaving'
-            )
+            return Decision('transfer', name, address, 'the leader is leaving')
         return Decision('remove', name, address, 'it is leaving')
     return None
 
@@ -132,8 +130,9 @@ def _replace_lost(view: View) -> Decision | None:
 
 def _candidates(view: View) -> list[str]:
     found = []
-    for name in sorted(view.sites, key=lambda n: (view.sites[n].get(
-            'joined_at', 0), n)):
+    for name in sorted(
+        view.sites, key=lambda n: (view.sites[n].get('joined_at', 0), n)
+    ):
         site = view.sites[name]
         if site.get('status') != 'up' or site.get('address') in view.voters:
             continue

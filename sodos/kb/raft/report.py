@@ -59,8 +59,12 @@ def summarise(local: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
         )
     return {
         'federation_id': view['federation'].get('id'),
-        'asked': {'site': member['site'], 'address': member['address'],
-                  'role': member['role'], 'problem': local.get('problem')},
+        'asked': {
+            'site': member['site'],
+            'address': member['address'],
+            'role': member['role'],
+            'problem': local.get('problem'),
+        },
         'leader': seen.get('leader'),
         'leader_site': seen.get('leader_site'),
         'term': seen.get('term'),
@@ -97,7 +101,5 @@ def as_text(report: dict[str, Any]) -> str:
     table.align = 'l'
     for m in report['members']:
         heard = '' if m['last_heard_s'] is None else m['last_heard_s']
-        table.add_row(
-            [m['site'], m['address'], m['role'], m['status'], heard]
-        )
+        table.add_row([m['site'], m['address'], m['role'], m['status'], heard])
     return '\n'.join(lines) + '\n' + table.get_string()

@@ -184,7 +184,9 @@ class RaftRunner:
         LOG.info(
             'raft: running as %s with voters %s',
             'voter' if voter else 'read-only member',
-            ', '.join(sorted(set(others) | ({self.address} if voter else set())))
+            ', '.join(
+                sorted(set(others) | ({self.address} if voter else set()))
+            )
             or '(none)',
         )
 
@@ -374,7 +376,7 @@ class RaftRunner:
             + ([self.address] if self.voter else [])
         )
         connected = {
-            key[len('partner_node_status_server_'):]
+            key[len('partner_node_status_server_') :]
             for key, value in raw.items()
             if key.startswith('partner_node_status_server_') and value == 2
         }
@@ -391,7 +393,7 @@ class RaftRunner:
             'voters': voters,
             'connected': sorted(connected),
             'match_index': {
-                key[len('match_idx_server_'):]: value
+                key[len('match_idx_server_') :]: value
                 for key, value in raw.items()
                 if key.startswith('match_idx_server_')
             },

@@ -163,5 +163,6 @@ def check_port_free(host: str, port: int, what: str) -> None:
         except OSError as exc:
             raise exception.ConfigError(
                 'cannot listen on %s:%d for the %s (%s): is another member '
-                'running with the same [raft]address?' % (host, port, what, exc)
+                'running with the same [raft]address?'
+                % (host, port, what, exc)
             ) from exc

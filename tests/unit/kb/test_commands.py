@@ -17,9 +17,7 @@ from sodos.kb import commands
 
 
 def test_make_stamps_id_time_origin_and_version():
-    cmd = commands.make(
-        'site.leave', {'site': 'a'}, origin='a', now=12.5
-    )
+    cmd = commands.make('site.leave', {'site': 'a'}, origin='a', now=12.5)
     assert len(cmd.id) == 32
     assert cmd.ts == 12.5
     assert cmd.origin == 'a'
@@ -28,25 +26,39 @@ def test_make_stamps_id_time_origin_and_version():
 
 
 def test_wire_round_trip():
-    cmd = commands.make('site.register', {'site': 'a',
-                                          'address': 'h:1'}, 'a')
+    cmd = commands.make('site.register', {'site': 'a', 'address': 'h:1'}, 'a')
     assert commands.Command.from_wire(cmd.to_wire()) == cmd
 
 
 @pytest.mark.parametrize(
     'type_, args, words',
     [
-        ('site.register', {'site': 'a'}, "site.register must contain"),
-        ('site.register', {'site': 'a b', 'address': 'h:1'},
-         'site.register.site must match'),
-        ('site.register', {'site': 'a', 'address': 'nope'},
-         'site.register.address must match'),
-        ('site.register', {'site': 'a', 'address': 'h:1', 'x': 1},
-         'must not contain'),
-        ('policy.set', {'key': 'voter_count', 'value': 4},
-         'policy.voter_count must be one of'),
-        ('policy.set', {'key': 'colour', 'value': 1},
-         'policy.set.key must be one of'),
+        ('site.register', {'site': 'a'}, 'site.register must contain'),
+        (
+            'site.register',
+            {'site': 'a b', 'address': 'h:1'},
+            'site.register.site must match',
+        ),
+        (
+            'site.register',
+            {'site': 'a', 'address': 'nope'},
+            'site.register.address must match',
+        ),
+        (
+            'site.register',
+            {'site': 'a', 'address': 'h:1', 'x': 1},
+            'must not contain',
+        ),
+        (
+            'policy.set',
+            {'key': 'voter_count', 'value': 4},
+            'policy.voter_count must be one of',
+        ),
+        (
+            'policy.set',
+            {'key': 'colour', 'value': 1},
+            'policy.set.key must be one of',
+        ),
         ('no.such', {}, 'command.type must be one of'),
     ],
 )

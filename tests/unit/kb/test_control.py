@@ -32,8 +32,9 @@ def server():
     def refuse(args):
         raise exception.SodosError('no, because')
 
-    srv = control.ControlServer(('127.0.0.1', 0), KEY,
-                                {'echo': echo, 'refuse': refuse})
+    srv = control.ControlServer(
+        ('127.0.0.1', 0), KEY, {'echo': echo, 'refuse': refuse}
+    )
     srv.start()
     srv.calls = calls
     # Clients reach a member at its Raft port + 1.
@@ -50,10 +51,12 @@ def test_round_trip_on_one_connection(server):
 
 
 def test_wrong_password_is_refused_before_the_handler_runs(server):
-    with pytest.raises(exception.AuthenticationFailed,
-                       match=r'\[raft\]password differs'):
-        control.call(server.raft_address, control.derive_key('wrong'),
-                     'echo', a=1)
+    with pytest.raises(
+        exception.AuthenticationFailed, match=r'\[raft\]password differs'
+    ):
+        control.call(
+            server.raft_address, control.derive_key('wrong'), 'echo', a=1
+        )
     assert server.calls == []
 
 

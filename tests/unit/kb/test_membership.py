@@ -16,18 +16,31 @@ A, B, C, D, E = (f'10.0.0.{i}:7700' for i in range(1, 6))
 
 
 def site(address, role='readonly', status='up', joined=0.0):
-    return {'address': address, 'role': role, 'status': status,
-            'joined_at': joined}
+    return {
+        'address': address,
+        'role': role,
+        'status': status,
+        'joined_at': joined,
+    }
 
 
-def view(voters, connected=None, sites=None, heard=None, lag=None,
-         disconnected_for=None, voter_count=3, leader=A):
+def view(
+    voters,
+    connected=None,
+    sites=None,
+    heard=None,
+    lag=None,
+    disconnected_for=None,
+    voter_count=3,
+    leader=A,
+):
     voters = frozenset(voters)
     return membership.View(
         leader=leader,
         voters=voters,
-        connected=frozenset(voters - {leader} if connected is None
-                            else connected),
+        connected=frozenset(
+            voters - {leader} if connected is None else connected
+        ),
         disconnected_for=disconnected_for or {},
         sites=sites or {},
         heard=heard or {},
@@ -39,10 +52,11 @@ def view(voters, connected=None, sites=None, heard=None, lag=None,
 
 
 def all_sites(voters=(A,)):
-    names = dict(zip('abcde', (A, B, C, D, E)))
-    return {n: site(a, role='voter' if a in voters else 'readonly',
-                    joined=i)
-            for i, (n, a) in enumerate(names.items())}
+    names = dict(zip('abcde', (A, B, C, D, E), strict=True))
+    return {
+        n: site(a, role='voter' if a in voters else 'readonly', joined=i)
+        for i, (n, a) in enumerate(names.items())
+    }
 
 
 def test_nothing_to_do_when_voters_complete():
@@ -60,8 +74,7 @@ def test_promotes_the_oldest_live_caught_up_member():
     sites = all_sites((A,))
     heard = {'b': 0.1, 'c': 0.1, 'd': 0.1, 'e': 0.1}
     lag = {'b': 5000, 'c': 3, 'd': 0, 'e': 0}
-    decision = membership.decide(view({A}, sites=sites, heard=heard,
-                                      lag=lag))
+    decision = membership.decide(view({A}, sites=sites, heard=heard, lag=lag))
     assert (decision.kind, decision.site, decision.address) == ('add', 'c', C)
 
 
@@ -69,39 +82,66 @@ def test_does_not_promote_a_silent_or_down_member():
     sites = all_sites((A,))
     sites['b']['status'] = 'down'
     heard = {'b': 0.1, 'c': 9.0}
-    assert membership.decide(view({A}, sites=sites, heard=heard,
-                                  lag={'b': 0, 'c': 0})) is None
+    assert (
+        membership.decide(
+            view({A}, sites=sites, heard=heard, lag={'b': 0, 'c': 0})
+        )
+        is None
+    )
 
 
 def test_does_not_grow_while_a_voter_is_missing():
     sites = all_sites((A, B))
     heard = {'c': 0.1}
-    decision = membership.decide(view({A, B}, connected=set(), sites=sites,
-                                      heard=heard, lag={'c': 0},
-                                      disconnected_for={B: 3.0}))
+    decision = membership.decide(
+        view(
+            {A, B},
+            connected=set(),
+            sites=sites,
+            heard=heard,
+            lag={'c': 0},
+            disconnected_for={B: 3.0},
+        )
+    )
     assert decision is None
 
 
 def test_replaces_a_voter_lost_longer_than_the_timeout():
     sites = all_sites((A, B, C))
-    decision = membership.decide(view({A, B, C}, connected={B}, sites=sites,
-                                      disconnected_for={C: 31.0}))
+    decision = membership.decide(
+        view({A, B, C}, connected={B}, sites=sites, disconnected_for={C: 31.0})
+    )
     assert (decision.kind, decision.site) == ('remove', 'c')
     assert 'unreachable' in decision.why
 
 
 def test_keeps_a_voter_lost_shorter_than_the_timeout():
     sites = all_sites((A, B, C))
-    assert membership.decide(view({A, B, C}, connected={B}, sites=sites,
-                                  disconnected_for={C: 29.0})) is None
+    assert (
+        membership.decide(
+            view(
+                {A, B, C},
+                connected={B},
+                sites=sites,
+                disconnected_for={C: 29.0},
+            )
+        )
+        is None
+    )
 
 
 def test_never_changes_membership_without_a_quorum():
     sites = all_sites((A, B, C, D, E))
     lost = {B: 99.0, C: 99.0, D: 99.0}
-    decision = membership.decide(view({A, B, C, D, E}, connected={E},
-                                      sites=sites, disconnected_for=lost,
-                                      voter_count=5))
+    decision = membership.decide(
+        view(
+            {A, B, C, D, E},
+            connected={E},
+            sites=sites,
+            disconnected_for=lost,
+            voter_count=5,
+        )
+    )
     assert decision is None
 
 
@@ -118,7 +158,8 @@ def test_removes_a_leaving_voter_and_hands_over_leadership():
 
 def test_shrinks_to_the_wanted_count_sparing_the_leader():
     sites = all_sites((A, B, C, D, E))
-    decision = membership.decide(view({A, B, C, D, E}, sites=sites,
-                                      voter_count=3))
+    decision = membership.decide(
+        view({A, B, C, D, E}, sites=sites, voter_count=3)
+    )
     assert decision.kind == 'remove'
     assert decision.address != A

@@ -53,9 +53,16 @@ def test_restart_keeps_every_committed_entry(make_conf):
     conf = make_conf(address=ports.free_address())
     member = started(conf)
     for i in range(20):
-        member.propose('alert.raise', {'alert_id': '%032x' % i, 'site':
-                                       'site-a', 'kind': 'test',
-                                       'severity': 'info', 'message': 'm'})
+        member.propose(
+            'alert.raise',
+            {
+                'alert_id': '%032x' % i,
+                'site': 'site-a',
+                'kind': 'test',
+                'severity': 'info',
+                'message': 'm',
+            },
+        )
     federation = member.read('federation')
     member.stop()
     again = started(conf)
@@ -71,10 +78,17 @@ def test_retried_command_is_applied_once(make_conf, members):
     members.append(member)
     from sodos.kb import commands
 
-    cmd = commands.make('alert.raise', {'alert_id': 'e' * 32, 'site':
-                                        'site-a', 'kind': 'k',
-                                        'severity': 'info', 'message': 'm'},
-                        'site-a')
+    cmd = commands.make(
+        'alert.raise',
+        {
+            'alert_id': 'e' * 32,
+            'site': 'site-a',
+            'kind': 'k',
+            'severity': 'info',
+            'message': 'm',
+        },
+        'site-a',
+    )
     first = member.submit(cmd)
     second = member.submit(cmd)
     assert first == {'ok': True, 'created': True}
@@ -87,8 +101,7 @@ def test_rejected_command_raises_and_changes_nothing(make_conf, members):
     members.append(member)
     before = member.read()
     with pytest.raises(exception.CommandRejected, match='unknown site'):
-        member.propose('monitoring.report', {'site': 'ghost',
-                                             'summary': {}})
+        member.propose('monitoring.report', {'site': 'ghost', 'summary': {}})
     assert member.read() == before
 
 
@@ -96,11 +109,17 @@ def test_join_with_wrong_password_is_refused(make_conf, members):
     first_address = ports.free_address()
     first = started(make_conf(address=first_address))
     members.append(first)
-    intruder = raft_backend.RaftBackend(make_conf(
-        site='site-b', address=ports.free_address(), join=[first_address],
-        password='wrong'))
-    with pytest.raises(exception.AuthenticationFailed,
-                       match=r'\[raft\]password'):
+    intruder = raft_backend.RaftBackend(
+        make_conf(
+            site='site-b',
+            address=ports.free_address(),
+            join=[first_address],
+            password='wrong',
+        )
+    )
+    with pytest.raises(
+        exception.AuthenticationFailed, match=r'\[raft\]password'
+    ):
         intruder.start()
     assert sorted(first.read('sites')) == ['site-a']
 
@@ -108,8 +127,11 @@ def test_join_with_wrong_password_is_refused(make_conf, members):
 def test_second_member_joins_and_is_promoted(make_conf, members):
     first_address = ports.free_address()
     members.append(started(make_conf(address=first_address, voter_count=3)))
-    second = started(make_conf(site='site-b', address=ports.free_address(),
-                               join=[first_address]))
+    second = started(
+        make_conf(
+            site='site-b', address=ports.free_address(), join=[first_address]
+        )
+    )
     members.append(second)
     deadline = time.monotonic() + 15
     while second.status().role != 'voter' and time.monotonic() < deadline:
@@ -117,27 +139,28 @@ def test_second_member_joins_and_is_promoted(make_conf, members):
     assert second.status().role == 'voter'
     # Membership is persisted for restarts.
     record = store.MembershipFile(second.settings.data_dir).load()
-    assert sorted(record['voters']) == sorted(
-        [first_address, second.address])
-    assert members[0].read('sites')['site-b']['role'] in ('voter',
-                                                          'readonly')
+    assert sorted(record['voters']) == sorted([first_address, second.address])
+    assert members[0].read('sites')['site-b']['role'] in ('voter', 'readonly')
 
 
 def test_write_without_quorum_fails_with_a_clear_error(make_conf, tmp_path):
-    conf = make_conf(site='lonely', address=ports.free_address(),
-                     commit_timeout=0.5)
+    conf = make_conf(
+        site='lonely', address=ports.free_address(), commit_timeout=0.5
+    )
     # A member whose only known voter is gone: it has no leader.
     store.MembershipFile(conf.raft.data_dir)
     import os
 
     os.makedirs(conf.raft.data_dir)
     store.MembershipFile(conf.raft.data_dir).save(
-        voters=[ports.free_address()])
+        voters=[ports.free_address()]
+    )
     member = raft_backend.RaftBackend(conf)
     member.start()
     try:
-        with pytest.raises(exception.CommitTimeout,
-                           match='not committed in time'):
+        with pytest.raises(
+            exception.CommitTimeout, match='not committed in time'
+        ):
             member.propose('policy.set', {'key': 'paused', 'value': True})
         assert member.status().has_quorum is False
     finally:
@@ -150,8 +173,14 @@ def test_write_without_quorum_fails_with_a_clear_error(make_conf, tmp_path):
         ({'address': None}, r'\[raft\]address is not set'),
         ({'address': 'nohost'}, 'is not HOST:PORT'),
         ({'password': None}, r'\[raft\]password is not set'),
-        ({'password': None, 'insecure_dev_mode': True,
-          'address': '192.0.2.1:7000'}, 'only on a loopback'),
+        (
+            {
+                'password': None,
+                'insecure_dev_mode': True,
+                'address': '192.0.2.1:7000',
+            },
+            'only on a loopback',
+        ),
         ({'heartbeat_period': 0.5}, 'election_timeout_min must exceed'),
         ({'join': ['a:b']}, r'\[raft\]join'),
     ],
@@ -174,7 +203,6 @@ def test_dev_mode_without_password_on_loopback(make_conf, members):
 def test_address_in_use_is_a_clear_error(make_conf, members):
     address = ports.free_address()
     members.append(started(make_conf(address=address)))
-    clash = raft_backend.RaftBackend(make_conf(site='other',
-                                               address=address))
+    clash = raft_backend.RaftBackend(make_conf(site='other', address=address))
     with pytest.raises(exception.ConfigError, match='cannot listen on'):
         clash.start()

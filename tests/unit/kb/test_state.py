@@ -30,8 +30,9 @@ def cmd(type_, args, term=None, ts=100.0, origin='a'):
 
 
 def register(kb, site, address, ts=100.0):
-    return kb.apply(cmd('site.register', {'site': site, 'address': address},
-                        ts=ts))
+    return kb.apply(
+        cmd('site.register', {'site': site, 'address': address}, ts=ts)
+    )
 
 
 @pytest.fixture
@@ -53,8 +54,10 @@ def test_register_creates_readonly_up_site(kb):
 def test_register_refuses_an_address_of_another_site(kb):
     before = kb.read()
     result = register(kb, 'c', 'h:1')
-    assert result == {'ok': False, 'error':
-                      'address h:1 already belongs to site a'}
+    assert result == {
+        'ok': False,
+        'error': 'address h:1 already belongs to site a',
+    }
     assert kb.read() == before
 
 
@@ -67,9 +70,16 @@ def test_reregister_after_down_brings_the_site_up(kb):
 
 
 def test_duplicate_command_applies_once_and_returns_first_result(kb):
-    wire = cmd('alert.raise', {'alert_id': ALERT, 'site': 'a',
-                               'kind': 'down', 'severity': 'critical',
-                               'message': 'gone'})
+    wire = cmd(
+        'alert.raise',
+        {
+            'alert_id': ALERT,
+            'site': 'a',
+            'kind': 'down',
+            'severity': 'critical',
+            'message': 'gone',
+        },
+    )
     first = kb.apply(wire)
     after_first = kb.read()
     again = kb.apply(copy.deepcopy(wire))
@@ -84,8 +94,10 @@ def test_rejected_command_changes_nothing(kb):
         {'garbage': True},
         cmd('monitoring.report', {'site': 'nowhere', 'summary': {}}),
         cmd('action.update', {'action_id': ACTION, 'state': 'done'}),
-        cmd('placement.set', {'appliance_id': APPLIANCE, 'member': 'm',
-                              'site': 'a'}),
+        cmd(
+            'placement.set',
+            {'appliance_id': APPLIANCE, 'member': 'm', 'site': 'a'},
+        ),
     ):
         result = kb.apply(wire)
         assert result['ok'] is False
@@ -101,12 +113,14 @@ def test_malformed_command_in_the_log_is_refused_not_raised(kb):
 
 
 def test_stale_term_is_refused(kb):
-    assert kb.apply(cmd('site.status', {'site': 'a', 'status': 'down'},
-                        term=5))['ok']
-    stale = kb.apply(cmd('site.status', {'site': 'a', 'status': 'up'},
-                         term=4))
-    assert stale == {'ok': False,
-                     'error': 'stale term 4: a leader of term 5 exists'}
+    assert kb.apply(
+        cmd('site.status', {'site': 'a', 'status': 'down'}, term=5)
+    )['ok']
+    stale = kb.apply(cmd('site.status', {'site': 'a', 'status': 'up'}, term=4))
+    assert stale == {
+        'ok': False,
+        'error': 'stale term 4: a leader of term 5 exists',
+    }
     assert kb.read('sites')['a']['status'] == 'down'
 
 
@@ -125,16 +139,25 @@ def test_left_site_stays_left(kb):
 
 
 def test_member_role_records_voters(kb):
-    kb.apply(cmd('member.role', {'site': 'b', 'role': 'voter',
-                                 'voters': ['h:2', 'h:1', 'h:2']}))
+    kb.apply(
+        cmd(
+            'member.role',
+            {'site': 'b', 'role': 'voter', 'voters': ['h:2', 'h:1', 'h:2']},
+        )
+    )
     assert kb.read('sites')['b']['role'] == 'voter'
     assert kb.read('membership')['voters'] == ['h:1', 'h:2']
 
 
 def lock(kb, change, owner='a', term=1, ts=100.0, ttl=60):
-    return kb.apply(cmd('membership.lock', {'change_id': change * 32,
-                                            'owner': owner, 'ttl': ttl},
-                        term=term, ts=ts))
+    return kb.apply(
+        cmd(
+            'membership.lock',
+            {'change_id': change * 32, 'owner': owner, 'ttl': ttl},
+            term=term,
+            ts=ts,
+        )
+    )
 
 
 def test_lock_one_holder_at_a_time(kb):
@@ -167,18 +190,22 @@ def test_federation_init_once(kb):
     assert kb.apply(cmd('federation.init', init))['created'] is True
     assert kb.read('policy')['voter_count'] == 3
     other = {'federation_id': 'e' * 32, 'voter_count': 5}
-    assert 'already initialised' in kb.apply(
-        cmd('federation.init', other))['error']
+    assert (
+        'already initialised'
+        in kb.apply(cmd('federation.init', other))['error']
+    )
     assert kb.read('federation')['id'] == FED
 
 
 def test_actions_lifecycle(kb):
     put = {'action_id': ACTION, 'site': 'a', 'kind': 'noop', 'params': {}}
     assert kb.apply(cmd('action.put', put))['created'] is True
-    assert kb.apply(cmd('action.update', {'action_id': ACTION,
-                                          'state': 'done'}))['ok']
-    late = kb.apply(cmd('action.update', {'action_id': ACTION,
-                                          'state': 'failed'}))
+    assert kb.apply(
+        cmd('action.update', {'action_id': ACTION, 'state': 'done'})
+    )['ok']
+    late = kb.apply(
+        cmd('action.update', {'action_id': ACTION, 'state': 'failed'})
+    )
     assert 'already ended' in late['error']
     assert kb.read('actions')[ACTION]['state'] == 'done'
 
@@ -194,10 +221,17 @@ def test_same_commands_give_same_state_everywhere():
         cmd('federation.init', {'federation_id': FED, 'voter_count': 5}),
         cmd('site.register', {'site': 'a', 'address': 'h:1'}, ts=1),
         cmd('site.register', {'site': 'b', 'address': 'h:1'}, ts=2),
-        cmd('appliance.put', {'appliance_id': APPLIANCE,
-                              'spec': {'name': 'web'}}, ts=3),
-        cmd('placement.set', {'appliance_id': APPLIANCE, 'member': 'web-0',
-                              'site': 'a'}, term=2, ts=4),
+        cmd(
+            'appliance.put',
+            {'appliance_id': APPLIANCE, 'spec': {'name': 'web'}},
+            ts=3,
+        ),
+        cmd(
+            'placement.set',
+            {'appliance_id': APPLIANCE, 'member': 'web-0', 'site': 'a'},
+            term=2,
+            ts=4,
+        ),
         cmd('site.status', {'site': 'a', 'status': 'down'}, term=1, ts=5),
         {'broken': 1},
     ]

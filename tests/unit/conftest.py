@@ -1,0 +1,45 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import pytest
+from oslo_config import cfg
+
+from sodos import conf as sodos_conf
+from sodos.knowmon import manager
+from sodos.knowmon import role as knowmon_role
+
+
+@pytest.fixture
+def conf(tmp_path):
+    conf = cfg.ConfigOpts()
+    sodos_conf.register_opts(conf)
+    conf([], project='sodos', default_config_files=[])
+    conf.set_override('site_name', 'here')
+    conf.set_override('state_path', str(tmp_path))
+    conf.set_override('state_backend', 'memory', 'knowmon')
+    conf.set_override('serve_rpc', False, 'knowmon')
+    return conf
+
+
+@pytest.fixture
+def knowmon(conf):
+    """A started KnowMon role on the in-memory KB, with 'here' registered."""
+    role = knowmon_role.KnowMonRole(conf)
+    role.backend.start()
+    role.backend.propose('site.register', {'site': 'here', 'address': 'h:1'})
+    yield role
+    role.backend.stop()
+
+
+@pytest.fixture
+def api(knowmon):
+    return manager.LocalKnowMonAPI(knowmon.manager)

@@ -1,0 +1,48 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from sodos.knowmon import liveness
+
+
+def sites(**statuses):
+    return {name: {'status': status} for name, status in statuses.items()}
+
+
+def test_silent_site_goes_down_once():
+    found = liveness.transitions(
+        sites(a='up', b='up'), {'a': 0.1, 'b': 2.5}, 1.5, 'a'
+    )
+    assert found == [
+        liveness.Transition('b', 'down', 'not heard of for 2.5 s')
+    ]
+    again = liveness.transitions(
+        sites(a='up', b='down'), {'a': 0.1, 'b': 3.5}, 1.5, 'a'
+    )
+    assert again == []
+
+
+def test_down_site_heard_again_comes_up():
+    found = liveness.transitions(
+        sites(a='up', b='down'), {'a': 0.0, 'b': 0.2}, 1.5, 'a'
+    )
+    assert found == [liveness.Transition('b', 'up', 'heard of again')]
+
+
+def test_left_and_unknown_sites_are_ignored():
+    found = liveness.transitions(
+        sites(a='up', b='left', c='up'), {'a': 0.0, 'b': 99.0}, 1.5, 'a'
+    )
+    assert found == []
+
+
+def test_the_leader_is_always_up():
+    assert liveness.transitions(sites(a='up'), {'a': 99.0}, 1.5, 'a') == []

@@ -41,5 +41,32 @@ def knowmon(conf):
 
 
 @pytest.fixture
+def make_member(tmp_path):
+    """Start one-member raft federations on loopback; stop them after."""
+    from sodos.kb.raft import backend
+    from sodos.testing import ports
+
+    started = []
+
+    def make(site='site-a'):
+        conf = cfg.ConfigOpts()
+        sodos_conf.register_opts(conf)
+        conf([], project='sodos', default_config_files=[])
+        conf.set_override('site_name', site)
+        conf.set_override('state_path', str(tmp_path / site))
+        conf.set_override('address', ports.free_address(), 'raft')
+        conf.set_override('password', 'test-password', 'raft')
+        member = backend.RaftBackend(conf)
+        member.start()
+        started.append(member)
+        assert member.wait_ready(15)
+        return member
+
+    yield make
+    for member in started:
+        member.stop()
+
+
+@pytest.fixture
 def api(knowmon):
     return manager.LocalKnowMonAPI(knowmon.manager)

@@ -1,0 +1,74 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""sodos-status upgrade check: is this site's configuration fit to run?"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from oslo_config import cfg
+from oslo_upgradecheck import upgradecheck
+
+from sodos import conf as sodos_conf
+from sodos import exception
+from sodos.kb.raft import settings as raft_settings
+
+Result = upgradecheck.Result
+Code = upgradecheck.Code
+
+
+class Checks(upgradecheck.UpgradeCommands):
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.conf = conf
+
+    def _raft_settings(self) -> upgradecheck.Result:
+        try:
+            raft_settings.load(self.conf)
+        except exception.ConfigError as exc:
+            return Result(Code.FAILURE, str(exc))
+        if self.conf.raft.insecure_dev_mode and not self.conf.raft.password:
+            return Result(
+                Code.WARNING,
+                'running without [raft]password (development mode)',
+            )
+        return Result(Code.SUCCESS)
+
+    def _data_dir(self) -> upgradecheck.Result:
+        path = self.conf.raft.data_dir
+        existing = path
+        while existing and not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.access(existing or '.', os.W_OK):
+            return Result(
+                Code.FAILURE,
+                '[raft]data_dir %s cannot be created or written' % path,
+            )
+        return Result(Code.SUCCESS)
+
+    _upgrade_checks = (
+        ('Raft settings', _raft_settings),
+        ('Raft data directory', _data_dir),
+    )
+
+
+def main() -> int:
+    conf = cfg.ConfigOpts()
+    sodos_conf.register_opts(conf)
+    return upgradecheck.main(
+        conf, project='sodos', upgrade_command=Checks(conf)
+    )
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -273,3 +273,67 @@ def test_malformed_commands_change_nothing(local_federation, transport_url):
     with pytest.raises(exception.SodosError, match='unknown KB section'):
         api.read('bogus')
     assert api.read() == before
+
+
+def leave(site):
+    return subprocess.run(
+        [
+            sys.executable,
+            '-m',
+            'sodos.cmd.manage',
+            '--config-file',
+            site.config_path,
+            'federation',
+            'leave',
+            '--timeout',
+            '60',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+def test_voters_leave_gracefully_leader_included(local_federation):
+    fed = local_federation(voter_count=3)
+    fed.add_site()
+    fed.wait(lambda r: r['leader'], 30, 'a leader')
+    for _ in range(4):
+        fed.add_site()
+    report = fed.wait(formed(5, 3), 60, 'five sites, three voters')
+
+    # A voter that is not the leader.
+    quitter = next(n for n in voters(report) if n != report['leader_site'])
+    done = leave(fed.sites[quitter])
+    assert done.returncode == 0, done.stderr
+    assert 'has left the federation' in done.stdout
+    report = fed.wait(
+        lambda r: (
+            role_of(r, quitter)['status'] == 'left'
+            and role_of(r, quitter)['role'] == 'readonly'
+            and len(voters(r)) == 3
+            and sum(v['connected'] for v in r['voters']) == 3
+        ),
+        60,
+        '%s to leave and be replaced' % quitter,
+    )
+    assert fed.sites[quitter].stop() == 0
+
+    # The leader hands leadership over before it leaves.
+    old_leader = report['leader_site']
+    done = leave(fed.sites[old_leader])
+    assert done.returncode == 0, done.stderr
+    report = fed.wait(
+        lambda r: (
+            r['leader_site'] not in (None, old_leader)
+            and role_of(r, old_leader)['status'] == 'left'
+            and len(voters(r)) == 3
+            and sum(v['connected'] for v in r['voters']) == 3
+        ),
+        60,
+        'the old leader %s to leave' % old_leader,
+    )
+    assert fed.sites[old_leader].stop() == 0
+    # A site that left does not silently come back.
+    fed.sites[old_leader].start()
+    assert fed.sites[old_leader].process.wait(30) == 2

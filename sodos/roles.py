@@ -22,7 +22,6 @@ a quiet site does not flood its log.
 from __future__ import annotations
 
 import abc
-import threading
 import time
 import typing
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from oslo_log import log
 from stevedore import driver
 
 from sodos import exception
+from sodos import periodic
 
 LOG = log.getLogger(__name__)
 NAMESPACE = 'sodos.roles'
@@ -43,7 +43,7 @@ REPEAT_AT_INFO_EVERY = 60.0
 
 
 class Loop:
-    """Runs ``cycle`` every ``interval()`` seconds in its own thread."""
+    """A role's decision cycle, run periodically, one line per cycle."""
 
     def __init__(
         self,
@@ -53,36 +53,21 @@ class Loop:
     ) -> None:
         self.name = name
         self._cycle = cycle
-        self._interval = interval
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = periodic.Periodic(name, self.run_once, interval)
         self._last = ''
         self._last_info = 0.0
         self._log = log.getLogger('sodos.' + name)
         self.cycles = 0
 
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name='sodos-' + self.name, daemon=True
-        )
-        self._thread.start()
+        self._periodic.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(10)
+        self._periodic.stop()
 
     def wake(self) -> None:
         """Run the next cycle now (e.g. after a reload)."""
-        self._wake.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            self._wake.wait(self._interval())
-            self._wake.clear()
+        self._periodic.wake()
 
     def run_once(self) -> str:
         try:

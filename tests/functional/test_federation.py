@@ -252,7 +252,7 @@ def test_member_with_wrong_password_is_refused(local_federation):
 def test_malformed_commands_change_nothing(local_federation, transport_url):
     fed = local_federation(voter_count=1, transport_url=transport_url)
     site = fed.add_site()
-    fed.wait(lambda r: r['leader'] and r['members'], 30, 'a leader')
+    fed.wait(formed(1, 1), 30, 'a leader')
     api = fed.knowmon(site)
     before = api.read()
     good = commands.make(

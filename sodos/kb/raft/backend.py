@@ -48,6 +48,10 @@ from sodos.kb.raft import store
 
 LOG = logging.getLogger(__name__)
 
+# How long a new site keeps asking the members in [raft]join before it
+# gives up (and exits, for its service manager to restart it).
+JOIN_PATIENCE = 60.0
+
 
 class RaftBackend(backend.StateBackend):
     def __init__(self, conf: cfg.ConfigOpts) -> None:
@@ -88,7 +92,7 @@ class RaftBackend(backend.StateBackend):
             voters = list(record['voters'])
             LOG.info('raft: restarting from %s', self.settings.data_dir)
         elif self.settings.join:
-            voters = self._discover(self.settings.join)
+            voters = self._discover(self.settings.join, JOIN_PATIENCE)
         else:
             voters, bootstrap = [self.address], True
             LOG.info('raft: no state and no [raft]join: new federation')
@@ -123,34 +127,47 @@ class RaftBackend(backend.StateBackend):
     def wait_ready(self, timeout: float) -> bool:
         return self._registered.wait(timeout)
 
-    def _discover(self, peers: tuple[str, ...] | list[str]) -> list[str]:
-        """Ask the members named in [raft]join for the current voters."""
-        errors = []
-        for peer in peers:
-            try:
-                reply = control.call(
+    def _discover(
+        self, peers: tuple[str, ...] | list[str], patience: float = 0.0
+    ) -> list[str]:
+        """Ask the members named in [raft]join for the current voters.
+
+        With ``patience``, keep asking for that long: sites of a new
+        federation are often started together, and the member named may
+        not answer for a few seconds.
+        """
+        deadline = monotonic() + patience
+        while True:
+            errors = []
+            for peer in peers:
+                try:
+                    reply = control.call(
+                        peer,
+                        self.key,
+                        'hello',
+                        site=self.site,
+                        address=self.address,
+                    )
+                except (exception.PeerUnreachable, exception.NotReady) as exc:
+                    errors.append(str(exc))
+                    continue
+                voters = list(reply['voters'])
+                LOG.info(
+                    'raft: joining federation %s through %s; voters: %s',
+                    reply.get('federation_id'),
                     peer,
-                    self.key,
-                    'hello',
-                    site=self.site,
-                    address=self.address,
+                    ', '.join(voters),
                 )
-            except exception.AuthenticationFailed:
-                raise
-            except exception.SodosError as exc:
-                errors.append(str(exc))
-                continue
-            voters = list(reply['voters'])
+                return voters
+            if monotonic() >= deadline or self._stopping.is_set():
+                raise exception.PeerUnreachable(
+                    'no member named in [raft]join answered: '
+                    + '; '.join(errors)
+                )
             LOG.info(
-                'raft: joining federation %s through %s; voters: %s',
-                reply.get('federation_id'),
-                peer,
-                ', '.join(voters),
+                'raft: waiting for a member to answer: %s', '; '.join(errors)
             )
-            return voters
-        raise exception.PeerUnreachable(
-            'no member named in [raft]join answered: ' + '; '.join(errors)
-        )
+            self._stopping.wait(1.0)
 
     def _register(self, bootstrap: bool) -> None:
         """Record this site in the KB once the member has caught up."""
@@ -360,6 +377,11 @@ class RaftBackend(backend.StateBackend):
 
     def _on_hello(self, args: dict[str, Any]) -> dict[str, Any]:
         site, address = str(args.get('site')), str(args.get('address'))
+        status = self.runner.status()
+        if not status.get('voters'):
+            raise exception.NotReady(
+                'this member is starting; ask again in a moment'
+            )
         for name, known in self.read('sites').items():
             if known['status'] == 'left':
                 continue
@@ -372,7 +394,6 @@ class RaftBackend(backend.StateBackend):
                 raise exception.SodosError(
                     'address %s is already used by site %s' % (address, name)
                 )
-        status = self.runner.status()
         return {
             'federation_id': self.read('federation').get('id'),
             'voters': status.get('voters', []),

@@ -120,6 +120,8 @@ class _RequestHandler(socketserver.StreamRequestHandler):
         else:
             try:
                 body = {'ok': True, 'result': handler(args)}
+            except exception.NotReady as exc:
+                body = {'ok': False, 'error': str(exc), 'retry': True}
             except exception.SodosError as exc:
                 body = {'ok': False, 'error': str(exc)}
             except Exception as exc:
@@ -231,9 +233,12 @@ class ControlClient:
                 'password: check [raft]password and [raft]join' % self.address
             )
         if not reply.get('ok'):
-            raise exception.SodosError(
-                'member %s: %s' % (self.address, reply.get('error'))
+            error = (
+                exception.NotReady
+                if reply.get('retry')
+                else (exception.SodosError)
             )
+            raise error('member %s: %s' % (self.address, reply.get('error')))
         return reply.get('result')
 
 

@@ -22,7 +22,6 @@ leader's configuration, never assumed (research/promotion.md §3, §6).
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from typing import TYPE_CHECKING
 from typing import Any
@@ -31,6 +30,7 @@ from pysyncobj import FAIL_REASON
 from pysyncobj.monotonic import monotonic
 
 from sodos import exception
+from sodos import periodic
 from sodos.kb.raft import control
 from sodos.kb.raft import membership
 
@@ -47,31 +47,18 @@ COUNTED_TIMEOUT = 20.0
 class Controller:
     def __init__(self, backend: RaftBackend) -> None:
         self.backend = backend
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = periodic.Periodic(
+            'membership', self.cycle, lambda: PERIOD, first_wait=True
+        )
         self._led_since: float | None = None
         self._disconnected: dict[str, float] = {}
         self.last_decision = ''
 
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name='sodos-membership', daemon=True
-        )
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(PERIOD):
-            try:
-                self.cycle()
-            except exception.SodosError as exc:
-                LOG.warning('membership: %s', exc)
-            except Exception:
-                LOG.exception('membership: cycle failed')
+        self._loop.stop(5)
 
     def cycle(self) -> membership.Decision | None:
         status = self.backend.runner.status()
@@ -220,7 +207,7 @@ class Controller:
             voters: list[str] = self.backend.runner.status()['voters']
             if (address in voters) == present:
                 return voters
-            self._stop.wait(0.05)
+            self._loop.sleep(0.05)
         raise exception.SodosError(
             'the leader did not %s %s'
             % ('add' if present else 'remove', address)
@@ -229,14 +216,14 @@ class Controller:
     def _wait_counted(self, address: str) -> None:
         """Wait until the new voter is connected and caught up."""
         deadline = monotonic() + COUNTED_TIMEOUT
-        while monotonic() < deadline and not self._stop.is_set():
+        while monotonic() < deadline and not self._loop.stopping:
             status = self.backend.runner.status()
             match = status['match_index'].get(address, 0)
             if address in status['connected'] and (
                 match >= status['commit_index'] - 1
             ):
                 return
-            self._stop.wait(0.05)
+            self._loop.sleep(0.05)
         raise exception.SodosError(
             'new voter %s has not caught up after %.0f s'
             % (address, COUNTED_TIMEOUT)

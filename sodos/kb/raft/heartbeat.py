@@ -30,6 +30,7 @@ from typing import Any
 from pysyncobj.monotonic import monotonic
 
 from sodos import exception
+from sodos import periodic
 from sodos.kb.raft import control
 
 if TYPE_CHECKING:
@@ -72,36 +73,28 @@ class Sender:
 
     def __init__(self, backend: RaftBackend) -> None:
         self.backend = backend
-        self._stop = threading.Event()
-        self.wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = periodic.Periodic(
+            'heartbeat',
+            self._beat,
+            lambda: float(backend.conf.knowmon.heartbeat_interval),
+        )
         self._client: control.ControlClient | None = None
         self._leaderless_since: float | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name='sodos-heartbeat', daemon=True
-        )
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self.wake.set()
-        if self._thread is not None:
-            self._thread.join(5)
+        self._loop.stop(5)
         if self._client is not None:
             self._client.close()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.cycle()
-            except exception.SodosError as exc:
-                LOG.debug('heartbeat: %s', exc)
-            except Exception:
-                LOG.exception('heartbeat: cycle failed')
-            self.wake.wait(self.backend.conf.knowmon.heartbeat_interval)
-            self.wake.clear()
+    def _beat(self) -> None:
+        try:
+            self.cycle()
+        except exception.SodosError as exc:
+            # Expected while a leader fails over; the KB records outages.
+            LOG.debug('heartbeat: %s', exc)
 
     def cycle(self) -> None:
         backend = self.backend
@@ -110,7 +103,7 @@ class Sender:
             return
         backend.track_leadership(status)
         if backend.finish_leave():
-            self._stop.set()
+            self._loop.stop()
             return
         leader = status.get('leader')
         if leader is None:

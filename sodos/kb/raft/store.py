@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from typing import Any
 
 FILENAME = 'membership.json'
@@ -30,6 +31,8 @@ FILENAME = 'membership.json'
 class MembershipFile:
     def __init__(self, data_dir: str) -> None:
         self.path = os.path.join(data_dir, FILENAME)
+        # The tick thread and the control channel both record changes.
+        self._lock = threading.Lock()
 
     def load(self) -> dict[str, Any] | None:
         """The saved record, or None for a member that never ran."""
@@ -48,11 +51,12 @@ class MembershipFile:
 
     def save(self, **record: Any) -> None:
         """Replace the record atomically, so a crash leaves old or new."""
-        current = self.load() or {}
-        current.update(record)
-        tmp = self.path + '.tmp'
-        with open(tmp, 'w', encoding='utf-8') as f:
-            json.dump(current, f, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        with self._lock:
+            current = self.load() or {}
+            current.update(record)
+            tmp = '%s.%d.tmp' % (self.path, os.getpid())
+            with open(tmp, 'w', encoding='utf-8') as f:
+                json.dump(current, f, indent=1, sort_keys=True)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)

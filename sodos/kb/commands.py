@@ -43,6 +43,7 @@ SCHEMA_VERSION = 1
 # believe it leads for a while: research/pysyncobj.md, issue #101).
 LEADER_ONLY = frozenset(
     {
+        'leader.claim',
         'site.status',
         'member.role',
         'membership.lock',

@@ -50,6 +50,7 @@ ARGS: dict[str, dict[str, Any]] = {
         federation_id=UUID_HEX,
         voter_count={'enum': [1, 3, 5, 7]},
     ),
+    'leader.claim': _obj(['site'], site=NAME),
     'site.register': _obj(
         ['site', 'address'],
         site=NAME,

@@ -148,14 +148,27 @@ def _federation_init(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
         if current != args['federation_id']:
             raise Rejected('federation already initialised as %s' % current)
         return {'created': False}
-    data['federation'] = {
-        'id': args['federation_id'],
-        'created_at': cmd['ts'],
-        'created_by': cmd['origin'],
-    }
+    # The first leader may have claimed its term already.
+    data['federation'].update(
+        id=args['federation_id'],
+        created_at=cmd['ts'],
+        created_by=cmd['origin'],
+    )
     if data['policy']['voter_count'] is None:
         data['policy']['voter_count'] = args['voter_count']
     return {'created': True}
+
+
+@applier('leader.claim')
+def _leader_claim(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    # The term check in KnowledgeState.apply did the real work: from now
+    # on, commands of older leaders are refused.
+    data['federation']['leader'] = {
+        'site': cmd['args']['site'],
+        'term': cmd['term'],
+        'since': cmd['ts'],
+    }
+    return {}
 
 
 @applier('site.register')

@@ -52,6 +52,7 @@ class Controller:
         )
         self._led_since: float | None = None
         self._disconnected: dict[str, float] = {}
+        self._claimed_term: int | None = None
         self.last_decision = ''
 
     def start(self) -> None:
@@ -69,6 +70,8 @@ class Controller:
         now = monotonic()
         if self._led_since is None:
             self._led_since = now
+        if self._claimed_term != status['term']:
+            self._claim(status['term'])
         view = self._view(status, now)
         decision = membership.decide(view)
         if decision is None:
@@ -84,6 +87,16 @@ class Controller:
             self.last_decision = text
         getattr(self, '_do_' + decision.kind)(decision)
         return decision
+
+    def _claim(self, term: int) -> None:
+        """Commit this leader's term, so a deposed leader's commands fail.
+
+        A leader cut off from the others may believe it leads for up to
+        [raft]leader_fallback_timeout; its commands carry its older term.
+        """
+        self.backend.propose('leader.claim', {'site': self.backend.site})
+        self._claimed_term = term
+        LOG.info('membership: %s leads in term %d', self.backend.site, term)
 
     def _view(self, status: dict[str, Any], now: float) -> membership.View:
         voters = frozenset(status['voters'])

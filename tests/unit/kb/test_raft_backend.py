@@ -29,6 +29,20 @@ def started(conf):
     return member
 
 
+def settled(member, timeout=15):
+    """Wait until a bootstrapped leader has claimed its term and
+    recorded itself as voter, so nothing else writes meanwhile."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        site = member.read('sites').get(member.site, {})
+        if member.read('federation').get('leader') and (
+            site.get('role') == 'voter'
+        ):
+            return member
+        time.sleep(0.05)
+    raise AssertionError('the leader did not settle')
+
+
 @pytest.fixture
 def members():
     running = []
@@ -63,12 +77,12 @@ def test_restart_keeps_every_committed_entry(make_conf):
                 'message': 'm',
             },
         )
-    federation = member.read('federation')
+    federation = member.read('federation')['id']
     member.stop()
     again = started(conf)
     try:
         assert len(again.read('alerts')) == 20
-        assert again.read('federation') == federation
+        assert again.read('federation')['id'] == federation
     finally:
         again.stop()
 
@@ -97,7 +111,7 @@ def test_retried_command_is_applied_once(make_conf, members):
 
 
 def test_rejected_command_raises_and_changes_nothing(make_conf, members):
-    member = started(make_conf(address=ports.free_address()))
+    member = settled(started(make_conf(address=ports.free_address())))
     members.append(member)
     before = member.read()
     with pytest.raises(exception.CommandRejected, match='unknown site'):

@@ -242,3 +242,25 @@ def test_same_commands_give_same_state_everywhere():
     assert first.applied == second.applied == len(log)
     # The stale-term status change was refused on both.
     assert first.read('sites')['a']['status'] == 'up'
+
+
+def test_leader_claim_fences_the_previous_leader(kb):
+    assert kb.apply(cmd('leader.claim', {'site': 'b'}, term=3))['ok']
+    assert kb.read('federation')['leader'] == {
+        'site': 'b',
+        'term': 3,
+        'since': 100.0,
+    }
+    late = kb.apply(
+        cmd('site.status', {'site': 'b', 'status': 'down'}, term=2)
+    )
+    assert late['ok'] is False and 'stale term 2' in late['error']
+
+
+def test_federation_init_keeps_an_earlier_leader_claim():
+    kb = state.KnowledgeState()
+    kb.apply(cmd('leader.claim', {'site': 'a'}, term=1))
+    kb.apply(cmd('federation.init', {'federation_id': FED, 'voter_count': 3}))
+    federation = kb.read('federation')
+    assert federation['id'] == FED
+    assert federation['leader']['site'] == 'a'

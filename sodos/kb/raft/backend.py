@@ -287,22 +287,21 @@ class RaftBackend(backend.StateBackend):
         since = self._led_since
         if not status.get('is_leader') or since is None:
             return {}
+        linked = set(status['connected']) & set(status['voters'])
+        sites = self.read('sites')
+        for name, site in sites.items():
+            # A voter's live Raft connection to the leader is as good as
+            # a heartbeat, and it drops at once when the site dies.
+            if site['address'] in linked or name == self.site:
+                self.heartbeats.touch(name)
         now = monotonic()
         seen = self.heartbeats.last_seen()
-        connected = set(status['connected']) | {self.address}
-        ages = {}
-        for name, site in self.read('sites').items():
-            if site['status'] == 'left':
-                continue
-            if (
-                site['address'] in connected
-                and site['address'] in status['voters']
-            ):
-                ages[name] = 0.0
-                continue
+        return {
             # A new leader gives every site a full timeout to reach it.
-            ages[name] = now - max(seen.get(name, since), since)
-        return ages
+            name: round(now - max(seen.get(name, since), since), 3)
+            for name, site in sites.items()
+            if site['status'] != 'left'
+        }
 
     # -- membership ------------------------------------------------------
 

@@ -55,6 +55,12 @@ class Table:
         with self._lock:
             self._seen[site] = (monotonic(), applied)
 
+    def touch(self, site: str) -> None:
+        """Heard of ``site`` another way (its live Raft connection)."""
+        with self._lock:
+            _, applied = self._seen.get(site, (0.0, 0))
+            self._seen[site] = (monotonic(), applied)
+
     def clear(self) -> None:
         with self._lock:
             self._seen.clear()

@@ -41,6 +41,7 @@ from sodos.kb import backend
 from sodos.kb import commands
 from sodos.kb.raft import control
 from sodos.kb.raft import controller
+from sodos.kb.raft import endpoints
 from sodos.kb.raft import heartbeat
 from sodos.kb.raft import runner
 from sodos.kb.raft import settings
@@ -103,7 +104,7 @@ class RaftBackend(backend.StateBackend):
             settings.check_port_free(host, port, 'Raft port')
         settings.check_port_free(host, port + 1, 'control channel')
         self._server = control.ControlServer(
-            (host, port + 1), self.key, self._handlers()
+            (host, port + 1), self.key, endpoints.handlers(self)
         )
         self._server.start()
         self.runner.start(voter, voters)
@@ -362,71 +363,3 @@ class RaftBackend(backend.StateBackend):
             with self._role_lock:
                 self.membership.save(voters=voters)
                 self.runner.rebuild(self.address in voters, voters)
-
-    # -- control channel -------------------------------------------------
-
-    def _handlers(self) -> dict[str, control.Handler]:
-        return {
-            'hello': self._on_hello,
-            'heartbeat': self._on_heartbeat,
-            'promote': self._on_promote,
-            'status': self._on_status,
-            'leave': self._on_leave,
-        }
-
-    def _on_hello(self, args: dict[str, Any]) -> dict[str, Any]:
-        site, address = str(args.get('site')), str(args.get('address'))
-        status = self.runner.status()
-        if not status.get('voters'):
-            raise exception.NotReady(
-                'this member is starting; ask again in a moment'
-            )
-        for name, known in self.read('sites').items():
-            if known['status'] == 'left':
-                continue
-            if name == site and known['address'] != address:
-                raise exception.SodosError(
-                    'site name %s is already used by the member at %s'
-                    % (site, known['address'])
-                )
-            if name != site and known['address'] == address:
-                raise exception.SodosError(
-                    'address %s is already used by site %s' % (address, name)
-                )
-        return {
-            'federation_id': self.read('federation').get('id'),
-            'voters': status.get('voters', []),
-            'leader': status.get('leader'),
-        }
-
-    def _on_heartbeat(self, args: dict[str, Any]) -> dict[str, Any]:
-        status = self.runner.status()
-        if not status.get('is_leader'):
-            return {'is_leader': False, 'leader': status.get('leader')}
-        applied = args.get('applied')
-        self.heartbeats.record(
-            str(args.get('site')), applied if isinstance(applied, int) else 0
-        )
-        return {'is_leader': True, 'voters': status['voters']}
-
-    def _on_promote(self, args: dict[str, Any]) -> dict[str, Any]:
-        voters = args.get('voters')
-        if not isinstance(voters, list) or self.address not in voters:
-            raise exception.SodosError('promote: this member is not in voters')
-        self.follow_leader([str(v) for v in voters])
-        return {'voter': self.runner.voter}
-
-    def _on_status(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {
-            'member': self.status().to_dict(),
-            'federation': self.read('federation'),
-            'sites': self.read('sites'),
-            'liveness': self.liveness(),
-            'problem': self.problem,
-        }
-
-    def _on_leave(self, args: dict[str, Any]) -> dict[str, Any]:
-        if args.get('site') != self.site:
-            raise exception.SodosError('leave: ask the leaving site itself')
-        self.propose('site.leave', {'site': self.site})
-        return {'leaving': True}

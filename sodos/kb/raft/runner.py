@@ -33,12 +33,10 @@ from typing import Any
 from pysyncobj import FAIL_REASON
 from pysyncobj import SyncObj
 from pysyncobj import SyncObjConf
-from pysyncobj import SyncObjConsumer
-from pysyncobj import replicated
 from pysyncobj.monotonic import monotonic
 
 from sodos import exception
-from sodos.kb import state
+from sodos.kb.raft.consumer import KBConsumer
 
 LOG = logging.getLogger(__name__)
 
@@ -61,34 +59,6 @@ RETRYABLE = frozenset(
 RETRY_DELAY = 0.1
 
 Applied = Callable[[dict[str, Any], dict[str, Any]], None]
-
-
-class KBConsumer(SyncObjConsumer):
-    """The replicated Knowledge Base as pysyncobj sees it."""
-
-    def __init__(self, on_applied: Applied) -> None:
-        # Attributes set before SyncObjConsumer.__init__ are not part of
-        # the snapshot: the lock and the callback are local.
-        self._lock = threading.RLock()
-        self._on_applied = on_applied
-        super().__init__()
-        self.kb = state.KnowledgeState()
-
-    @replicated
-    def apply(self, wire: Any) -> dict[str, Any]:
-        with self._lock:
-            result = self.kb.apply(wire)
-        if isinstance(wire, dict):
-            self._on_applied(wire, result)
-        return result
-
-    def read(self, section: str | None = None) -> Any:
-        with self._lock:
-            return self.kb.read(section)
-
-    @property
-    def applied(self) -> int:
-        return self.kb.applied
 
 
 class _Pending:

@@ -27,7 +27,9 @@ OPTS: list[cfg.Opt] = [
         default=5.0,
         min=0.05,
         mutable=True,
-        help='Seconds between planning cycles.',
+        help='Seconds between planning cycles. Only the AnalysePlan '
+        'beside the Raft leader plans; the others check each cycle '
+        'whether they have to take over.',
     ),
 ]
 

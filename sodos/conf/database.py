@@ -15,10 +15,14 @@ import os
 from oslo_config import cfg
 from oslo_db import options as db_options
 
+# The history store (old samples, closed alerts, executed actions) is
+# local to each site: SQLite under [DEFAULT]state_path unless the operator
+# points [database]connection at MySQL/MariaDB.
 DEFAULT_CONNECTION = 'sqlite:///' + os.path.join('$state_path', 'sodos.sqlite')
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register oslo.db's [database] options with the sodos default."""
     db_options.set_defaults(conf, connection=DEFAULT_CONNECTION)
 
 

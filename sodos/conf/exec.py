@@ -25,14 +25,18 @@ OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         'driver',
         default='simulator',
-        help='Exec driver (namespace sodos.exec.drivers).',
+        help='The Exec driver, a plugin in the namespace '
+        'sodos.exec.drivers, that carries out the actions the federation '
+        'assigns to this site and gathers its monitoring information.',
     ),
     cfg.FloatOpt(
         'loop_interval',
         default=10.0,
         min=0.05,
         mutable=True,
-        help='Seconds between Exec cycles.',
+        help='Seconds between Exec cycles. Each cycle looks for actions '
+        'pending for this site; while its KnowMon is cut off from the '
+        'Raft quorum, Exec does nothing.',
     ),
 ]
 

@@ -50,7 +50,10 @@ OPTS: list[cfg.Opt] = [
         default=1.0,
         min=0.05,
         mutable=True,
-        help='Seconds between KnowMon decision cycles.',
+        help='Seconds between KnowMon decision cycles. Beside the Raft '
+        'leader each cycle marks sites down or up (see '
+        '[knowmon]site_down_timeout); elsewhere it only reports the '
+        "member's state.",
     ),
     cfg.BoolOpt(
         'serve_rpc',

@@ -20,6 +20,7 @@ from sodos.conf import database
 
 
 def list_opts() -> list[tuple[object, list[cfg.Opt]]]:
+    """Every sodos option group, as (group, options) pairs."""
     found: list[tuple[object, list[cfg.Opt]]] = []
     for module in conf.MODULES:
         for group, opts in module.list_opts().items():
@@ -28,5 +29,14 @@ def list_opts() -> list[tuple[object, list[cfg.Opt]]]:
 
 
 def set_lib_defaults() -> None:
-    """Library defaults sodos changes (oslo.config.opts.defaults hook)."""
-    db_options.set_defaults(cfg.CONF, connection=database.DEFAULT_CONNECTION)
+    """Library defaults sodos changes (oslo.config.opts.defaults hook).
+
+    Only oslo-config-generator calls this, before it lists the options, so
+    that the sample shows the defaults sodos gives them. It changes the
+    library's option objects themselves, as the hook is meant to; a
+    running service gets the same defaults on its own ConfigOpts from
+    :func:`sodos.conf.register_opts`.
+    """
+    cfg.set_defaults(
+        db_options.database_opts, connection=database.DEFAULT_CONNECTION
+    )

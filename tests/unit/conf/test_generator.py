@@ -51,3 +51,7 @@ def test_the_generator_writes_every_group(tmp_path):
         assert group in text
     assert '#voter_count = 5' in text
     assert '#password = <None>' in text
+    assert '#connection = sqlite:///$state_path/sodos.sqlite' in text
+    assert '#graceful_shutdown_timeout = ' in text
+    # Listed once: the sodos namespace carries oslo.db's options.
+    assert text.count('\n#connection = ') == 1

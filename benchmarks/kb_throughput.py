@@ -92,13 +92,23 @@ class Node:
         )
         env['PYTHONUNBUFFERED'] = '1'
         command = [
-            sys.executable, NODE, '--mode', mode, '--name', name,
-            '--address', address, '--password', PASSWORD,
-            '--voter-count', str(VOTERS),
-            '--data-dir', os.path.join(root, name),
+            sys.executable,
+            NODE,
+            '--mode',
+            mode,
+            '--name',
+            name,
+            '--address',
+            address,
+            '--password',
+            PASSWORD,
+            '--voter-count',
+            str(VOTERS),
+            '--data-dir',
+            os.path.join(root, name),
         ] + extra
         self._log = open(self.log_path, 'w', encoding='utf-8')
-        # A session of its own: Ctrl-C reaches only this process, which
+        # Its own process group: Ctrl-C reaches only this process, which
         # then stops the members in order.
         self.proc = subprocess.Popen(
             command,
@@ -204,8 +214,13 @@ class Cluster:
             first.expect(FORM_TIMEOUT)
             for name, address in zip(names[1:], addresses[1:], strict=True):
                 self.nodes.append(
-                    Node('sodos', name, address, self.root,
-                         ['--join', addresses[0]])
+                    Node(
+                        'sodos',
+                        name,
+                        address,
+                        self.root,
+                        ['--join', addresses[0]],
+                    )
                 )
         for node in self.nodes[1:] if self.mode == 'sodos' else self.nodes:
             node.expect(FORM_TIMEOUT)
@@ -236,15 +251,18 @@ class Cluster:
 
     def dump_logs(self) -> None:
         for node in self.nodes:
-            log('---- log of %s (%s) ----\n%s' % (
-                node.name, self.mode, node.log_tail()))
+            log(
+                '---- log of %s (%s) ----\n%s'
+                % (node.name, self.mode, node.log_tail())
+            )
 
 
 def measure(node: Node, args: argparse.Namespace) -> dict[str, Any]:
     sync = node.request('sync', 60 + 5 * args.sync, n=args.sync)
     pipelined = node.request(
         'pipelined',
-        120 + args.pipelined / 100,
+        # The member itself reports a stall after 75 s without progress.
+        300 + args.pipelined / 10,
         n=args.pipelined,
         window=args.window,
     )
@@ -252,14 +270,20 @@ def measure(node: Node, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def describe(what: str, result: dict[str, Any]) -> str:
-    return '%s: %d writes in %.1f s, %.1f ops/s, p50 %.1f ms, p99 %.1f ms%s' % (
-        what,
-        result['n'],
-        result['elapsed_s'],
-        result['ops_s'],
-        result['p50_ms'],
-        result['p99_ms'],
-        ', %d failed' % result['errors'] if result['errors'] else '',
+    return (
+        '%s: %d writes in %.1f s, %.1f ops/s, p50 %.1f ms, p99 %.1f ms%s%s'
+        % (
+            what,
+            result['n'],
+            result['elapsed_s'],
+            result['ops_s'],
+            result['p50_ms'],
+            result['p99_ms'],
+            ', %d failed' % result['errors'] if result['errors'] else '',
+            ', %d lost (never answered)' % result['lost']
+            if result['lost']
+            else '',
+        )
     )
 
 
@@ -271,8 +295,10 @@ def run_case(
     try:
         cluster.start()
         status = cluster.wait_formed()
-        log('%s %s: 3 voters up in %.1f s' % (
-            label, mode, time.monotonic() - started))
+        log(
+            '%s %s: 3 voters up in %.1f s'
+            % (label, mode, time.monotonic() - started)
+        )
         by_name = {n.name: n for n in cluster.nodes}
         leader = next(by_name[k] for k, s in status.items() if s['is_leader'])
         follower = next(n for n in cluster.nodes if n is not leader)
@@ -287,13 +313,17 @@ def run_case(
         }
         result['follower'] = measure(follower, args)
         for kind in ('sync', 'pipelined'):
-            log('%s %s follower %s' % (
-                label, mode, describe(kind, result['follower'][kind])))
+            log(
+                '%s %s follower %s'
+                % (label, mode, describe(kind, result['follower'][kind]))
+            )
         if args.leader:
             result['leader'] = measure(leader, args)
             for kind in ('sync', 'pipelined'):
-                log('%s %s leader %s' % (
-                    label, mode, describe(kind, result['leader'][kind])))
+                log(
+                    '%s %s leader %s'
+                    % (label, mode, describe(kind, result['leader'][kind]))
+                )
         return result
     except Exception:
         cluster.dump_logs()
@@ -342,24 +372,34 @@ def report(
             prefix = mode if place == 'follower' else '%s_leader' % mode
             out[prefix + '_ops_s'] = median(mine, place, 'pipelined', 'ops_s')
             out[prefix + '_pipelined_p50_ms'] = median(
-                mine, place, 'pipelined', 'p50_ms')
+                mine, place, 'pipelined', 'p50_ms'
+            )
             out[prefix + '_pipelined_p99_ms'] = median(
-                mine, place, 'pipelined', 'p99_ms')
+                mine, place, 'pipelined', 'p99_ms'
+            )
             out[prefix + '_sync_ops_s'] = median(mine, place, 'sync', 'ops_s')
             out[prefix + '_commit_p50_ms'] = median(
-                mine, place, 'sync', 'p50_ms')
+                mine, place, 'sync', 'p50_ms'
+            )
             out[prefix + '_commit_p99_ms'] = median(
-                mine, place, 'sync', 'p99_ms')
-            out[prefix + '_errors'] = sum(
-                r[place][k]['errors'] for r in mine
-                for k in ('sync', 'pipelined'))
+                mine, place, 'sync', 'p99_ms'
+            )
+            for what in ('errors', 'lost'):
+                out[prefix + '_' + what] = sum(
+                    r[place][k][what]
+                    for r in mine
+                    for k in ('sync', 'pipelined')
+                )
     for place in where:
         suffix = '' if place == 'follower' else '_leader'
         out['ratio' + suffix] = round(
-            out['sodos%s_ops_s' % suffix] / out['raw%s_ops_s' % suffix], 3)
+            out['sodos%s_ops_s' % suffix] / out['raw%s_ops_s' % suffix], 3
+        )
         out['ratio_sync' + suffix] = round(
             out['sodos%s_sync_ops_s' % suffix]
-            / out['raw%s_sync_ops_s' % suffix], 3)
+            / out['raw%s_sync_ops_s' % suffix],
+            3,
+        )
     out['runs'] = [
         {
             'mode': r['mode'],
@@ -379,19 +419,41 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='KB writes/s and commit latency, sodos vs raw pysyncobj'
     )
-    parser.add_argument('--rounds', type=int, default=2,
-                        help='raw+sodos pairs to run (default 2)')
-    parser.add_argument('--sync', type=int, default=200,
-                        help='sequential synchronous writes (default 200)')
-    parser.add_argument('--pipelined', type=int, default=20000,
-                        help='pipelined asynchronous writes (default 20000)')
-    parser.add_argument('--window', type=int, default=1000,
-                        help='outstanding pipelined writes (default 1000)')
-    parser.add_argument('--leader', action='store_true',
-                        help='also measure with the client on the leader')
-    parser.add_argument('--quick', action='store_true',
-                        help='a small run: 1 round, 20 sync, 2000 pipelined '
-                        'writes, window 200')
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=2,
+        help='raw+sodos pairs to run (default 2)',
+    )
+    parser.add_argument(
+        '--sync',
+        type=int,
+        default=200,
+        help='sequential synchronous writes (default 200)',
+    )
+    parser.add_argument(
+        '--pipelined',
+        type=int,
+        default=20000,
+        help='pipelined asynchronous writes (default 20000)',
+    )
+    parser.add_argument(
+        '--window',
+        type=int,
+        default=1000,
+        help='outstanding pipelined writes (default 1000)',
+    )
+    parser.add_argument(
+        '--leader',
+        action='store_true',
+        help='also measure with the client on the leader',
+    )
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='a small run: 1 round, 20 sync, 2000 pipelined '
+        'writes, window 200',
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.sync = 1, 20
@@ -422,11 +484,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     result = report(runs, args)
-    log('pipelined: sodos %.0f ops/s, raw %.0f ops/s, ratio %.2f; '
-        'sync: sodos %.1f ops/s, raw %.1f ops/s, ratio %.2f' % (
-            result['sodos_ops_s'], result['raw_ops_s'], result['ratio'],
-            result['sodos_sync_ops_s'], result['raw_sync_ops_s'],
-            result['ratio_sync']))
+    log(
+        'pipelined: sodos %.0f ops/s, raw %.0f ops/s, ratio %.2f; '
+        'sync: sodos %.1f ops/s, raw %.1f ops/s, ratio %.2f'
+        % (
+            result['sodos_ops_s'],
+            result['raw_ops_s'],
+            result['ratio'],
+            result['sodos_sync_ops_s'],
+            result['raw_sync_ops_s'],
+            result['ratio_sync'],
+        )
+    )
     print(json.dumps(result, sort_keys=True), flush=True)
     return 0
 

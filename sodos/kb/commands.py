@@ -89,8 +89,20 @@ class Command:
     v: int = SCHEMA_VERSION
 
     def to_wire(self) -> dict[str, Any]:
-        """The plain dict that travels in the Raft log and over RPC."""
-        return dataclasses.asdict(self)
+        """The plain dict that travels in the Raft log and over RPC.
+
+        Built by hand: ``dataclasses.asdict`` deep-copies, which was the
+        largest cost of a write on the proposer.
+        """
+        return {
+            'v': self.v,
+            'id': self.id,
+            'type': self.type,
+            'ts': self.ts,
+            'origin': self.origin,
+            'term': self.term,
+            'args': self.args,
+        }
 
     @classmethod
     def from_wire(cls, data: Any) -> Command:

@@ -57,12 +57,16 @@ RETRYABLE = frozenset(
     }
 )
 RETRY_DELAY = 0.1
+# A forwarded write can go unanswered for good: pysyncobj drops the
+# waiting callbacks of a follower that installs a snapshot. Send again
+# (same id, so it applies once) when nothing was heard for this long.
+RESEND_AFTER = 5.0
 
 Applied = Callable[[dict[str, Any], dict[str, Any]], None]
 
 
 class _Pending:
-    __slots__ = ('wire', 'future', 'deadline', 'retry_at')
+    __slots__ = ('wire', 'future', 'deadline', 'retry_at', 'sent_at')
 
     def __init__(self, wire: dict[str, Any], deadline: float) -> None:
         self.wire = wire
@@ -71,6 +75,7 @@ class _Pending:
         )
         self.deadline = deadline
         self.retry_at: float | None = None
+        self.sent_at = 0.0
 
 
 class RaftRunner:
@@ -94,6 +99,7 @@ class RaftRunner:
         self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._outbox: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._pending: dict[str, _Pending] = {}
+        self._scanned_at = 0.0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._status: dict[str, Any] = {}
@@ -272,6 +278,7 @@ class RaftRunner:
 
     def _send(self, pending: _Pending) -> None:
         assert self._consumer is not None
+        pending.sent_at = monotonic()
         self._consumer.apply(
             pending.wire, callback=functools.partial(self._answered, pending)
         )
@@ -295,6 +302,11 @@ class RaftRunner:
 
     def _retry_and_expire(self) -> None:
         now = monotonic()
+        # Thousands may be pending under load: a scan per tick would cost
+        # more than the writes themselves; every RETRY_DELAY is enough.
+        if now - self._scanned_at < RETRY_DELAY:
+            return
+        self._scanned_at = now
         for command_id, pending in list(self._pending.items()):
             if pending.future.done():
                 del self._pending[command_id]
@@ -310,6 +322,8 @@ class RaftRunner:
                 )
             elif pending.retry_at is not None and now >= pending.retry_at:
                 pending.retry_at = None
+                self._send(pending)
+            elif now - pending.sent_at > RESEND_AFTER:
                 self._send(pending)
 
     def _fail_all(self, error: Exception) -> None:

@@ -62,3 +62,10 @@ def test_kb_throughput_quick_reports_every_key():
         assert report[key] > 0, (key, report[key])
     assert report['shape']['voters'] == 3
     assert report['shape']['processes'] == 3
+
+
+def test_failover_reports_both_cases():
+    report = run_benchmark('failover.py', '--trials', '1')
+    assert report['sites'] == 3 and report['trials'] == 1
+    for key in ('leader_loss_write_s', 'site_down_detect_s'):
+        assert isinstance(report[key], float) and report[key] > 0, key

@@ -14,18 +14,20 @@
 
 Each role is a stevedore plugin in the ``sodos.roles`` namespace and runs
 one decision cycle every ``[<role>]loop_interval`` seconds. Every cycle
-ends in one line saying what it decided (patroni's habit): at INFO when it
-differs from the previous cycle's or once a minute, at DEBUG otherwise, so
-a quiet site does not flood its log.
+logs exactly one line saying what it decided (patroni's habit): at INFO
+when the decision changed (and once a minute when it did not; at DEBUG
+otherwise), at WARNING when the cycle could not decide (its KnowMon
+unreachable, say), at ERROR with the traceback when the cycle hit a bug.
 """
 
 from __future__ import annotations
 
 import abc
+import importlib.metadata
+import threading
 import time
 import typing
 from collections.abc import Callable
-from typing import Any
 from typing import ClassVar
 
 from oslo_config import cfg
@@ -35,15 +37,19 @@ from stevedore import driver
 from sodos import exception
 from sodos import periodic
 
+if typing.TYPE_CHECKING:
+    from sodos.knowmon.rpcapi import KnowMonClient
+
 LOG = log.getLogger(__name__)
 NAMESPACE = 'sodos.roles'
-# KnowMon holds the KB the others read: it starts first, stops last.
+# Start order of the roles sodos ships; other plugins start after them.
 ORDER = ('knowmon', 'exec', 'analyseplan')
+# An unchanged decision is repeated at INFO this often (seconds).
 REPEAT_AT_INFO_EVERY = 60.0
 
 
 class Loop:
-    """A role's decision cycle, run periodically, one line per cycle."""
+    """A role's decision cycle, run periodically, one log line per cycle."""
 
     def __init__(
         self,
@@ -54,10 +60,10 @@ class Loop:
         self.name = name
         self._cycle = cycle
         self._periodic = periodic.Periodic(name, self.run_once, interval)
-        self._last = ''
-        self._last_info = 0.0
         self._log = log.getLogger('sodos.' + name)
         self.cycles = 0
+        self.last_line = ''
+        self._last_info = 0.0
 
     def start(self) -> None:
         self._periodic.start()
@@ -74,32 +80,68 @@ class Loop:
             line = self._cycle()
         except exception.SodosError as exc:
             line = '%s: cycle skipped: %s' % (self.name, exc)
+            self._log.warning(line)
         except Exception as exc:
-            LOG.exception('%s: cycle failed', self.name)
             line = '%s: cycle failed: %s' % (self.name, exc)
-        self.cycles += 1
-        now = time.monotonic()
-        if line != self._last or now - self._last_info > REPEAT_AT_INFO_EVERY:
-            self._log.info(line)
-            self._last_info = now
+            self._log.exception(line)
         else:
-            self._log.debug(line)
-        self._last = line
+            now = time.monotonic()
+            if line != self.last_line or (
+                now - self._last_info > REPEAT_AT_INFO_EVERY
+            ):
+                self._log.info(line)
+                self._last_info = now
+            else:
+                # Same decision as last cycle: still one line, at DEBUG,
+                # so a 1 s loop does not write 86,000 INFO lines a day.
+                self._log.debug(line)
+        self.cycles += 1
+        self.last_line = line
         return line
 
 
 class Role(abc.ABC):
     name: ClassVar[str]
+    # The role that holds the KB member serves the others in its process.
+    provides_knowmon: ClassVar[bool] = False
 
-    def __init__(self, conf: cfg.ConfigOpts, knowmon: Any) -> None:
+    def __init__(
+        self, conf: cfg.ConfigOpts, knowmon: KnowMonClient | None
+    ) -> None:
         self.conf = conf
         self.knowmon = knowmon
+        self._interval = 1.0
+        self.interval()
         self.loop = Loop(self.name, self.cycle, self.interval)
 
     def interval(self) -> float:
-        # Read at every cycle, so a SIGHUP reload applies at once.
-        value: float = getattr(self.conf, self.name).loop_interval
-        return value
+        """``[<role>]loop_interval``, read at every cycle (reload applies).
+
+        A value made invalid by a reload keeps the last good one rather
+        than ending the loop.
+        """
+        try:
+            group = getattr(self.conf, self.name)
+            self._interval = float(group.loop_interval)
+        except (cfg.Error, ValueError) as exc:
+            LOG.error(
+                '%s: keeping loop_interval %.1f s: %s',
+                self.name,
+                self._interval,
+                exc,
+            )
+        return self._interval
+
+    @property
+    def knowmon_api(self) -> KnowMonClient:
+        """The site's KnowMon, for the roles that were given one."""
+        if self.knowmon is None:
+            raise exception.NotReady('%s: no KnowMon API given' % self.name)
+        return self.knowmon
+
+    def local_api(self) -> KnowMonClient | None:
+        """The KnowMon API this role serves to the roles beside it."""
+        return None
 
     def start(self) -> None:
         self.loop.start()
@@ -116,52 +158,116 @@ class Role(abc.ABC):
         """Decide and act once; return the line that says what and why."""
 
 
-def role_class(name: str) -> type[Role]:
-    try:
-        manager: driver.DriverManager = driver.DriverManager(
-            NAMESPACE, name, invoke_on_load=False
-        )
-    except Exception as exc:
-        raise exception.ConfigError(
-            'unknown role %r (known: %s)' % (name, ', '.join(ORDER))
-        ) from exc
-    return typing.cast(type[Role], manager.driver)
+def plugin_names(namespace: str = NAMESPACE) -> list[str]:
+    """Names installed in an entry-point namespace, without loading any.
+
+    Checking a configured name against this list gives the operator an
+    error naming the option, where stevedore would log a warning first.
+    """
+    points = importlib.metadata.entry_points(group=namespace)
+    return sorted({point.name for point in points})
 
 
-def start_roles(conf: cfg.ConfigOpts, names: list[str]) -> list[Role]:
-    """Start ``names`` in dependency order; all or none."""
-    if not names:
+def _raise(
+    manager: object,
+    entry_point: importlib.metadata.EntryPoint,
+    exc: BaseException,
+) -> None:
+    # An installed role that fails to import is a bug to show as such,
+    # not an "unknown role".
+    raise exc
+
+
+def role_classes(names: list[str]) -> list[type[Role]]:
+    """The classes of ``names``, in start order.
+
+    :raises ConfigError: naming ``[DEFAULT]roles`` for an unknown name.
+    """
+    wanted = list(dict.fromkeys(names))
+    if not wanted:
         raise exception.ConfigError('[DEFAULT]roles names no role to run')
-    classes = {name: role_class(name) for name in names}
-    ordered = sorted(
-        classes,
-        key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n),
-    )
-    started: list[Role] = []
-    knowmon: Any = None
-    try:
-        for name in ordered:
-            if name == 'knowmon':
-                role = classes[name](conf, None)
-                role.start()
-                knowmon = getattr(role, 'api')  # noqa: B009
-            else:
-                if knowmon is None:
-                    from sodos.knowmon import rpcapi
-
-                    knowmon = rpcapi.KnowMonAPI(conf)
-                role = classes[name](conf, knowmon)
-                role.start()
-            started.append(role)
-    except BaseException:
-        stop_roles(started)
-        raise
-    return started
+    known = plugin_names()
+    for name in wanted:
+        if name not in known:
+            raise exception.ConfigError(
+                '[DEFAULT]roles (or --roles): unknown role %r (known: %s)'
+                % (name, ', '.join(known))
+            )
+    classes = []
+    for name in wanted:
+        manager: driver.DriverManager = driver.DriverManager(
+            NAMESPACE, name, on_load_failure_callback=_raise
+        )
+        classes.append(typing.cast(type[Role], manager.driver))
+    return sorted(classes, key=_start_order)
 
 
-def stop_roles(roles: list[Role]) -> None:
-    for role in reversed(roles):
-        try:
-            role.stop()
-        except Exception:
-            LOG.exception('%s: stop failed', role.name)
+def _start_order(cls: type[Role]) -> tuple[bool, int, str]:
+    rank = ORDER.index(cls.name) if cls.name in ORDER else len(ORDER)
+    return (not cls.provides_knowmon, rank, cls.name)
+
+
+class RoleSet:
+    """The roles running in this process and the KnowMon API they share.
+
+    KnowMon starts first and stops last: the others read the KB through
+    it. Without a KnowMon in this process they reach the site's KnowMon
+    over RPC.
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts, names: list[str]) -> None:
+        self.conf = conf
+        self.classes = role_classes(names)
+        self.roles: list[Role] = []
+        self.knowmon: KnowMonClient | None = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def start(self) -> None:
+        """Start every role; all or none. A stop() meanwhile wins."""
+        with self._lock:
+            try:
+                for cls in self.classes:
+                    if self._stopping.is_set():
+                        break
+                    role = cls(self.conf, self._api_for(cls))
+                    role.start()
+                    self.roles.append(role)
+                    self.knowmon = self.knowmon or role.local_api()
+            except BaseException:
+                self._stop_all()
+                raise
+
+    def _api_for(self, cls: type[Role]) -> KnowMonClient | None:
+        if cls.provides_knowmon:
+            return None
+        if self.knowmon is None:
+            from sodos.knowmon import rpcapi
+
+            self.knowmon = rpcapi.KnowMonAPI(self.conf)
+        return self.knowmon
+
+    def stop(self) -> None:
+        """Stop the roles in reverse order; waits for a start under way."""
+        self._stopping.set()
+        with self._lock:
+            self._stop_all()
+
+    def _stop_all(self) -> None:
+        for role in reversed(self.roles):
+            try:
+                role.stop()
+            except Exception:
+                LOG.exception('%s: stop failed', role.name)
+        self.roles = []
+        if self.knowmon is not None:
+            self.knowmon.close()
+            self.knowmon = None
+
+    def reload(self) -> None:
+        for role in self.roles:
+            role.reload()
+
+    @property
+    def names(self) -> list[str]:
+        return [role.name for role in self.roles]

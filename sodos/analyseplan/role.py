@@ -13,7 +13,9 @@
 """AnalysePlan: placement and re-placement, active beside the leader only.
 
 Every site runs it; only the one whose KnowMon is the Raft leader plans,
-the others stand by and take over at the next election.
+the others stand by and take over at the next election. A deposed leader
+may believe it leads for a while: the plans it writes carry its term and
+the KB refuses stale ones, so "am I leader" here is a hint, not a lock.
 """
 
 from __future__ import annotations
@@ -25,18 +27,19 @@ class AnalysePlanRole(roles.Role):
     name = 'analyseplan'
 
     def cycle(self) -> str:
-        status = self.knowmon.status()
+        api = self.knowmon_api
+        status = api.status()
         if not status['is_leader']:
             return 'analyseplan: standby, leader is %s (term %d)' % (
                 status['leader_site'] or status['leader'] or 'unknown',
                 status['term'],
             )
-        if self.knowmon.read('policy').get('paused'):
+        if api.read('policy').get('paused'):
             return (
                 'analyseplan: active (leader, term %d): paused by '
                 'policy, not planning' % status['term']
             )
-        appliances = self.knowmon.read('appliances')
+        appliances = api.read('appliances')
         return (
             'analyseplan: active (leader, term %d): %d appliance(s), '
             'nothing to plan' % (status['term'], len(appliances))

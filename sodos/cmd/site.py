@@ -20,7 +20,7 @@ from sodos.conf import default
 
 def main() -> int:
     return service.main(
-        'sodos-site', service.cli_roles, extra_cli=[default.ROLES_OPT]
+        'sodos-site', service.configured_roles, extra_cli=[default.ROLES_OPT]
     )
 
 

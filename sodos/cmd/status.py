@@ -20,8 +20,8 @@ import sys
 from oslo_config import cfg
 from oslo_upgradecheck import upgradecheck
 
-from sodos import conf as sodos_conf
 from sodos import exception
+from sodos import service
 from sodos.kb.raft import settings as raft_settings
 
 Result = upgradecheck.Result
@@ -32,10 +32,19 @@ class Checks(upgradecheck.UpgradeCommands):
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf
 
+    def _values(self) -> upgradecheck.Result:
+        try:
+            service.check_values(self.conf)
+        except exception.ConfigError as exc:
+            return Result(Code.FAILURE, str(exc))
+        return Result(Code.SUCCESS)
+
     def _raft_settings(self) -> upgradecheck.Result:
+        # [raft]address set, [raft]password set or development mode on
+        # loopback only, timeouts consistent: what the member checks too.
         try:
             raft_settings.load(self.conf)
-        except exception.ConfigError as exc:
+        except (exception.ConfigError, cfg.Error) as exc:
             return Result(Code.FAILURE, str(exc))
         if self.conf.raft.insecure_dev_mode and not self.conf.raft.password:
             return Result(
@@ -45,11 +54,16 @@ class Checks(upgradecheck.UpgradeCommands):
         return Result(Code.SUCCESS)
 
     def _data_dir(self) -> upgradecheck.Result:
-        path = self.conf.raft.data_dir
+        try:
+            path = self.conf.raft.data_dir
+        except cfg.Error as exc:
+            return Result(Code.FAILURE, '[raft]data_dir: %s' % exc)
         existing = path
         while existing and not os.path.exists(existing):
             existing = os.path.dirname(existing)
-        if not os.access(existing or '.', os.W_OK):
+        if not os.path.isdir(existing or '.') or not os.access(
+            existing or '.', os.W_OK | os.X_OK
+        ):
             return Result(
                 Code.FAILURE,
                 '[raft]data_dir %s cannot be created or written' % path,
@@ -57,17 +71,25 @@ class Checks(upgradecheck.UpgradeCommands):
         return Result(Code.SUCCESS)
 
     _upgrade_checks = (
+        ('Configuration values', _values),
         ('Raft settings', _raft_settings),
         ('Raft data directory', _data_dir),
     )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     conf = cfg.ConfigOpts()
-    sodos_conf.register_opts(conf)
-    return upgradecheck.main(
-        conf, project='sodos', upgrade_command=Checks(conf)
-    )
+    service.register_opts(conf)
+    try:
+        return upgradecheck.main(
+            conf,
+            project='sodos',
+            upgrade_command=Checks(conf),
+            argv=sys.argv[1:] if argv is None else argv,
+        )
+    except cfg.Error as exc:
+        print('sodos-status: error: %s' % exc, file=sys.stderr)
+        return 2
 
 
 if __name__ == '__main__':

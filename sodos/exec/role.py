@@ -13,12 +13,18 @@
 """Exec: the only role that talks to the site's OpenStack.
 
 Fencing: Exec acts only while its KnowMon is in contact with a quorum; a
-site cut off from the federation does nothing, so that what the
-federation re-placed elsewhere is not duplicated here.
+site cut off from the federation (or from its own KnowMon) does nothing,
+so that what the federation re-placed elsewhere is not duplicated here.
+
+Carrying out actions comes with the drivers (``sodos.exec.drivers``); for
+now each cycle reports what it would act on.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from sodos import exception
 from sodos import roles
 
 
@@ -26,19 +32,34 @@ class ExecRole(roles.Role):
     name = 'exec'
 
     def cycle(self) -> str:
-        if not self.knowmon.in_quorum():
+        try:
+            in_quorum = self.knowmon_api.in_quorum()
+        except exception.SodosError as exc:
+            return 'exec: fenced (%s), not acting' % exc
+        if not in_quorum:
             return 'exec: fenced (no quorum), not acting'
-        site = self.conf.site_name
-        pending = [
-            a
-            for a in self.knowmon.read('actions').values()
-            if a['site'] == site and a['state'] == 'pending'
-        ]
+        pending = self._pending()
+        site, via = self.conf.site_name, self.knowmon_api.via
         if not pending:
-            return 'exec: in quorum, no action pending for %s' % site
+            return 'exec: in quorum, no action pending for %s (KB read %s)' % (
+                site,
+                _over(via),
+            )
         kinds = sorted({a['kind'] for a in pending})
         return (
-            'exec: in quorum, %d action(s) pending for %s (%s); no driver '
-            'is configured to carry them out'
-            % (len(pending), site, ', '.join(kinds))
+            'exec: in quorum, %d action(s) pending for %s (%s) (KB read %s); '
+            'not acting: acting on them comes with the drivers'
+            % (len(pending), site, ', '.join(kinds), _over(via))
         )
+
+    def _pending(self) -> list[dict[str, Any]]:
+        site = self.conf.site_name
+        return [
+            action
+            for action in self.knowmon_api.read('actions').values()
+            if action['site'] == site and action['state'] == 'pending'
+        ]
+
+
+def _over(via: str) -> str:
+    return 'over RPC' if via == 'RPC' else via

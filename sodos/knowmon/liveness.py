@@ -40,6 +40,9 @@ def transitions(
     for name in sorted(sites):
         site = sites[name]
         current = site.get('status')
+        # Absent from the table: the leader cannot judge it (the backend
+        # lists every site it should have heard of, with a grace period
+        # after an election), so say nothing rather than guess.
         if current == 'left' or name not in heard:
             continue
         age = 0.0 if name == leader_site else heard[name]

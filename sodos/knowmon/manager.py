@@ -13,8 +13,12 @@
 """The server side of the KnowMon RPC API (see rpcapi.py for versions).
 
 Errors are answered as ``{'ok': False, 'error': ...}`` results rather than
-raised, so that a caller in another process gets the same plain message a
-caller in this process does, with no remote traceback.
+raised (as oslo.messaging expected exceptions would be), so that a caller
+in another process gets the same plain message a caller in this process
+does, with no remote traceback, and one written for any release of the
+other side: a result dict needs no shared exception classes. ``read``
+wraps its data the same way (``{'ok': True, 'data': ...}``); the clients
+unwrap it and raise :class:`sodos.exception.SodosError` on an error.
 """
 
 from __future__ import annotations
@@ -42,7 +46,10 @@ class KnowMonManager:
                 'error': 'unknown KB section %r (known: %s)'
                 % (section, ', '.join(state.SECTIONS)),
             }
-        return {'ok': True, 'data': self.backend.read(section)}
+        try:
+            return {'ok': True, 'data': self.backend.read(section)}
+        except exception.SodosError as exc:
+            return {'ok': False, 'error': str(exc)}
 
     def submit(
         self, context: Any, command: Any, commit_timeout: float | None = None
@@ -74,11 +81,13 @@ class LocalKnowMonAPI:
     between (an in-process fake:// call costs ~50 ms).
     """
 
+    via = 'in-process'
+
     def __init__(self, manager: KnowMonManager) -> None:
         self.manager = manager
 
     def read(self, section: str | None = None) -> Any:
-        return _data(self.manager.read({}, section))
+        return unwrap(self.manager.read({}, section))
 
     def submit(
         self, command: dict[str, Any], timeout: float | None = None
@@ -94,8 +103,12 @@ class LocalKnowMonAPI:
     def liveness(self) -> dict[str, float]:
         return self.manager.liveness({})
 
+    def close(self) -> None:
+        """Nothing to release: the KnowMon role owns the backend."""
 
-def _data(reply: dict[str, Any]) -> Any:
+
+def unwrap(reply: dict[str, Any]) -> Any:
+    """The data of a ``read`` reply, or its error raised."""
     if not reply.get('ok'):
         raise exception.SodosError(reply.get('error'))
     return reply['data']

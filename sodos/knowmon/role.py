@@ -23,44 +23,60 @@ from typing import Any
 
 from oslo_config import cfg
 
+from sodos import exception
 from sodos import roles
 from sodos import rpc
 from sodos.kb import backend as kb_backend
 from sodos.knowmon import liveness
 from sodos.knowmon import manager
+from sodos.knowmon import rpcapi
 
 
 class KnowMonRole(roles.Role):
     name = 'knowmon'
+    provides_knowmon = True
 
-    def __init__(self, conf: cfg.ConfigOpts, knowmon: Any = None) -> None:
+    def __init__(
+        self, conf: cfg.ConfigOpts, knowmon: rpcapi.KnowMonClient | None = None
+    ) -> None:
         super().__init__(conf, None)
-        self.backend = kb_backend.load(conf, conf.knowmon.state_backend)
+        self.backend = _load_backend(conf)
         self.manager = manager.KnowMonManager(self.backend)
         self.api = manager.LocalKnowMonAPI(self.manager)
-        self._rpc: Any = None
+        self._rpc: rpc.BackgroundServer | None = None
+
+    def local_api(self) -> rpcapi.KnowMonClient:
+        return self.api
 
     def start(self) -> None:
         self.backend.start()
-        if self.conf.knowmon.serve_rpc:
-            self._rpc = rpc.server(
-                self.conf, self.conf.knowmon.rpc_topic, [self.manager]
-            )
-            self._rpc.start()
-        super().start()
+        try:
+            # Served even beside the other roles: the site's API service
+            # and one-off tools in other processes read the KB this way.
+            if self.conf.knowmon.serve_rpc:
+                self._rpc = rpc.BackgroundServer(
+                    rpc.server(
+                        self.conf, self.conf.knowmon.rpc_topic, [self.manager]
+                    )
+                )
+                self._rpc.start()
+            super().start()
+        except BaseException:
+            self.backend.stop()
+            raise
 
     def stop(self) -> None:
         super().stop()
         if self._rpc is not None:
             self._rpc.stop()
-            self._rpc.wait()
             self._rpc = None
+        # A clean stop leaves the member's state on disk to restart from.
         self.backend.stop()
 
     def cycle(self) -> str:
         status = self.backend.status()
         if not status.ready:
-            return 'knowmon: joining, not caught up yet (role %s)' % (
+            return 'knowmon: %s, not caught up with a leader yet' % (
                 status.role
             )
         if not status.is_leader:
@@ -70,34 +86,51 @@ class KnowMonRole(roles.Role):
                 status.term,
                 'in quorum' if status.has_quorum else 'NO QUORUM',
             )
-        changes = liveness.transitions(
+        done = [self._commit(change) for change in self._transitions()]
+        sites = self.backend.read('sites')
+        return 'knowmon: leader (term %d), %d sites up, %d down, %s' % (
+            status.term,
+            _count(sites, 'up'),
+            _count(sites, 'down'),
+            '; '.join(done) or 'no change',
+        )
+
+    def _transitions(self) -> list[liveness.Transition]:
+        return liveness.transitions(
             self.backend.read('sites'),
             self.backend.liveness(),
             self.conf.knowmon.site_down_timeout,
             self.backend.site,
         )
-        done = []
-        for change in changes:
-            result = self.backend.propose(
-                'site.status',
-                {
-                    'site': change.site,
-                    'status': change.status,
-                    'reason': change.reason,
-                },
-                check=False,
-            )
-            if result.get('ok') and result.get('changed'):
-                done.append(
-                    'marked %s %s (%s)'
-                    % (change.site, change.status, change.reason)
-                )
-        counts: dict[str, int] = {}
-        for site in self.backend.read('sites').values():
-            counts[site['status']] = counts.get(site['status'], 0) + 1
-        return 'knowmon: leader (term %d), %d sites up, %d down; %s' % (
-            status.term,
-            counts.get('up', 0),
-            counts.get('down', 0),
-            '; '.join(done) or 'no change',
+
+    def _commit(self, change: liveness.Transition) -> str:
+        target = '%s %s' % (change.site, change.status)
+        args: dict[str, Any] = {
+            'site': change.site,
+            'status': change.status,
+            'reason': change.reason,
+        }
+        try:
+            result = self.backend.propose('site.status', args, check=False)
+        except exception.SodosError as exc:
+            return 'failed to mark %s: %s' % (target, exc)
+        if not result.get('ok'):
+            return 'refused to mark %s: %s' % (target, result.get('error'))
+        if not result.get('changed'):
+            return '%s already' % target
+        return 'marked %s (%s)' % (target, change.reason)
+
+
+def _count(sites: dict[str, dict[str, Any]], status: str) -> int:
+    return sum(1 for site in sites.values() if site.get('status') == status)
+
+
+def _load_backend(conf: cfg.ConfigOpts) -> kb_backend.StateBackend:
+    name = conf.knowmon.state_backend
+    known = roles.plugin_names(kb_backend.NAMESPACE)
+    if name not in known:
+        raise exception.ConfigError(
+            '[knowmon]state_backend: unknown state backend %r (known: %s)'
+            % (name, ', '.join(known))
         )
+    return kb_backend.load(conf, name)

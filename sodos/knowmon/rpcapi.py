@@ -14,6 +14,13 @@
 
 The other roles of a site (and its API service) read the Knowledge Base
 and submit commands through this API, over the site's own message bus.
+The target is topic ``[knowmon]rpc_topic`` on server ``[DEFAULT]site_name``,
+so several sites may share one RabbitMQ.
+
+Errors: a refused or malformed command comes back as a result
+``{'ok': False, 'error': ...}`` (see manager.py); a KnowMon that does not
+answer, or a bus that is down, raises :class:`sodos.exception.NotReady`.
+A caller never sees a remote traceback.
 
 API version history:
 
@@ -22,17 +29,49 @@ API version history:
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+from typing import Protocol
 
 import oslo_messaging
 from oslo_config import cfg
 
+from sodos import exception
 from sodos import rpc
 from sodos.knowmon import manager
+
+LOG = logging.getLogger(__name__)
+
+# Over the bus the commit may take up to its own timeout; the RPC deadline
+# outlives it by this much so the caller gets the KB's answer.
+SUBMIT_MARGIN = 10.0
+CLOSE_TIMEOUT = 5.0
+
+
+class KnowMonClient(Protocol):
+    """What roles may ask of their site's KnowMon, wherever it runs."""
+
+    # How the calls travel, for the roles' cycle lines: 'RPC', 'in-process'.
+    via: str
+
+    def read(self, section: str | None = None) -> Any: ...
+
+    def submit(
+        self, command: dict[str, Any], timeout: float | None = None
+    ) -> dict[str, Any]: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def in_quorum(self) -> bool: ...
+
+    def liveness(self) -> dict[str, float]: ...
+
+    def close(self) -> None: ...
 
 
 class KnowMonAPI:
     VERSION = '1.0'
+    via = 'RPC'
 
     def __init__(
         self,
@@ -41,30 +80,60 @@ class KnowMonAPI:
         transport: Any = None,
     ) -> None:
         self.conf = conf
+        self.site = site or conf.site_name
         target = oslo_messaging.Target(
             topic=conf.knowmon.rpc_topic,
-            server=site or conf.site_name,
+            server=self.site,
             version=self.VERSION,
         )
-        self.client = oslo_messaging.get_rpc_client(
-            transport or rpc.transport(conf), target
-        )
+        self._own_transport = transport is None
+        self._transport = transport or rpc.transport(conf)
+        self.client = oslo_messaging.get_rpc_client(self._transport, target)
+        self._deadline = rpc.Deadline('KnowMon of site %s' % self.site)
 
     def _call(
         self, method: str, timeout: float | None = None, **kwargs: Any
     ) -> Any:
-        client = self.client.prepare(timeout=timeout or 30)
-        return client.call({}, method, **kwargs)
+        timeout = timeout or float(self.conf.rpc_response_timeout)
+        client = self.client.prepare(timeout=timeout)
+        try:
+            # The bus's own timeout fires first when the bus is up; the
+            # deadline covers a bus that is down (see sodos.rpc).
+            return self._deadline.run(
+                lambda: client.call({}, method, **kwargs), timeout + 5
+            )
+        except oslo_messaging.MessagingTimeout as exc:
+            raise exception.NotReady(
+                'KnowMon of site %s did not answer %s in %.0f s (is it '
+                'running, on topic %s?)'
+                % (self.site, method, timeout, self.conf.knowmon.rpc_topic)
+            ) from exc
+        except oslo_messaging.RemoteError as exc:
+            raise exception.SodosError(
+                'KnowMon of site %s failed on %s: %s: %s'
+                % (self.site, method, exc.exc_type, exc.value)
+            ) from exc
+        except oslo_messaging.MessagingException as exc:
+            raise exception.NotReady(
+                'message bus error calling KnowMon of site %s: %s'
+                % (self.site, exc)
+            ) from exc
+        except Exception as exc:
+            # oslo.messaging re-raises a remote built-in exception as its
+            # own type, the remote traceback appended to its message.
+            first_line = str(exc).split('\n', 1)[0]
+            raise exception.SodosError(
+                'KnowMon of site %s failed on %s: %s: %s'
+                % (self.site, method, _type_name(exc), first_line)
+            ) from exc
 
     def read(self, section: str | None = None) -> Any:
-        return manager._data(self._call('read', section=section))
+        return manager.unwrap(self._call('read', section=section))
 
     def submit(
         self, command: dict[str, Any], timeout: float | None = None
     ) -> dict[str, Any]:
-        # The RPC deadline outlives the commit deadline, so the caller
-        # gets the KB's answer (or its timeout error), not the bus's.
-        budget = (timeout or self.conf.raft.commit_timeout) + 10
+        budget = (timeout or self.conf.raft.commit_timeout) + SUBMIT_MARGIN
         result: dict[str, Any] = self._call(
             'submit', timeout=budget, command=command, commit_timeout=timeout
         )
@@ -80,3 +149,21 @@ class KnowMonAPI:
     def liveness(self) -> dict[str, float]:
         result: dict[str, float] = self._call('liveness')
         return result
+
+    def close(self) -> None:
+        if not self._own_transport:
+            return
+        error = None
+        try:
+            # Blocks for as long as a call is stuck on a bus that is down.
+            rpc.Deadline('closing the RPC transport').run(
+                self._transport.cleanup, CLOSE_TIMEOUT
+            )
+        except exception.NotReady as exc:
+            error = exc
+        if error is not None:
+            LOG.warning('%s; left open', error)
+
+
+def _type_name(exc: Exception) -> str:
+    return type(exc).__name__.removesuffix('_Remote')

@@ -24,7 +24,7 @@ def test_ready_reload_stop_and_restart(local_federation, tmp_path):
         voter_count=1,
         roles=('knowmon', 'analyseplan'),
         settings={'analyseplan': {'loop_interval': 2.0}},
-        debug=True,  # repeated cycle lines are logged at DEBUG
+        debug=True,  # unchanged cycle lines are logged at DEBUG
     )
     site = fed.add_site(start=False)
     notify_path = str(tmp_path / 'notify')

@@ -10,10 +10,16 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+"""The KnowMon API: in process, and over a message bus (fake://)."""
+
+import time
+
 import pytest
 
 from sodos import exception
+from sodos import rpc
 from sodos.kb import commands
+from sodos.knowmon import rpcapi
 
 
 def test_submit_of_a_malformed_command_is_an_error_result(api):
@@ -40,3 +46,89 @@ def test_status_and_quorum(api):
     assert status['is_leader'] is True
     assert status['site'] == 'here'
     assert api.in_quorum() is True
+    assert api.via == 'in-process'
+
+
+@pytest.fixture
+def over_bus(conf, knowmon):
+    """KnowMonAPI and a real RPC server for the KnowMon, on fake://."""
+    rpc.register_opts(conf)
+    conf.set_override('transport_url', 'fake:/')
+    conf.set_override('rpc_response_timeout', 5)
+    transport = rpc.transport(conf)
+    server = rpc.BackgroundServer(
+        rpc.server(conf, conf.knowmon.rpc_topic, [knowmon.manager], transport)
+    )
+    server.start()
+    assert server.ready.wait(10)
+    client = rpcapi.KnowMonAPI(conf, transport=transport)
+    yield client
+    server.stop()
+    transport.cleanup()
+
+
+def test_the_same_answers_over_the_bus(over_bus, api):
+    assert over_bus.via == 'RPC'
+    assert over_bus.read() == api.read()
+    assert over_bus.status() == api.status()
+    assert over_bus.in_quorum() is True
+    cmd = commands.make('policy.set', {'key': 'paused', 'value': True}, 'here')
+    assert over_bus.submit(cmd.to_wire()) == {'ok': True}
+    assert over_bus.read('policy')['paused'] is True
+
+
+def test_errors_over_the_bus_are_plain(over_bus):
+    result = over_bus.submit({'type': 'site.leave', 'args': 'nope'})
+    assert result['ok'] is False
+    assert 'Traceback' not in result['error']
+    with pytest.raises(exception.SodosError, match='unknown KB section'):
+        over_bus.read('secrets')
+
+
+def test_a_silent_knowmon_is_not_ready(conf):
+    rpc.register_opts(conf)
+    conf.set_override('transport_url', 'fake:/')
+    client = rpcapi.KnowMonAPI(conf, site='nobody')
+    started = time.monotonic()
+    with pytest.raises(exception.NotReady, match='nobody did not answer'):
+        client._call('status', timeout=0.5)
+    assert time.monotonic() - started < 5
+    client.close()
+
+
+def test_a_stuck_bus_call_is_cut_at_its_deadline():
+    deadline = rpc.Deadline('KnowMon of site x')
+    release = []
+
+    def stuck():
+        while not release:
+            time.sleep(0.01)
+
+    with pytest.raises(exception.NotReady, match='no answer .* in 0 s'):
+        deadline.run(stuck, 0.1)
+    # One stuck call at a time: the next fails at once.
+    with pytest.raises(exception.NotReady, match='still waiting'):
+        deadline.run(lambda: 1, 5)
+    release.append(True)
+    time.sleep(0.1)
+    assert deadline.run(lambda: 2, 5) == 2
+
+
+@pytest.mark.parametrize(
+    'error, name',
+    [
+        (RuntimeError('disk on fire'), 'RuntimeError'),
+        # Not a built-in: oslo.messaging sends it as a RemoteError.
+        (exception.CommitTimeout('disk on fire'), 'CommitTimeout'),
+    ],
+)
+def test_a_remote_failure_has_no_traceback(over_bus, knowmon, error, name):
+    def broken(context):
+        raise error
+
+    knowmon.manager.liveness = broken
+    with pytest.raises(exception.SodosError) as caught:
+        over_bus.liveness()
+    assert str(caught.value) == (
+        'KnowMon of site here failed on liveness: %s: disk on fire' % name
+    )

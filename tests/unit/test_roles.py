@@ -10,29 +10,59 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+"""The roles' decision cycles on the in-memory KB, and the role set."""
+
 import logging
 
 import pytest
+from oslo_config import cfg
 
+from sodos import conf as sodos_conf
 from sodos import exception
 from sodos import roles
 from sodos.analyseplan import role as analyseplan_role
 from sodos.exec import role as exec_role
 from sodos.kb import commands
+from sodos.knowmon import role as knowmon_role
 
 
-class FakeStatus:
-    """What a KnowMon API says about quorum, for the fencing test."""
+class Wrapped:
+    """A KnowMon API with some answers replaced."""
 
-    def __init__(self, api, in_quorum):
+    def __init__(self, api, **answers):
         self.api = api
-        self._in_quorum = in_quorum
+        self.answers = answers
 
     def __getattr__(self, name):
+        if name in self.answers:
+            answer = self.answers[name]
+            if isinstance(answer, Exception):
+
+                def fail(*args, **kwargs):
+                    raise answer
+
+                return fail
+            return lambda *args, **kwargs: answer
         return getattr(self.api, name)
 
-    def in_quorum(self):
-        return self._in_quorum
+
+def put_action(knowmon, action_id, site):
+    knowmon.backend.submit(
+        commands.make(
+            'action.put',
+            {
+                'action_id': action_id,
+                'site': site,
+                'kind': 'create_server',
+                'params': {},
+            },
+            'here',
+            term=1,
+        )
+    )
+
+
+# -- KnowMon ----------------------------------------------------------------
 
 
 def test_knowmon_marks_a_silent_site_down_once(knowmon, conf):
@@ -40,39 +70,94 @@ def test_knowmon_marks_a_silent_site_down_once(knowmon, conf):
     conf.set_override('site_down_timeout', 1.0, 'knowmon')
     knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 4.2}
     line = knowmon.cycle()
-    assert 'marked far down (not heard of for 4.2 s)' in line
+    assert line == (
+        'knowmon: leader (term 1), 1 sites up, 1 down, '
+        'marked far down (not heard of for 4.2 s)'
+    )
     assert knowmon.backend.read('sites')['far']['status'] == 'down'
     applied = knowmon.backend.status().last_applied
-    assert knowmon.cycle().endswith('1 sites up, 1 down; no change')
+    for _ in range(3):
+        assert knowmon.cycle() == (
+            'knowmon: leader (term 1), 1 sites up, 1 down, no change'
+        )
+    # Nothing was written to the log while nothing changed.
     assert knowmon.backend.status().last_applied == applied
 
 
+def test_knowmon_marks_a_site_heard_again_up(knowmon, conf):
+    knowmon.backend.propose('site.register', {'site': 'far', 'address': 'h:2'})
+    conf.set_override('site_down_timeout', 1.0, 'knowmon')
+    knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 9.0}
+    knowmon.cycle()
+    knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 0.3}
+    assert knowmon.cycle().endswith('marked far up (heard of again)')
+    assert knowmon.backend.read('sites')['far']['status'] == 'up'
+
+
+def test_knowmon_uses_the_reloaded_timeout(knowmon, conf):
+    knowmon.backend.propose('site.register', {'site': 'far', 'address': 'h:2'})
+    knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 4.0}
+    conf.set_override('site_down_timeout', 5.0, 'knowmon')
+    assert knowmon.cycle().endswith('no change')
+    conf.set_override('site_down_timeout', 3.0, 'knowmon')
+    assert 'marked far down' in knowmon.cycle()
+
+
+def test_knowmon_follower_says_who_leads(knowmon):
+    status = knowmon.backend.status()
+    status.is_leader, status.role, status.term = False, 'readonly', 4
+    status.leader_site, status.has_quorum = 'there', False
+    knowmon.backend.status = lambda: status
+    assert knowmon.cycle() == (
+        'knowmon: readonly, leader there (term 4), NO QUORUM'
+    )
+
+
+def test_knowmon_reports_a_refused_transition(knowmon, conf):
+    knowmon.backend.propose('site.register', {'site': 'far', 'address': 'h:2'})
+    knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 99.0}
+
+    def refuse(*args, **kwargs):
+        return {'ok': False, 'error': 'stale term 1'}
+
+    knowmon.backend.propose = refuse
+    assert knowmon.cycle().endswith('refused to mark far down: stale term 1')
+
+
+# -- Exec -------------------------------------------------------------------
+
+
 def test_exec_is_fenced_without_quorum(conf, api):
-    role = exec_role.ExecRole(conf, FakeStatus(api, in_quorum=False))
+    role = exec_role.ExecRole(conf, Wrapped(api, in_quorum=False))
     assert role.cycle() == 'exec: fenced (no quorum), not acting'
+
+
+def test_exec_is_fenced_when_knowmon_does_not_answer(conf, api):
+    lost = exception.NotReady('KnowMon of site here did not answer')
+    role = exec_role.ExecRole(conf, Wrapped(api, in_quorum=lost))
+    assert role.cycle() == (
+        'exec: fenced (KnowMon of site here did not answer), not acting'
+    )
 
 
 def test_exec_counts_its_own_pending_actions(conf, api, knowmon):
     role = exec_role.ExecRole(conf, api)
-    assert role.cycle() == 'exec: in quorum, no action pending for here'
+    assert role.cycle() == (
+        'exec: in quorum, no action pending for here (KB read in-process)'
+    )
     knowmon.backend.propose(
         'site.register', {'site': 'other', 'address': 'h:3'}
     )
-    for action_id, site in (('1' * 32, 'here'), ('2' * 32, 'other')):
-        knowmon.backend.submit(
-            commands.make(
-                'action.put',
-                {
-                    'action_id': action_id,
-                    'site': site,
-                    'kind': 'create_server',
-                    'params': {},
-                },
-                'here',
-                term=1,
-            )
-        )
-    assert '1 action(s) pending for here (create_server)' in role.cycle()
+    put_action(knowmon, '1' * 32, 'here')
+    put_action(knowmon, '2' * 32, 'other')
+    assert role.cycle() == (
+        'exec: in quorum, 1 action(s) pending for here (create_server) '
+        '(KB read in-process); not acting: acting on them comes with the '
+        'drivers'
+    )
+
+
+# -- AnalysePlan ------------------------------------------------------------
 
 
 def test_analyseplan_active_beside_the_leader_and_paused(conf, api, knowmon):
@@ -81,38 +166,126 @@ def test_analyseplan_active_beside_the_leader_and_paused(conf, api, knowmon):
         'analyseplan: active (leader, term 1): 0 appliance(s), nothing to plan'
     )
     knowmon.backend.propose('policy.set', {'key': 'paused', 'value': True})
-    assert 'paused by policy' in role.cycle()
+    assert role.cycle() == (
+        'analyseplan: active (leader, term 1): paused by policy, not planning'
+    )
 
 
 def test_analyseplan_stands_by_elsewhere(conf, api):
-    class Follower(FakeStatus):
-        def status(self):
-            return dict(
-                self.api.status(), is_leader=False, leader_site='there', term=7
-            )
-
-    role = analyseplan_role.AnalysePlanRole(conf, Follower(api, True))
+    status = dict(api.status(), is_leader=False, leader_site='there', term=7)
+    role = analyseplan_role.AnalysePlanRole(conf, Wrapped(api, status=status))
     assert role.cycle() == 'analyseplan: standby, leader is there (term 7)'
 
 
-def test_unknown_role_is_named(conf):
-    with pytest.raises(exception.ConfigError, match="unknown role 'bogus'"):
-        roles.start_roles(conf, ['knowmon', 'bogus'])
+# -- the loop ---------------------------------------------------------------
 
 
-def test_loop_logs_a_repeated_line_at_debug(caplog):
-    lines = iter(['a', 'a', 'b'])
-    loop = roles.Loop('test', lambda: next(lines), lambda: 1.0)
-    with caplog.at_level(logging.DEBUG, logger='sodos.test'):
-        for _ in range(3):
-            loop.run_once()
-    levels = [(r.levelname, r.getMessage()) for r in caplog.records]
-    assert levels == [('INFO', 'a'), ('DEBUG', 'a'), ('INFO', 'b')]
+def test_every_cycle_logs_exactly_one_line(caplog):
+    outcomes = iter(['same', 'same', exception.NotReady('KB away'), 'x'])
 
-
-def test_loop_survives_a_failing_cycle(caplog):
     def cycle():
-        raise exception.SodosError('KB not ready')
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     loop = roles.Loop('test', cycle, lambda: 1.0)
-    assert loop.run_once() == 'test: cycle skipped: KB not ready'
+    with caplog.at_level(logging.DEBUG, logger='sodos.test'):
+        for _ in range(4):
+            loop.run_once()
+    records = [
+        (r.levelname, r.getMessage())
+        for r in caplog.records
+        if r.name == 'sodos.test'
+    ]
+    assert records == [
+        ('INFO', 'same'),
+        ('DEBUG', 'same'),  # an unchanged decision, repeated quietly
+        ('WARNING', 'test: cycle skipped: KB away'),
+        ('INFO', 'x'),
+    ]
+    assert loop.cycles == 4
+
+
+def test_a_bug_in_a_cycle_is_one_error_with_its_traceback(caplog):
+    def cycle():
+        raise KeyError('site')
+
+    loop = roles.Loop('test', cycle, lambda: 1.0)
+    with caplog.at_level(logging.INFO, logger='sodos.test'):
+        assert loop.run_once() == "test: cycle failed: 'site'"
+    (record,) = [r for r in caplog.records if r.name == 'sodos.test']
+    assert record.levelname == 'ERROR'
+    assert record.exc_info is not None
+
+
+def test_a_bad_reloaded_interval_keeps_the_last_good_one(tmp_path, api):
+    path = tmp_path / 'sodos.conf'
+    path.write_text('[exec]\nloop_interval = 0.5\n')
+    conf = cfg.ConfigOpts()
+    sodos_conf.register_opts(conf)
+    conf(['--config-file', str(path)], project='sodos')
+    role = exec_role.ExecRole(conf, api)
+    assert role.interval() == 0.5
+    path.write_text('[exec]\nloop_interval = soon\n')
+    conf.mutate_config_files()
+    assert role.interval() == 0.5
+    path.write_text('[exec]\nloop_interval = 0.25\n')
+    conf.mutate_config_files()
+    assert role.interval() == 0.25
+
+
+# -- the role set -----------------------------------------------------------
+
+
+def test_unknown_role_names_the_option(conf):
+    with pytest.raises(exception.ConfigError) as error:
+        roles.RoleSet(conf, ['knowmon', 'bogus'])
+    assert str(error.value) == (
+        "[DEFAULT]roles (or --roles): unknown role 'bogus' "
+        '(known: analyseplan, exec, knowmon)'
+    )
+
+
+def test_no_role_is_an_error(conf):
+    with pytest.raises(exception.ConfigError, match=r'\[DEFAULT\]roles'):
+        roles.RoleSet(conf, [])
+
+
+def test_knowmon_starts_first_and_serves_the_others_in_process(conf):
+    conf.set_override('loop_interval', 30.0, 'exec')
+    conf.set_override('loop_interval', 30.0, 'analyseplan')
+    role_set = roles.RoleSet(conf, ['analyseplan', 'exec', 'knowmon'])
+    role_set.start()
+    try:
+        assert role_set.names == ['knowmon', 'exec', 'analyseplan']
+        knowmon, exec_, plan = role_set.roles
+        assert isinstance(knowmon, knowmon_role.KnowMonRole)
+        # Direct calls, not a message bus.
+        assert exec_.knowmon is knowmon.api
+        assert plan.knowmon is knowmon.api
+        assert knowmon.backend.status().ready
+    finally:
+        role_set.stop()
+    assert role_set.roles == []
+    # Stopping KnowMon stops its KB member, so that it can restart.
+    assert knowmon.backend.status().role == 'stopped'
+
+
+def test_a_failed_start_stops_what_had_started(conf, monkeypatch):
+    stopped = []
+    monkeypatch.setattr(
+        exec_role.ExecRole,
+        'start',
+        lambda self: (_ for _ in ()).throw(exception.ConfigError('no')),
+    )
+    monkeypatch.setattr(
+        knowmon_role.KnowMonRole,
+        'stop',
+        lambda self: stopped.append(self.name),
+    )
+    role_set = roles.RoleSet(conf, ['knowmon', 'exec'])
+    with pytest.raises(exception.ConfigError):
+        role_set.start()
+    assert stopped == ['knowmon']
+    assert role_set.roles == []

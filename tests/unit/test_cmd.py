@@ -1,0 +1,129 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The console scripts: a user mistake is one line and exit status 2."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = str(pathlib.Path(__file__).resolve().parents[2])
+
+
+def run(module, *args, timeout=60):
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        p for p in (ROOT, env.get('PYTHONPATH')) if p
+    )
+    env.pop('NOTIFY_SOCKET', None)
+    return subprocess.run(
+        [sys.executable, '-m', module, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    def make(**groups):
+        sections = {
+            'DEFAULT': {'site_name': 'here', 'state_path': str(tmp_path)},
+            'knowmon': {'state_backend': 'memory', 'serve_rpc': 'false'},
+        }
+        for group, options in groups.items():
+            sections.setdefault(group, {}).update(options)
+        path = tmp_path / 'sodos.conf'
+        path.write_text(
+            ''.join(
+                '[%s]\n%s\n'
+                % (g, ''.join('%s = %s\n' % kv for kv in o.items()))
+                for g, o in sections.items()
+            )
+        )
+        return str(path)
+
+    return make
+
+
+@pytest.mark.parametrize(
+    'module, args, groups, message',
+    [
+        (
+            'sodos.cmd.site',
+            ['--roles', 'knowmon,bogus'],
+            {},
+            'sodos-site: error: [DEFAULT]roles (or --roles): unknown role '
+            "'bogus' (known: analyseplan, exec, knowmon)",
+        ),
+        (
+            'sodos.cmd.knowmon',
+            [],
+            {'knowmon': {'loop_interval': 'often'}},
+            'sodos-knowmon: error: [knowmon]loop_interval: invalid value: '
+            "could not convert string to float: 'often'",
+        ),
+        (
+            'sodos.cmd.knowmon',
+            [],
+            {'knowmon': {'state_backend': 'etcd'}},
+            'sodos-knowmon: error: [knowmon]state_backend: unknown state '
+            "backend 'etcd' (known: memory, raft)",
+        ),
+        (
+            'sodos.cmd.knowmon',
+            [],
+            {'knowmon': {'state_backend': 'raft'}},
+            "sodos-knowmon: error: cannot load state backend 'raft': "
+            '[raft]address is not set: give the HOST:PORT other members '
+            'reach this one at',
+        ),
+    ],
+)
+def test_a_user_mistake_is_one_line_and_status_2(
+    config_file, module, args, groups, message
+):
+    done = run(module, '--config-file', config_file(**groups), *args)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [message]
+
+
+def test_status_upgrade_check_names_what_is_wrong(config_file):
+    path = config_file(knowmon={'loop_interval': 'often'})
+    done = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
+    assert done.returncode == 2  # a failure
+    assert '[knowmon]loop_interval: invalid value' in done.stdout
+    assert '[raft]address is not set' in done.stdout
+    assert 'Traceback' not in done.stdout + done.stderr
+
+
+def test_status_upgrade_check_passes_a_good_config(config_file, tmp_path):
+    path = config_file(
+        raft={'address': '127.0.0.1:9871', 'password': 'secret'}
+    )
+    done = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
+    assert done.returncode == 0, done.stdout
+    assert 'Failure' not in done.stdout
+
+
+def test_status_without_password_on_loopback_is_a_warning(config_file):
+    path = config_file(
+        raft={'address': '127.0.0.1:9871', 'insecure_dev_mode': 'true'}
+    )
+    done = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
+    assert done.returncode == 1, done.stdout
+    assert 'development mode' in done.stdout

@@ -47,6 +47,16 @@ def formed(count, voter_count):
     return check
 
 
+def three_voters(local_federation, transport_url):
+    """Three sites, all voters, with RPC over the message bus."""
+    fed = local_federation(voter_count=3, transport_url=transport_url)
+    fed.add_site()
+    fed.wait(lambda r: r['leader'], 30, 'a leader')
+    fed.add_site()
+    fed.add_site()
+    return fed, fed.wait(formed(3, 3), 60, 'three voters')
+
+
 def test_sites_join_by_naming_any_member(local_federation):
     fed = local_federation(voter_count=3)
     first = fed.add_site()
@@ -143,12 +153,7 @@ def test_lost_voter_is_replaced_by_a_readonly_member(local_federation):
 def test_leader_crash_loses_no_acknowledged_write(
     local_federation, transport_url
 ):
-    fed = local_federation(voter_count=3, transport_url=transport_url)
-    fed.add_site()
-    fed.wait(lambda r: r['leader'], 30, 'a leader')
-    fed.add_site()
-    fed.add_site()
-    report = fed.wait(formed(3, 3), 60, 'three voters')
+    fed, report = three_voters(local_federation, transport_url)
     leader = fed.sites[report['leader_site']]
     writer_site = next(s for s in fed.sites.values() if s is not leader)
     writer = fed.knowmon(writer_site)
@@ -200,12 +205,7 @@ def test_leader_crash_loses_no_acknowledged_write(
 def test_full_restart_keeps_every_committed_entry(
     local_federation, transport_url
 ):
-    fed = local_federation(voter_count=3, transport_url=transport_url)
-    fed.add_site()
-    fed.wait(lambda r: r['leader'], 30, 'a leader')
-    fed.add_site()
-    fed.add_site()
-    fed.wait(formed(3, 3), 60, 'three voters')
+    fed, _ = three_voters(local_federation, transport_url)
     site = fed.sites['site-2']
     api = fed.knowmon(site)
     for i in range(30):

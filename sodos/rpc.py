@@ -148,16 +148,21 @@ class BackgroundServer:
 class Deadline:
     """Runs blocking bus calls in a daemon thread, each with a deadline.
 
-    One call at a time: while an earlier call is still stuck on the bus,
-    the next one fails at once instead of piling up threads.
+    Calls run side by side, but while one that outlived its deadline is
+    still stuck on the bus, the next fails at once instead of piling up
+    threads behind it.
     """
 
     def __init__(self, what: str) -> None:
         self.what = what
-        self._busy: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._stuck: threading.Thread | None = None
 
     def run(self, func: Callable[[], Any], timeout: float) -> Any:
+        stuck = self._stuck
+        if stuck is not None and stuck.is_alive():
+            raise exception.NotReady(
+                '%s: still waiting for the message bus' % self.what
+            )
         box: dict[str, Any] = {}
 
         def target() -> None:
@@ -166,18 +171,13 @@ class Deadline:
             except BaseException as exc:
                 box['error'] = exc
 
-        with self._lock:
-            if self._busy is not None and self._busy.is_alive():
-                raise exception.NotReady(
-                    '%s: still waiting for the message bus' % self.what
-                )
-            thread = threading.Thread(
-                target=target, name='sodos-rpc-call', daemon=True
-            )
-            self._busy = thread
-            thread.start()
+        thread = threading.Thread(
+            target=target, name='sodos-rpc-call', daemon=True
+        )
+        thread.start()
         thread.join(timeout)
         if thread.is_alive():
+            self._stuck = thread
             raise exception.NotReady(
                 '%s: no answer over the message bus in %.0f s'
                 % (self.what, timeout)

@@ -153,16 +153,13 @@ class KnowMonAPI:
     def close(self) -> None:
         if not self._own_transport:
             return
-        error = None
         try:
             # Blocks for as long as a call is stuck on a bus that is down.
             rpc.Deadline('closing the RPC transport').run(
                 self._transport.cleanup, CLOSE_TIMEOUT
             )
         except exception.NotReady as exc:
-            error = exc
-        if error is not None:
-            LOG.warning('%s; left open', error)
+            LOG.warning('%s; left open', exc)
 
 
 def _type_name(exc: Exception) -> str:

@@ -12,6 +12,7 @@
 
 """The KnowMon API: in process, and over a message bus (fake://)."""
 
+import threading
 import time
 
 import pytest
@@ -112,6 +113,22 @@ def test_a_stuck_bus_call_is_cut_at_its_deadline():
     release.append(True)
     time.sleep(0.1)
     assert deadline.run(lambda: 2, 5) == 2
+
+
+def test_calls_in_flight_do_not_block_each_other():
+    deadline = rpc.Deadline('KnowMon of site x')
+    release = threading.Event()
+    results = []
+    slow = threading.Thread(
+        target=lambda: results.append(deadline.run(release.wait, 5))
+    )
+    slow.start()
+    time.sleep(0.1)
+    # A second role's call while the first is merely slow, not stuck.
+    assert deadline.run(lambda: 'fast', 5) == 'fast'
+    release.set()
+    slow.join(5)
+    assert results == [True]
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ from stevedore import driver
 
 from sodos import exception
 from sodos import periodic
+from sodos import plugins
 
 if typing.TYPE_CHECKING:
     from sodos.knowmon.rpcapi import KnowMonClient
@@ -158,16 +159,6 @@ class Role(abc.ABC):
         """Decide and act once; return the line that says what and why."""
 
 
-def plugin_names(namespace: str = NAMESPACE) -> list[str]:
-    """Names installed in an entry-point namespace, without loading any.
-
-    Checking a configured name against this list gives the operator an
-    error naming the option, where stevedore would log a warning first.
-    """
-    points = importlib.metadata.entry_points(group=namespace)
-    return sorted({point.name for point in points})
-
-
 def _raise(
     manager: object,
     entry_point: importlib.metadata.EntryPoint,
@@ -186,7 +177,7 @@ def role_classes(names: list[str]) -> list[type[Role]]:
     wanted = list(dict.fromkeys(names))
     if not wanted:
         raise exception.ConfigError('[DEFAULT]roles names no role to run')
-    known = plugin_names()
+    known = plugins.names(NAMESPACE)
     for name in wanted:
         if name not in known:
             raise exception.ConfigError(

@@ -33,6 +33,7 @@ from oslo_config import cfg
 from stevedore import driver
 
 from sodos import exception
+from sodos import plugins
 from sodos.kb import commands
 
 LOG = logging.getLogger(__name__)
@@ -184,8 +185,22 @@ class StateBackend(abc.ABC):
                 LOG.exception('KB listener %r failed', listener)
 
 
-def load(conf: cfg.ConfigOpts, name: str = 'raft') -> StateBackend:
-    """Load the state backend ``name`` from ``sodos.state_backends``."""
+def load(
+    conf: cfg.ConfigOpts,
+    name: str = 'raft',
+    option: str = '[knowmon]state_backend',
+) -> StateBackend:
+    """Load the state backend ``name`` from ``sodos.state_backends``.
+
+    :raises ConfigError: naming ``option`` for an unknown backend, or
+        saying why the backend cannot start with this configuration.
+    """
+    known = plugins.names(NAMESPACE)
+    if name not in known:
+        raise exception.ConfigError(
+            '%s: unknown state backend %r (known: %s)'
+            % (option, name, ', '.join(known))
+        )
     try:
         manager: driver.DriverManager = driver.DriverManager(
             NAMESPACE, name, invoke_on_load=True, invoke_args=(conf,)

@@ -40,7 +40,7 @@ class KnowMonRole(roles.Role):
         self, conf: cfg.ConfigOpts, knowmon: rpcapi.KnowMonClient | None = None
     ) -> None:
         super().__init__(conf, None)
-        self.backend = _load_backend(conf)
+        self.backend = kb_backend.load(conf, conf.knowmon.state_backend)
         self.manager = manager.KnowMonManager(self.backend)
         self.api = manager.LocalKnowMonAPI(self.manager)
         self._rpc: rpc.BackgroundServer | None = None
@@ -123,14 +123,3 @@ class KnowMonRole(roles.Role):
 
 def _count(sites: dict[str, dict[str, Any]], status: str) -> int:
     return sum(1 for site in sites.values() if site.get('status') == status)
-
-
-def _load_backend(conf: cfg.ConfigOpts) -> kb_backend.StateBackend:
-    name = conf.knowmon.state_backend
-    known = roles.plugin_names(kb_backend.NAMESPACE)
-    if name not in known:
-        raise exception.ConfigError(
-            '[knowmon]state_backend: unknown state backend %r (known: %s)'
-            % (name, ', '.join(known))
-        )
-    return kb_backend.load(conf, name)

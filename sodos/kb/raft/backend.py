@@ -43,6 +43,7 @@ from sodos.kb.raft import control
 from sodos.kb.raft import controller
 from sodos.kb.raft import endpoints
 from sodos.kb.raft import heartbeat
+from sodos.kb.raft import membership
 from sodos.kb.raft import runner
 from sodos.kb.raft import settings
 from sodos.kb.raft import store
@@ -246,7 +247,7 @@ class RaftBackend(backend.StateBackend):
             leader_site=sites.get(leader) if leader else None,
             is_leader=bool(raw.get('is_leader')),
             term=raw.get('term', 0),
-            has_quorum=bool(raw.get('has_quorum')) and leader is not None,
+            has_quorum=_in_quorum(raw),
             commit_index=raw.get('commit_index', 0),
             last_applied=raw.get('last_applied', 0),
             voters=[
@@ -259,21 +260,19 @@ class RaftBackend(backend.StateBackend):
             ],
         )
 
+    # Asked every cycle by Exec (fencing) and by leader-only proposals:
+    # answered from the runner's status, without mapping sites.
+    def is_leader(self) -> bool:
+        return bool(self.runner.status().get('is_leader'))
+
+    def in_quorum(self) -> bool:
+        return _in_quorum(self.runner.status())
+
     def _sites_by_address(self) -> dict[str, str]:
         try:
-            sites = self.read('sites')
+            return membership.sites_by_address(self.read('sites'))
         except exception.NotReady:
             return {}
-        found: dict[str, str] = {}
-        for name in sorted(sites):
-            if (
-                sites[name]['status'] != 'left'
-                or sites[name]['address'] not in found
-            ):
-                found[sites[name]['address']] = name
-        return found
-
-    # -- liveness (leader only) ------------------------------------------
 
     def track_leadership(self, status: dict[str, Any]) -> None:
         if status.get('is_leader'):
@@ -363,3 +362,8 @@ class RaftBackend(backend.StateBackend):
             with self._role_lock:
                 self.membership.save(voters=voters)
                 self.runner.rebuild(self.address in voters, voters)
+
+
+def _in_quorum(raw: dict[str, Any]) -> bool:
+    """In contact with a quorum, and knowing its leader."""
+    return bool(raw.get('has_quorum')) and raw.get('leader') is not None

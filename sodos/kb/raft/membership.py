@@ -59,15 +59,22 @@ class Decision:
     why: str
 
 
+def sites_by_address(sites: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Which site each address belongs to.
+
+    A site that left may have handed its address on: a member that has
+    not left wins, then the first name in order.
+    """
+    found: dict[str, str] = {}
+    for name in sorted(
+        sites, key=lambda n: (sites[n].get('status') == 'left', n)
+    ):
+        found.setdefault(sites[name].get('address', ''), name)
+    return found
+
+
 def _site_of(view: View, address: str) -> str | None:
-    for name in sorted(view.sites):
-        if view.sites[name].get('address') == address:
-            if view.sites[name].get('status') != 'left':
-                return name
-    for name in sorted(view.sites):
-        if view.sites[name].get('address') == address:
-            return name
-    return None
+    return sites_by_address(view.sites).get(address)
 
 
 def decide(view: View) -> Decision | None:

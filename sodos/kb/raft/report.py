@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import prettytable
+
 from sodos import exception
 from sodos.kb.raft import control
 
@@ -76,8 +78,6 @@ def summarise(local: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
 
 
 def as_text(report: dict[str, Any]) -> str:
-    import prettytable
-
     lines = [
         'Federation:  %s' % report['federation_id'],
         'Leader:      %s (%s), term %s, %s'

@@ -13,6 +13,11 @@
 """Plugins installed in a stevedore namespace."""
 
 import importlib.metadata
+from typing import Any
+
+from stevedore import driver
+
+from sodos import exception
 
 
 def names(namespace: str) -> list[str]:
@@ -23,3 +28,49 @@ def names(namespace: str) -> list[str]:
     """
     points = importlib.metadata.entry_points(group=namespace)
     return sorted({point.name for point in points})
+
+
+def load(
+    namespace: str,
+    name: str,
+    option: str,
+    kind: str,
+    invoke_args: tuple[Any, ...] | None = None,
+) -> Any:
+    """The plugin ``name`` of ``namespace``: its object, or its instance.
+
+    With ``invoke_args`` the plugin is called with them (a driver made
+    from the configuration); without, the loaded object is returned.
+
+    :raises ConfigError: naming ``option`` for a name that is not
+        installed, or saying why the plugin could not be made.
+    """
+    known = names(namespace)
+    if name not in known:
+        raise exception.ConfigError(
+            '%s: unknown %s %r (known: %s)'
+            % (option, kind, name, ', '.join(known))
+        )
+    try:
+        manager: driver.DriverManager = driver.DriverManager(
+            namespace,
+            name,
+            invoke_on_load=invoke_args is not None,
+            invoke_args=invoke_args or (),
+            on_load_failure_callback=raise_load_failure,
+        )
+    except Exception as exc:
+        raise exception.ConfigError(
+            'cannot load %s %r: %s' % (kind, name, exc)
+        ) from exc
+    return manager.driver
+
+
+def raise_load_failure(
+    manager: object,
+    entry_point: importlib.metadata.EntryPoint,
+    exc: BaseException,
+) -> None:
+    # stevedore would log and carry on without the plugin; the caller
+    # wants the reason.
+    raise exc

@@ -23,7 +23,6 @@ unreachable, say), at ERROR with the traceback when the cycle hit a bug.
 from __future__ import annotations
 
 import abc
-import importlib.metadata
 import threading
 import time
 import typing
@@ -32,7 +31,6 @@ from typing import ClassVar
 
 from oslo_config import cfg
 from oslo_log import log
-from stevedore import driver
 
 from sodos import exception
 from sodos import periodic
@@ -43,6 +41,7 @@ if typing.TYPE_CHECKING:
 
 LOG = log.getLogger(__name__)
 NAMESPACE = 'sodos.roles'
+ROLES_OPTION = '[DEFAULT]roles (or --roles)'
 # Start order of the roles sodos ships; other plugins start after them.
 ORDER = ('knowmon', 'exec', 'analyseplan')
 # An unchanged decision is repeated at INFO this often (seconds).
@@ -159,16 +158,6 @@ class Role(abc.ABC):
         """Decide and act once; return the line that says what and why."""
 
 
-def _raise(
-    manager: object,
-    entry_point: importlib.metadata.EntryPoint,
-    exc: BaseException,
-) -> None:
-    # An installed role that fails to import is a bug to show as such,
-    # not an "unknown role".
-    raise exc
-
-
 def role_classes(names: list[str]) -> list[type[Role]]:
     """The classes of ``names``, in start order.
 
@@ -177,19 +166,15 @@ def role_classes(names: list[str]) -> list[type[Role]]:
     wanted = list(dict.fromkeys(names))
     if not wanted:
         raise exception.ConfigError('[DEFAULT]roles names no role to run')
-    known = plugins.names(NAMESPACE)
-    for name in wanted:
-        if name not in known:
-            raise exception.ConfigError(
-                '[DEFAULT]roles (or --roles): unknown role %r (known: %s)'
-                % (name, ', '.join(known))
-            )
-    classes = []
-    for name in wanted:
-        manager: driver.DriverManager = driver.DriverManager(
-            NAMESPACE, name, on_load_failure_callback=_raise
+    classes = [
+        typing.cast(
+            type[Role],
+            plugins.load(
+                NAMESPACE, name, '[DEFAULT]roles (or --roles)', 'role'
+            ),
         )
-        classes.append(typing.cast(type[Role], manager.driver))
+        for name in wanted
+    ]
     return sorted(classes, key=_start_order)
 
 

@@ -24,8 +24,17 @@ from sodos.conf import default
 from sodos.conf import exec as exec_
 from sodos.conf import knowmon
 from sodos.conf import raft
+from sodos.conf import simulator
 
-MODULES = (default, raft, knowmon, exec_, analyseplan, database)
+MODULES = (
+    default,
+    raft,
+    knowmon,
+    exec_,
+    simulator,
+    analyseplan,
+    database,
+)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

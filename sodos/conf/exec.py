@@ -38,6 +38,81 @@ OPTS: list[cfg.Opt] = [
         'pending for this site; while its KnowMon is cut off from the '
         'Raft quorum, Exec does nothing.',
     ),
+    cfg.IntOpt(
+        'workers',
+        default=8,
+        min=1,
+        help='Actions carried out at the same time (threads). Actions '
+        'for one appliance member always run one after the other.',
+    ),
+    cfg.IntOpt(
+        'action_retries',
+        default=3,
+        min=0,
+        help='Retries of an action after a transient error (API '
+        'unreachable, 5xx, timeout), with exponential backoff. '
+        'Permanent errors (no valid host, quota, unknown image or '
+        'flavor) are recorded at once.',
+    ),
+    cfg.FloatOpt(
+        'retry_delay',
+        default=2.0,
+        min=0.0,
+        help='First backoff delay in seconds; doubled at each retry, '
+        'at most 60.',
+    ),
+    cfg.FloatOpt(
+        'server_build_timeout',
+        default=600.0,
+        min=1.0,
+        help='Seconds a server may take to become ACTIVE (or to be '
+        'gone, on delete) before the attempt counts as failed.',
+    ),
+    cfg.FloatOpt(
+        'poll_interval',
+        default=2.0,
+        min=0.01,
+        help="Seconds between two looks at a server's state while it "
+        'is built or deleted.',
+    ),
+    cfg.FloatOpt(
+        'monitor_interval',
+        default=30.0,
+        min=0.1,
+        mutable=True,
+        help="Seconds between two collections of the site's monitoring "
+        "(capacity, sodos servers, images, API health). Nova's "
+        'notifications trigger one at once (see notifications_url).',
+    ),
+    cfg.FloatOpt(
+        'reconcile_interval',
+        default=300.0,
+        min=1.0,
+        mutable=True,
+        help="Seconds between two comparisons of the site's sodos "
+        'servers with the placements in the KB (stale ones deleted, '
+        'missing ones rebuilt). One also runs when Exec starts and '
+        'whenever the site is back in contact with the quorum.',
+    ),
+    cfg.StrOpt(
+        'notifications_url',
+        secret=True,
+        help="Transport URL of the site's OpenStack message bus, where "
+        'Nova sends its versioned notifications. When set, Exec listens '
+        'there, so a server that goes to ERROR or is deleted by hand is '
+        'reported within seconds. Unset: only the periodic collection.',
+    ),
+    cfg.StrOpt(
+        'notifications_topic',
+        default='versioned_notifications',
+        help="Nova's [notifications]versioned_notifications_topics.",
+    ),
+    cfg.StrOpt(
+        'notifications_pool',
+        default='sodos-exec',
+        help='Listener pool: Exec reads its own copy of the '
+        'notifications and takes none from other consumers.',
+    ),
 ]
 
 

@@ -76,6 +76,14 @@ OPTS: list[cfg.Opt] = [
         help='Percent change of a monitored value that makes a new site '
         'summary worth committing to the KB.',
     ),
+    cfg.FloatOpt(
+        'summary_max_age',
+        default=300.0,
+        min=1.0,
+        mutable=True,
+        help='Seconds after which a site summary is committed again even '
+        'if nothing changed, so the KB shows how fresh it is.',
+    ),
 ]
 
 

@@ -12,54 +12,214 @@
 
 """Exec: the only role that talks to the site's OpenStack.
 
-Fencing: Exec acts only while its KnowMon is in contact with a quorum; a
-site cut off from the federation (or from its own KnowMon) does nothing,
-so that what the federation re-placed elsewhere is not duplicated here.
+Three loops share one driver (``[exec]driver``):
 
-Carrying out actions comes with the drivers (``sodos.exec.drivers``); for
-now each cycle reports what it would act on.
+* the role's cycle carries out the actions the KB assigns to this site
+  (sodos.exec.executor) and, now and then, reconciles the site's sodos
+  servers with the KB's placements (sodos.exec.reconcile);
+* the monitor collects the site summary every ``[exec]monitor_interval``
+  (sooner when Nova notifies a change) and reports it to KnowMon;
+* the notification listener, when ``[exec]notifications_url`` is set.
+
+Fencing: Exec acts only while its KnowMon is in contact with a quorum. A
+site cut off does nothing: the federation may be re-placing its members
+elsewhere. When it is back it reconciles before anything else, so that
+what was re-placed is deleted here and no member runs twice. "Back" is
+seen three ways: KnowMon reported no quorum, the federation marked the
+site down and up again meanwhile, or the cycle itself was stalled longer
+than ``[knowmon]site_down_timeout`` (a frozen process sees no quorum
+loss at all).
 """
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
 from typing import Any
 
+from oslo_config import cfg
+from oslo_log import log
+
 from sodos import exception
+from sodos import periodic
 from sodos import roles
+from sodos import rpc
+from sodos.exec import actions
+from sodos.exec import driver as exec_driver
+from sodos.exec import executor
+from sodos.exec import monitor
+from sodos.exec import notifications
+from sodos.exec import reconcile
+from sodos.knowmon.rpcapi import KnowMonClient
+
+LOG = log.getLogger(__name__)
 
 
 class ExecRole(roles.Role):
     name = 'exec'
 
+    def __init__(
+        self, conf: cfg.ConfigOpts, knowmon: KnowMonClient | None
+    ) -> None:
+        super().__init__(conf, knowmon)
+        self.driver = exec_driver.load(conf)
+        self._stop = threading.Event()
+        self.executor = executor.Executor(
+            conf, self.driver, self.knowmon_api, self._stop
+        )
+        self.monitor = periodic.Periodic(
+            'exec-monitor', self.monitor_once, self._monitor_interval
+        )
+        self._listener: rpc.BackgroundServer | None = None
+        # Reconcile before the first action, as after any cut-off.
+        self._must_reconcile = 'start'
+        self._last_reconcile = 0.0
+        self._last_cycle = time.monotonic()
+        self._site_changed_at: Any = None
+        self.last_summary: dict[str, Any] | None = None
+        self.reconciled: list[str] = []
+
+    def _monitor_interval(self) -> float:
+        return float(self.conf.exec.monitor_interval)
+
+    def start(self) -> None:
+        self.monitor.start()
+        self._listener = notifications.listener(self.conf, self._notified)
+        if self._listener is not None:
+            self._listener.start()
+        super().start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        super().stop()
+        self.monitor.stop()
+        if self._listener is not None:
+            self._listener.stop()
+        self.executor.close()
+        self.driver.close()
+
+    def _notified(self, what: str) -> None:
+        LOG.debug('exec: notified of %s: collecting now', what)
+        self.monitor.wake()
+
+    # -- monitoring --------------------------------------------------------
+
+    def monitor_once(self) -> dict[str, Any]:
+        summary = monitor.collect(self.driver)
+        self.last_summary = summary
+        try:
+            result = self.knowmon_api.report(summary)
+        except exception.SodosError as exc:
+            result = {'ok': False, 'error': str(exc)}
+        if not result.get('ok'):
+            LOG.warning(
+                'exec: site summary not reported: %s', result.get('error')
+            )
+        elif result.get('committed'):
+            LOG.info('exec: site summary committed (%s)', result['reason'])
+        return result
+
+    # -- the decision cycle ------------------------------------------------
+
     def cycle(self) -> str:
+        now = time.monotonic()
+        stalled = now - self._last_cycle
+        self._last_cycle = now
+        if stalled > self.conf.knowmon.site_down_timeout + self.interval():
+            self._must_reconcile = 'stalled %.0f s' % stalled
         try:
             in_quorum = self.knowmon_api.in_quorum()
         except exception.SodosError as exc:
+            self._must_reconcile = 'KnowMon was unreachable'
             return 'exec: fenced (%s), not acting' % exc
         if not in_quorum:
+            self._must_reconcile = 'quorum was lost'
             return 'exec: fenced (no quorum), not acting'
-        pending = self._pending()
-        site, via = self.conf.site_name, self.knowmon_api.via
-        if not pending:
-            return 'exec: in quorum, no action pending for %s (KB read %s)' % (
-                site,
-                _over(via),
+        self._watch_own_status()
+        parts = []
+        interval = self.conf.exec.reconcile_interval
+        if not self._must_reconcile and now - self._last_reconcile > interval:
+            self._must_reconcile = 'periodic'
+        if self._must_reconcile:
+            parts.append('reconcile (%s): %s' % self._reconcile())
+        if not self._must_reconcile or self._site_api_down():
+            # An action claims itself with a committed update and then
+            # checks its placement, so it is safe before a reconcile
+            # that waits for the site's API to come back.
+            parts.append(
+                'actions: %s'
+                % self.executor.step(self.knowmon_api.read('actions'))
             )
-        kinds = sorted({a['kind'] for a in pending})
-        return (
-            'exec: in quorum, %d action(s) pending for %s (%s) (KB read %s); '
-            'not acting: acting on them comes with the drivers'
-            % (len(pending), site, ', '.join(kinds), _over(via))
-        )
+        return 'exec: in quorum; %s' % '; '.join(parts)
 
-    def _pending(self) -> list[dict[str, Any]]:
-        site = self.conf.site_name
-        return [
-            action
-            for action in self.knowmon_api.read('actions').values()
-            if action['site'] == site and action['state'] == 'pending'
-        ]
+    def _site_api_down(self) -> bool:
+        summary = self.last_summary
+        return summary is not None and not summary['api']['ok']
 
+    def _watch_own_status(self) -> None:
+        """Reconcile if the federation marked this site down meanwhile."""
+        site = self.knowmon_api.read('sites').get(self.conf.site_name, {})
+        changed_at = site.get('status_changed_at')
+        if self._site_changed_at not in (None, changed_at):
+            self._must_reconcile = 'site status changed'
+        self._site_changed_at = changed_at
 
-def _over(via: str) -> str:
-    return 'over RPC' if via == 'RPC' else via
+    def _reconcile(self) -> tuple[str, str]:
+        why = self._must_reconcile
+        summary = monitor.collect(self.driver)
+        self.last_summary = summary
+        if not summary['api']['ok']:
+            return why, 'postponed: site API down: %s' % (
+                summary['api']['error']
+            )
+        # A committed report proves contact with the quorum and that this
+        # member applied the log up to it: the placements read next are
+        # the federation's current ones, not what this site knew before.
+        barrier = self.knowmon_api.report(summary, force=True)
+        if not barrier.get('ok'):
+            return why, 'postponed: %s' % barrier.get('error')
+        placements = self.knowmon_api.read('placements')
+        busy = self._busy_members(self.knowmon_api.read('actions'))
+        current = self.driver.list_servers()
+        todo = reconcile.plan(self.conf.site_name, current, placements, busy)
+        for server, reason in todo.delete:
+            LOG.warning(
+                'exec: reconcile: deleting %s server %s (%s)',
+                reason,
+                server.id,
+                server.key,
+            )
+            self.driver.delete(server.id)
+        for params in todo.create:
+            LOG.warning(
+                'exec: reconcile: rebuilding missing member %s/%s',
+                params['appliance_id'],
+                params['member'],
+            )
+            self.executor.run_direct(
+                actions.CreateServer.kind, params, uuid.uuid4().hex
+            )
+        self._must_reconcile = ''
+        self._last_reconcile = time.monotonic()
+        self.reconciled.append(todo.describe())
+        if todo:
+            self.monitor.wake()
+        return why, todo.describe()
+
+    def _busy_members(self, kb_actions: dict[str, Any]) -> set[str]:
+        busy = set(self.executor.busy_members())
+        for action in kb_actions.values():
+            params = action.get('params') or {}
+            if (
+                action['site'] == self.conf.site_name
+                and action['state'] in ('pending', 'running')
+                and 'appliance_id' in params
+                and 'member' in params
+            ):
+                busy.add(
+                    exec_driver.member_key(
+                        params['appliance_id'], params['member']
+                    )
+                )
+        return busy

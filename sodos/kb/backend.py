@@ -30,7 +30,6 @@ from collections.abc import Callable
 from typing import Any
 
 from oslo_config import cfg
-from stevedore import driver
 
 from sodos import exception
 from sodos import plugins
@@ -195,18 +194,7 @@ def load(
     :raises ConfigError: naming ``option`` for an unknown backend, or
         saying why the backend cannot start with this configuration.
     """
-    known = plugins.names(NAMESPACE)
-    if name not in known:
-        raise exception.ConfigError(
-            '%s: unknown state backend %r (known: %s)'
-            % (option, name, ', '.join(known))
-        )
-    try:
-        manager: driver.DriverManager = driver.DriverManager(
-            NAMESPACE, name, invoke_on_load=True, invoke_args=(conf,)
-        )
-    except Exception as exc:
-        raise exception.ConfigError(
-            'cannot load state backend %r: %s' % (name, exc)
-        ) from exc
-    return typing.cast(StateBackend, manager.driver)
+    backend = plugins.load(
+        NAMESPACE, name, option, 'state backend', invoke_args=(conf,)
+    )
+    return typing.cast(StateBackend, backend)

@@ -26,18 +26,23 @@ from __future__ import annotations
 from typing import Any
 
 import oslo_messaging
+from oslo_config import cfg
 
 from sodos import exception
 from sodos.kb import backend as kb_backend
 from sodos.kb import commands
 from sodos.kb import state
+from sodos.knowmon import summary as summary_rules
 
 
 class KnowMonManager:
-    target = oslo_messaging.Target(version='1.0')
+    target = oslo_messaging.Target(version='1.1')
 
-    def __init__(self, backend: kb_backend.StateBackend) -> None:
+    def __init__(
+        self, backend: kb_backend.StateBackend, conf: cfg.ConfigOpts
+    ) -> None:
         self.backend = backend
+        self.conf = conf
 
     def read(self, context: Any, section: str | None = None) -> Any:
         if section is not None and section not in state.SECTIONS:
@@ -66,6 +71,40 @@ class KnowMonManager:
 
     def status(self, context: Any) -> dict[str, Any]:
         return self.backend.status().to_dict()
+
+    def report(
+        self, context: Any, summary: Any, force: bool = False
+    ) -> dict[str, Any]:
+        """Commit this site's summary if it changed enough (or ``force``).
+
+        A forced report is also a barrier: once it is committed, this
+        member has applied the log up to it, so what the caller reads
+        next is as fresh as the quorum's.
+        """
+        site = self.backend.site
+        try:
+            last = self.backend.read('monitoring').get(site)
+            knowmon = self.conf.knowmon
+            reason = summary_rules.change(
+                last['summary'] if last else None,
+                summary,
+                knowmon.summary_change_threshold,
+                knowmon.summary_max_age,
+            )
+            if reason is None and not force:
+                return {'ok': True, 'committed': False}
+            result = self.backend.propose(
+                'monitoring.report',
+                {'site': site, 'summary': summary},
+                check=False,
+            )
+        except exception.CommitTimeout as exc:
+            return {'ok': False, 'error': str(exc), 'timeout': True}
+        except exception.SodosError as exc:
+            return {'ok': False, 'error': str(exc)}
+        if not result.get('ok'):
+            return result
+        return {'ok': True, 'committed': True, 'reason': reason or 'forced'}
 
     def in_quorum(self, context: Any) -> bool:
         return self.backend.in_quorum()
@@ -102,6 +141,11 @@ class LocalKnowMonAPI:
 
     def liveness(self) -> dict[str, float]:
         return self.manager.liveness({})
+
+    def report(
+        self, summary: dict[str, Any], force: bool = False
+    ) -> dict[str, Any]:
+        return self.manager.report({}, summary, force)
 
     def close(self) -> None:
         """Nothing to release: the KnowMon role owns the backend."""

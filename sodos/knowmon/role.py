@@ -41,7 +41,7 @@ class KnowMonRole(roles.Role):
     ) -> None:
         super().__init__(conf, None)
         self.backend = kb_backend.load(conf, conf.knowmon.state_backend)
-        self.manager = manager.KnowMonManager(self.backend)
+        self.manager = manager.KnowMonManager(self.backend, conf)
         self.api = manager.LocalKnowMonAPI(self.manager)
         self._rpc: rpc.BackgroundServer | None = None
 

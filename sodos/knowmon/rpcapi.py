@@ -25,6 +25,7 @@ A caller never sees a remote traceback.
 API version history:
 
 * 1.0 - Initial version: read, submit, status, in_quorum, liveness.
+* 1.1 - Add report (a site summary from Exec).
 """
 
 from __future__ import annotations
@@ -66,11 +67,15 @@ class KnowMonClient(Protocol):
 
     def liveness(self) -> dict[str, float]: ...
 
+    def report(
+        self, summary: dict[str, Any], force: bool = False
+    ) -> dict[str, Any]: ...
+
     def close(self) -> None: ...
 
 
 class KnowMonAPI:
-    VERSION = '1.0'
+    VERSION = '1.1'
     via = 'RPC'
 
     def __init__(
@@ -92,10 +97,14 @@ class KnowMonAPI:
         self._deadline = rpc.Deadline('KnowMon of site %s' % self.site)
 
     def _call(
-        self, method: str, timeout: float | None = None, **kwargs: Any
+        self,
+        method: str,
+        timeout: float | None = None,
+        version: str = '1.0',
+        **kwargs: Any,
     ) -> Any:
         timeout = timeout or float(self.conf.rpc_response_timeout)
-        client = self.client.prepare(timeout=timeout)
+        client = self.client.prepare(timeout=timeout, version=version)
         try:
             # The bus's own timeout fires first when the bus is up; the
             # deadline covers a bus that is down (see sodos.rpc).
@@ -148,6 +157,19 @@ class KnowMonAPI:
 
     def liveness(self) -> dict[str, float]:
         result: dict[str, float] = self._call('liveness')
+        return result
+
+    def report(
+        self, summary: dict[str, Any], force: bool = False
+    ) -> dict[str, Any]:
+        budget = self.conf.raft.commit_timeout + SUBMIT_MARGIN
+        result: dict[str, Any] = self._call(
+            'report',
+            timeout=budget,
+            version='1.1',
+            summary=summary,
+            force=force,
+        )
         return result
 
     def close(self) -> None:

@@ -22,45 +22,8 @@ from sodos import exception
 from sodos import roles
 from sodos.analyseplan import role as analyseplan_role
 from sodos.exec import role as exec_role
-from sodos.kb import commands
 from sodos.knowmon import role as knowmon_role
-
-
-class Wrapped:
-    """A KnowMon API with some answers replaced."""
-
-    def __init__(self, api, **answers):
-        self.api = api
-        self.answers = answers
-
-    def __getattr__(self, name):
-        if name in self.answers:
-            answer = self.answers[name]
-            if isinstance(answer, Exception):
-
-                def fail(*args, **kwargs):
-                    raise answer
-
-                return fail
-            return lambda *args, **kwargs: answer
-        return getattr(self.api, name)
-
-
-def put_action(knowmon, action_id, site):
-    knowmon.backend.submit(
-        commands.make(
-            'action.put',
-            {
-                'action_id': action_id,
-                'site': site,
-                'kind': 'create_server',
-                'params': {},
-            },
-            'here',
-            term=1,
-        )
-    )
-
+from tests.unit.helpers import Wrapped
 
 # -- KnowMon ----------------------------------------------------------------
 
@@ -137,23 +100,6 @@ def test_exec_is_fenced_when_knowmon_does_not_answer(conf, api):
     role = exec_role.ExecRole(conf, Wrapped(api, in_quorum=lost))
     assert role.cycle() == (
         'exec: fenced (KnowMon of site here did not answer), not acting'
-    )
-
-
-def test_exec_counts_its_own_pending_actions(conf, api, knowmon):
-    role = exec_role.ExecRole(conf, api)
-    assert role.cycle() == (
-        'exec: in quorum, no action pending for here (KB read in-process)'
-    )
-    knowmon.backend.propose(
-        'site.register', {'site': 'other', 'address': 'h:3'}
-    )
-    put_action(knowmon, '1' * 32, 'here')
-    put_action(knowmon, '2' * 32, 'other')
-    assert role.cycle() == (
-        'exec: in quorum, 1 action(s) pending for here (create_server) '
-        '(KB read in-process); not acting: acting on them comes with the '
-        'drivers'
     )
 
 

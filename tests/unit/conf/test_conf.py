@@ -18,7 +18,15 @@ from sodos import conf as sodos_conf
 from sodos.conf import database
 from sodos.conf import opts
 
-GROUPS = {None, 'raft', 'knowmon', 'exec', 'analyseplan', 'database'}
+GROUPS = {
+    None,
+    'raft',
+    'knowmon',
+    'exec',
+    'simulator',
+    'analyseplan',
+    'database',
+}
 
 
 def make(tmp_path, text=''):

@@ -1,0 +1,177 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What Exec knows how to do: one handler per action kind.
+
+Handlers are plugins in the ``sodos.exec.actions`` namespace, so image
+copies and identity sync add their own kinds the same way. A handler
+checks its params against its schema, does the work through the site's
+driver, and returns a small JSON result for the KB. It must be
+idempotent: it may run again for the same action after a retry or an
+Exec restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Callable
+from typing import Any
+from typing import ClassVar
+
+import fastjsonschema
+from oslo_config import cfg
+from stevedore import extension
+
+from sodos import plugins
+from sodos.exec import driver
+from sodos.exec import servers
+from sodos.kb import schemas
+
+NAMESPACE = 'sodos.exec.actions'
+
+
+@dataclasses.dataclass
+class Context:
+    """What a handler may use."""
+
+    conf: cfg.ConfigOpts
+    driver: driver.Driver
+    site: str
+    # Interruptible sleep: True when Exec is stopping.
+    stopping: Callable[[float], bool]
+    # The KB's placements, read after the action's claim was committed.
+    placements: Callable[[], dict[str, Any]]
+
+
+class Handler:
+    kind: ClassVar[str]
+    schema: ClassVar[dict[str, Any]]
+
+    def __init__(self) -> None:
+        self._validate = fastjsonschema.compile(self.schema)
+
+    def check(self, params: dict[str, Any]) -> None:
+        try:
+            self._validate(params)
+        except fastjsonschema.JsonSchemaException as exc:
+            raise driver.PermanentError(
+                'invalid params for %s: %s' % (self.kind, exc)
+            ) from None
+
+    def __call__(self, ctx: Context, action: dict[str, Any]) -> dict[str, Any]:
+        self.check(action['params'])
+        return self.run(ctx, action['action_id'], action['params'])
+
+    def run(
+        self, ctx: Context, action_id: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+_MEMBER = {
+    'appliance_id': schemas.UUID_HEX,
+    'member': schemas.NAME,
+}
+
+
+class CreateServer(Handler):
+    """Boot the server of an appliance member placed at this site."""
+
+    kind = 'server.create'
+    schema = {
+        'type': 'object',
+        'properties': dict(
+            _MEMBER,
+            name=schemas.NAME,
+            image={'type': 'string', 'minLength': 1, 'maxLength': 255},
+            flavor={'type': 'string', 'minLength': 1, 'maxLength': 255},
+        ),
+        'required': ['appliance_id', 'member', 'image', 'flavor'],
+        'additionalProperties': False,
+    }
+
+    def run(
+        self, ctx: Context, action_id: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        key = driver.member_key(params['appliance_id'], params['member'])
+        placed = ctx.placements().get(key)
+        if placed is not None and placed['site'] != ctx.site:
+            # The federation moved the member while this action waited
+            # (this site was cut off, say): building it would run it twice.
+            raise driver.PermanentError(
+                'superseded: member %s is now placed at site %s'
+                % (key, placed['site'])
+            )
+        spec = spec_for(params, action_id)
+        exec_conf = ctx.conf.exec
+        server, created = servers.ensure(
+            ctx.driver,
+            spec,
+            exec_conf.server_build_timeout,
+            exec_conf.poll_interval,
+            ctx.stopping,
+        )
+        return {
+            'server_id': server.id,
+            'status': server.status,
+            'created': created,
+        }
+
+
+class DeleteServer(Handler):
+    """Delete the member's server(s) at this site and wait until gone."""
+
+    kind = 'server.delete'
+    schema = {
+        'type': 'object',
+        'properties': _MEMBER,
+        'required': ['appliance_id', 'member'],
+        'additionalProperties': False,
+    }
+
+    def run(
+        self, ctx: Context, action_id: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        key = driver.member_key(params['appliance_id'], params['member'])
+        exec_conf = ctx.conf.exec
+        deleted = servers.remove(
+            ctx.driver,
+            key,
+            exec_conf.server_build_timeout,
+            exec_conf.poll_interval,
+            ctx.stopping,
+        )
+        return {'deleted': deleted}
+
+
+def spec_for(params: dict[str, Any], action_id: str) -> driver.ServerSpec:
+    """The server an action or a placement asks for."""
+    return driver.ServerSpec(
+        appliance_id=params['appliance_id'],
+        member=params['member'],
+        action_id=action_id,
+        name=params.get('name')
+        or 'sodos-%s-%s' % (params['appliance_id'][:8], params['member']),
+        image=params['image'],
+        flavor=params['flavor'],
+    )
+
+
+def load_handlers() -> dict[str, Handler]:
+    """Every installed handler, by the action kind it carries out."""
+    manager: extension.ExtensionManager = extension.ExtensionManager(
+        NAMESPACE,
+        invoke_on_load=True,
+        on_load_failure_callback=plugins.raise_load_failure,
+    )
+    return {ext.name: typing.cast(Handler, ext.obj) for ext in manager}

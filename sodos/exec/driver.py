@@ -1,0 +1,188 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What Exec asks of a site's cloud, whatever the cloud is.
+
+A driver (namespace ``sodos.exec.drivers``) turns these calls into the
+site's API calls. Drivers shipped: ``openstack`` (Keystone, Glance, Nova
+and Placement through their official clients) and ``simulator`` (an
+in-memory site for outage simulation, the local federation and tests).
+
+Errors: :class:`TransientError` for what may work when retried (an API
+down or timing out, a 5xx), :class:`PermanentError` for what will not
+(no valid host, quota exceeded, image or flavor missing), its message the
+cloud's own text. Exec retries the first and records the second in the KB.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+
+from oslo_config import cfg
+
+from sodos import exception
+from sodos import plugins
+
+NAMESPACE = 'sodos.exec.drivers'
+
+# Metadata keys Exec puts on every server it creates; a server carrying
+# them is "sodos-managed" and is looked up before any create.
+TAG_APPLIANCE = 'sodos:appliance'
+TAG_MEMBER = 'sodos:member'
+TAG_ACTION = 'sodos:action'
+# The server tag (Nova >= 2.26) that lets a driver list only sodos servers.
+SERVER_TAG = 'sodos'
+
+
+class TransientError(exception.SodosError):
+    """The site's API failed in a way a retry may fix."""
+
+
+class PermanentError(exception.SodosError):
+    """The site refused the request; retrying will not help."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerSpec:
+    """One appliance member's server, as an action asks for it."""
+
+    appliance_id: str
+    member: str
+    action_id: str
+    name: str
+    image: str
+    flavor: str
+
+    @property
+    def key(self) -> str:
+        return member_key(self.appliance_id, self.member)
+
+    def metadata(self) -> dict[str, str]:
+        return {
+            TAG_APPLIANCE: self.appliance_id,
+            TAG_MEMBER: self.member,
+            TAG_ACTION: self.action_id,
+        }
+
+
+@dataclasses.dataclass
+class Server:
+    """A sodos-managed server as the site reports it."""
+
+    id: str
+    name: str
+    status: str
+    appliance_id: str
+    member: str
+    action_id: str
+    fault: str = ''
+
+    @property
+    def key(self) -> str:
+        return member_key(self.appliance_id, self.member)
+
+    @classmethod
+    def from_metadata(
+        cls,
+        server_id: str,
+        name: str,
+        status: str,
+        metadata: dict[str, str],
+        fault: str = '',
+    ) -> Server | None:
+        """The server, or None if its metadata does not say sodos made it."""
+        appliance = metadata.get(TAG_APPLIANCE)
+        member = metadata.get(TAG_MEMBER)
+        if not appliance or not member:
+            return None
+        return cls(
+            id=server_id,
+            name=name,
+            status=status,
+            appliance_id=appliance,
+            member=member,
+            action_id=metadata.get(TAG_ACTION, ''),
+            fault=fault,
+        )
+
+
+def member_key(appliance_id: str, member: str) -> str:
+    """How the KB names an appliance member (placements use it too)."""
+    return '%s/%s' % (appliance_id, member)
+
+
+@dataclasses.dataclass
+class Resource:
+    """One kind of capacity, in the units placement uses."""
+
+    total: float
+    used: float
+
+    @property
+    def free(self) -> float:
+        return max(self.total - self.used, 0.0)
+
+
+class Driver(abc.ABC):
+    """One site's cloud. Methods are called from several threads."""
+
+    # Terminal server states: a create waits until one of them.
+    ACTIVE = 'ACTIVE'
+    ERROR = 'ERROR'
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.conf = conf
+
+    def close(self) -> None:
+        """Release connections; the default driver holds none."""
+        return None
+
+    @abc.abstractmethod
+    def list_servers(self) -> list[Server]:
+        """Every sodos-managed server at the site."""
+
+    @abc.abstractmethod
+    def boot(self, spec: ServerSpec) -> Server:
+        """Ask the site to build the server; returns at once (BUILD)."""
+
+    @abc.abstractmethod
+    def get_server(self, server_id: str) -> Server | None:
+        """The server's current state, None once it is gone."""
+
+    @abc.abstractmethod
+    def delete(self, server_id: str) -> None:
+        """Ask the site to delete the server (gone already is fine)."""
+
+    @abc.abstractmethod
+    def capacity(self) -> dict[str, Resource]:
+        """Usable capacity and usage: ``vcpu``, ``ram_mb``, ``disk_gb``."""
+
+    @abc.abstractmethod
+    def images(self) -> list[str]:
+        """Names of the images servers can boot from."""
+
+    @abc.abstractmethod
+    def flavors(self) -> dict[str, dict[str, int]]:
+        """Flavor name to its ``vcpus``, ``ram_mb`` and ``disk_gb``."""
+
+    def probe(self) -> None:
+        """One cheap API call, for health and latency; raises on failure."""
+        self.images()
+
+
+def load(conf: cfg.ConfigOpts) -> Driver:
+    """The driver ``[exec]driver`` names, made from ``conf``."""
+    made: Driver = plugins.load(
+        NAMESPACE, conf.exec.driver, '[exec]driver', 'Exec driver', (conf,)
+    )
+    return made

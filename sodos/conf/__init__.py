@@ -25,6 +25,7 @@ from sodos.conf import exec as exec_
 from sodos.conf import knowmon
 from sodos.conf import raft
 from sodos.conf import simulator
+from sodos.conf import site_auth
 
 MODULES = (
     default,
@@ -32,6 +33,7 @@ MODULES = (
     knowmon,
     exec_,
     simulator,
+    site_auth,
     analyseplan,
     database,
 )

@@ -1,0 +1,146 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Writes desired state into a Knowledge Base, as the leader's planner does.
+
+Tests and tools use it to drive Exec without AnalysePlan: put an
+appliance, place its members, ask a site to build or delete a server,
+and wait for the outcome. Leader-only commands are stamped with the
+leader's current term, read from the member written through.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from sodos import exception
+from sodos.kb import commands
+
+
+class KBWriter:
+    def __init__(self, api: Any, origin: str = 'kbwriter') -> None:
+        self.api = api
+        self.origin = origin
+
+    def propose(self, type: str, args: dict[str, Any]) -> dict[str, Any]:
+        term = None
+        if type in commands.LEADER_ONLY:
+            term = self.api.status()['term']
+        wire = commands.make(type, args, self.origin, term=term).to_wire()
+        result: dict[str, Any] = self.api.submit(wire)
+        if not result.get('ok'):
+            raise exception.CommandRejected(
+                '%s refused: %s' % (type, result.get('error'))
+            )
+        return result
+
+    def appliance(self, spec: dict[str, Any] | None = None) -> str:
+        appliance_id = uuid.uuid4().hex
+        self.propose(
+            'appliance.put', {'appliance_id': appliance_id, 'spec': spec or {}}
+        )
+        return appliance_id
+
+    def place(
+        self,
+        appliance_id: str,
+        member: str,
+        site: str,
+        image: str,
+        flavor: str,
+    ) -> None:
+        self.propose(
+            'placement.set',
+            {
+                'appliance_id': appliance_id,
+                'member': member,
+                'site': site,
+                'info': {'image': image, 'flavor': flavor},
+            },
+        )
+
+    def action(self, site: str, kind: str, params: dict[str, Any]) -> str:
+        action_id = uuid.uuid4().hex
+        self.propose(
+            'action.put',
+            {
+                'action_id': action_id,
+                'site': site,
+                'kind': kind,
+                'params': params,
+            },
+        )
+        return action_id
+
+    def create(
+        self,
+        appliance_id: str,
+        member: str,
+        site: str,
+        image: str,
+        flavor: str,
+    ) -> str:
+        """Place the member at ``site`` and ask that site to build it."""
+        self.place(appliance_id, member, site, image, flavor)
+        return self.action(
+            site,
+            'server.create',
+            {
+                'appliance_id': appliance_id,
+                'member': member,
+                'image': image,
+                'flavor': flavor,
+            },
+        )
+
+    def wait_action(self, action_id: str, timeout: float) -> dict[str, Any]:
+        """The action once done or failed."""
+        deadline = time.monotonic() + timeout
+        action: Any = None
+        while time.monotonic() < deadline:
+            action = self.api.read('actions').get(action_id)
+            if action and action['state'] in ('done', 'failed'):
+                return dict(action)
+            time.sleep(0.1)
+        raise AssertionError(
+            'action %s not ended after %.0f s: %s'
+            % (action_id, timeout, action)
+        )
+
+    def wait_monitoring(
+        self, check: Any, timeout: float, what: str
+    ) -> dict[str, Any]:
+        """The monitoring section once ``check(section)`` holds."""
+        deadline = time.monotonic() + timeout
+        section: Any = None
+        while time.monotonic() < deadline:
+            section = self.api.read('monitoring')
+            if check(section):
+                return dict(section)
+            time.sleep(0.1)
+        raise AssertionError(
+            'timed out after %.0f s waiting for %s; monitoring: %s'
+            % (timeout, what, section)
+        )
+
+
+def servers_by_site(monitoring: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Site -> {member key: status} from the KB's monitoring section."""
+    return {
+        site: {
+            key: entry['status']
+            for key, entry in (report['summary'].get('servers') or {}).items()
+        }
+        for site, report in monitoring.items()
+    }

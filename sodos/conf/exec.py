@@ -108,6 +108,12 @@ OPTS: list[cfg.Opt] = [
         help="Nova's [notifications]versioned_notifications_topics.",
     ),
     cfg.StrOpt(
+        'notifications_exchange',
+        default='nova',
+        help="The exchange Nova publishes on (Nova's "
+        '[DEFAULT]control_exchange).',
+    ),
+    cfg.StrOpt(
         'notifications_pool',
         default='sodos-exec',
         help='Listener pool: Exec reads its own copy of the '

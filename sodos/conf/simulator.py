@@ -40,8 +40,18 @@ OPTS: list[cfg.Opt] = [
         min=0.1,
         help='vCPU overcommit, as Nova initial_cpu_allocation_ratio.',
     ),
-    cfg.FloatOpt('ram_allocation_ratio', default=1.0, min=0.1),
-    cfg.FloatOpt('disk_allocation_ratio', default=1.0, min=0.1),
+    cfg.FloatOpt(
+        'ram_allocation_ratio',
+        default=1.0,
+        min=0.1,
+        help='RAM overcommit, as Nova initial_ram_allocation_ratio.',
+    ),
+    cfg.FloatOpt(
+        'disk_allocation_ratio',
+        default=1.0,
+        min=0.1,
+        help='Disk overcommit, as Nova initial_disk_allocation_ratio.',
+    ),
     cfg.ListOpt(
         'flavors',
         default=[

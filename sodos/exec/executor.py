@@ -58,8 +58,11 @@ class Executor:
         drv: driver.Driver,
         knowmon: KnowMonClient,
         stop: threading.Event,
+        on_outcome: Callable[[], None] | None = None,
     ) -> None:
         self.conf = conf
+        # Called after each action ends: the site changed, monitor it.
+        self._on_outcome = on_outcome or (lambda: None)
         self.site = conf.site_name
         self.driver = drv
         self.knowmon = knowmon
@@ -227,6 +230,7 @@ class Executor:
             self._unreported[action_id] = self._update(
                 action_id, state, result
             )
+        self._on_outcome()
         self._flush()
 
     def _retrying(

@@ -79,15 +79,8 @@ class Endpoint:
     ) -> None:
         self._handle(event_type, payload)
 
-    def error(
-        self,
-        ctxt: Any,
-        publisher_id: str,
-        event_type: str,
-        payload: Any,
-        metadata: Any,
-    ) -> None:
-        self._handle(event_type, payload)
+    # instance.create.error and the like come at priority error.
+    error = info
 
 
 def listener(
@@ -98,7 +91,12 @@ def listener(
     if not url:
         return None
     transport = oslo_messaging.get_notification_transport(conf, url=url)
-    targets = [oslo_messaging.Target(topic=conf.exec.notifications_topic)]
+    targets = [
+        oslo_messaging.Target(
+            topic=conf.exec.notifications_topic,
+            exchange=conf.exec.notifications_exchange,
+        )
+    ]
     server = oslo_messaging.get_notification_listener(
         transport,
         targets,

@@ -54,6 +54,8 @@ from sodos.exec import reconcile
 from sodos.knowmon.rpcapi import KnowMonClient
 
 LOG = log.getLogger(__name__)
+# Seconds before a site summary the KB did not take is sent again.
+REPORT_RETRY = 5.0
 
 
 class ExecRole(roles.Role):
@@ -65,11 +67,15 @@ class ExecRole(roles.Role):
         super().__init__(conf, knowmon)
         self.driver = exec_driver.load(conf)
         self._stop = threading.Event()
-        self.executor = executor.Executor(
-            conf, self.driver, self.knowmon_api, self._stop
-        )
         self.monitor = periodic.Periodic(
             'exec-monitor', self.monitor_once, self._monitor_interval
+        )
+        self.executor = executor.Executor(
+            conf,
+            self.driver,
+            self.knowmon_api,
+            self._stop,
+            on_outcome=self.monitor.wake,
         )
         self._listener: rpc.BackgroundServer | None = None
         # Reconcile before the first action, as after any cut-off.
@@ -78,10 +84,16 @@ class ExecRole(roles.Role):
         self._last_cycle = time.monotonic()
         self._site_changed_at: Any = None
         self.last_summary: dict[str, Any] | None = None
+        self._report_failed = False
         self.reconciled: list[str] = []
 
     def _monitor_interval(self) -> float:
-        return float(self.conf.exec.monitor_interval)
+        interval = float(self.conf.exec.monitor_interval)
+        if self._report_failed:
+            # A report the KB did not take (site not registered yet, no
+            # quorum) is tried again soon, not a whole interval later.
+            return min(interval, REPORT_RETRY)
+        return interval
 
     def start(self) -> None:
         self.monitor.start()
@@ -112,9 +124,12 @@ class ExecRole(roles.Role):
             result = self.knowmon_api.report(summary)
         except exception.SodosError as exc:
             result = {'ok': False, 'error': str(exc)}
-        if not result.get('ok'):
+        self._report_failed = not result.get('ok')
+        if self._report_failed:
             LOG.warning(
-                'exec: site summary not reported: %s', result.get('error')
+                'exec: site summary not reported: %s; trying again in %.0f s',
+                result.get('error'),
+                self._monitor_interval(),
             )
         elif result.get('committed'):
             LOG.info('exec: site summary committed (%s)', result['reason'])

@@ -24,8 +24,10 @@ means:
 
 Servers carry the sodos metadata keys and the server tag ``sodos``, so
 one filtered list finds them all. Images and flavors are given by name
-or id; a name the site does not know is passed on as it is, so that the
-error recorded is Nova's own ("Image X could not be found.").
+or id. An id, and a flavor name the site does not know, go to Nova as
+they are, so that the error recorded is Nova's own ("Flavor X could not
+be found."); an image name Glance does not know is refused here, since
+Nova would only say that the name is not an id.
 """
 
 from __future__ import annotations
@@ -218,7 +220,14 @@ class OpenStackDriver(driver.Driver):
                 found = list(
                     self.glance.images.list(filters={'name': name_or_id})
                 )
-            return found[0]['id'] if found else None
+            if not found:
+                # Nova takes only an id; given a name it answers with a
+                # schema error that does not say what is missing.
+                raise driver.PermanentError(
+                    'Image %s could not be found (no image of that name in '
+                    "the site's Glance)" % name_or_id
+                )
+            return str(found[0]['id'])
 
         return self._cached('image', name_or_id, lookup)
 

@@ -13,11 +13,13 @@
 """Exec on the in-memory KB and the simulated site: actions, idempotence,
 failures, fencing and reconcile."""
 
+import threading
 import time
 
 import pytest
 
 from sodos.exec import role as exec_role
+from sodos.testing import kbwriter
 from tests.unit.helpers import Wrapped
 
 APP = 'a' * 32
@@ -40,49 +42,35 @@ def exec_conf(conf):
     return conf
 
 
+class KB(kbwriter.KBWriter):
+    """The leader's planner, with this module's defaults."""
+
+    def __init__(self, api, backend):
+        super().__init__(api, origin='here')
+        self.backend = backend
+
+    def place(self, member, site='here', image='fake-image', flavor='m1.tiny'):
+        self.propose('appliance.put', {'appliance_id': APP, 'spec': {}})
+        super().place(APP, member, site, image, flavor)
+
+    def action(self, action_id, kind='server.create', site='here', **params):
+        self.propose(
+            'action.put',
+            {
+                'action_id': action_id,
+                'site': site,
+                'kind': kind,
+                'params': params,
+            },
+        )
+
+    def actions(self):
+        return self.backend.read('actions')
+
+
 @pytest.fixture
-def kb(knowmon):
-    """Writes to the KB as the leader's AnalysePlan would."""
-
-    class KB:
-        backend = knowmon.backend
-
-        def propose(self, type, args):
-            result = self.backend.propose(type, args, check=False)
-            assert result['ok'], result
-            return result
-
-        def place(
-            self, member, site='here', image='fake-image', flavor='m1.tiny'
-        ):
-            self.propose('appliance.put', {'appliance_id': APP, 'spec': {}})
-            self.propose(
-                'placement.set',
-                {
-                    'appliance_id': APP,
-                    'member': member,
-                    'site': site,
-                    'info': {'image': image, 'flavor': flavor},
-                },
-            )
-
-        def action(
-            self, action_id, kind='server.create', site='here', **params
-        ):
-            self.propose(
-                'action.put',
-                {
-                    'action_id': action_id,
-                    'site': site,
-                    'kind': kind,
-                    'params': params,
-                },
-            )
-
-        def actions(self):
-            return self.backend.read('actions')
-
-    return KB()
+def kb(knowmon, api):
+    return KB(api, knowmon.backend)
 
 
 @pytest.fixture
@@ -218,23 +206,30 @@ def test_delete_action_removes_every_server_of_the_member(exec_for, api, kb):
 def test_an_outcome_is_committed_once_the_knowmon_answers_again(
     exec_for, api, kb
 ):
+    blocked = threading.Event()
+    blocked.set()
+
+    def submit(command, timeout=None):
+        # The claim goes through; the outcome meets a KB without quorum.
+        if blocked.is_set() and command['args']['state'] != 'running':
+            return {'ok': False, 'error': 'no quorum', 'timeout': True}
+        return api.submit(command, timeout)
+
     flaky = Wrapped(api)
+    flaky.submit = submit
     role = exec_for(flaky)
     kb.place('web')
     kb.action('1' * 32, **create_params())
-    role.cycle()  # reconcile first
-    role.cycle()  # claims and starts the action
-    flaky.answers['submit'] = {
-        'ok': False,
-        'error': 'no quorum',
-        'timeout': True,
-    }
     deadline = time.monotonic() + 10
     while role.executor.done == 0 and time.monotonic() < deadline:
+        role.cycle()
         time.sleep(0.02)
+    assert role.executor.done == 1
+    role.cycle()
     assert kb.actions()['1' * 32]['state'] == 'running'
-    del flaky.answers['submit']
+    blocked.clear()
     assert settle(role, kb, '1' * 32)['state'] == 'done'
+    assert len(role.driver.list_servers()) == 1
 
 
 def test_fenced_exec_does_nothing(exec_for, api, kb):

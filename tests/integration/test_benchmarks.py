@@ -1,0 +1,54 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""benchmarks/exec_actions.py runs on a real site and reports its keys.
+
+Timings depend on the machine: only the shape of the report is checked.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.integration.conftest import SITE_NAMES
+
+BENCHMARKS = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(__file__))), 'benchmarks'
+)
+
+
+def test_exec_actions_reports_sodos_direct_and_ratio(minicloud_sites):
+    site = minicloud_sites[SITE_NAMES[1]]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(BENCHMARKS, 'exec_actions.py'),
+            '--servers',
+            '2',
+            '--rounds',
+            '1',
+            '--site',
+            site.name,
+            '--root',
+            site.layout.root,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    for key in ('sodos_s', 'direct_s', 'overhead_ratio'):
+        assert isinstance(report[key], float) and report[key] > 0, key
+    assert report['servers'] == 2
+    assert len(report['sodos_runs_s']) == len(report['direct_runs_s']) == 1

@@ -81,6 +81,9 @@ class Executor:
             collections.defaultdict(threading.Lock)
         )
         self._busy_members: collections.Counter[str] = collections.Counter()
+        # Actions this Exec started (since it started itself): an action
+        # still 'running' in the KB and not here is one to resume.
+        self._started: set[str] = set()
         self.done = 0
         self.failed = 0
 
@@ -104,16 +107,18 @@ class Executor:
             ),
             key=lambda a: (a['created_at'], a['action_id']),
         )
+        with self._lock:
+            # Ended actions leave the KB's pending/running set; forget
+            # them. The others are in flight, or their outcome is not
+            # committed yet: never start them twice.
+            self._started &= {a['action_id'] for a in mine}
         started = []
         for action in mine:
             action_id = action['action_id']
             with self._lock:
-                if action_id in self._inflight or (
-                    action_id in self._unreported
-                ):
+                if action_id in self._started:
                     continue
-            if not self._claim(action):
-                continue
+                self._started.add(action_id)
             started.append(action['kind'])
             future = self._pool.submit(self._run, action)
             with self._lock:
@@ -193,6 +198,11 @@ class Executor:
 
     def _run(self, action: dict[str, Any]) -> None:
         action_id, kind = action['action_id'], action['kind']
+        # Claimed in the worker, so that claims commit side by side.
+        if not self._claim(action):
+            with self._lock:
+                self._started.discard(action_id)  # the next step retries
+            return
         handler = self.handlers.get(kind)
         key = _member_of(action)
         try:

@@ -126,6 +126,9 @@ def test_create_action_builds_a_tagged_server_once(exec_for, api, kb):
     again = settle(role, kb, '2' * 32)
     assert again['result'] == dict(done['result'], created=False)
     assert len(role.driver.list_servers()) == 1
+    for _ in range(5):
+        role.cycle()
+    assert (role.executor.done, role.executor.failed) == (2, 0)
 
 
 def test_permanent_failure_is_recorded_with_the_sites_message(

@@ -16,15 +16,49 @@ Every site runs it; only the one whose KnowMon is the Raft leader plans,
 the others stand by and take over at the next election. A deposed leader
 may believe it leads for a while: the plans it writes carry its term and
 the KB refuses stale ones, so "am I leader" here is a hint, not a lock.
+
+Each cycle reads the whole KB once, plans (sodos.analyseplan.planner),
+and commits the plan as ``plan.apply`` entries: new placements with the
+actions that build them, removals with the actions that delete them.
+Then the follow-ups: old servers of finished moves deleted, transient
+build failures retried, drained sites marked drained, and an alert per
+member that cannot be placed (closed once it is).
 """
 
 from __future__ import annotations
 
+import time
+import uuid
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log
+
+from sodos import exception
 from sodos import roles
+from sodos.analyseplan import orders
+from sodos.analyseplan import planner as planner_mod
+from sodos.kb import commands
+from sodos.knowmon.rpcapi import KnowMonClient
+
+LOG = log.getLogger(__name__)
+# Alert ids are derived from what they are about, so that every leader
+# raises (and closes) the same alert for the same member.
+ALERT_NAMESPACE = uuid.UUID('5d1f3c1e-7f0b-4e0e-9a51-0c2f4a8e6b31')
+
+
+def unplaced_alert_id(key: str) -> str:
+    return uuid.uuid5(ALERT_NAMESPACE, 'unplaced:' + key).hex
 
 
 class AnalysePlanRole(roles.Role):
     name = 'analyseplan'
+
+    def __init__(
+        self, conf: cfg.ConfigOpts, knowmon: KnowMonClient | None
+    ) -> None:
+        super().__init__(conf, knowmon)
+        self.last_plan: planner_mod.Plan | None = None
 
     def cycle(self) -> str:
         api = self.knowmon_api
@@ -34,13 +68,119 @@ class AnalysePlanRole(roles.Role):
                 status['leader_site'] or status['leader'] or 'unknown',
                 status['term'],
             )
-        if api.read('policy').get('paused'):
+        term = status['term']
+        kb = api.read()
+        policy = kb.get('policy') or {}
+        if policy.get('paused'):
             return (
                 'analyseplan: active (leader, term %d): paused by '
-                'policy, not planning' % status['term']
+                'policy, not planning' % term
             )
-        appliances = api.read('appliances')
-        return (
-            'analyseplan: active (leader, term %d): %d appliance(s), '
-            'nothing to plan' % (status['term'], len(appliances))
+        planner = planner_mod.from_conf(
+            self.conf, consolidate=bool(policy.get('consolidate'))
         )
+        plan = planner.plan(kb)
+        self.last_plan = plan
+        done = []
+        for args in orders.from_plan(plan, kb):
+            done.append(self._commit('plan.apply', args, term))
+        followups = orders.cleanups(
+            kb, self.conf.analyseplan.retry_after, time.time()
+        )
+        if followups:
+            for args in orders.chunks([], [], followups):
+                done.append(self._commit('plan.apply', args, term))
+        done.extend(self._drained(kb, plan))
+        done.extend(self._alerts(kb, plan))
+        failed = [d for d in done if d]
+        line = 'analyseplan: active (leader, term %d): %d appliance(s), %s' % (
+            term,
+            len(kb.get('appliances', {})),
+            plan.summary(),
+        )
+        if followups:
+            line += ', %d follow-up action(s)' % len(followups)
+        for unplaced in plan.unplaced[:3]:
+            line += '; %s: %s' % (unplaced.key, unplaced.reason)
+        if failed:
+            line += '; NOT APPLIED: %s' % '; '.join(failed)
+        return line
+
+    def _commit(
+        self, type_: str, args: dict[str, Any], term: int | None
+    ) -> str:
+        """'' once committed, else what went wrong."""
+        wire = commands.make(
+            type_, args, self.conf.site_name, term=term
+        ).to_wire()
+        try:
+            result = self.knowmon_api.submit(wire)
+        except exception.SodosError as exc:
+            return '%s: %s' % (type_, exc)
+        if not result.get('ok'):
+            return '%s: %s' % (type_, result.get('error'))
+        return ''
+
+    def _drained(self, kb: dict[str, Any], plan: planner_mod.Plan) -> list:
+        """Mark draining sites drained once nothing of sodos is left."""
+        out = []
+        placements = kb.get('placements', {})
+        monitoring = kb.get('monitoring', {})
+        moving_off = {m.from_site for m in plan.moves}
+        for name, site in sorted(kb.get('sites', {}).items()):
+            if site.get('maintenance') != 'draining' or name in moving_off:
+                continue
+            if any(p['site'] == name for p in placements.values()):
+                continue
+            summary = (monitoring.get(name) or {}).get('summary') or {}
+            if summary.get('servers'):
+                continue
+            out.append(
+                self._commit(
+                    'site.maintenance',
+                    {'site': name, 'state': 'drained', 'reason': 'emptied'},
+                    None,
+                )
+            )
+        return out
+
+    def _alerts(self, kb: dict[str, Any], plan: planner_mod.Plan) -> list:
+        alerts = kb.get('alerts', {})
+        out = []
+        unplaced_ids = set()
+        for unplaced in plan.unplaced:
+            alert_id = unplaced_alert_id(unplaced.key)
+            unplaced_ids.add(alert_id)
+            if alert_id in alerts:
+                continue
+            out.append(
+                self._commit(
+                    'alert.raise',
+                    {
+                        'alert_id': alert_id,
+                        'site': unplaced.from_site or self.conf.site_name,
+                        'kind': 'unplaced',
+                        'severity': 'critical'
+                        if unplaced.from_site
+                        else 'warning',
+                        'message': (
+                            'member %s cannot be placed: %s'
+                            % (unplaced.key, unplaced.reason)
+                        )[:1024],
+                    },
+                    None,
+                )
+            )
+        for alert_id, alert in sorted(alerts.items()):
+            if (
+                alert.get('kind') == 'unplaced'
+                and alert_id not in unplaced_ids
+            ):
+                out.append(
+                    self._commit(
+                        'alert.close',
+                        {'alert_id': alert_id, 'reason': 'placed'},
+                        None,
+                    )
+                )
+        return out

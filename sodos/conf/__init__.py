@@ -26,6 +26,7 @@ from sodos.conf import knowmon
 from sodos.conf import raft
 from sodos.conf import simulator
 from sodos.conf import site_auth
+from sodos.conf import site_profile
 
 MODULES = (
     default,
@@ -34,6 +35,7 @@ MODULES = (
     exec_,
     simulator,
     site_auth,
+    site_profile,
     analyseplan,
     database,
 )

@@ -31,6 +31,41 @@ OPTS: list[cfg.Opt] = [
         'beside the Raft leader plans; the others check each cycle '
         'whether they have to take over.',
     ),
+    cfg.ListOpt(
+        'filters',
+        default=[
+            'site_up',
+            'constraints',
+            'image',
+            'flavor',
+            'capacity',
+            'spread',
+            'affinity',
+            'failed_here',
+        ],
+        help='Placement filters, plugins of sodos.analyseplan.filters, '
+        'in the order they explain a refusal.',
+    ),
+    cfg.DictOpt(
+        'weights',
+        default={
+            'free_ram': 1.0,
+            'cost': 0.5,
+            'energy': 0.5,
+            'latency': 0.2,
+            'pack': 0.0,
+        },
+        help='Placement weighers (plugins of sodos.analyseplan.weighers) '
+        'and their multipliers; 0 turns one off. With the federation '
+        "policy 'consolidate' on, 'pack' gets at least 2.0.",
+    ),
+    cfg.FloatOpt(
+        'retry_after',
+        default=60.0,
+        min=1.0,
+        help='Seconds before a create that failed with a transient error '
+        'is asked of the same site again.',
+    ),
 ]
 
 

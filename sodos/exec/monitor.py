@@ -14,8 +14,9 @@
 
 One summary per collection: API health and latency, capacity and usage
 as placement counts them, every sodos-managed server and its state, and
-the images present. KnowMon decides whether it differs enough from the
-last committed one to be worth a Raft entry (sodos.knowmon.summary).
+the images and flavors present. KnowMon decides whether it differs
+enough from the last committed one to be worth a Raft entry
+(sodos.knowmon.summary).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def collect(drv: driver.Driver) -> dict[str, Any]:
         capacity = drv.capacity()
         servers = drv.list_servers()
         images = drv.images()
+        flavors = drv.flavors()
     except exception.SodosError as exc:
         return {
             'api': {'ok': False, 'error': str(exc)[:500]},
@@ -49,6 +51,7 @@ def collect(drv: driver.Driver) -> dict[str, Any]:
         },
         'servers': _servers(servers),
         'images': sorted(images),
+        'flavors': {name: flavors[name] for name in sorted(flavors)},
         'collected_at': time.time(),
     }
 

@@ -33,6 +33,9 @@ SMALL_TEXT: dict[str, Any] = {'type': 'string', 'maxLength': 1024}
 # Raft log is replayed by every member and entries above ~1 MB stall the
 # leader's single thread (research/pysyncobj.md §2g).
 OBJECT: dict[str, Any] = {'type': 'object', 'maxProperties': 256}
+# Placements (and removals) in one plan.apply command: a plan is cut in
+# chunks of this size, each a few hundred KB at most.
+PLAN_CHUNK = 200
 
 
 def _obj(required: list[str], **props: Any) -> dict[str, Any]:
@@ -114,6 +117,46 @@ ARGS: dict[str, dict[str, Any]] = {
         site=NAME,
         kind=NAME,
         params=OBJECT,
+    ),
+    'plan.apply': _obj(
+        ['plan_id'],
+        plan_id=UUID_HEX,
+        placements={
+            'type': 'array',
+            'maxItems': PLAN_CHUNK,
+            'items': _obj(
+                ['appliance_id', 'member', 'site'],
+                appliance_id=UUID_HEX,
+                member=NAME,
+                site=NAME,
+                info=OBJECT,
+            ),
+        },
+        removals={
+            'type': 'array',
+            'maxItems': PLAN_CHUNK,
+            'items': _obj(
+                ['appliance_id', 'member'], appliance_id=UUID_HEX, member=NAME
+            ),
+        },
+        actions={
+            'type': 'array',
+            'maxItems': 2 * PLAN_CHUNK,
+            'items': _obj(
+                ['action_id', 'site', 'kind', 'params'],
+                action_id=UUID_HEX,
+                site=NAME,
+                kind=NAME,
+                params=OBJECT,
+            ),
+        },
+        summary=SMALL_TEXT,
+    ),
+    'site.maintenance': _obj(
+        ['site', 'state'],
+        site=NAME,
+        state={'enum': ['', 'draining', 'drained']},
+        reason=SMALL_TEXT,
     ),
     'action.update': _obj(
         ['action_id', 'state'],

@@ -352,6 +352,13 @@ def _action_put(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
     if args['action_id'] in data['actions']:
         return {'created': False}
     _site(data, args['site'])
+    _put_action(data, args, cmd)
+    return {'created': True}
+
+
+def _put_action(
+    data: dict[str, Any], args: dict[str, Any], cmd: dict[str, Any]
+) -> None:
     data['actions'][args['action_id']] = dict(
         args,
         state='pending',
@@ -359,7 +366,55 @@ def _action_put(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
         updated_at=cmd['ts'],
         term=cmd['term'],
     )
-    return {'created': True}
+
+
+@applier('plan.apply')
+def _plan_apply(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    """A plan (or a chunk of one), applied as one entry.
+
+    The term check in KnowledgeState.apply refuses a deposed leader's
+    plan whole. An item that no longer fits the state (its appliance was
+    deleted, its site left) is skipped and counted; the others apply.
+    """
+    args = cmd['args']
+    skipped = 0
+    for item in args.get('placements', []):
+        site = data['sites'].get(item['site'])
+        if item['appliance_id'] not in data['appliances'] or (
+            site is None or site['status'] == 'left'
+        ):
+            skipped += 1
+            continue
+        key = '%s/%s' % (item['appliance_id'], item['member'])
+        data['placements'][key] = dict(
+            item, placed_at=cmd['ts'], term=cmd['term']
+        )
+    for item in args.get('removals', []):
+        key = '%s/%s' % (item['appliance_id'], item['member'])
+        data['placements'].pop(key, None)
+    for item in args.get('actions', []):
+        if item['action_id'] in data['actions'] or (
+            item['site'] not in data['sites']
+        ):
+            skipped += 1
+            continue
+        _put_action(data, item, cmd)
+    return {'skipped': skipped}
+
+
+@applier('site.maintenance')
+def _site_maintenance(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    args = cmd['args']
+    site = _site(data, args['site'])
+    before = site.get('maintenance', '')
+    if args['state'] == 'drained' and before != 'draining':
+        raise Rejected(
+            'site %s is not draining (%s): drain it first'
+            % (args['site'], before or 'in service')
+        )
+    site['maintenance'] = args['state']
+    site['maintenance_changed_at'] = cmd['ts']
+    return {'changed': before != args['state']}
 
 
 @applier('action.update')

@@ -15,7 +15,7 @@
 Every committed summary is a Raft entry replayed by every member, so a
 site reports only what changed in a way the planners care about: the API
 going up or down, a sodos server appearing, changing state or going away,
-the image list, a capacity total, or usage moving by more than
+the image or flavor list, a capacity total, or usage moving by more than
 ``[knowmon]summary_change_threshold`` percent of the total. A summary
 older than ``[knowmon]summary_max_age`` is refreshed anyway, so that the
 KB shows how recent the site's data are.
@@ -44,6 +44,8 @@ def change(
         return 'servers changed'
     if old.get('images') != new.get('images'):
         return 'images changed'
+    if old.get('flavors') != new.get('flavors'):
+        return 'flavors changed'
     moved = _capacity_change(
         old.get('capacity', {}), new.get('capacity', {}), threshold_pct
     )

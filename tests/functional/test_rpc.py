@@ -154,8 +154,8 @@ def test_knowmon_api_and_exec_over_rabbitmq(site):
         plan, plan_log = spawn('sodos.cmd.analyseplan', 'analyseplan.log')
         wait_for_line(
             exec_log,
-            'exec: in quorum, no action pending for %s (KB read over RPC)'
-            % name,
+            'exec: in quorum; reconcile (start): in step with the KB; '
+            'actions: 0 running',
         )
         wait_for_line(plan_log, 'analyseplan: active (leader, term 1)')
 
@@ -171,11 +171,19 @@ def test_knowmon_api_and_exec_over_rabbitmq(site):
             term=status['term'],
         )
         assert api.submit(action.to_wire())['ok'] is True
-        wait_for_line(
-            exec_log,
-            '1 action(s) pending for %s (create_server) (KB read over RPC)'
-            % name,
+        # Exec claimed it and recorded its outcome, both over RPC.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            record = api.read('actions')[action.args['action_id']]
+            if record['state'] == 'failed':
+                break
+            time.sleep(0.2)
+        assert record['result']['error'] == (
+            "no Exec handler for action kind 'create_server' on site %s "
+            '(installed: server.create, server.delete)' % name
         )
+        # And its site summary reached the KB.
+        assert api.read('monitoring')[name]['summary']['api']['ok'] is True
         stop(exec_, exec_log)
         stop(plan, plan_log)
         stop(knowmon, knowmon_log)

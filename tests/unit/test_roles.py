@@ -109,7 +109,7 @@ def test_exec_is_fenced_when_knowmon_does_not_answer(conf, api):
 def test_analyseplan_active_beside_the_leader_and_paused(conf, api, knowmon):
     role = analyseplan_role.AnalysePlanRole(conf, api)
     assert role.cycle() == (
-        'analyseplan: active (leader, term 1): 0 appliance(s), nothing to plan'
+        'analyseplan: active (leader, term 1): 0 appliance(s), 0 kept'
     )
     knowmon.backend.propose('policy.set', {'key': 'paused', 'value': True})
     assert role.cycle() == (

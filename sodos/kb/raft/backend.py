@@ -37,6 +37,7 @@ from oslo_config import cfg
 from pysyncobj.monotonic import monotonic
 
 from sodos import exception
+from sodos.conf import site_profile
 from sodos.kb import backend
 from sodos.kb import commands
 from sodos.kb.raft import control
@@ -177,7 +178,7 @@ class RaftBackend(backend.StateBackend):
             'site': self.site,
             'address': self.address,
             'roles': list(self.conf.roles),
-            'info': {},
+            'info': {'profile': site_profile.profile(self.conf)},
         }
         while not self._stopping.is_set():
             status = self.runner.status()

@@ -26,6 +26,7 @@ GROUPS = {
     'exec',
     'simulator',
     'site_auth',
+    'site_profile',
     'analyseplan',
     'database',
 }

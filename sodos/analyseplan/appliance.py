@@ -1,0 +1,245 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Appliances: named groups of servers with placement constraints.
+
+A spec, as a user gives it (JSON or YAML)::
+
+    name: shop
+    project: demo
+    priority: 70            # 0..100, higher is placed and kept first
+    members:
+      - {name: web, image: cirros, flavor: m1.small, count: 3,
+         role: frontend}
+      - {name: db, image: cirros, flavor: m1.medium}
+    constraints:
+      sites: [paris, lyon, berlin]   # allowed sites
+      regions: [eu-west]             # allowed site regions
+      labels: {jurisdiction: eu}     # site labels required
+      spread: 2          # at least 2 sites (anti-affinity, for HA)
+      affinity: false    # all members on one site
+      headroom_pct: 10   # leave 10 % of a site's capacity free
+
+:func:`validate` checks a spec and returns it with its defaults filled
+in, or raises naming the field that is wrong; :func:`feasibility`
+checks it against the federation as the KB knows it. Both run before
+anything is committed.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import fastjsonschema
+
+from sodos import exception
+from sodos.kb import schemas
+
+MAX_INSTANCES = 256
+_MEMBER_NAME = {
+    'type': 'string',
+    'pattern': r'^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$',
+}
+_TEXT = {'type': 'string', 'minLength': 1, 'maxLength': 255}
+
+SCHEMA: dict[str, Any] = {
+    'type': 'object',
+    'required': ['name', 'members'],
+    'additionalProperties': False,
+    'properties': {
+        'name': schemas.NAME,
+        'project': _TEXT,
+        'priority': {'type': 'integer', 'minimum': 0, 'maximum': 100},
+        'members': {
+            'type': 'array',
+            'minItems': 1,
+            'maxItems': 64,
+            'items': {
+                'type': 'object',
+                'required': ['name', 'image', 'flavor'],
+                'additionalProperties': False,
+                'properties': {
+                    'name': _MEMBER_NAME,
+                    'image': _TEXT,
+                    'flavor': _TEXT,
+                    'count': {'type': 'integer', 'minimum': 1, 'maximum': 100},
+                    'role': schemas.NAME,
+                },
+            },
+        },
+        'constraints': {
+            'type': 'object',
+            'additionalProperties': False,
+            'properties': {
+                'sites': {
+                    'type': 'array',
+                    'minItems': 1,
+                    'items': schemas.NAME,
+                },
+                'regions': {'type': 'array', 'minItems': 1, 'items': _TEXT},
+                'labels': {
+                    'type': 'object',
+                    'additionalProperties': {'type': 'string'},
+                },
+                'spread': {'type': 'integer', 'minimum': 1, 'maximum': 100},
+                'affinity': {'type': 'boolean'},
+                'headroom_pct': {
+                    'type': 'number',
+                    'minimum': 0,
+                    'maximum': 90,
+                },
+            },
+        },
+    },
+}
+_validate = fastjsonschema.compile(SCHEMA)
+
+
+class InvalidAppliance(exception.SodosError):
+    """The spec is malformed or cannot be satisfied; nothing committed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Instance:
+    """One server of an appliance: member ``web`` with count 3 gives
+    ``web-0``, ``web-1`` and ``web-2``."""
+
+    appliance_id: str
+    name: str
+    image: str
+    flavor: str
+    role: str
+    priority: int
+
+    @property
+    def key(self) -> str:
+        return '%s/%s' % (self.appliance_id, self.name)
+
+
+def validate(spec: Any) -> dict[str, Any]:
+    """The spec with its defaults, or :class:`InvalidAppliance`."""
+    try:
+        _validate(spec)
+    except fastjsonschema.JsonSchemaException as exc:
+        raise InvalidAppliance('invalid appliance spec: %s' % exc) from None
+    spec = copy.deepcopy(spec)
+    spec.setdefault('priority', 50)
+    constraints = spec.setdefault('constraints', {})
+    constraints.setdefault('spread', 1)
+    constraints.setdefault('affinity', False)
+    constraints.setdefault('headroom_pct', 0)
+    names = [m['name'] for m in spec['members']]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InvalidAppliance(
+            'invalid appliance spec: data.members: name %s used twice'
+            % duplicates[0]
+        )
+    for member in spec['members']:
+        member.setdefault('count', 1)
+    total = sum(m['count'] for m in spec['members'])
+    if total > MAX_INSTANCES:
+        raise InvalidAppliance(
+            'invalid appliance spec: %d servers in all, at most %d'
+            % (total, MAX_INSTANCES)
+        )
+    spread = constraints['spread']
+    if spread > total:
+        raise InvalidAppliance(
+            'invalid appliance spec: data.constraints.spread %d needs at '
+            'least %d servers, the members have %d' % (spread, spread, total)
+        )
+    if constraints['affinity'] and spread > 1:
+        raise InvalidAppliance(
+            'invalid appliance spec: data.constraints: affinity (one site) '
+            'and spread %d (at least %d sites) exclude each other'
+            % (spread, spread)
+        )
+    allowed = constraints.get('sites')
+    if allowed and spread > len(set(allowed)):
+        raise InvalidAppliance(
+            'invalid appliance spec: data.constraints.spread %d is more '
+            'than the %d allowed site(s)' % (spread, len(set(allowed)))
+        )
+    return spec
+
+
+def instances(appliance_id: str, spec: dict[str, Any]) -> list[Instance]:
+    """Every server of a validated spec, in a stable order."""
+    found = []
+    for member in spec['members']:
+        count = member.get('count', 1)
+        for index in range(count):
+            found.append(
+                Instance(
+                    appliance_id=appliance_id,
+                    name='%s-%d' % (member['name'], index),
+                    image=member['image'],
+                    flavor=member['flavor'],
+                    role=member.get('role', ''),
+                    priority=spec.get('priority', 50),
+                )
+            )
+    return found
+
+
+def feasibility(spec: dict[str, Any], sites: dict[str, Any]) -> list[str]:
+    """What makes a validated spec impossible in this federation.
+
+    ``sites`` is the KB's sites section. Capacity is not checked here (it
+    changes); the planner reports what it could not place, and why.
+    """
+    problems = []
+    constraints = spec['constraints']
+    known = {n for n, s in sites.items() if s.get('status') != 'left'}
+    unknown = sorted(set(constraints.get('sites') or []) - known)
+    if unknown:
+        problems.append(
+            'constraints.sites: no site named %s in the federation (known: '
+            '%s)' % (', '.join(unknown), ', '.join(sorted(known)) or 'none')
+        )
+    eligible = [
+        name
+        for name in sorted(known)
+        if allows(constraints, name, _profile(sites[name]))
+    ]
+    if not eligible:
+        problems.append(
+            'no site of the federation meets the constraints (sites, '
+            'regions, labels)'
+        )
+    elif constraints['spread'] > len(eligible):
+        problems.append(
+            'constraints.spread %d: only %d site(s) meet the constraints '
+            '(%s)'
+            % (constraints['spread'], len(eligible), ', '.join(eligible))
+        )
+    return problems
+
+
+def allows(constraints: dict[str, Any], site: str, profile: dict) -> bool:
+    """Whether a site's name and profile meet the static constraints."""
+    if constraints.get('sites') and site not in constraints['sites']:
+        return False
+    regions = constraints.get('regions')
+    if regions and profile.get('region', site) not in regions:
+        return False
+    labels = constraints.get('labels') or {}
+    have = profile.get('labels') or {}
+    return all(have.get(k) == v for k, v in labels.items())
+
+
+def _profile(site: dict[str, Any]) -> dict[str, Any]:
+    profile: dict[str, Any] = (site.get('info') or {}).get('profile') or {}
+    return profile

@@ -1,0 +1,191 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Placement filters: which sites may take a server.
+
+Plugins of ``sodos.analyseplan.filters``. Each answers for all sites at
+once (a boolean array in the order of :class:`SiteTable`), and says why
+it refused one site when the planner explains an unplaced member. A
+filter marked ``static`` depends only on the site table and on the
+member's appliance, image and flavor: the planner asks it once per such
+combination, not once per member.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from typing import Any
+from typing import ClassVar
+
+import numpy as np
+
+from sodos.analyseplan import appliance
+from sodos.analyseplan.view import RESOURCES
+from sodos.analyseplan.view import SiteTable
+
+NAMESPACE = 'sodos.analyseplan.filters'
+
+
+@dataclasses.dataclass
+class Context:
+    """One appliance while its members are being placed."""
+
+    appliance_id: str
+    constraints: dict[str, Any]
+    # Site index -> members of this appliance placed there (so far).
+    sites_used: Counter[int]
+    # Sites where this member's server failed for good.
+    excluded: frozenset[int] = frozenset()
+
+
+class Filter:
+    name: ClassVar[str]
+    static: ClassVar[bool] = False
+
+    def mask(
+        self, table: SiteTable, inst: appliance.Instance, ctx: Context
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+    def why(
+        self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
+    ) -> str:
+        return self.name
+
+
+class SiteUpFilter(Filter):
+    name = 'site_up'
+    static = True
+
+    def mask(self, table, inst, ctx):
+        return table.usable
+
+    def why(self, table, i, inst, ctx):
+        return table.status[i]
+
+
+class ConstraintsFilter(Filter):
+    """Allowed sites, regions and labels (jurisdiction)."""
+
+    name = 'constraints'
+    static = True
+
+    def mask(self, table, inst, ctx):
+        return np.array(
+            [
+                appliance.allows(ctx.constraints, name, table.profiles[i])
+                for i, name in enumerate(table.names)
+            ],
+            dtype=bool,
+        )
+
+    def why(self, table, i, inst, ctx):
+        return 'not allowed by the constraints (sites, regions, labels)'
+
+
+class ImageFilter(Filter):
+    name = 'image'
+    static = True
+
+    def mask(self, table, inst, ctx):
+        return np.array(
+            [inst.image in images for images in table.images], dtype=bool
+        )
+
+    def why(self, table, i, inst, ctx):
+        return 'image %s not present' % inst.image
+
+
+class FlavorFilter(Filter):
+    name = 'flavor'
+    static = True
+
+    def mask(self, table, inst, ctx):
+        return np.isfinite(table.need(inst.flavor)).all(axis=1)
+
+    def why(self, table, i, inst, ctx):
+        return 'flavor %s unknown' % inst.flavor
+
+
+class CapacityFilter(Filter):
+    """Room for the flavor, keeping the appliance's headroom free."""
+
+    name = 'capacity'
+
+    def mask(self, table, inst, ctx):
+        keep = 1.0 - ctx.constraints.get('headroom_pct', 0) / 100.0
+        need = table.need(inst.flavor)
+        return np.all(table.used + need <= table.total * keep, axis=1)
+
+    def why(self, table, i, inst, ctx):
+        keep = 1.0 - ctx.constraints.get('headroom_pct', 0) / 100.0
+        need = table.need(inst.flavor)[i]
+        for j, res in enumerate(RESOURCES):
+            free = table.total[i, j] * keep - table.used[i, j]
+            if need[j] > free:
+                return 'no room for %s (%s: needs %g, %g free)' % (
+                    inst.flavor,
+                    res,
+                    need[j],
+                    max(free, 0.0),
+                )
+        return 'no room for %s' % inst.flavor
+
+
+class SpreadFilter(Filter):
+    """Anti-affinity: until the appliance spans ``spread`` sites, each
+    new member goes to a site it does not use yet."""
+
+    name = 'spread'
+
+    def mask(self, table, inst, ctx):
+        allowed = np.ones(len(table.names), dtype=bool)
+        used = [i for i, n in ctx.sites_used.items() if n > 0]
+        if len(used) < ctx.constraints.get('spread', 1):
+            allowed[used] = False
+        return allowed
+
+    def why(self, table, i, inst, ctx):
+        return 'already hosts a member (spread %d)' % (
+            ctx.constraints.get('spread', 1)
+        )
+
+
+class AffinityFilter(Filter):
+    name = 'affinity'
+
+    def mask(self, table, inst, ctx):
+        used = [i for i, n in ctx.sites_used.items() if n > 0]
+        if not ctx.constraints.get('affinity') or not used:
+            return np.ones(len(table.names), dtype=bool)
+        allowed = np.zeros(len(table.names), dtype=bool)
+        allowed[used] = True
+        return allowed
+
+    def why(self, table, i, inst, ctx):
+        return 'affinity: the other members are elsewhere'
+
+
+class FailedHereFilter(Filter):
+    """A site where this member's server failed for good (no valid host,
+    quota) is not tried again."""
+
+    name = 'failed_here'
+
+    def mask(self, table, inst, ctx):
+        allowed = np.ones(len(table.names), dtype=bool)
+        allowed[list(ctx.excluded)] = False
+        return allowed
+
+    def why(self, table, i, inst, ctx):
+        return 'the server failed there before'

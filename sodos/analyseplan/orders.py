@@ -1,0 +1,181 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""From a plan to the commands that carry it out.
+
+Each placement comes with the action that builds the server there; each
+removal with the action that deletes it (when its site is up). Moves off
+a site that is still up (drain) are make-before-break: the old server is
+deleted only once the new one is built, by :func:`cleanups` on a later
+cycle. Everything is cut in ``plan.apply`` chunks, each one Raft entry
+carrying the term the plan was made in.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sodos.analyseplan import planner
+from sodos.kb.schemas import PLAN_CHUNK
+
+ENDED = ('done', 'failed')
+
+
+def _create(site: str, appliance_id: str, member: str, info: dict) -> dict:
+    params = {
+        'appliance_id': appliance_id,
+        'member': member,
+        'image': info['image'],
+        'flavor': info['flavor'],
+    }
+    return {
+        'action_id': uuid.uuid4().hex,
+        'site': site,
+        'kind': 'server.create',
+        'params': params,
+    }
+
+
+def _delete(site: str, appliance_id: str, member: str) -> dict:
+    return {
+        'action_id': uuid.uuid4().hex,
+        'site': site,
+        'kind': 'server.delete',
+        'params': {'appliance_id': appliance_id, 'member': member},
+    }
+
+
+def from_plan(plan: planner.Plan, kb: dict[str, Any]) -> list[dict]:
+    """``plan.apply`` argument dicts for the plan's moves and removals."""
+    sites = kb.get('sites', {})
+    placements, actions, removals = [], [], []
+    for move in plan.moves:
+        info = {
+            'image': move.image,
+            'flavor': move.flavor,
+            'failed_sites': move.failed_sites,
+        }
+        placements.append(
+            {
+                'appliance_id': move.appliance_id,
+                'member': move.member,
+                'site': move.site,
+                'info': info,
+            }
+        )
+        actions.append(
+            _create(move.site, move.appliance_id, move.member, info)
+        )
+    for removal in plan.removals:
+        removals.append(
+            {'appliance_id': removal.appliance_id, 'member': removal.member}
+        )
+        if sites.get(removal.site, {}).get('status') == 'up':
+            actions.append(
+                _delete(removal.site, removal.appliance_id, removal.member)
+            )
+    return chunks(placements, removals, actions)
+
+
+def chunks(
+    placements: list[dict], removals: list[dict], actions: list[dict]
+) -> list[dict]:
+    """Cut into ``plan.apply`` args; a placement and its action together."""
+    out = []
+    for start in range(0, max(len(placements), len(removals), 1), PLAN_CHUNK):
+        part_p = placements[start : start + PLAN_CHUNK]
+        part_r = removals[start : start + PLAN_CHUNK]
+        out.append({'placements': part_p, 'removals': part_r, 'actions': []})
+    # Actions follow the chunk of their placement; the rest go last.
+    by_key = {}
+    for action in actions:
+        p = action['params']
+        by_key.setdefault((p['appliance_id'], p['member']), []).append(action)
+    for args in out:
+        for item in args['placements'] + args['removals']:
+            args['actions'].extend(
+                by_key.pop((item['appliance_id'], item['member']), [])
+            )
+    rest = [a for group in by_key.values() for a in group]
+    for start in range(0, len(rest), 2 * PLAN_CHUNK):
+        out.append(
+            {
+                'placements': [],
+                'removals': [],
+                'actions': rest[start : start + 2 * PLAN_CHUNK],
+            }
+        )
+    return [
+        dict(args, plan_id=uuid.uuid4().hex)
+        for args in out
+        if args['placements'] or args['removals'] or args['actions']
+    ]
+
+
+def cleanups(kb: dict[str, Any], retry_after: float, now: float) -> list:
+    """Follow-up actions for members placed where they are now:
+
+    * delete the member's server at another site that is up, once the
+      server at its placed site is built (the end of a move);
+    * build the member again where it is placed when its last create
+      there failed with a transient error ``retry_after`` seconds ago.
+    """
+    sites = kb.get('sites', {})
+    monitoring = kb.get('monitoring', {})
+    placements = kb.get('placements', {})
+    latest: dict[tuple[str, str, str], dict] = {}
+    for action in kb.get('actions', {}).values():
+        params = action.get('params') or {}
+        key = '%s/%s' % (params.get('appliance_id'), params.get('member'))
+        slot = (key, action['site'], action['kind'])
+        if slot not in latest or (
+            action['created_at'],
+            action['action_id'],
+        ) > (latest[slot]['created_at'], latest[slot]['action_id']):
+            latest[slot] = action
+    out = []
+    for key in sorted(placements):
+        placed = placements[key]
+        home = placed['site']
+        built = latest.get((key, home, 'server.create'))
+        if built and built['state'] == 'done':
+            for name in sorted(monitoring):
+                servers = (monitoring[name].get('summary') or {}).get(
+                    'servers'
+                ) or {}
+                if name == home or key not in servers:
+                    continue
+                if sites.get(name, {}).get('status') != 'up':
+                    continue  # its Exec deletes it once back (reconcile)
+                pending = latest.get((key, name, 'server.delete'))
+                if pending and pending['state'] not in ENDED:
+                    continue
+                if pending and pending['created_at'] > built['updated_at']:
+                    continue
+                out.append(
+                    _delete(name, placed['appliance_id'], placed['member'])
+                )
+        elif built and built['state'] == 'failed':
+            result = built.get('result') or {}
+            if result.get('transient') and (
+                now - built['updated_at'] >= retry_after
+            ):
+                out.append(
+                    _create(
+                        home,
+                        placed['appliance_id'],
+                        placed['member'],
+                        placed.get('info') or {},
+                    )
+                )
+    return out

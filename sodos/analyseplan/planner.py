@@ -1,0 +1,345 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The planner: a pure function from a KB read (plus hypothetical
+events) to a plan.
+
+No clock, no I/O, no randomness: the same KB gives the same plan on every
+site, a test can hand it any federation, and a what-if question is the
+same call with events added.
+
+1. Every server of every appliance (:func:`appliance.instances`) is
+   *kept* where the KB places it while that site is up, not draining,
+   still allowed by the constraints and not one where its server failed
+   for good; kept members not built yet reserve their flavor there.
+2. The others (new members, members of a site down or draining, of a
+   site whose build failed) are placed in priority order, highest first
+   (then by appliance id and member name): the filters say which sites
+   may take the server, the weighers which of those is best.
+3. Placements of servers no spec asks for any more are removed.
+
+A member no site can take is reported with each site's reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from sodos import exception
+from sodos import plugins
+from sodos.analyseplan import appliance
+from sodos.analyseplan import filters as filters_mod
+from sodos.analyseplan import weighers as weighers_mod
+from sodos.analyseplan.view import RESOURCES
+from sodos.analyseplan.view import Events
+from sodos.analyseplan.view import SiteTable
+
+
+@dataclasses.dataclass
+class Move:
+    key: str
+    appliance_id: str
+    member: str
+    site: str
+    from_site: str | None
+    reason: str
+    image: str
+    flavor: str
+    failed_sites: list[str]
+
+
+@dataclasses.dataclass
+class Unplaced:
+    key: str
+    appliance_id: str
+    member: str
+    from_site: str | None
+    reason: str
+
+
+@dataclasses.dataclass
+class Removal:
+    key: str
+    appliance_id: str
+    member: str
+    site: str
+
+
+@dataclasses.dataclass
+class Plan:
+    moves: list[Move]
+    unplaced: list[Unplaced]
+    removals: list[Removal]
+    kept: int
+    capacity_left: dict[str, dict[str, float]]
+
+    def affected_appliances(self) -> list[str]:
+        found = {m.appliance_id for m in self.moves}
+        found |= {u.appliance_id for u in self.unplaced}
+        return sorted(found)
+
+    def summary(self) -> str:
+        parts = ['%d kept' % self.kept]
+        if self.moves:
+            parts.append('%d to place' % len(self.moves))
+        if self.removals:
+            parts.append('%d to remove' % len(self.removals))
+        if self.unplaced:
+            parts.append('%d cannot be placed' % len(self.unplaced))
+        return ', '.join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            'moves': [dataclasses.asdict(m) for m in self.moves],
+            'unplaced': [dataclasses.asdict(u) for u in self.unplaced],
+            'removals': [dataclasses.asdict(r) for r in self.removals],
+            'kept': self.kept,
+            'affected_appliances': self.affected_appliances(),
+            'capacity_left': self.capacity_left,
+        }
+
+
+class Planner:
+    def __init__(
+        self,
+        filters: Iterable[filters_mod.Filter],
+        weighers: Iterable[tuple[weighers_mod.Weigher, float]],
+    ) -> None:
+        self.filters = list(filters)
+        self.static_filters = [f for f in self.filters if f.static]
+        self.dynamic_filters = [f for f in self.filters if not f.static]
+        self.weighers = [(w, m) for w, m in weighers if m]
+
+    def plan(self, kb: dict[str, Any], events: Events | None = None) -> Plan:
+        table = SiteTable(kb, events or Events())
+        placements = kb.get('placements', {})
+        failed = _failed_sites(kb.get('actions', {}), placements)
+        specs = _specs(kb.get('appliances', {}))
+        order = sorted(specs, key=lambda a: (-specs[a]['priority'], a))
+        contexts: dict[str, filters_mod.Context] = {}
+        todo: list[tuple[appliance.Instance, str | None, str]] = []
+        wanted: set[str] = set()
+        kept = 0
+        for appliance_id in order:
+            spec = specs[appliance_id]
+            ctx = contexts[appliance_id] = filters_mod.Context(
+                appliance_id, spec['constraints'], Counter()
+            )
+            for inst in appliance.instances(appliance_id, spec):
+                wanted.add(inst.key)
+                placed = placements.get(inst.key)
+                site = placed['site'] if placed else None
+                why = _must_move(table, ctx, inst, site, failed)
+                if why is None:
+                    assert site is not None
+                    i = table.index[site]
+                    ctx.sites_used[i] += 1
+                    kept += 1
+                    if inst.key not in table.servers[i]:
+                        # Placed, not built yet: its room is taken.
+                        table.used[i] += table.need(inst.flavor)[i]
+                else:
+                    todo.append((inst, site, why))
+        static_score = np.zeros(len(table.names))
+        for weigher, multiplier in self.weighers:
+            if weigher.static:
+                static_score += multiplier * weigher.weigh(table)
+        moves, unplaced = [], []
+        static_masks: dict[tuple[str, str, str], np.ndarray] = {}
+        for inst, site, why in todo:
+            ctx = contexts[inst.appliance_id]
+            ctx.excluded = frozenset(
+                table.index[s]
+                for s in failed.get(inst.key, ())
+                if s in table.index
+            )
+            mask_key = (inst.appliance_id, inst.image, inst.flavor)
+            mask = static_masks.get(mask_key)
+            if mask is None:
+                mask = np.ones(len(table.names), dtype=bool)
+                for f in self.static_filters:
+                    mask &= f.mask(table, inst, ctx)
+                static_masks[mask_key] = mask
+            fits = mask.copy()
+            for f in self.dynamic_filters:
+                fits &= f.mask(table, inst, ctx)
+            if not fits.any():
+                unplaced.append(
+                    Unplaced(
+                        inst.key,
+                        inst.appliance_id,
+                        inst.name,
+                        site,
+                        '%s; no site can take it: %s'
+                        % (why, self._explain(table, inst, ctx)),
+                    )
+                )
+                continue
+            score = static_score.copy()
+            for weigher, multiplier in self.weighers:
+                if not weigher.static:
+                    score += multiplier * weigher.weigh(table)
+            score[~fits] = -np.inf
+            i = int(np.argmax(score))
+            ctx.sites_used[i] += 1
+            table.used[i] += table.need(inst.flavor)[i]
+            table.active[i] = True
+            moves.append(
+                Move(
+                    key=inst.key,
+                    appliance_id=inst.appliance_id,
+                    member=inst.name,
+                    site=table.names[i],
+                    from_site=site,
+                    reason=why,
+                    image=inst.image,
+                    flavor=inst.flavor,
+                    failed_sites=sorted(failed.get(inst.key, ())),
+                )
+            )
+        # A placement is removed when its appliance is gone, or when the
+        # appliance's spec no longer asks for it; an appliance whose spec
+        # does not validate (written by hand) is left alone.
+        appliances = kb.get('appliances', {})
+        removals = [
+            Removal(key, p['appliance_id'], p['member'], p['site'])
+            for key, p in sorted(placements.items())
+            if key not in wanted
+            and (
+                p['appliance_id'] in specs
+                or p['appliance_id'] not in appliances
+            )
+        ]
+        return Plan(moves, unplaced, removals, kept, _left(table))
+
+    def _explain(
+        self,
+        table: SiteTable,
+        inst: appliance.Instance,
+        ctx: filters_mod.Context,
+    ) -> str:
+        if not table.names:
+            return 'the federation has no site'
+        masks = [(f, f.mask(table, inst, ctx)) for f in self.filters]
+        reasons = []
+        for i, name in enumerate(table.names):
+            for f, mask in masks:
+                if not mask[i]:
+                    reasons.append(
+                        '%s: %s' % (name, f.why(table, i, inst, ctx))
+                    )
+                    break
+        text = '; '.join(reasons)
+        return text if len(text) <= 900 else text[:897] + '...'
+
+
+def _specs(appliances: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The valid specs; one that no longer validates is left alone."""
+    specs = {}
+    for appliance_id, record in appliances.items():
+        try:
+            specs[appliance_id] = appliance.validate(record.get('spec'))
+        except appliance.InvalidAppliance:
+            continue
+    return specs
+
+
+def _must_move(
+    table: SiteTable,
+    ctx: filters_mod.Context,
+    inst: appliance.Instance,
+    site: str | None,
+    failed: dict[str, set[str]],
+) -> str | None:
+    """Why the member cannot stay where it is; None if it can."""
+    if site is None:
+        return 'new'
+    i = table.index.get(site)
+    if i is None:
+        return 'site %s left' % site
+    if not table.usable[i]:
+        return 'site %s: %s' % (site, table.status[i])
+    if site in failed.get(inst.key, ()):
+        return 'its server failed at %s' % site
+    if not appliance.allows(ctx.constraints, site, table.profiles[i]):
+        return 'site %s no longer allowed by the constraints' % site
+    return None
+
+
+def _failed_sites(
+    actions: dict[str, Any], placements: dict[str, Any]
+) -> dict[str, set[str]]:
+    """Member key -> sites where its server failed for good.
+
+    From the placements' record of earlier failures, and from create
+    actions that failed with a permanent error (transient ones are
+    retried in place).
+    """
+    failed: dict[str, set[str]] = {}
+    for key, placed in placements.items():
+        for site in (placed.get('info') or {}).get('failed_sites') or ():
+            failed.setdefault(key, set()).add(site)
+    for action in actions.values():
+        if action.get('kind') != 'server.create':
+            continue
+        if action.get('state') != 'failed':
+            continue
+        result = action.get('result') or {}
+        if result.get('transient'):
+            continue
+        params = action.get('params') or {}
+        key = '%s/%s' % (params.get('appliance_id'), params.get('member'))
+        placed = placements.get(key)
+        # Only a failure at the site the member is placed at counts: an
+        # older one elsewhere is history.
+        if placed and placed.get('site') == action['site']:
+            failed.setdefault(key, set()).add(action['site'])
+    return failed
+
+
+def _left(table: SiteTable) -> dict[str, dict[str, float]]:
+    free = table.free()
+    return {
+        name: {res: float(free[i, j]) for j, res in enumerate(RESOURCES)}
+        for i, name in enumerate(table.names)
+        if table.usable[i]
+    }
+
+
+def from_conf(conf: Any, consolidate: bool = False) -> Planner:
+    """The planner ``[analyseplan]filters`` and ``weights`` describe."""
+    chosen = []
+    for name in conf.analyseplan.filters:
+        cls = plugins.load(
+            filters_mod.NAMESPACE, name, '[analyseplan]filters', 'filter'
+        )
+        chosen.append(cls())
+    weighed = []
+    for name, value in sorted(conf.analyseplan.weights.items()):
+        try:
+            multiplier = float(value)
+        except ValueError:
+            raise exception.ConfigError(
+                '[analyseplan]weights: %s:%s is not a number' % (name, value)
+            ) from None
+        if name == 'pack' and consolidate:
+            multiplier = max(multiplier, 2.0)
+        cls = plugins.load(
+            weighers_mod.NAMESPACE, name, '[analyseplan]weights', 'weigher'
+        )
+        weighed.append((cls(), multiplier))
+    return Planner(chosen, weighed)

@@ -1,0 +1,96 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Placement weighers: which of the sites that may take a server is best.
+
+Plugins of ``sodos.analyseplan.weighers``. Each scores all sites at once
+in [0, 1] (higher is better); the planner adds the scores, each times
+its multiplier from ``[analyseplan]weights``, and takes the best site
+(the first in name order on a tie). A ``static`` weigher depends only on
+the site table: it is asked once per plan.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from sodos.analyseplan.view import SiteTable
+
+NAMESPACE = 'sodos.analyseplan.weighers'
+
+
+def _lower_is_better(values: np.ndarray) -> np.ndarray:
+    top = float(values.max()) if len(values) else 0.0
+    if top <= 0.0:
+        return np.zeros(len(values))
+    return 1.0 - values / top
+
+
+class Weigher:
+    name: ClassVar[str]
+    static: ClassVar[bool] = True
+
+    def weigh(self, table: SiteTable) -> np.ndarray:
+        raise NotImplementedError
+
+
+class FreeRamWeigher(Weigher):
+    """More free RAM is better: spreads load, as Nova's RAM weigher."""
+
+    name = 'free_ram'
+    static = False
+
+    def weigh(self, table):
+        top = float(table.total[:, 1].max()) if len(table.names) else 0.0
+        if top <= 0.0:
+            return np.zeros(len(table.names))
+        return np.clip((table.total[:, 1] - table.used[:, 1]) / top, 0, 1)
+
+
+class CostWeigher(Weigher):
+    """A cheaper vCPU hour is better."""
+
+    name = 'cost'
+
+    def weigh(self, table):
+        return _lower_is_better(table.cost)
+
+
+class EnergyWeigher(Weigher):
+    """Less gCO2 per kWh at the plug (grid intensity x PUE) is better."""
+
+    name = 'energy'
+
+    def weigh(self, table):
+        return _lower_is_better(table.energy)
+
+
+class LatencyWeigher(Weigher):
+    """A site whose API answers faster is better (locality)."""
+
+    name = 'latency'
+
+    def weigh(self, table):
+        return _lower_is_better(table.latency)
+
+
+class PackWeigher(Weigher):
+    """A site already hosting sodos servers is better: consolidation
+    leaves the others empty, to be powered down."""
+
+    name = 'pack'
+    static = False
+
+    def weigh(self, table):
+        return table.active.astype(float)

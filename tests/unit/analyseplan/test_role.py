@@ -1,0 +1,156 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""AnalysePlan's cycle on the in-memory KB: plans committed with their
+term, follow-ups, drains and alerts."""
+
+import pytest
+
+from sodos.analyseplan import role as analyseplan_role
+from tests.unit.analyseplan.kbviews import site as site_view
+from tests.unit.analyseplan.kbviews import spec
+from tests.unit.helpers import Wrapped
+
+A = 'a' * 32
+
+
+@pytest.fixture
+def fed(knowmon):
+    """'here' plus two more sites, each with a monitoring report."""
+    backend = knowmon.backend
+
+    def report(name, **kwargs):
+        _, _, summary = site_view(name, **kwargs)
+        summary['collected_at'] = 1.0
+        result = backend.propose(
+            'monitoring.report', {'site': name, 'summary': summary}
+        )
+        assert result['ok']
+
+    for name, address in (('s2', 'h:2'), ('s3', 'h:3')):
+        backend.propose('site.register', {'site': name, 'address': address})
+    for name in ('here', 's2', 's3'):
+        report(name)
+    backend.report = report
+    return backend
+
+
+def placements(fed):
+    return {k: p['site'] for k, p in fed.read('placements').items()}
+
+
+def creates(fed):
+    return sorted(
+        (a['site'], a['params']['member'])
+        for a in fed.read('actions').values()
+        if a['kind'] == 'server.create'
+    )
+
+
+def test_new_appliance_is_placed_with_its_build_actions(conf, api, fed):
+    fed.propose(
+        'appliance.put', {'appliance_id': A, 'spec': spec(count=2, spread=2)}
+    )
+    role = analyseplan_role.AnalysePlanRole(conf, api)
+    line = role.cycle()
+    assert line == (
+        'analyseplan: active (leader, term 1): 1 appliance(s), '
+        '0 kept, 2 to place'
+    )
+    where = placements(fed)
+    assert len(set(where.values())) == 2
+    assert creates(fed) == sorted(
+        (site, key.split('/')[1]) for key, site in where.items()
+    )
+    assert role.cycle().endswith('1 appliance(s), 2 kept')
+    assert len(creates(fed)) == 2
+
+
+def test_a_plan_of_an_older_term_is_refused_whole(conf, api, fed):
+    fed.propose('appliance.put', {'appliance_id': A, 'spec': spec()})
+    fed.propose('leader.claim', {'site': 'here'})  # term 1 leads now
+    deposed = Wrapped(api, status=dict(api.status(), term=0))
+    line = analyseplan_role.AnalysePlanRole(conf, deposed).cycle()
+    assert 'NOT APPLIED: plan.apply: stale term 0' in line
+    assert placements(fed) == {}
+    assert fed.read('actions') == {}
+
+
+def test_members_of_a_site_down_are_rebuilt_elsewhere(conf, api, fed):
+    fed.propose(
+        'appliance.put', {'appliance_id': A, 'spec': spec(count=2, spread=2)}
+    )
+    role = analyseplan_role.AnalysePlanRole(conf, api)
+    role.cycle()
+    lost = next(s for s in placements(fed).values() if s != 'here')
+    fed.propose('site.status', {'site': lost, 'status': 'down'})
+    line = role.cycle()
+    assert line.endswith('1 kept, 1 to place')
+    where = placements(fed)
+    assert lost not in where.values()
+    assert len(set(where.values())) == 2
+
+
+def test_unplaceable_member_raises_one_alert_closed_once_placed(
+    conf, api, fed
+):
+    fed.propose(
+        'appliance.put', {'appliance_id': A, 'spec': spec(image='ubuntu')}
+    )
+    role = analyseplan_role.AnalysePlanRole(conf, api)
+    line = role.cycle()
+    assert 'image ubuntu not present' in line
+    role.cycle()
+    (alert,) = fed.read('alerts').values()
+    assert alert['kind'] == 'unplaced'
+    assert 'cannot be placed' in alert['message']
+    fed.report('s3', images=('cirros', 'ubuntu'))
+    role.cycle()
+    assert placements(fed) == {'%s/web-0' % A: 's3'}
+    assert fed.read('alerts') == {}
+
+
+def test_drain_moves_members_then_marks_the_site_drained(conf, api, fed):
+    fed.propose('appliance.put', {'appliance_id': A, 'spec': spec()})
+    role = analyseplan_role.AnalysePlanRole(conf, api)
+    role.cycle()
+    ((key, home),) = placements(fed).items()
+    fed.propose('site.maintenance', {'site': home, 'state': 'draining'})
+    role.cycle()
+    (new_home,) = placements(fed).values()
+    assert new_home != home
+    # The new server is built; the old one is still there.
+    for action in fed.read('actions').values():
+        fed.propose(
+            'action.update',
+            {'action_id': action['action_id'], 'state': 'done'},
+        )
+    fed.report(home, servers={key: {'id': 'old', 'status': 'ACTIVE'}})
+    role.cycle()
+    deletes = [
+        a for a in fed.read('actions').values() if a['kind'] == 'server.delete'
+    ]
+    assert [(a['site'], a['params']['member']) for a in deletes] == [
+        (home, 'web-0')
+    ]
+    assert fed.read('sites')[home]['maintenance'] == 'draining'
+    fed.report(home)  # the old server is gone
+    role.cycle()
+    assert fed.read('sites')[home]['maintenance'] == 'drained'
+
+
+def test_paused_policy_stops_planning(conf, api, fed):
+    fed.propose('appliance.put', {'appliance_id': A, 'spec': spec()})
+    fed.propose('policy.set', {'key': 'paused', 'value': True})
+    line = analyseplan_role.AnalysePlanRole(conf, api).cycle()
+    assert line.endswith('paused by policy, not planning')
+    assert placements(fed) == {}

@@ -54,7 +54,9 @@ class Filter:
 
     def mask(
         self, table: SiteTable, inst: appliance.Instance, ctx: Context
-    ) -> np.ndarray:
+    ) -> np.ndarray | None:
+        """Sites that pass, as booleans; None when every site passes
+        (the planner's inner loop saves building an array of ones)."""
         raise NotImplementedError
 
     def why(
@@ -149,10 +151,11 @@ class SpreadFilter(Filter):
     name = 'spread'
 
     def mask(self, table, inst, ctx):
-        allowed = np.ones(len(table.names), dtype=bool)
         used = [i for i, n in ctx.sites_used.items() if n > 0]
-        if len(used) < ctx.constraints.get('spread', 1):
-            allowed[used] = False
+        if not used or len(used) >= ctx.constraints.get('spread', 1):
+            return None
+        allowed = np.ones(len(table.names), dtype=bool)
+        allowed[used] = False
         return allowed
 
     def why(self, table, i, inst, ctx):
@@ -165,9 +168,11 @@ class AffinityFilter(Filter):
     name = 'affinity'
 
     def mask(self, table, inst, ctx):
+        if not ctx.constraints.get('affinity'):
+            return None
         used = [i for i, n in ctx.sites_used.items() if n > 0]
-        if not ctx.constraints.get('affinity') or not used:
-            return np.ones(len(table.names), dtype=bool)
+        if not used:
+            return None
         allowed = np.zeros(len(table.names), dtype=bool)
         allowed[used] = True
         return allowed
@@ -183,6 +188,8 @@ class FailedHereFilter(Filter):
     name = 'failed_here'
 
     def mask(self, table, inst, ctx):
+        if not ctx.excluded:
+            return None
         allowed = np.ones(len(table.names), dtype=bool)
         allowed[list(ctx.excluded)] = False
         return allowed

@@ -97,7 +97,7 @@ def chunks(
         part_r = removals[start : start + PLAN_CHUNK]
         out.append({'placements': part_p, 'removals': part_r, 'actions': []})
     # Actions follow the chunk of their placement; the rest go last.
-    by_key = {}
+    by_key: dict[tuple[str, str], list[dict]] = {}
     for action in actions:
         p = action['params']
         by_key.setdefault((p['appliance_id'], p['member']), []).append(action)

@@ -113,6 +113,16 @@ class Plan:
         }
 
 
+# With the federation policy 'consolidate' on, these weighers alone.
+CONSOLIDATION_WEIGHTS = {'marginal_cost': 1.0}
+
+# Validated specs by (appliance id, its updated_at in the KB): a spec is
+# validated once per change, not once per cycle. The planner never
+# changes a spec it is given.
+_SPEC_CACHE: dict[tuple[str, Any], dict[str, Any]] = {}
+SPEC_CACHE_SIZE = 200_000
+
+
 class Planner:
     def __init__(
         self,
@@ -159,7 +169,7 @@ class Planner:
             if weigher.static:
                 static_score += multiplier * weigher.weigh(table)
         moves, unplaced = [], []
-        static_masks: dict[tuple[str, str, str], np.ndarray] = {}
+        static_masks: dict[tuple[Any, str, str], np.ndarray] = {}
         for inst, site, why in todo:
             ctx = contexts[inst.appliance_id]
             ctx.excluded = frozenset(
@@ -167,16 +177,20 @@ class Planner:
                 for s in failed.get(inst.key, ())
                 if s in table.index
             )
-            mask_key = (inst.appliance_id, inst.image, inst.flavor)
+            mask_key = (_static_signature(ctx), inst.image, inst.flavor)
             mask = static_masks.get(mask_key)
             if mask is None:
                 mask = np.ones(len(table.names), dtype=bool)
                 for f in self.static_filters:
-                    mask &= f.mask(table, inst, ctx)
+                    passed = f.mask(table, inst, ctx)
+                    if passed is not None:
+                        mask &= passed
                 static_masks[mask_key] = mask
             fits = mask.copy()
             for f in self.dynamic_filters:
-                fits &= f.mask(table, inst, ctx)
+                passed = f.mask(table, inst, ctx)
+                if passed is not None:
+                    fits &= passed
             if not fits.any():
                 unplaced.append(
                     Unplaced(
@@ -191,7 +205,10 @@ class Planner:
                 continue
             score = static_score.copy()
             for weigher, multiplier in self.weighers:
-                if not weigher.static:
+                if weigher.needs_member:
+                    vcpus = table.need(inst.flavor)[:, 0]
+                    score += multiplier * weigher.weigh_member(table, vcpus)
+                elif not weigher.static:
                     score += multiplier * weigher.weigh(table)
             score[~fits] = -np.inf
             i = int(np.argmax(score))
@@ -238,7 +255,7 @@ class Planner:
         reasons = []
         for i, name in enumerate(table.names):
             for f, mask in masks:
-                if not mask[i]:
+                if mask is not None and not mask[i]:
                     reasons.append(
                         '%s: %s' % (name, f.why(table, i, inst, ctx))
                     )
@@ -251,11 +268,30 @@ def _specs(appliances: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The valid specs; one that no longer validates is left alone."""
     specs = {}
     for appliance_id, record in appliances.items():
-        try:
-            specs[appliance_id] = appliance.validate(record.get('spec'))
-        except appliance.InvalidAppliance:
-            continue
+        # A KB record has its commit time; a hand-made view may not.
+        stamp = (appliance_id, record.get('updated_at'))
+        spec = _SPEC_CACHE.get(stamp) if stamp[1] is not None else None
+        if spec is None:
+            try:
+                spec = appliance.validate(record.get('spec'))
+            except appliance.InvalidAppliance:
+                continue
+            if len(_SPEC_CACHE) > SPEC_CACHE_SIZE:
+                _SPEC_CACHE.clear()
+            _SPEC_CACHE[stamp] = spec
+        specs[appliance_id] = spec
     return specs
+
+
+def _static_signature(ctx: filters_mod.Context) -> Any:
+    """What the static filters read of an appliance: its constraints
+    (appliances with the same ones share the filters' answer)."""
+    c = ctx.constraints
+    return (
+        tuple(c.get('sites') or ()),
+        tuple(c.get('regions') or ()),
+        tuple(sorted((c.get('labels') or {}).items())),
+    )
 
 
 def _must_move(
@@ -336,10 +372,13 @@ def from_conf(conf: Any, consolidate: bool = False) -> Planner:
             raise exception.ConfigError(
                 '[analyseplan]weights: %s:%s is not a number' % (name, value)
             ) from None
-        if name == 'pack' and consolidate:
-            multiplier = max(multiplier, 2.0)
+        if consolidate:
+            # Cost and energy decide alone: spreading load is off.
+            multiplier = CONSOLIDATION_WEIGHTS.get(name, 0.0)
         cls = plugins.load(
             weighers_mod.NAMESPACE, name, '[analyseplan]weights', 'weigher'
         )
-        weighed.append((cls(), multiplier))
+        weighed.append((cls(conf), multiplier))
+    if consolidate and 'marginal_cost' not in conf.analyseplan.weights:
+        weighed.append((weighers_mod.MarginalCostWeigher(conf), 1.0))
     return Planner(chosen, weighed)

@@ -21,10 +21,12 @@ the site table: it is asked once per plan.
 
 from __future__ import annotations
 
+from typing import Any
 from typing import ClassVar
 
 import numpy as np
 
+from sodos.analyseplan import objective
 from sodos.analyseplan.view import SiteTable
 
 NAMESPACE = 'sodos.analyseplan.weighers'
@@ -38,10 +40,20 @@ def _lower_is_better(values: np.ndarray) -> np.ndarray:
 
 
 class Weigher:
+    """Made with the service's ConfigOpts (None in tests and tools)."""
+
     name: ClassVar[str]
     static: ClassVar[bool] = True
+    # True: scored per member with weigh_member(table, vcpus per site).
+    needs_member: ClassVar[bool] = False
+
+    def __init__(self, conf: Any = None) -> None:
+        self.conf = conf
 
     def weigh(self, table: SiteTable) -> np.ndarray:
+        raise NotImplementedError
+
+    def weigh_member(self, table: SiteTable, vcpus: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
 
@@ -94,3 +106,42 @@ class PackWeigher(Weigher):
 
     def weigh(self, table):
         return table.active.astype(float)
+
+
+class MarginalCostWeigher(Weigher):
+    """The cheapest place by :mod:`objective`: the server's vCPU price
+    there, plus, at a site that hosts nothing yet, its share of the
+    site's energy. With it, a consolidation fills cheap, green sites
+    that are on already before it powers up another."""
+
+    name = 'marginal_cost'
+    static = False
+    needs_member = True
+
+    def __init__(
+        self, conf: Any = None, carbon_price: float | None = None
+    ) -> None:
+        if carbon_price is None:
+            carbon_price = conf.analyseplan.carbon_price if conf else 0.1
+        self.carbon_price = carbon_price
+        self._site_costs: tuple[int, np.ndarray] | None = None
+
+    def weigh_member(self, table: SiteTable, vcpus: np.ndarray) -> np.ndarray:
+        if self._site_costs is None or self._site_costs[0] != id(table):
+            self._site_costs = (
+                id(table),
+                np.array(
+                    [
+                        objective.site_cost(p, self.carbon_price)
+                        for p in table.profiles
+                    ]
+                ),
+            )
+        # Opening a site costs its energy; charged per vCPU of the room it
+        # brings, so that a big efficient site is opened before a small
+        # one whose first server looks cheaper.
+        share = vcpus / np.maximum(table.total[:, 0], 1.0)
+        cost = vcpus * table.cost + np.where(
+            table.active, 0.0, self._site_costs[1] * share
+        )
+        return _lower_is_better(np.nan_to_num(cost, posinf=0.0))

@@ -57,7 +57,16 @@ OPTS: list[cfg.Opt] = [
         },
         help='Placement weighers (plugins of sodos.analyseplan.weighers) '
         'and their multipliers; 0 turns one off. With the federation '
-        "policy 'consolidate' on, 'pack' gets at least 2.0.",
+        "policy 'consolidate' on, only 'marginal_cost' counts: new "
+        'members fill the sites that cost least in energy and money.',
+    ),
+    cfg.FloatOpt(
+        'carbon_price',
+        default=0.1,
+        min=0.0,
+        help='Price of one kg of CO2, in the currency of '
+        '[site_profile]cost_per_vcpu_hour: how the planner weighs a '
+        "site's energy against its vCPU price.",
     ),
     cfg.FloatOpt(
         'retry_after',

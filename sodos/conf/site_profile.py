@@ -53,6 +53,13 @@ OPTS: list[cfg.Opt] = [
         help="gCO2 per kWh of the site's electricity.",
     ),
     cfg.FloatOpt(
+        'idle_power_kw',
+        default=5.0,
+        min=0.0,
+        help='Power the site draws to stay on for sodos even when idle; '
+        'what a consolidation saves by emptying it.',
+    ),
+    cfg.FloatOpt(
         'pue',
         default=1.5,
         min=1.0,
@@ -78,6 +85,7 @@ def profile(conf: cfg.ConfigOpts) -> dict[str, Any]:
         'cost_per_vcpu_hour': opts.cost_per_vcpu_hour,
         'carbon_intensity': opts.carbon_intensity,
         'pue': opts.pue,
+        'idle_power_kw': opts.idle_power_kw,
     }
     if opts.location:
         data['location'] = opts.location

@@ -269,3 +269,27 @@ def test_plans_are_the_same_whatever_the_dict_order(weights):
         kb(list(reversed(sites)), appliances=dict(reversed(apps.items())))
     )
     assert first.to_dict() == again.to_dict()
+
+
+def test_what_if_reports_only_what_the_events_change():
+    from sodos.analyseplan import whatif
+
+    placements = {}
+    placements.update(placed(A, 'web-0', 's1'))
+    view = kb(
+        [site('s1'), site('s2', vcpu=0.5), site('s3')],
+        appliances={A: spec(), B: spec('new')},
+        placements=placements,
+    )
+    report = whatif.ask(planner(), view, ['s1'], [])
+    # B is new: the planner places it anyway, the question changes
+    # nothing about it.
+    assert [
+        (m['member'], m['from_site'], m['site']) for m in report['moves']
+    ] == [('web-0', 's1', 's3')]
+    assert report['affected_appliances'] == [A]
+    text = whatif.as_text(report)
+    assert text.startswith('What if s1 fails:\n1 appliance(s) affected: app')
+    assert 's3' in text
+    with pytest.raises(ValueError, match='no site named s9'):
+        whatif.ask(planner(), view, ['s9'], [])

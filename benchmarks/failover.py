@@ -21,7 +21,12 @@ member and is the client. Two cases, each repeated ``--trials`` times:
 * ``leader_loss_write_s``: SIGKILL of the leader's site -> the first
   write accepted (committed) again through the client member;
 * ``site_down_detect_s``: SIGKILL of a non-leader site -> the site is
-  marked down in the KB.
+  marked down in the KB;
+* ``site_loss_members_active_s``: SIGKILL of a non-leader site hosting
+  appliance members -> every one of them ACTIVE at another site, as the
+  sites' monitoring reports it (simulator driver, servers BUILD for
+  ``--boot-seconds``). Appliances: ``--appliances`` of two members with
+  spread 2.
 
 The killed site is restarted from its data directory between trials.
 Progress goes to stderr; the last line of stdout is one JSON object.
@@ -48,6 +53,21 @@ from sodos.testing import federation
 from sodos.testing import ports
 
 NO_REPLACEMENT = {'raft': {'voter_replace_timeout': 3600}}
+FAST_LOOPS = {
+    'exec': {
+        'loop_interval': 0.2,
+        'monitor_interval': 0.5,
+        'poll_interval': 0.1,
+        'retry_delay': 0.2,
+    },
+    'analyseplan': {'loop_interval': 0.2},
+}
+SPEC = {
+    'members': [
+        {'name': 'web', 'image': 'fake-image', 'flavor': 'm1.tiny', 'count': 2}
+    ],
+    'constraints': {'spread': 2},
+}
 
 
 def log(message: str) -> None:
@@ -124,15 +144,92 @@ def site_down(fed, client, voters: int) -> float:
     return elapsed
 
 
-def run(sites: int, trials: int) -> dict[str, Any]:
+def active_members(client) -> tuple[set[str], dict[str, Any]]:
+    """Member keys whose server is ACTIVE at their placed site."""
+    monitoring = client.read('monitoring')
+    placements = client.read('placements')
+    ok = set()
+    for key, placed in placements.items():
+        summary = (monitoring.get(placed['site']) or {}).get('summary') or {}
+        entry = (summary.get('servers') or {}).get(key) or {}
+        if entry.get('status') == 'ACTIVE':
+            ok.add(key)
+    return ok, placements
+
+
+def wait_all_active(client, count: int, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ok, placements = active_members(client)
+        if len(ok) == count == len(placements):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(
+        'members not all ACTIVE after %.0f s: %d of %d'
+        % (timeout, len(active_members(client)[0]), count)
+    )
+
+
+def setup_appliances(client, count: int) -> int:
+    for n in range(count):
+        client.propose(
+            'appliance.put',
+            {
+                'appliance_id': '%032x' % (n + 1),
+                'spec': dict(SPEC, name='a%d' % n),
+            },
+        )
+    members = 2 * count
+    wait_all_active(client, members)
+    return members
+
+
+def site_loss(fed, client, voters: int, members: int) -> float:
+    leader = client.status().leader
+    placements = client.read('placements')
+    hosting = {p['site'] for p in placements.values()}
+    victim = next(
+        s
+        for s in sorted(fed.sites.values(), key=lambda s: s.name)
+        if s.address != leader and s.name in hosting
+    )
+    lost = {k for k, p in placements.items() if p['site'] == victim.name}
+    started = time.monotonic()
+    victim.kill()
+    deadline = started + 120
+    while time.monotonic() < deadline:
+        ok, now = active_members(client)
+        if all(key in ok and now[key]['site'] != victim.name for key in lost):
+            break
+        time.sleep(0.05)
+    else:
+        raise RuntimeError(
+            'the members of %s were not ACTIVE elsewhere in 120 s'
+            % victim.name
+        )
+    elapsed = time.monotonic() - started
+    victim.start()
+    healthy(fed, voters)
+    wait_all_active(client, members)
+    return elapsed
+
+
+def run(
+    sites: int, trials: int, appliances: int = 6, boot_seconds: float = 1.0
+) -> dict[str, Any]:
     root = tempfile.mkdtemp(prefix='sodos-failover-')
     voters = min(sites, 3) if sites < 5 else 5
     if voters == 2:
         voters = 1
     client = None
     try:
+        settings = dict(NO_REPLACEMENT, **FAST_LOOPS)
+        settings['simulator'] = {
+            'boot_seconds': boot_seconds,
+            'delete_seconds': 0.2,
+        }
         with federation.LocalFederation(
-            root, voter_count=voters, settings=NO_REPLACEMENT
+            root, voter_count=voters, settings=settings
         ) as fed:
             log('starting %d sites (%d voters)' % (sites, voters))
             fed.add_site()
@@ -141,7 +238,13 @@ def run(sites: int, trials: int) -> dict[str, Any]:
                 fed.add_site()
             healthy(fed, voters, timeout=120)
             client = client_member(fed, root)
-            results: dict[str, list[float]] = {'leader': [], 'down': []}
+            members = setup_appliances(client, appliances)
+            log('%d appliance members ACTIVE' % members)
+            results: dict[str, list[float]] = {
+                'leader': [],
+                'down': [],
+                'members': [],
+            }
             for trial in range(trials):
                 results['leader'].append(leader_loss(fed, client, voters))
                 log(
@@ -152,6 +255,13 @@ def run(sites: int, trials: int) -> dict[str, Any]:
                 log(
                     'trial %d: site loss -> marked down in %.2f s'
                     % (trial + 1, results['down'][-1])
+                )
+                results['members'].append(
+                    site_loss(fed, client, voters, members)
+                )
+                log(
+                    'trial %d: site loss -> its members ACTIVE elsewhere '
+                    'in %.2f s' % (trial + 1, results['members'][-1])
                 )
     finally:
         if client is not None:
@@ -165,6 +275,12 @@ def run(sites: int, trials: int) -> dict[str, Any]:
         'leader_loss_write_s_max': round(max(results['leader']), 3),
         'site_down_detect_s': round(statistics.median(results['down']), 3),
         'site_down_detect_s_max': round(max(results['down']), 3),
+        'site_loss_members_active_s': round(
+            statistics.median(results['members']), 3
+        ),
+        'site_loss_members_active_s_max': round(max(results['members']), 3),
+        'appliance_members': 2 * appliances,
+        'boot_seconds': boot_seconds,
         'settings': federation.LAN_SETTINGS,
     }
 
@@ -173,9 +289,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
     parser.add_argument('--sites', type=int, default=3)
     parser.add_argument('--trials', type=int, default=5)
+    parser.add_argument('--appliances', type=int, default=6)
+    parser.add_argument('--boot-seconds', type=float, default=1.0)
     args = parser.parse_args()
+    if args.sites < 3:
+        parser.error('--sites must be at least 3 (spread 2 after a loss)')
     logging.basicConfig(level=logging.WARNING)
-    result = run(args.sites, args.trials)
+    result = run(args.sites, args.trials, args.appliances, args.boot_seconds)
     print(json.dumps(result, sort_keys=True))
     return 0
 

@@ -67,5 +67,28 @@ def test_kb_throughput_quick_reports_every_key():
 def test_failover_reports_both_cases():
     report = run_benchmark('failover.py', '--trials', '1')
     assert report['sites'] == 3 and report['trials'] == 1
-    for key in ('leader_loss_write_s', 'site_down_detect_s'):
+    for key in (
+        'leader_loss_write_s',
+        'site_down_detect_s',
+        'site_loss_members_active_s',
+    ):
         assert isinstance(report[key], float) and report[key] > 0, key
+
+
+def test_planner_reports_speed_and_quality():
+    report = run_benchmark(
+        'planner.py',
+        '--appliances',
+        '300',
+        '--sites',
+        '20',
+        '--small-appliances',
+        '30',
+        '--small-sites',
+        '5',
+    )
+    assert report['members_placed'] == 600
+    for key in ('plan_10k_x_100_s', 'quality_ratio', 'optimum_objective'):
+        assert isinstance(report[key], float) and report[key] > 0, key
+    # The optimum is a lower bound of every feasible plan.
+    assert report['quality_ratio'] >= 0.999

@@ -43,6 +43,7 @@ from sodos import exception
 from sodos import plugins
 from sodos.analyseplan import appliance
 from sodos.analyseplan import filters as filters_mod
+from sodos.analyseplan import objective
 from sodos.analyseplan import weighers as weighers_mod
 from sodos.analyseplan.view import RESOURCES
 from sodos.analyseplan.view import Events
@@ -86,6 +87,8 @@ class Plan:
     removals: list[Removal]
     kept: int
     capacity_left: dict[str, dict[str, float]]
+    # What a consolidation empties and saves, if it runs.
+    consolidation: dict[str, Any] | None = None
 
     def affected_appliances(self) -> list[str]:
         found = {m.appliance_id for m in self.moves}
@@ -100,6 +103,11 @@ class Plan:
             parts.append('%d to remove' % len(self.removals))
         if self.unplaced:
             parts.append('%d cannot be placed' % len(self.unplaced))
+        if self.consolidation:
+            parts.append(
+                'emptying %(site)s saves %(saving_per_hour)g/h'
+                % self.consolidation
+            )
         return ', '.join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,6 +118,7 @@ class Plan:
             'kept': self.kept,
             'affected_appliances': self.affected_appliances(),
             'capacity_left': self.capacity_left,
+            'consolidation': self.consolidation,
         }
 
 
@@ -134,16 +143,33 @@ class Planner:
         self.dynamic_filters = [f for f in self.filters if not f.static]
         self.weighers = [(w, m) for w, m in weighers if m]
 
-    def plan(self, kb: dict[str, Any], events: Events | None = None) -> Plan:
+    def plan(
+        self,
+        kb: dict[str, Any],
+        events: Events | None = None,
+        overloaded: dict[str, float] | None = None,
+        consolidate: float | None = None,
+    ) -> Plan:
+        """The plan for ``kb``.
+
+        ``overloaded``: site -> the utilisation (0..1) to bring it under,
+        by moving its lowest-priority members away. ``consolidate``: the
+        carbon price; when given, one site whose members all fit on the
+        other sites in use is emptied if that saves cost.
+        """
         table = SiteTable(kb, events or Events())
         placements = kb.get('placements', {})
+        table.flavor_of = {
+            key: (p.get('info') or {}).get('flavor', '')
+            for key, p in placements.items()
+        }
         failed = _failed_sites(kb.get('actions', {}), placements)
         specs = _specs(kb.get('appliances', {}))
         order = sorted(specs, key=lambda a: (-specs[a]['priority'], a))
         contexts: dict[str, filters_mod.Context] = {}
         todo: list[tuple[appliance.Instance, str | None, str]] = []
+        kept_at: dict[int, list[appliance.Instance]] = {}
         wanted: set[str] = set()
-        kept = 0
         for appliance_id in order:
             spec = specs[appliance_id]
             ctx = contexts[appliance_id] = filters_mod.Context(
@@ -158,12 +184,56 @@ class Planner:
                     assert site is not None
                     i = table.index[site]
                     ctx.sites_used[i] += 1
-                    kept += 1
+                    kept_at.setdefault(i, []).append(inst)
                     if inst.key not in table.servers[i]:
                         # Placed, not built yet: its room is taken.
                         table.used[i] += table.need(inst.flavor)[i]
                 else:
                     todo.append((inst, site, why))
+        banned: dict[str, set[int]] = {}
+        for name, target in sorted((overloaded or {}).items()):
+            hot = table.index.get(name)
+            if hot is None or not table.usable[hot]:
+                continue
+            for inst in _evictions(table, hot, kept_at.get(hot, []), target):
+                kept_at[hot].remove(inst)
+                contexts[inst.appliance_id].sites_used[hot] -= 1
+                banned.setdefault(inst.key, set()).add(hot)
+                todo.append((inst, name, 'site %s overloaded' % name))
+        kept = sum(len(members) for members in kept_at.values())
+        moves, unplaced = self._place(table, todo, contexts, failed, banned)
+        saving = None
+        if consolidate is not None and not unplaced:
+            saving = self._consolidate(
+                table, kept_at, contexts, failed, consolidate, moves
+            )
+            kept = sum(len(members) for members in kept_at.values())
+        # A placement is removed when its appliance is gone, or when the
+        # appliance's spec no longer asks for it; an appliance whose spec
+        # does not validate (written by hand) is left alone.
+        appliances = kb.get('appliances', {})
+        removals = [
+            Removal(key, p['appliance_id'], p['member'], p['site'])
+            for key, p in sorted(placements.items())
+            if key not in wanted
+            and (
+                p['appliance_id'] in specs
+                or p['appliance_id'] not in appliances
+            )
+        ]
+        plan = Plan(moves, unplaced, removals, kept, _left(table))
+        plan.consolidation = saving
+        return plan
+
+    def _place(
+        self,
+        table: SiteTable,
+        todo: list[tuple[appliance.Instance, str | None, str]],
+        contexts: dict[str, filters_mod.Context],
+        failed: dict[str, set[str]],
+        banned: dict[str, set[int]],
+    ) -> tuple[list[Move], list[Unplaced]]:
+        """Place ``todo`` in order; updates the table and the contexts."""
         static_score = np.zeros(len(table.names))
         for weigher, multiplier in self.weighers:
             if weigher.static:
@@ -176,7 +246,7 @@ class Planner:
                 table.index[s]
                 for s in failed.get(inst.key, ())
                 if s in table.index
-            )
+            ) | frozenset(banned.get(inst.key, ()))
             mask_key = (_static_signature(ctx), inst.image, inst.flavor)
             mask = static_masks.get(mask_key)
             if mask is None:
@@ -228,20 +298,76 @@ class Planner:
                     failed_sites=sorted(failed.get(inst.key, ())),
                 )
             )
-        # A placement is removed when its appliance is gone, or when the
-        # appliance's spec no longer asks for it; an appliance whose spec
-        # does not validate (written by hand) is left alone.
-        appliances = kb.get('appliances', {})
-        removals = [
-            Removal(key, p['appliance_id'], p['member'], p['site'])
-            for key, p in sorted(placements.items())
-            if key not in wanted
-            and (
-                p['appliance_id'] in specs
-                or p['appliance_id'] not in appliances
+        return moves, unplaced
+
+    def _consolidate(
+        self,
+        table: SiteTable,
+        kept_at: dict[int, list[appliance.Instance]],
+        contexts: dict[str, filters_mod.Context],
+        failed: dict[str, set[str]],
+        carbon_price: float,
+        moves: list[Move],
+    ) -> dict[str, Any] | None:
+        """Empty the one site whose members fit elsewhere and whose
+        emptying saves most; the moves are added to ``moves``."""
+        if moves:
+            return None  # settle the pending placements first
+        best: tuple[float, int, list[Move], SiteTable, dict] | None = None
+        for i in sorted(kept_at, key=lambda i: table.names[i]):
+            members = kept_at[i]
+            if not members or not table.usable[i]:
+                continue
+            trial = table.copy()
+            trial.active[i] = False
+            trial_ctx = {
+                a: dataclasses.replace(c, sites_used=Counter(c.sites_used))
+                for a, c in contexts.items()
+            }
+            todo = []
+            for inst in sorted(members, key=lambda m: (-m.priority, m.key)):
+                trial.used[i] -= trial.need(inst.flavor)[i]
+                trial_ctx[inst.appliance_id].sites_used[i] -= 1
+                todo.append((inst, table.names[i], 'consolidation'))
+            # Only onto sites that are on already: the point is to
+            # switch this one off, not to power up another.
+            banned = {
+                inst.key: {
+                    j
+                    for j in range(len(table.names))
+                    if not table.active[j] or j == i
+                }
+                for inst in members
+            }
+            placed, unplaced = self._place(
+                trial, todo, trial_ctx, failed, banned
             )
-        ]
-        return Plan(moves, unplaced, removals, kept, _left(table))
+            if unplaced:
+                continue
+            saving = objective.site_cost(table.profiles[i], carbon_price)
+            for move in placed:
+                vcpus = table.need(move.flavor)
+                j = table.index[move.site]
+                saving += objective.server_cost(
+                    table.profiles[i], float(vcpus[i, 0])
+                ) - objective.server_cost(
+                    table.profiles[j], float(vcpus[j, 0])
+                )
+            if saving > 0 and (best is None or saving > best[0]):
+                best = (saving, i, placed, trial, trial_ctx)
+        if best is None:
+            return None
+        saving, i, placed, trial, trial_ctx = best
+        table.used[:] = trial.used
+        table.active[:] = trial.active
+        contexts.update(trial_ctx)
+        kept_at[i] = []
+        moves.extend(placed)
+        return {
+            'site': table.names[i],
+            'members': len(placed),
+            'saving_per_hour': round(saving, 4),
+        }
 
     def _explain(
         self,
@@ -314,6 +440,35 @@ def _must_move(
     if not appliance.allows(ctx.constraints, site, table.profiles[i]):
         return 'site %s no longer allowed by the constraints' % site
     return None
+
+
+def _evictions(
+    table: SiteTable,
+    i: int,
+    members: list[appliance.Instance],
+    target: float,
+) -> list[appliance.Instance]:
+    """Members to move off overloaded site ``i``, lowest priority first,
+    until every resource is at most ``target`` of its total.
+
+    Servers still there whose member is placed elsewhere (a move not
+    cleaned up yet) are about to go: they do not count.
+    """
+    used = table.used[i].copy()
+    placed_here = {inst.key for inst in members}
+    for key in table.servers[i]:
+        if key not in placed_here and '/' in key:
+            flavor = table.flavor_of.get(key)
+            if flavor:
+                used -= np.nan_to_num(table.need(flavor)[i], posinf=0.0)
+    limit = table.total[i] * target
+    out = []
+    for inst in sorted(members, key=lambda m: (m.priority, m.key)):
+        if np.all(used <= limit):
+            break
+        used -= np.nan_to_num(table.need(inst.flavor)[i], posinf=0.0)
+        out.append(inst)
+    return out
 
 
 def _failed_sites(

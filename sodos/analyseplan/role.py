@@ -39,6 +39,7 @@ from sodos import roles
 from sodos.analyseplan import orders
 from sodos.analyseplan import planner as planner_mod
 from sodos.kb import commands
+from sodos.knowmon import overload
 from sodos.knowmon.rpcapi import KnowMonClient
 
 LOG = log.getLogger(__name__)
@@ -79,7 +80,19 @@ class AnalysePlanRole(roles.Role):
         planner = planner_mod.from_conf(
             self.conf, consolidate=bool(policy.get('consolidate'))
         )
-        plan = planner.plan(kb)
+        knowmon = self.conf.knowmon
+        plan = planner.plan(
+            kb,
+            overloaded=overload.targets(
+                kb.get('alerts', {}),
+                knowmon.overload_threshold - knowmon.overload_hysteresis,
+            ),
+            consolidate=(
+                self.conf.analyseplan.carbon_price
+                if policy.get('consolidate')
+                else None
+            ),
+        )
         self.last_plan = plan
         done = []
         for args in orders.from_plan(plan, kb):

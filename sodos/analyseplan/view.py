@@ -19,6 +19,7 @@ break the same way on every member (the planner must be deterministic).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Any
 
@@ -95,6 +96,16 @@ class SiteTable:
         # Sites hosting sodos servers: those a consolidation keeps.
         self.active = np.array([bool(s) for s in self.servers], dtype=bool)
         self._need: dict[str, np.ndarray] = {}
+        # Member key -> its flavor, from the placements (set by the
+        # planner): sizes the servers a site reports.
+        self.flavor_of: dict[str, str] = {}
+
+    def copy(self) -> SiteTable:
+        """A copy whose usage can change without touching this one."""
+        other = copy.copy(self)
+        other.used = self.used.copy()
+        other.active = self.active.copy()
+        return other
 
     def need(self, flavor: str) -> np.ndarray:
         """(sites, 3) resources of ``flavor`` at each site; inf where the

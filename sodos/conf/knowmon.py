@@ -77,6 +77,26 @@ OPTS: list[cfg.Opt] = [
         'summary worth committing to the KB.',
     ),
     cfg.FloatOpt(
+        'overload_threshold',
+        default=90.0,
+        min=1.0,
+        max=100.0,
+        mutable=True,
+        help="Percent of a site's vCPU, RAM or disk in use above which "
+        'the leader raises an overload alert; AnalysePlan then moves the '
+        'lowest-priority members away until the site is '
+        '[knowmon]overload_hysteresis points under it.',
+    ),
+    cfg.FloatOpt(
+        'overload_hysteresis',
+        default=10.0,
+        min=0.0,
+        max=50.0,
+        mutable=True,
+        help='Points under [knowmon]overload_threshold a site must fall '
+        'to before its overload alert closes.',
+    ),
+    cfg.FloatOpt(
         'summary_max_age',
         default=300.0,
         min=1.0,

@@ -84,7 +84,7 @@ ARGS: dict[str, dict[str, Any]] = {
     'membership.unlock': _obj(['change_id'], change_id=UUID_HEX),
     'policy.set': _obj(
         ['key', 'value'],
-        key={'enum': ['voter_count', 'paused']},
+        key={'enum': ['voter_count', 'paused', 'consolidate']},
         value={},
     ),
     'monitoring.report': _obj(['site', 'summary'], site=NAME, summary=OBJECT),
@@ -170,4 +170,5 @@ ARGS: dict[str, dict[str, Any]] = {
 POLICY_VALUES: dict[str, Any] = {
     'voter_count': {'enum': [1, 3, 5, 7]},
     'paused': {'type': 'boolean'},
+    'consolidate': {'type': 'boolean'},
 }

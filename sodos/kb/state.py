@@ -76,7 +76,7 @@ def applier(name: str) -> Callable[[Applier], Applier]:
 def empty() -> dict[str, Any]:
     return {
         'federation': {},
-        'policy': {'voter_count': None, 'paused': False},
+        'policy': {'voter_count': None, 'paused': False, 'consolidate': False},
         'sites': {},
         'membership': {'voters': [], 'lock': None},
         'monitoring': {},

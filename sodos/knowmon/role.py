@@ -29,6 +29,7 @@ from sodos import rpc
 from sodos.kb import backend as kb_backend
 from sodos.knowmon import liveness
 from sodos.knowmon import manager
+from sodos.knowmon import overload
 from sodos.knowmon import rpcapi
 
 
@@ -87,6 +88,7 @@ class KnowMonRole(roles.Role):
                 'in quorum' if status.has_quorum else 'NO QUORUM',
             )
         done = [self._commit(change) for change in self._transitions()]
+        done.extend(self._overloads())
         sites = self.backend.read('sites')
         return 'knowmon: leader (term %d), %d sites up, %d down, %s' % (
             status.term,
@@ -94,6 +96,32 @@ class KnowMonRole(roles.Role):
             _count(sites, 'down'),
             '; '.join(done) or 'no change',
         )
+
+    def _overloads(self) -> list[str]:
+        knowmon = self.conf.knowmon
+        to_raise, to_close = overload.changes(
+            self.backend.read('monitoring'),
+            self.backend.read('sites'),
+            self.backend.read('alerts'),
+            knowmon.overload_threshold,
+            knowmon.overload_hysteresis,
+        )
+        done = []
+        for args in to_raise:
+            result = self.backend.propose('alert.raise', args, check=False)
+            done.append(
+                'raised: %s' % args['message']
+                if result.get('ok')
+                else 'could not raise an alert: %s' % result.get('error')
+            )
+        for aid in to_close:
+            self.backend.propose(
+                'alert.close',
+                {'alert_id': aid, 'reason': 'back under the threshold'},
+                check=False,
+            )
+            done.append('overload alert %s closed' % aid[:8])
+        return done
 
     def _transitions(self) -> list[liveness.Transition]:
         return liveness.transitions(

@@ -293,3 +293,68 @@ def test_what_if_reports_only_what_the_events_change():
     assert 's3' in text
     with pytest.raises(ValueError, match='no site named s9'):
         whatif.ask(planner(), view, ['s9'], [])
+
+
+def test_overloaded_site_sheds_its_lowest_priority_members():
+    placements = {}
+    for aid in (A, B):
+        placements.update(placed(aid, 'web-0', 's1', flavor='m1.large'))
+    servers = {k: {'id': k, 'status': 'ACTIVE'} for k in placements}
+    view = kb(
+        [
+            site('s1', vcpu=8.0, used=(8.0, 16384.0, 160.0), servers=servers),
+            site('s2'),
+        ],
+        appliances={
+            A: spec('low', flavor='m1.large', priority=10),
+            B: spec('high', flavor='m1.large', priority=90),
+        },
+        placements=placements,
+    )
+    plan = planner().plan(view, overloaded={'s1': 0.8})
+    (move,) = plan.moves
+    assert (move.appliance_id, move.from_site, move.site) == (A, 's1', 's2')
+    assert move.reason == 'site s1 overloaded'
+    # Once the moved server is placed elsewhere, its leftover copy at s1
+    # no longer counts: nothing more moves.
+    placements.update(placed(A, 'web-0', 's2', flavor='m1.large'))
+    again = planner().plan(view, overloaded={'s1': 0.8})
+    assert again.moves == []
+
+
+def test_consolidation_empties_a_site_when_it_saves():
+    placements = {}
+    placements.update(placed(A, 'web-0', 'dirty', flavor='m1.small'))
+    placements.update(placed(B, 'web-0', 'green', flavor='m1.small'))
+    servers = lambda key: {key: {'id': key, 'status': 'ACTIVE'}}  # noqa: E731
+    view = kb(
+        [
+            site(
+                'dirty',
+                carbon_intensity=900.0,
+                cost_per_vcpu_hour=0.05,
+                servers=servers('%s/web-0' % A),
+                used=(1.0, 2048.0, 20.0),
+            ),
+            site(
+                'green',
+                carbon_intensity=20.0,
+                cost_per_vcpu_hour=0.01,
+                servers=servers('%s/web-0' % B),
+                used=(1.0, 2048.0, 20.0),
+            ),
+        ],
+        appliances={A: spec('a'), B: spec('b')},
+        placements=placements,
+    )
+    assert planner().plan(view).moves == []
+    plan = planner().plan(view, consolidate=0.1)
+    (move,) = plan.moves
+    assert (move.appliance_id, move.from_site, move.site) == (
+        A,
+        'dirty',
+        'green',
+    )
+    assert plan.consolidation['site'] == 'dirty'
+    assert plan.consolidation['saving_per_hour'] > 0
+    assert 'emptying dirty saves' in plan.summary()

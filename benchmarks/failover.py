@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shutil
 import statistics
 import sys
@@ -45,12 +44,7 @@ import tempfile
 import time
 from typing import Any
 
-from oslo_config import cfg
-
-from sodos import conf as sodos_conf
-from sodos.kb.raft import backend as raft_backend
 from sodos.testing import federation
-from sodos.testing import ports
 
 NO_REPLACEMENT = {'raft': {'voter_replace_timeout': 3600}}
 FAST_LOOPS = {
@@ -72,31 +66,6 @@ SPEC = {
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def client_member(fed: federation.LocalFederation, root: str):
-    conf = cfg.ConfigOpts()
-    sodos_conf.register_opts(conf)
-    conf([], project='sodos', default_config_files=[])
-    overrides = {
-        'address': ports.free_address(),
-        'data_dir': os.path.join(root, 'client'),
-        'password': fed.password,
-        'join': [s.address for s in fed.sites.values()],
-        'commit_timeout': 30.0,
-    }
-    overrides.update(federation.LAN_SETTINGS['raft'])
-    conf.set_override('site_name', 'bench-client')
-    conf.set_override('roles', [])
-    for name, value in overrides.items():
-        conf.set_override(name, value, 'raft')
-    for name, value in federation.LAN_SETTINGS['knowmon'].items():
-        conf.set_override(name, value, 'knowmon')
-    member = raft_backend.RaftBackend(conf)
-    member.start()
-    if not member.wait_ready(30):
-        raise RuntimeError('the client member did not join')
-    return member
 
 
 def healthy(fed: federation.LocalFederation, voters: int, timeout=60.0):
@@ -237,7 +206,7 @@ def run(
             for _ in range(sites - 1):
                 fed.add_site()
             healthy(fed, voters, timeout=120)
-            client = client_member(fed, root)
+            client = fed.client_member()
             members = setup_appliances(client, appliances)
             log('%d appliance members ACTIVE' % members)
             results: dict[str, list[float]] = {

@@ -15,10 +15,12 @@
     tox -e federation                 # 3 sites, shown, then stopped
     tox -e federation -- --sites 5 --keep-running
 
-Each site is a real ``sodos-site`` process (all roles), talking Raft over
-TCP on 127.0.0.1. The script waits until the federation has formed, shows
-its status, crashes one site to show the failure being detected, and stops
-everything it started (also on Ctrl-C).
+Each site is a real ``sodos-site`` process (all roles, the simulator
+Exec driver), talking Raft over TCP on 127.0.0.1. The script waits until
+the federation has formed and shows it; asks for two appliances spread
+over two sites each and shows where the planner put them; crashes a site
+hosting members (SIGKILL) and shows the failure detected and its members
+rebuilt elsewhere; and stops everything it started (also on Ctrl-C).
 """
 
 from __future__ import annotations
@@ -28,9 +30,35 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
+
+import prettytable
 
 from sodos.kb.raft import report
 from sodos.testing import federation
+
+# Short loops, so that the demo moves at a human pace (seconds).
+DEMO_SETTINGS = {
+    'exec': {'loop_interval': 0.3, 'monitor_interval': 1.0},
+    'simulator': {'boot_seconds': 2.0},
+    'analyseplan': {'loop_interval': 0.5},
+}
+APPLIANCES = [
+    {
+        'name': name,
+        'priority': priority,
+        'members': [
+            {
+                'name': 'web',
+                'image': 'fake-image',
+                'flavor': 'm1.small',
+                'count': 2,
+            }
+        ],
+        'constraints': {'spread': 2},
+    }
+    for name, priority in (('shop', 80), ('blog', 20))
+]
 
 
 def _show(fed: federation.LocalFederation, title: str) -> None:
@@ -38,11 +66,109 @@ def _show(fed: federation.LocalFederation, title: str) -> None:
     print(report.as_text(fed.report()))
 
 
+def _members(client) -> list[tuple[str, str, str, str]]:
+    """(appliance, member, site, state) for every placed member."""
+    names = {
+        a: (r.get('spec') or {}).get('name', a[:8])
+        for a, r in client.read('appliances').items()
+    }
+    monitoring = client.read('monitoring')
+    rows = []
+    for key, placed in sorted(client.read('placements').items()):
+        summary = (monitoring.get(placed['site']) or {}).get('summary') or {}
+        entry = (summary.get('servers') or {}).get(key) or {}
+        rows.append(
+            (
+                names.get(placed['appliance_id'], '?'),
+                placed['member'],
+                placed['site'],
+                entry.get('status', 'building'),
+            )
+        )
+    return sorted(rows)
+
+
+def _show_members(client, title: str) -> None:
+    table = prettytable.PrettyTable(['appliance', 'member', 'site', 'state'])
+    table.align = 'l'
+    for row in _members(client):
+        table.add_row(row)
+    print('\n== %s ==' % title)
+    print(table.get_string())
+
+
+def _wait_active(client, count: int, timeout: float = 60.0) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        rows = _members(client)
+        if len(rows) == count and all(r[3] == 'ACTIVE' for r in rows):
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise AssertionError('appliance members not ACTIVE in %.0f s' % timeout)
+
+
+def _demo_appliances(fed, client, sites: int) -> None:
+    """Place the appliances, crash a site hosting members, show both."""
+    from sodos.analyseplan import appliance
+
+    for spec in APPLIANCES:
+        client.propose(
+            'appliance.put',
+            {
+                'appliance_id': uuid.uuid4().hex,
+                'spec': appliance.validate(spec),
+            },
+        )
+    count = 2 * len(APPLIANCES)
+    took = _wait_active(client, count)
+    _show_members(client, 'appliances placed (all ACTIVE in %.1f s)' % took)
+    leader = client.status().leader
+    hosting = {row[2] for row in _members(client)}
+    victim = next(
+        (
+            s
+            for s in fed.sites.values()
+            if s.name in hosting and s.address != leader
+        ),
+        None,
+    )
+    if victim is None or sites < 3:
+        return
+    print('\nCrashing %s (SIGKILL), which hosts members ...' % victim.name)
+    started = time.monotonic()
+    victim.kill()
+    fed.wait(
+        lambda r: any(
+            m['site'] == victim.name and m['status'] == 'down'
+            for m in r['members']
+        ),
+        30,
+        '%s to be marked down' % victim.name,
+    )
+    print(
+        '%s marked down after %.1f s'
+        % (victim.name, time.monotonic() - started)
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        rows = _members(client)
+        if all(r[2] != victim.name and r[3] == 'ACTIVE' for r in rows):
+            break
+        time.sleep(0.2)
+    _show_members(
+        client,
+        'members rebuilt elsewhere %.1f s after the crash'
+        % (time.monotonic() - started),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     root = args.dir or tempfile.mkdtemp(prefix='sodos-federation-')
     print('Starting %d sites under %s ...' % (args.sites, root))
-    with federation.LocalFederation(root, voter_count=args.voters) as fed:
-        first = fed.add_site()
+    with federation.LocalFederation(
+        root, voter_count=args.voters, settings=DEMO_SETTINGS
+    ) as fed:
+        fed.add_site()
         fed.wait(lambda r: r['leader'], 30, 'the first site to lead')
         for _ in range(args.sites - 1):
             fed.add_site()
@@ -56,24 +182,12 @@ def run(args: argparse.Namespace) -> int:
             'every site to join and %d voters' % wanted,
         )
         _show(fed, 'federation formed')
-        victim = list(fed.sites.values())[-1]
-        if victim is not first and args.sites > 1:
-            print('\nCrashing %s (SIGKILL) ...' % victim.name)
-            started = time.monotonic()
-            victim.kill()
-            fed.wait(
-                lambda r: any(
-                    m['site'] == victim.name and m['status'] == 'down'
-                    for m in r['members']
-                ),
-                30,
-                '%s to be marked down' % victim.name,
-            )
-            print(
-                '%s marked down after %.1f s'
-                % (victim.name, time.monotonic() - started)
-            )
-            _show(fed, 'after the crash')
+        client = fed.client_member('demo-client')
+        try:
+            _demo_appliances(fed, client, args.sites)
+            _show(fed, 'federation now')
+        finally:
+            client.stop()
         if args.keep_running:
             print('\nRunning; logs under %s. Ctrl-C stops every site.' % root)
             try:

@@ -253,6 +253,38 @@ class LocalFederation:
             except Exception:
                 site.kill()
 
+    def client_member(self, name: str = 'client') -> Any:
+        """A read-only KB member in this process, joined to the sites:
+        reads and writes the KB with no message bus (stop() it after)."""
+        from oslo_config import cfg
+
+        from sodos import conf as sodos_conf
+        from sodos.kb.raft import backend as raft_backend
+
+        conf = cfg.ConfigOpts()
+        sodos_conf.register_opts(conf)
+        conf([], project='sodos', default_config_files=[])
+        overrides: dict[str, Any] = {
+            'address': ports.free_address(),
+            'data_dir': os.path.join(self.root, name),
+            'password': self.password,
+            'join': [s.address for s in self.sites.values()],
+            'commit_timeout': 30.0,
+        }
+        overrides.update(LAN_SETTINGS['raft'])
+        conf.set_override('site_name', name)
+        conf.set_override('roles', [])
+        for option, value in overrides.items():
+            conf.set_override(option, value, 'raft')
+        for option, value in LAN_SETTINGS['knowmon'].items():
+            conf.set_override(option, value, 'knowmon')
+        member = raft_backend.RaftBackend(conf)
+        member.start()
+        if not member.wait_ready(30):
+            member.stop()
+            raise exception.NotReady('the client member did not join')
+        return member
+
     # -- looking at it ---------------------------------------------------
 
     def knowmon(self, site: LocalSite) -> Any:

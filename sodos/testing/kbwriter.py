@@ -25,6 +25,7 @@ import uuid
 from typing import Any
 
 from sodos import exception
+from sodos.analyseplan import appliance as appliance_mod
 from sodos.kb import commands
 
 
@@ -46,7 +47,11 @@ class KBWriter:
         return result
 
     def appliance(self, spec: dict[str, Any] | None = None) -> str:
+        """A new appliance; with no spec, a bare one the planner leaves
+        alone (its members are placed by hand)."""
         appliance_id = uuid.uuid4().hex
+        if spec:
+            spec = appliance_mod.validate(spec)
         self.propose(
             'appliance.put', {'appliance_id': appliance_id, 'spec': spec or {}}
         )

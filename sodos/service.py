@@ -36,12 +36,12 @@ from oslo_service import backend as service_backend
 service_backend.init_backend(service_backend.BackendType.THREADING)
 
 from oslo_service import service  # noqa: E402 - needs the backend first
-from oslo_service import systemd  # noqa: E402
 
 from sodos import conf as sodos_conf  # noqa: E402
 from sodos import exception  # noqa: E402
 from sodos import roles as sodos_roles  # noqa: E402
 from sodos import rpc  # noqa: E402
+from sodos import systemd  # noqa: E402
 
 LOG = log.getLogger(__name__)
 # How often the main thread looks at the signal flags.
@@ -123,6 +123,7 @@ class SiteService(service.Service):
         self.roles = sodos_roles.RoleSet(conf, role_names)
         self.started = threading.Event()
         self.error: BaseException | None = None
+        self.notifier = systemd.Notifier()
 
     def start(self) -> None:
         try:
@@ -136,7 +137,7 @@ class SiteService(service.Service):
             self.started.set()
         if not self.roles.names:  # stopped while starting
             return
-        systemd.notify_once()  # a no-op outside systemd (no NOTIFY_SOCKET)
+        self.notifier.ready()  # a no-op outside systemd (no NOTIFY_SOCKET)
         LOG.info(
             'site %s: running %s',
             self.conf.site_name,
@@ -198,8 +199,11 @@ def serve(conf: cfg.ConfigOpts, svc: SiteService) -> int:
         while not signals.stop.wait(TICK):
             if signals.hup.is_set():
                 signals.hup.clear()
+                svc.notifier.reloading()
                 _reload(conf, launcher)
+                svc.notifier.ready()
         LOG.info('site %s: stopping', conf.site_name)
+        svc.notifier.stopping()
         launcher.stop()
     LOG.info('site %s: stopped', conf.site_name)
     return 0

@@ -10,12 +10,16 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""sodos-manage: federation membership from the command line.
+"""sodos-manage: federation membership and the history database.
 
 sodos-manage federation status [--format table|json]
 sodos-manage federation join --peer HOST:PORT
 sodos-manage federation bootstrap
 sodos-manage federation leave [--timeout S]
+sodos-manage db sync [--revision R]
+sodos-manage db version
+
+and the appliance, site, policy and plan commands of manage_plan.py.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from oslo_config import cfg
 
 from sodos import conf as sodos_conf
 from sodos import exception
+from sodos.cmd import manage_plan
+from sodos.db import migration
 from sodos.kb.raft import control
 from sodos.kb.raft import report
 from sodos.kb.raft import settings as raft_settings
@@ -127,6 +133,36 @@ COMMANDS: dict[str, Callable[[cfg.ConfigOpts], int]] = {
 }
 
 
+def db_sync(conf: cfg.ConfigOpts) -> int:
+    revision = migration.upgrade(conf, conf.category.revision)
+    print('The history database is at revision %s.' % revision)
+    return 0
+
+
+def db_version(conf: cfg.ConfigOpts) -> int:
+    print(migration.version(conf) or 'None (run "sodos-manage db sync")')
+    return 0
+
+
+DB_COMMANDS: dict[str, Callable[[cfg.ConfigOpts], int]] = {
+    'sync': db_sync,
+    'version': db_version,
+}
+
+
+def _add_db_parsers(subparsers: Any) -> None:
+    db = subparsers.add_parser('db', help='the local history database')
+    actions = db.add_subparsers(dest='action')
+    actions.required = True
+    sync = actions.add_parser(
+        'sync', help='create or upgrade the schema ([database]connection)'
+    )
+    sync.add_argument(
+        '--revision', default='head', help='target revision (default: head)'
+    )
+    actions.add_parser('version', help='the revision of the schema')
+
+
 def _add_parsers(subparsers: Any) -> None:
     federation = subparsers.add_parser(
         'federation', help='membership of this site in the federation'
@@ -147,16 +183,27 @@ def _add_parsers(subparsers: Any) -> None:
     actions.add_parser('bootstrap', help='prepare a new federation')
     leave = actions.add_parser('leave', help='leave the federation')
     leave.add_argument('--timeout', type=float, default=60.0)
+    _add_db_parsers(subparsers)
+    manage_plan.add_parsers(subparsers)
 
 
 def main(argv: list[str] | None = None) -> int:
     conf = cfg.ConfigOpts()
     sodos_conf.register_opts(conf)
+    # A command fails at once on an unreachable database, unless the
+    # config file asks for oslo.db's retries.
+    conf.set_default('max_retries', 0, group='database')
     conf.register_cli_opt(
         cfg.SubCommandOpt('category', title='commands', handler=_add_parsers)
     )
     try:
         conf(sys.argv[1:] if argv is None else argv, project='sodos')
+        category = conf.category.name
+        if category == 'db':
+            return DB_COMMANDS[conf.category.action](conf)
+        if category != 'federation':
+            run = manage_plan.COMMANDS[(category, conf.category.action)]
+            return run(conf)
         return COMMANDS[conf.category.action](conf)
     except (cfg.Error, exception.SodosError, ValueError) as exc:
         print('sodos-manage: error: %s' % exc, file=sys.stderr)

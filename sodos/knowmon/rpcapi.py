@@ -39,6 +39,7 @@ from oslo_config import cfg
 
 from sodos import exception
 from sodos import rpc
+from sodos.kb import commands
 from sodos.knowmon import manager
 
 LOG = logging.getLogger(__name__)
@@ -182,6 +183,28 @@ class KnowMonAPI:
             )
         except exception.NotReady as exc:
             LOG.warning('%s; left open', exc)
+
+
+def propose(
+    client: KnowMonClient, type_: str, args: dict[str, Any], origin: str
+) -> dict[str, Any]:
+    """Make a command and commit it through ``client``.
+
+    A leader-only command is stamped with the term of the leader the
+    client's KnowMon follows, so the KB refuses it if a newer one exists.
+
+    :raises CommandRejected: the KB refused it (the reason given).
+    """
+    term = None
+    if type_ in commands.LEADER_ONLY:
+        term = client.status()['term']
+    wire = commands.make(type_, args, origin, term=term).to_wire()
+    result = client.submit(wire)
+    if not result.get('ok'):
+        raise exception.CommandRejected(
+            '%s refused: %s' % (type_, result.get('error'))
+        )
+    return result
 
 
 def _type_name(exc: Exception) -> str:

@@ -24,9 +24,8 @@ import time
 import uuid
 from typing import Any
 
-from sodos import exception
 from sodos.analyseplan import appliance as appliance_mod
-from sodos.kb import commands
+from sodos.knowmon import rpcapi
 
 
 class KBWriter:
@@ -35,16 +34,7 @@ class KBWriter:
         self.origin = origin
 
     def propose(self, type: str, args: dict[str, Any]) -> dict[str, Any]:
-        term = None
-        if type in commands.LEADER_ONLY:
-            term = self.api.status()['term']
-        wire = commands.make(type, args, self.origin, term=term).to_wire()
-        result: dict[str, Any] = self.api.submit(wire)
-        if not result.get('ok'):
-            raise exception.CommandRejected(
-                '%s refused: %s' % (type, result.get('error'))
-            )
-        return result
+        return rpcapi.propose(self.api, type, args, self.origin)
 
     def appliance(self, spec: dict[str, Any] | None = None) -> str:
         """A new appliance; with no spec, a bare one the planner leaves

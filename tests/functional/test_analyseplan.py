@@ -30,6 +30,8 @@ SETTINGS = {
     },
     'simulator': {'boot_seconds': 0.3, 'delete_seconds': 0.2},
     'analyseplan': {'loop_interval': 0.5},
+    # A lost voter is replaced soon, so that the leader can be lost next.
+    'raft': {'voter_replace_timeout': 3.0},
 }
 SPEC = {
     'members': [
@@ -122,6 +124,14 @@ def test_site_loss_and_leader_loss(local_federation, transport_url):
     alive.discard(victim.name)
     wait_settled(kb, fed, alive, apps, 'after %s was killed' % victim.name)
 
+    fed.wait(
+        lambda r: sum(v['connected'] for v in r['voters']) == 3,
+        60,
+        'the lost voter replaced',
+        via=client_site,
+    )
+    leader = fed.leader()
+    assert leader is not None and leader is not client_site
     leader.kill()
     alive.discard(leader.name)
     fed.wait(

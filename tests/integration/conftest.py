@@ -34,7 +34,8 @@ import pytest
 from sodos.testing import minicloud
 from sodos.testing.minicloud import backends
 
-SITE_NAMES = ('sodos-it-a', 'sodos-it-b')
+# Three sites: the third takes the members of a site lost (AnalysePlan).
+SITE_NAMES = ('sodos-it-a', 'sodos-it-b', 'sodos-it-c')
 # Site names are global on the shared MariaDB and RabbitMQ: a second
 # session on this machine must wait, not wipe the first one's sites.
 LOCK_PATH = os.path.join(tempfile.gettempdir(), 'sodos-it-minicloud.lock')

@@ -15,22 +15,30 @@
 Each test talks to a site only through keystoneauth1 and the OpenStack
 client libraries, as sodos itself will: python-keystoneclient,
 python-glanceclient, python-novaclient (explicit microversion) and a
-keystoneauth1 Adapter for placement.
+keystoneauth1 Adapter for placement and neutron.
+
+The session sites run the default neutron mode (minicloud's
+neutron.DEFAULT_MODE); one test starts a site of the other mode.
 """
 
 from __future__ import annotations
 
+import configparser
 import os
+import re
 import threading
 import time
 
 import oslo_messaging
 import pytest
+import sqlalchemy
 from keystoneauth1 import adapter
 from keystoneauth1 import exceptions as ks_exceptions
 from oslo_config import cfg
 
 from sodos.testing import minicloud
+from sodos.testing.minicloud import neutron as neutron_mod
+from sodos.testing.minicloud import smoke
 
 try:
     from glanceclient import client as glance_client
@@ -72,6 +80,36 @@ def _placement(site):
     )
 
 
+def _network(site):
+    return adapter.Adapter(
+        site.session(),
+        service_type='network',
+        interface='public',
+        region_name=site.region,
+    )
+
+
+def _real_neutron(site):
+    if site.neutron != neutron_mod.REAL:
+        pytest.skip('site %s runs the neutron stub' % site.name)
+
+
+def _read(path, offset=0):
+    with open(path, 'rb') as f:
+        f.seek(offset)
+        return f.read().decode(errors='replace')
+
+
+def _ports_requests(site, server_id):
+    """The lines of neutron's request log that list a server's ports."""
+    # uwsgi's request log (real) or the stub's: one line per request.
+    return [
+        line
+        for line in _read(site.log_file(site.neutron_daemon)).splitlines()
+        if 'GET /v2.0/ports?' in line and 'device_id=%s' % server_id in line
+    ]
+
+
 def _wait(what, check, timeout=BOOT_TIMEOUT):
     deadline = time.monotonic() + timeout
     while True:
@@ -105,9 +143,11 @@ def _delete(site, server):
 
     def gone():
         try:
-            nova.servers.get(server.id)
+            found = nova.servers.get(server.id)
         except nova_exceptions.NotFound:
             return True
+        # A failed delete leaves the server in ERROR, not gone.
+        assert found.status != 'ERROR', getattr(found, 'fault', None)
         return False
 
     _wait('server %s deleted on %s' % (server.id, site.name), gone)
@@ -132,11 +172,13 @@ def test_token_and_catalog_per_site(minicloud_sites):
             session=sess, region_name=site.region, interface='public'
         )
         assert [r.id for r in keystone.regions.list()] == [site.region]
-    assert len({s.region for s in minicloud_sites.values()}) == 2
+    assert len({s.region for s in minicloud_sites.values()}) == len(
+        minicloud_sites
+    )
 
     # Each site has its own fernet keys: a token of one is no token of
     # the other.
-    a, b = minicloud_sites.values()
+    a, b = list(minicloud_sites.values())[:2]
     keystone_b = keystone_client.Client(
         session=b.session(), region_name=b.region, interface='public'
     )
@@ -185,10 +227,103 @@ def test_server_lives_on_one_site_and_deletes(site_a, site_b):
         assert server.id not in [s.id for s in listed_b]
     finally:
         _delete(site_a, server)
-    # Nova's delete path asked the neutron stub for the server's ports;
-    # without an answer the server would have gone to ERROR instead.
-    with open(site_a.log_file('neutron-stub')) as f:
-        assert 'device_id=%s' % server.id in f.read()
+    # Nova's delete path asked neutron (or the stub) for the server's
+    # ports; without an answer the server would have gone to ERROR.
+    assert _ports_requests(site_a, server.id)
+
+
+def test_network_service_in_catalog(minicloud_sites):
+    for site in minicloud_sites.values():
+        _real_neutron(site)
+        sess = site.session()
+        access = sess.auth.get_access(sess)
+        network = [
+            s for s in access.service_catalog.catalog if s['type'] == 'network'
+        ]
+        assert [s['name'] for s in network] == ['neutron']
+        assert {e['url'] for e in network[0]['endpoints']} == {
+            site.neutron_url
+        }
+        # `openstack network list`: the catalog leads to a neutron that
+        # takes the token and lists from its database (empty).
+        networks = _network(site).get('/v2.0/networks').json()['networks']
+        assert networks == []
+
+        keystone = keystone_client.Client(
+            session=sess, region_name=site.region, interface='public'
+        )
+        user = keystone.users.find(name='neutron')
+        project = keystone.projects.find(name='service')
+        roles = {r.id: r.name for r in keystone.roles.list()}
+        granted = keystone.role_assignments.list(user=user, project=project)
+        assert {roles[a.role['id']] for a in granted} == {'admin', 'service'}
+
+        # Nova finds neutron through the catalog, not an override.
+        conf = configparser.ConfigParser(interpolation=None)
+        conf.read(os.path.join(site.dir, 'etc', 'nova', 'nova.conf'))
+        assert 'endpoint_override' not in conf['neutron']
+        assert conf['neutron']['region_name'] == site.region
+
+
+def test_server_delete_goes_through_real_neutron(site_a):
+    _real_neutron(site_a)
+    # Only what this test adds to the logs: other tests share the site.
+    logs = ('neutron-app', 'nova-compute', 'nova-api-app')
+    offsets = {n: os.path.getsize(site_a.log_file(n)) for n in logs}
+    server = _boot(site_a, 'it-neutron-delete')
+    _delete(site_a, server)
+    # The delete path listed the server's ports in neutron, and neutron
+    # answered every such list (an HTTP 500 there puts the server in
+    # ERROR instead).
+    requests = _ports_requests(site_a, server.id)
+    assert requests
+    assert all('(HTTP/1.1 200)' in line for line in requests), requests
+    for name in logs:
+        text = _read(site_a.log_file(name), offsets[name])
+        errors = re.findall(r'^.* ERROR .*$', text, re.M)
+        assert errors == [], '%s: %s' % (name, errors[:3])
+
+
+def test_other_neutron_mode_site(tmp_path_factory, minicloud_sites):
+    # The session sites run the default mode; this site runs the other
+    # one, so that both keep working. Depending on minicloud_sites, it
+    # runs under the session's lock.
+    other = next(m for m in neutron_mod.MODES if m != neutron_mod.DEFAULT_MODE)
+    if minicloud.missing_packages(other):
+        pytest.skip('OpenStack packages missing for neutron %s' % other)
+    a = next(iter(minicloud_sites.values()))
+    root = str(tmp_path_factory.mktemp('minicloud-other'))
+    site = minicloud.Site(
+        'sodos-it-other',
+        minicloud.free_port_base(),
+        root,
+        transport_url=a.base_transport_url,
+        database_url=a.database_url,
+        neutron=other,
+    )
+    try:
+        site.start()
+        loaded = minicloud.Site.load(site.name, root)
+        assert loaded.neutron == other
+        assert loaded.status()[site.neutron_daemon]
+        sess = site.session()
+        types = {
+            s['type']
+            for s in sess.auth.get_access(sess).service_catalog.catalog
+        }
+        assert ('network' in types) == (other == neutron_mod.REAL)
+        # Boots a server and deletes it, through nova's neutron path.
+        smoke.run(site)
+        assert 'device_id=' in _read(site.log_file(site.neutron_daemon))
+    finally:
+        site.destroy()
+    engine = sqlalchemy.create_engine(site.database_url)
+    try:
+        with engine.connect() as conn:
+            names = conn.exec_driver_sql('SHOW DATABASES').scalars().all()
+    finally:
+        engine.dispose()
+    assert [n for n in names if n.startswith('sodos_it_other_')] == []
 
 
 class _Collector:

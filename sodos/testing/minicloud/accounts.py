@@ -31,7 +31,8 @@ SERVICE_PROJECT = 'service'
 SERVICE_PASSWORD = 'service'
 SERVICE_ROLES = ('admin', 'service')
 # The users the services log in as (keystonemiddleware, and nova's calls
-# to placement, glance and neutron).
+# to placement, glance and neutron). A real neutron-server adds its own,
+# neutron.USER.
 SERVICE_USERS = ('glance', 'placement', 'nova')
 
 

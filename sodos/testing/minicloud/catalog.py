@@ -15,7 +15,8 @@
 keystone-manage bootstrap makes the admin user, the identity service and
 the region; this adds project service, the service users glance,
 placement and nova, and the image, placement and compute services with
-their endpoints. The neutron stub is deliberately not registered:
+their endpoints. A real neutron-server adds its user neutron and the
+network service. The neutron stub is deliberately not registered:
 clients see a site without a network service.
 """
 
@@ -25,18 +26,34 @@ from keystoneauth1 import session as ks_session
 
 from sodos.testing.minicloud import accounts
 from sodos.testing.minicloud import layout as layout_mod
+from sodos.testing.minicloud import neutron
 
 
-def services(lay: layout_mod.Layout) -> list[tuple[str, str, str]]:
+def services(
+    lay: layout_mod.Layout, network: bool
+) -> list[tuple[str, str, str]]:
     """(type, name, url) of every service beside identity."""
-    return [
+    found = [
         ('image', 'glance', lay.glance_url),
         ('placement', 'placement', lay.placement_url),
         ('compute', 'nova', lay.nova_url),
     ]
+    if network:
+        found.append((*neutron.SERVICE, lay.neutron_url))
+    return found
 
 
-def register(lay: layout_mod.Layout, sess: ks_session.Session) -> None:
+def users(network: bool) -> tuple[str, ...]:
+    """The service users to make."""
+    if network:
+        return accounts.SERVICE_USERS + (neutron.USER,)
+    return accounts.SERVICE_USERS
+
+
+def register(
+    lay: layout_mod.Layout, sess: ks_session.Session, network: bool
+) -> None:
+    """network: register the site's real neutron-server too."""
     # Imported here: the package must import without the OpenStack
     # clients, so that a missing install gets a clear message.
     from keystoneclient.v3 import client
@@ -50,7 +67,7 @@ def register(lay: layout_mod.Layout, sess: ks_session.Session) -> None:
     for name in accounts.SERVICE_ROLES:
         if name not in roles:
             roles[name] = ks.roles.create(name)
-    for name in accounts.SERVICE_USERS:
+    for name in users(network):
         user = ks.users.create(
             name,
             domain=domain,
@@ -59,7 +76,7 @@ def register(lay: layout_mod.Layout, sess: ks_session.Session) -> None:
         )
         for role in accounts.SERVICE_ROLES:
             ks.roles.grant(roles[role], user=user, project=project)
-    for service_type, name, url in services(lay):
+    for service_type, name, url in services(lay, network):
         service = ks.services.create(name, type=service_type)
         for interface in ('public', 'internal', 'admin'):
             ks.endpoints.create(

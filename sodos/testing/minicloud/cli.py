@@ -12,7 +12,7 @@
 
 """The ``tools/minicloud`` command line.
 
-    minicloud start SITE --port-base N [--root DIR]
+    minicloud start SITE --port-base N [--root DIR] [--neutron real|stub]
     minicloud stop SITE [--grace SECONDS]
     minicloud destroy SITE
     minicloud status SITE
@@ -33,6 +33,7 @@ import traceback
 from sodos.testing.minicloud import backends
 from sodos.testing.minicloud import configs
 from sodos.testing.minicloud import errors
+from sodos.testing.minicloud import neutron
 from sodos.testing.minicloud import processes
 from sodos.testing.minicloud import site as site_mod
 from sodos.testing.minicloud import smoke
@@ -42,6 +43,7 @@ _URLS = {
     'glance': 'glance_url',
     'placement': 'placement_url',
     'nova-api': 'nova_url',
+    'neutron': 'neutron_url',
     'neutron-stub': 'neutron_url',
 }
 
@@ -80,7 +82,17 @@ def _parser() -> argparse.ArgumentParser:
                 type=int,
                 required=True,
                 help='first of 5 ports: keystone, glance, placement, nova, '
-                'neutron stub',
+                'neutron',
+            )
+            sub.add_argument(
+                '--neutron',
+                choices=neutron.MODES,
+                default=os.environ.get(
+                    'MINICLOUD_NEUTRON', neutron.DEFAULT_MODE
+                ),
+                help='real: a neutron-server (API only, no agents) in the '
+                'catalog; stub: an empty read-only stand-in for nova '
+                '(default: %(default)s)',
             )
             sub.add_argument(
                 '--compute-driver',
@@ -146,6 +158,7 @@ def _run(args: argparse.Namespace) -> int:
             transport_url=args.transport_url,
             database_url=args.database_url,
             compute_driver=args.compute_driver,
+            neutron=args.neutron,
         )
         site.start()
         print(site.credentials())

@@ -15,7 +15,8 @@
 Plain ini files under SITE/etc, one directory per service, so that each
 file can be read (and changed by hand) when a site misbehaves. Services
 log to standard output, which the process runner sends to SITE/log;
-only nova-api gets a log_file, see _NOVA_API.
+only nova-api gets a log_file, see _NOVA_API. neutron.py writes the
+real neutron-server's files with the helpers here.
 """
 
 from __future__ import annotations
@@ -61,13 +62,13 @@ def render(sections: Sections) -> str:
     return '\n'.join(lines)
 
 
-def _write(path: str, sections: Sections) -> None:
+def write_file(path: str, sections: Sections) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, 'w') as f:
         f.write(render(sections))
 
 
-def _password_auth(lay: layout_mod.Layout, user: str) -> dict[str, Any]:
+def password_auth(lay: layout_mod.Layout, user: str) -> dict[str, Any]:
     return {
         'auth_type': 'password',
         'auth_url': lay.keystone_url,
@@ -80,8 +81,8 @@ def _password_auth(lay: layout_mod.Layout, user: str) -> dict[str, Any]:
     }
 
 
-def _authtoken(lay: layout_mod.Layout, user: str) -> dict[str, Any]:
-    options = _password_auth(lay, user)
+def authtoken(lay: layout_mod.Layout, user: str) -> dict[str, Any]:
+    options = password_auth(lay, user)
     options['www_authenticate_uri'] = lay.keystone_url
     return options
 
@@ -114,7 +115,7 @@ def glance(lay: layout_mod.Layout, db: str) -> Sections:
             'flavor': 'keystone',
             'config_file': lay.etc('glance', 'glance-api-paste.ini'),
         },
-        'keystone_authtoken': _authtoken(lay, 'glance'),
+        'keystone_authtoken': authtoken(lay, 'glance'),
         'oslo_concurrency': {'lock_path': lay.data('locks', 'glance')},
     }
 
@@ -123,7 +124,7 @@ def placement(lay: layout_mod.Layout, db: str) -> Sections:
     return {
         'placement_database': {'connection': db},
         'api': {'auth_strategy': 'keystone'},
-        'keystone_authtoken': _authtoken(lay, 'placement'),
+        'keystone_authtoken': authtoken(lay, 'placement'),
     }
 
 
@@ -133,12 +134,14 @@ def nova(
     cell_db: str,
     transport_url: str,
     compute_driver: str,
+    neutron_in_catalog: bool,
 ) -> Sections:
-    neutron = _password_auth(lay, 'nova')
-    # The stub is not in the catalog: only nova needs a neutron, to list
-    # (no) ports when it deletes a server.
-    neutron['endpoint_override'] = lay.neutron_url
-    service_auth = dict(_password_auth(lay, 'nova'), valid_interfaces='public')
+    neutron = password_auth(lay, 'nova')
+    if not neutron_in_catalog:
+        # The stub is not in the catalog: only nova needs a neutron, to
+        # list (no) ports when it deletes a server.
+        neutron['endpoint_override'] = lay.neutron_url
+    service_auth = dict(password_auth(lay, 'nova'), valid_interfaces='public')
     return {
         'DEFAULT': {
             'transport_url': transport_url,
@@ -156,7 +159,7 @@ def nova(
         'database': {'connection': cell_db},
         'wsgi': {'api_paste_config': lay.etc('nova', 'api-paste.ini')},
         'api': {'auth_strategy': 'keystone'},
-        'keystone_authtoken': _authtoken(lay, 'nova'),
+        'keystone_authtoken': authtoken(lay, 'nova'),
         'placement': service_auth,
         'glance': service_auth,
         'neutron': dict(neutron, valid_interfaces='public'),
@@ -181,17 +184,22 @@ def nova_compute(nova_sections: Sections) -> Sections:
 
 
 def uwsgi(
-    lay: layout_mod.Layout, name: str, module: str, offset: int
+    lay: layout_mod.Layout,
+    name: str,
+    module: str,
+    offset: int,
+    env: list[str] | None = None,
 ) -> Sections:
-    env = {
-        'keystone': ['OS_KEYSTONE_CONFIG_DIR=' + lay.etc('keystone')],
-        'glance': ['OS_GLANCE_CONFIG_DIR=' + lay.etc('glance')],
-        'placement': ['OS_PLACEMENT_CONFIG_DIR=' + lay.etc('placement')],
-        'nova-api': [
-            'OS_NOVA_CONFIG_DIR=' + lay.etc('nova'),
-            'OS_NOVA_CONFIG_FILES=api-paste.ini;nova.conf;' + _NOVA_API,
-        ],
-    }[name]
+    if env is None:
+        env = {
+            'keystone': ['OS_KEYSTONE_CONFIG_DIR=' + lay.etc('keystone')],
+            'glance': ['OS_GLANCE_CONFIG_DIR=' + lay.etc('glance')],
+            'placement': ['OS_PLACEMENT_CONFIG_DIR=' + lay.etc('placement')],
+            'nova-api': [
+                'OS_NOVA_CONFIG_DIR=' + lay.etc('nova'),
+                'OS_NOVA_CONFIG_FILES=api-paste.ini;nova.conf;' + _NOVA_API,
+            ],
+        }[name]
     return {
         'uwsgi': {
             'http-socket': '%s:%d' % (layout_mod.HOST, lay.port(offset)),
@@ -223,7 +231,7 @@ def uwsgi(
     }
 
 
-def _copy_paste_ini(src: str, dst: str, replace: dict[str, str]) -> None:
+def copy_paste_ini(src: str, dst: str, replace: dict[str, str]) -> None:
     with open(src) as f:
         text = f.read()
     for old, new in replace.items():
@@ -237,16 +245,20 @@ def write_all(
     databases: dict[str, str],
     transport_url: str,
     compute_driver: str,
+    neutron_in_catalog: bool,
 ) -> None:
-    """Write every config file of the site (its directories must exist)."""
-    _write(
+    """Write the config files of the site but neutron's (see neutron.py).
+
+    The site's directories must exist.
+    """
+    write_file(
         lay.etc('keystone', 'keystone.conf'),
         keystone(lay, databases['keystone']),
     )
-    _write(
+    write_file(
         lay.etc('glance', 'glance-api.conf'), glance(lay, databases['glance'])
     )
-    _write(
+    write_file(
         lay.etc('placement', 'placement.conf'),
         placement(lay, databases['placement']),
     )
@@ -256,21 +268,24 @@ def write_all(
         databases['nova_cell1'],
         transport_url,
         compute_driver,
+        neutron_in_catalog,
     )
-    _write(lay.etc('nova', 'nova.conf'), nova_sections)
-    _write(lay.etc('nova', 'nova-compute.conf'), nova_compute(nova_sections))
-    _write(
+    write_file(lay.etc('nova', 'nova.conf'), nova_sections)
+    write_file(
+        lay.etc('nova', 'nova-compute.conf'), nova_compute(nova_sections)
+    )
+    write_file(
         lay.etc('nova', _NOVA_API),
         {'DEFAULT': {'log_file': lay.log('nova-api-app')}},
     )
     for name, module, offset in UWSGI_APPS:
-        _write(
+        write_file(
             lay.etc('uwsgi', name + '.ini'), uwsgi(lay, name, module, offset)
         )
     # The paste pipelines ship in the venv's etc/; the site keeps a copy
     # so that it never reads anything under /etc.
     shipped = os.path.join(sys.prefix, 'etc')
-    _copy_paste_ini(
+    copy_paste_ini(
         os.path.join(shipped, 'glance', 'glance-api-paste.ini'),
         lay.etc('glance', 'glance-api-paste.ini'),
         {

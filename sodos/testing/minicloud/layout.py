@@ -13,9 +13,10 @@
 """Where a site keeps its files, which ports it listens on, its names.
 
 A site owns a block of five ports from its port base, a directory under
-the root, a RabbitMQ vhost and six MariaDB databases. The vhost and the
-database names carry the site name only, not the root: two sites with
-the same name under different roots would share them, so do not.
+the root, a RabbitMQ vhost and six MariaDB databases (seven with a real
+neutron-server). The vhost and the database names carry the site name
+only, not the root: two sites with the same name under different roots
+would share them, so do not.
 """
 
 from __future__ import annotations
@@ -30,15 +31,15 @@ from sodos.testing.minicloud import errors
 
 HOST = '127.0.0.1'
 
-# Offsets from the port base. The neutron stub is not in the catalog;
-# only nova reaches it, through [neutron]endpoint_override.
+# Offsets from the port base. NEUTRON is the real neutron-server or the
+# stub, whichever the site runs (see neutron.py).
 KEYSTONE = 0
 GLANCE = 1
 PLACEMENT = 2
 NOVA = 3
-NEUTRON_STUB = 4
+NEUTRON = 4
 PORT_COUNT = 5
-PORT_NAMES = ('keystone', 'glance', 'placement', 'nova-api', 'neutron-stub')
+PORT_NAMES = ('keystone', 'glance', 'placement', 'nova-api', 'neutron')
 
 DATABASES = (
     'keystone',
@@ -48,6 +49,8 @@ DATABASES = (
     'nova_cell0',
     'nova_cell1',
 )
+# Only a site with a real neutron-server has this one.
+NEUTRON_DATABASE = 'neutron'
 
 # MariaDB names stop at 64 characters and '<site>_nova_cell0' adds 11;
 # a short lowercase name also makes a clean vhost, region and host name.
@@ -124,7 +127,7 @@ class Layout:
 
     @property
     def neutron_url(self) -> str:
-        return self.url(NEUTRON_STUB)
+        return self.url(NEUTRON)
 
     @property
     def vhost(self) -> str:

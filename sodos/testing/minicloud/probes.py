@@ -95,6 +95,17 @@ def placement(sess: ks_session.Session, region: str) -> adapter.Adapter:
     )
 
 
+def network(sess: ks_session.Session, region: str) -> adapter.Adapter:
+    return adapter.Adapter(
+        sess, service_type='network', interface='public', region_name=region
+    )
+
+
+def lists_networks(network_api: adapter.Adapter) -> bool:
+    """True once neutron answers a network list (an HTTP error raises)."""
+    return 'networks' in network_api.get('/v2.0/networks').json()
+
+
 def compute(sess: ks_session.Session, region: str) -> Any:
     from novaclient import client
 

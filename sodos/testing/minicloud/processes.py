@@ -35,7 +35,7 @@ from sodos.testing.minicloud import layout as layout_mod
 
 # uwsgi masters stop at once on SIGINT; on SIGTERM (die-on-term) they wait
 # out the workers' mercy period.
-UWSGI_SERVICES = ('keystone', 'glance', 'placement', 'nova-api')
+UWSGI_SERVICES = ('keystone', 'glance', 'placement', 'nova-api', 'neutron')
 
 DEFAULT_STOP_GRACE = 15.0
 

@@ -12,6 +12,9 @@
 
 """One minicloud site: a real Keystone, Glance, Placement and Nova.
 
+Its network service is a real neutron-server, or a stub with
+neutron='stub' (see neutron.py).
+
     site = Site('alpha', 17000, '/tmp/minicloud')
     site.start()          # fresh every time; prints one line per phase
     sess = site.session() # keystoneauth1 session as admin
@@ -39,15 +42,17 @@ from sodos.testing.minicloud import backends
 from sodos.testing.minicloud import configs
 from sodos.testing.minicloud import errors
 from sodos.testing.minicloud import layout as layout_mod
+from sodos.testing.minicloud import neutron as neutron_mod
 from sodos.testing.minicloud import processes
 from sodos.testing.minicloud import seed
 from sodos.testing.minicloud import startup
 
+# The site's daemons, with neutron.daemon(mode) in place of 'neutron'.
 DAEMONS = (
     'keystone',
     'glance',
     'placement',
-    'neutron-stub',
+    'neutron',
     'nova-conductor',
     'nova-scheduler',
     'nova-api',
@@ -70,11 +75,14 @@ INSTALL_HINT = (
 )
 
 
-def missing_packages() -> list[str]:
-    """The OpenStack executables and client modules this venv lacks."""
+def missing_packages(neutron: str = neutron_mod.DEFAULT_MODE) -> list[str]:
+    """The OpenStack executables and modules this venv lacks.
+
+    neutron: the neutron mode the site would run.
+    """
     missing = processes.missing(_EXECUTABLES)
     missing += [m for m in _MODULES if importlib.util.find_spec(m) is None]
-    return missing
+    return missing + neutron_mod.missing(neutron)
 
 
 def _print(line: str) -> None:
@@ -97,16 +105,20 @@ class Site:
         transport_url: str = backends.DEFAULT_TRANSPORT_URL,
         database_url: str = backends.DEFAULT_DATABASE_URL,
         compute_driver: str = configs.DEFAULT_COMPUTE_DRIVER,
+        neutron: str = neutron_mod.DEFAULT_MODE,
         stop_grace: float = processes.DEFAULT_STOP_GRACE,
         output: Callable[[str], None] | None = None,
     ) -> None:
         layout_mod.check_name(name)
         layout_mod.check_port_base(port_base)
+        neutron_mod.check_mode(neutron)
         self.layout = layout_mod.Layout(name, os.path.abspath(root), port_base)
         # The broker URL without a vhost; the site's own is transport_url.
         self.base_transport_url = transport_url
         self.database_url = database_url.rstrip('/')
         self.compute_driver = compute_driver
+        # 'real' or 'stub' (neutron.MODES).
+        self.neutron = neutron
         self.stop_grace = stop_grace
         self.output = output or _print
 
@@ -135,6 +147,8 @@ class Site:
             transport_url=state['transport_url'],
             database_url=state['database_url'],
             compute_driver=state['compute_driver'],
+            # Sites from before the setting all ran the stub.
+            neutron=state.get('neutron', neutron_mod.STUB),
             output=output,
         )
 
@@ -171,6 +185,11 @@ class Site:
     @property
     def neutron_url(self) -> str:
         return self.layout.neutron_url
+
+    @property
+    def neutron_daemon(self) -> str:
+        """Its neutron process: 'neutron' (real) or 'neutron-stub'."""
+        return neutron_mod.daemon(self.neutron)
 
     @property
     def compute_host(self) -> str:
@@ -248,7 +267,11 @@ class Site:
         a failure.
         """
         processes.stop(self.layout, grace=0)
-        backends.drop_databases(self.database_url, self._databases())
+        # neutron's too, in either mode: DROP IF EXISTS costs nothing.
+        backends.drop_databases(
+            self.database_url,
+            self._databases() + [self._neutron_database()],
+        )
         backends.delete_vhost(self.layout.vhost)
         if not keep_files:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -256,7 +279,11 @@ class Site:
     def status(self) -> dict[str, int | None]:
         """Each daemon of the site and its pid, None if it does not run."""
         pids = processes.running(self.layout)
-        return {name: pids.get(name) for name in DAEMONS}
+        names = [
+            self.neutron_daemon if name == 'neutron' else name
+            for name in DAEMONS
+        ]
+        return {name: pids.get(name) for name in names}
 
     def state(self) -> dict[str, Any]:
         try:
@@ -270,6 +297,7 @@ class Site:
             [
                 'auth URL:  %s' % self.auth_url,
                 'region:    %s' % self.region,
+                'neutron:   %s' % self.neutron,
                 'admin:     %s / %s (project %s, domain %s)'
                 % (
                     self.admin_username,
@@ -284,13 +312,27 @@ class Site:
     # Steps of start
 
     def _preflight(self) -> None:
-        missing = missing_packages()
+        missing = missing_packages(neutron_mod.STUB)
         if missing:
             raise errors.MinicloudError(
                 'preflight',
                 'OpenStack packages missing next to %s (%s); install them '
                 'with: %s'
                 % (processes.bin_dir(), ', '.join(missing), INSTALL_HINT),
+            )
+        missing = neutron_mod.missing(self.neutron)
+        if missing:
+            raise errors.MinicloudError(
+                'preflight',
+                "neutron 'real' needs the requirement %s next to %s (missing:"
+                ' %s); install it with: %s; or run the stub (--neutron '
+                "stub, Site(neutron='stub'))"
+                % (
+                    neutron_mod.REQUIREMENT,
+                    processes.bin_dir(),
+                    ', '.join(missing),
+                    INSTALL_HINT,
+                ),
             )
         backends.check_reachable(self.database_url, self.base_transport_url)
 
@@ -302,22 +344,44 @@ class Site:
             shutil.rmtree(self.dir)
 
     def _databases(self) -> list[str]:
+        """The site's databases but neutron's."""
         return [self.layout.database(k) for k in layout_mod.DATABASES]
+
+    def _neutron_database(self) -> str:
+        return self.layout.database(layout_mod.NEUTRON_DATABASE)
 
     def _prepare(self) -> None:
         for sub in ('etc', 'log', 'run'):
             os.makedirs(self.layout.path(sub), exist_ok=True)
         # keystone-manage makes its key directories itself, mode 0700.
-        for sub in ('images', 'locks', 'nova'):
+        for sub in ('images', 'locks', 'nova', 'neutron'):
             os.makedirs(self.layout.data(sub), exist_ok=True)
         self._write_state('starting')
-        backends.recreate_databases(self.database_url, self._databases())
+        real = self.neutron == neutron_mod.REAL
+        if real:
+            backends.recreate_databases(
+                self.database_url,
+                self._databases() + [self._neutron_database()],
+            )
+        else:
+            backends.recreate_databases(self.database_url, self._databases())
+            # Left by a real-mode site of the same name.
+            backends.drop_databases(
+                self.database_url, [self._neutron_database()]
+            )
         configs.write_all(
             self.layout,
             {k: self.database(k) for k in layout_mod.DATABASES},
             self.transport_url,
             self.compute_driver,
+            neutron_in_catalog=real,
         )
+        if real:
+            neutron_mod.write_all(
+                self.layout,
+                self.database(layout_mod.NEUTRON_DATABASE),
+                self.transport_url,
+            )
         self._write_openrc()
 
     def _write_state(self, state: str, **extra: Any) -> None:
@@ -327,6 +391,7 @@ class Site:
             'transport_url': self.base_transport_url,
             'database_url': self.database_url,
             'compute_driver': self.compute_driver,
+            'neutron': self.neutron,
             'state': state,
             'updated': time.strftime('%Y-%m-%dT%H:%M:%S'),
         }

@@ -18,7 +18,8 @@ whatever does not depend on something else runs at the same time:
 * the vhost; the keystone chain (db_sync, fernet and credential keys in
   parallel, then bootstrap, then uwsgi); glance and placement (db sync,
   then uwsgi); the nova databases (api_db sync, map_cell0, create_cell,
-  db sync, in that order); the neutron stub;
+  db sync, in that order); neutron (db migrations, then uwsgi, then a
+  network list through the catalog once that exists) or its stub;
 * nova-conductor and nova-scheduler as soon as the nova databases and
   the vhost exist, then nova-api;
 * the catalog as soon as keystone answers;
@@ -48,6 +49,7 @@ from sodos.testing.minicloud import backends
 from sodos.testing.minicloud import catalog
 from sodos.testing.minicloud import errors
 from sodos.testing.minicloud import layout as layout_mod
+from sodos.testing.minicloud import neutron as neutron_mod
 from sodos.testing.minicloud import neutron_stub
 from sodos.testing.minicloud import probes
 from sodos.testing.minicloud import processes
@@ -170,7 +172,11 @@ class Startup:
 
     def catalog(self, keystone: futures.Future) -> None:
         keystone.result()
-        catalog.register(self.layout, self.site.session())
+        catalog.register(
+            self.layout,
+            self.site.session(),
+            network=self.site.neutron == neutron_mod.REAL,
+        )
         self.say('catalog: service users and endpoints registered')
 
     def glance(self) -> None:
@@ -183,6 +189,33 @@ class Startup:
         self._uwsgi('placement', self.layout.placement_url)
         self.say('placement: db synced, answers')
 
+    def neutron(self, rabbit: futures.Future, cat: futures.Future) -> None:
+        if self.site.neutron == neutron_mod.STUB:
+            self.neutron_stub()
+            return
+        self.runner.run(
+            'neutron db sync',
+            'neutron-db-manage',
+            neutron_mod.db_sync_argv(self.layout),
+        )
+        # Its app casts to the agents (none) on the vhost.
+        rabbit.result()
+        self._uwsgi('neutron', self.layout.neutron_url)
+        self.say(
+            'neutron: db migrated, answers at %s' % self.layout.neutron_url
+        )
+        # Ready means ready for nova: the catalog finds it and its token
+        # check (user neutron) passes.
+        cat.result()
+        network = probes.network(self.site.session(), self.layout.name)
+        self._wait(
+            'neutron',
+            'neutron to list networks through the catalog',
+            lambda: probes.lists_networks(network),
+            'neutron',
+        )
+        self.say('neutron: networks listed through the catalog')
+
     def neutron_stub(self) -> None:
         self.runner.spawn(
             'neutron-stub',
@@ -190,7 +223,7 @@ class Startup:
                 sys.executable,
                 neutron_stub.__file__,
                 '--port',
-                str(self.layout.port(layout_mod.NEUTRON_STUB)),
+                str(self.layout.port(layout_mod.NEUTRON)),
             ],
         )
         url = self.layout.neutron_url + '/v2.0/networks'
@@ -308,11 +341,15 @@ class Startup:
             keystone = task('keystone', lay.log('keystone'), self.keystone)
             glance = task('glance', lay.log('glance'), self.glance)
             placement = task('placement', lay.log('placement'), self.placement)
-            stub = task(
-                'neutron-stub', lay.log('neutron-stub'), self.neutron_stub
-            )
             databases = task('nova db sync', None, self.nova_databases)
             cat = task('catalog', lay.log('keystone'), self.catalog, keystone)
+            network = task(
+                'neutron',
+                lay.log(self.site.neutron_daemon),
+                self.neutron,
+                rabbit,
+                cat,
+            )
             services = task(
                 'nova services',
                 lay.log('nova-api'),
@@ -326,7 +363,7 @@ class Startup:
                 self.compute,
                 cat,
                 placement,
-                stub,
+                network,
                 services,
             )
             seeding = task(
@@ -337,7 +374,7 @@ class Startup:
                 keystone,
                 glance,
                 placement,
-                stub,
+                network,
                 databases,
                 cat,
                 services,

@@ -131,11 +131,13 @@ def test_lost_member_is_rebuilt_on_the_third_real_site(
 
     first = wait(placed_and_active, 300, 'both members ACTIVE')
     assert len(set(first.values())) == 2  # spread 2: two real sites
+    # From now on read through the third site, which is never killed.
+    third = next(n for n in SITE_NAMES if n not in first.values())
+    kb.api = fed.knowmon(fed.sites[third])
     leader = fed.leader()
     victim_name = next(
         s for s in sorted(set(first.values())) if s != leader.name
     )
-    third = next(n for n in SITE_NAMES if n not in first.values())
     lost = next(m for m, s in first.items() if s == victim_name)
 
     fed.sites[victim_name].kill()

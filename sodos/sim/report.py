@@ -1,0 +1,400 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What a sodos-sim run showed, computed from its samples.
+
+Per disruption (crash, freeze, drain, load): the members it hit, the
+time until the KB marked the site down (``detect_s``, crash and freeze)
+and until every hit member ran again (``recovery_s``: ACTIVE at its
+placed site, a site that runs; for a drain, away from the drained site).
+Per appliance: availability, the fraction of samples after the start in
+which all its members ran. Members the planner could not place, with its
+reason. Cost, power and CO2 per hour of the running placement before the
+first disruption and at the end (``sodos.analyseplan.objective``). And
+the end state: members placed on a site that does not run, members
+running twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import prettytable
+
+from sodos.analyseplan import objective
+from sodos.sim import sample as sample_mod
+
+DISRUPTIONS = ('crash', 'freeze', 'drain', 'load')
+SHOWN = 10  # appliances listed in the summary
+
+
+def _before(samples: list[dict[str, Any]], t: float) -> dict[str, Any]:
+    """The last sample taken before ``t`` (the first one if none)."""
+    found = samples[0]
+    for sample in samples:
+        if sample['t'] > t:
+            break
+        found = sample
+    return found
+
+
+def _detect(
+    samples: list[dict[str, Any]], site: str, t: float
+) -> float | None:
+    """Seconds from ``t`` until the KB said ``site`` is down."""
+    for sample in samples:
+        if sample['t'] < t:
+            continue
+        state = sample['sites'].get(site) or {}
+        if state.get('kb') == 'down':
+            since = state.get('since')
+            # The KB's own stamp is sharper than the sampling period.
+            if since is not None and t <= since <= sample['t']:
+                return round(since - t, 3)
+            return round(sample['t'] - t, 3)
+    return None
+
+
+def failure(
+    samples: list[dict[str, Any]], event: dict[str, Any]
+) -> dict[str, Any]:
+    """How the federation coped with one disruptive event."""
+    t = event['t']
+    sites = set(event['sites'])
+    before = _before(samples, t)
+    affected = sorted(
+        key for key, m in before['members'].items() if m['site'] in sites
+    )
+    out: dict[str, Any] = {
+        'event': event['index'],
+        'action': event['action'],
+        'sites': sorted(sites),
+        't': t,
+        'affected_members': affected,
+        'detect_s': None,
+        'detect_s_per_site': {},
+        'recovery_s': None,
+        'moved_to': {},
+        'not_recovered': {},
+    }
+    if event['action'] in ('crash', 'freeze'):
+        per_site = {s: _detect(samples, s, t) for s in sorted(sites)}
+        out['detect_s_per_site'] = per_site
+        found = [v for v in per_site.values() if v is not None]
+        if found and len(found) == len(per_site):
+            out['detect_s'] = max(found)
+    must_move = event['action'] == 'drain'
+    last = samples[-1]
+    for sample in samples:
+        if sample['t'] < t or not affected:
+            continue
+        members = sample['members']
+        if all(
+            members.get(k, {}).get('running')
+            and not (must_move and members[k]['site'] in sites)
+            for k in affected
+        ):
+            out['recovery_s'] = round(sample['t'] - t, 3)
+            out['moved_to'] = {k: members[k]['site'] for k in affected}
+            break
+    else:
+        for key in affected:
+            member = last['members'].get(key) or {}
+            if not member.get('running'):
+                out['not_recovered'][key] = last['unplaced'].get(
+                    key, 'state %s' % member.get('status', '?')
+                )
+    return out
+
+
+def back_up(
+    samples: list[dict[str, Any]], event: dict[str, Any]
+) -> dict[str, Any]:
+    """For a recover event: seconds until the KB had each site up."""
+    per_site: dict[str, float | None] = {}
+    for site in event['sites']:
+        per_site[site] = None
+        for sample in samples:
+            state = sample['sites'].get(site) or {}
+            if sample['t'] >= event['t'] and state.get('kb') == 'up':
+                since = state.get('since')
+                if since is not None and event['t'] <= since <= sample['t']:
+                    per_site[site] = round(since - event['t'], 3)
+                else:
+                    per_site[site] = round(sample['t'] - event['t'], 3)
+                break
+    return {
+        'event': event['index'],
+        'sites': sorted(event['sites']),
+        't': event['t'],
+        'up_s_per_site': per_site,
+    }
+
+
+def availability(
+    samples: list[dict[str, Any]],
+    appliances: dict[str, list[str]],
+    since: float,
+) -> dict[str, float]:
+    """Appliance name -> fraction of samples (from ``since``) in which
+    every one of its members (keys) ran."""
+    counted = [s for s in samples if s['t'] >= since] or samples[-1:]
+    out = {}
+    for name, keys in appliances.items():
+        good = sum(
+            1
+            for s in counted
+            if all(s['members'].get(k, {}).get('running') for k in keys)
+        )
+        out[name] = round(good / len(counted), 4) if counted else 0.0
+    return out
+
+
+def unplaced(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Member key -> the planner's last reason, for every member it
+    could not place at some point; and those still unplaced at the end."""
+    reasons: dict[str, str] = {}
+    for sample in samples:
+        reasons.update(sample['unplaced'])
+    last = samples[-1]
+    still = sorted(
+        key
+        for key, m in last['members'].items()
+        if m['site'] is None or key in last['unplaced']
+    )
+    return {'reasons': reasons, 'at_end': still}
+
+
+def cost(
+    sample: dict[str, Any],
+    profiles: dict[str, dict[str, Any]],
+    vcpus: dict[str, float],
+    carbon_price: float,
+) -> dict[str, Any]:
+    """Per hour, for the members running in ``sample``: the objective
+    (money), the idle power of the sites in use and its CO2."""
+    placement = {
+        key: (m['site'], vcpus.get(key, 1.0))
+        for key, m in sample['members'].items()
+        if m['running'] and m['site'] in profiles
+    }
+    used = sorted({site for site, _ in placement.values()})
+    power = 0.0
+    co2 = 0.0
+    for site in used:
+        profile = profiles[site]
+        kw = float(
+            profile.get('idle_power_kw') or objective.DEFAULT_IDLE_POWER_KW
+        )
+        kw *= float(profile.get('pue') or 1.0)
+        power += kw
+        co2 += kw * float(profile.get('carbon_intensity') or 0.0) / 1000.0
+    return {
+        't': sample['t'],
+        'cost_per_hour': round(
+            objective.total(profiles, placement, carbon_price), 4
+        ),
+        'power_kw': round(power, 3),
+        'co2_kg_per_hour': round(co2, 3),
+        'sites_in_use': used,
+        'members_running': len(placement),
+    }
+
+
+def end_state(sample: dict[str, Any]) -> dict[str, Any]:
+    members = sample['members']
+    return {
+        'placements': {k: m['site'] for k, m in members.items()},
+        'on_dead_sites': sorted(
+            key
+            for key, m in members.items()
+            if m['site'] is not None
+            and (sample['sites'].get(m['site']) or {}).get('proc') != 'running'
+        ),
+        'doubles': list(sample['doubles']),
+        'not_running': sorted(
+            key for key, m in members.items() if not m['running']
+        ),
+        'all_running': all(m['running'] for m in members.values()),
+    }
+
+
+def site_state(site: dict[str, Any]) -> str:
+    """One word for a site in a sample: the KB's status, or what the KB
+    has not noticed yet (crashed, frozen)."""
+    if site['kb'] == 'down':
+        return 'down'
+    if site['proc'] != 'running':
+        return site['proc']
+    if site['kb'] == 'up' and site.get('maintenance'):
+        return site['maintenance']
+    return site['kb']
+
+
+def timeline(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Samples made small: per site its state, members running there
+    and members placed there."""
+    out = []
+    for sample in samples:
+        per_site: dict[str, list[Any]] = {
+            name: [site_state(site), 0, 0]
+            for name, site in sorted(sample['sites'].items())
+        }
+        for member in sample['members'].values():
+            row = per_site.get(member['site'])
+            if row is not None:
+                row[2] += 1
+                row[1] += 1 if member['running'] else 0
+        n = sample_mod.counts(sample)
+        out.append(
+            {
+                't': sample['t'],
+                'sites': per_site,
+                'running': n['running'],
+                'pending': n['pending'],
+                'doubles': len(sample['doubles']),
+            }
+        )
+    return out
+
+
+def build(
+    scenario: Any,
+    samples: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    appliances: dict[str, list[str]],
+    vcpus: dict[str, float],
+    started: float,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The whole report. ``events``: what was played, each with its
+    clock time ``t``; ``appliances``: name -> member keys; ``started``:
+    the clock time every member first ran (events count from it)."""
+    profiles = scenario.profiles()
+    disruptive = [e for e in events if e['action'] in DISRUPTIONS]
+    first = disruptive[0]['t'] if disruptive else samples[-1]['t']
+    report: dict[str, Any] = {
+        'scenario': scenario.name,
+        'sites': [s.name for s in scenario.sites],
+        'appliances': sorted(appliances),
+        'members': sum(len(k) for k in appliances.values()),
+        'started_s': started,
+        'events': events,
+        'failures': [failure(samples, e) for e in disruptive],
+        'recoveries': [
+            back_up(samples, e) for e in events if e['action'] == 'recover'
+        ],
+        'availability': availability(samples, appliances, started),
+        'unplaced': unplaced(samples),
+        'cost': {
+            'before': cost(
+                _before(samples, first),
+                profiles,
+                vcpus,
+                scenario.carbon_price,
+            ),
+            'after': cost(samples[-1], profiles, vcpus, scenario.carbon_price),
+        },
+        'end': end_state(samples[-1]),
+        'samples': len(samples),
+        'timeline': timeline(samples),
+    }
+    report.update(extra or {})
+    return report
+
+
+def progress_line(sample: dict[str, Any], last_event: str) -> str:
+    n = sample_mod.counts(sample)
+    return (
+        '[%6.1f s] %-28s sites %d up, %d down | members %d running, '
+        '%d pending'
+        % (
+            sample['t'],
+            (last_event or '-')[:28],
+            n['sites_up'],
+            n['sites_down'],
+            n['running'],
+            n['pending'],
+        )
+    )
+
+
+def _seconds(value: float | None) -> str:
+    return '-' if value is None else '%.1f s' % value
+
+
+def summary(report: dict[str, Any]) -> str:
+    """The tables printed at the end of a run."""
+    parts = []
+    table = prettytable.PrettyTable(
+        ['event', 'at', 'members hit', 'detected', 'all running again']
+    )
+    table.align = 'l'
+    for f in report['failures']:
+        table.add_row(
+            [
+                '%s %s' % (f['action'], ','.join(f['sites'])),
+                '%.1f s' % f['t'],
+                len(f['affected_members']),
+                _seconds(f['detect_s']),
+                _seconds(f['recovery_s'])
+                if f['affected_members']
+                else 'nothing to move',
+            ]
+        )
+    parts.append('Disruptions\n' + table.get_string())
+    table = prettytable.PrettyTable(['appliance', 'availability'])
+    table.align = 'l'
+    # The least available first; a long list is cut, its spread kept.
+    ranked = sorted(report['availability'].items(), key=lambda i: i[::-1])
+    for name, value in ranked[:SHOWN]:
+        table.add_row([name, '%.1f %%' % (100 * value)])
+    if len(ranked) > SHOWN:
+        values = [v for _, v in ranked]
+        table.add_row(
+            [
+                '(%d more)' % (len(ranked) - SHOWN),
+                'mean %.1f %%, max %.1f %%'
+                % (100 * sum(values) / len(values), 100 * max(values)),
+            ]
+        )
+    parts.append('Appliances\n' + table.get_string())
+    table = prettytable.PrettyTable(
+        ['', 'cost/h', 'power kW', 'CO2 kg/h', 'sites in use']
+    )
+    table.align = 'l'
+    for when in ('before', 'after'):
+        c = report['cost'][when]
+        table.add_row(
+            [
+                when,
+                '%.3f' % c['cost_per_hour'],
+                '%.1f' % c['power_kw'],
+                '%.2f' % c['co2_kg_per_hour'],
+                len(c['sites_in_use']),
+            ]
+        )
+    parts.append('Cost of the running placement\n' + table.get_string())
+    end = report['end']
+    lines = [
+        'End: %d member(s) not running, %d on a site that does not run, '
+        '%d running twice.'
+        % (
+            len(end['not_running']),
+            len(end['on_dead_sites']),
+            len(end['doubles']),
+        )
+    ]
+    for key, reason in sorted(report['unplaced']['reasons'].items())[:10]:
+        lines.append('  could not place %s: %s' % (key, reason))
+    parts.append('\n'.join(lines))
+    return '\n\n'.join(parts)

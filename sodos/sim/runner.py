@@ -1,0 +1,466 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Plays a scenario on real site processes on loopback.
+
+One ``sodos-site`` process per site (all roles, the simulator Exec
+driver), started through :class:`sodos.testing.federation.LocalFederation`
+with the site's ``[site_profile]`` and ``[simulator]`` capacity from the
+scenario. The runner joins the federation as a read-only KB member (no
+message bus), puts the appliances, waits until every member runs, then
+plays the events on the scenario's clock while it samples the KB every
+``period`` seconds. It stops every process it started when the run ends,
+fails or is interrupted.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sodos import exception
+from sodos.analyseplan import appliance as appliance_mod
+from sodos.sim import report as report_mod
+from sodos.sim import sample as sample_mod
+from sodos.sim import scenario as scenario_mod
+from sodos.testing import federation
+from sodos.testing import ports
+
+# Loops short enough that a run moves at a human pace (seconds), as
+# tools/local_federation.py and benchmarks/failover.py use them.
+FAST_LOOPS: dict[str, dict[str, Any]] = {
+    'exec': {
+        'loop_interval': 0.3,
+        'monitor_interval': 0.5,
+        'poll_interval': 0.1,
+        'retry_delay': 0.2,
+    },
+    'simulator': {'boot_seconds': 1.0, 'delete_seconds': 0.3},
+    'analyseplan': {'loop_interval': 0.5},
+}
+# After the last event the run ends once everything has settled and at
+# least this long has passed, so that a late change is still seen.
+MIN_HOLD = 3.0
+PROGRESS_EVERY = 2.0
+# Appliances are put this many at a time: each write waits for its
+# Raft commit, and commits are batched per heartbeat.
+PUT_CONCURRENCY = 16
+STOP_TIMEOUT = 30.0
+START_BATCH = 10
+
+
+class RunFailed(exception.SodosError):
+    """The federation could not be brought up as the scenario asks."""
+
+
+class Runner:
+    def __init__(
+        self,
+        scenario: scenario_mod.Scenario,
+        workdir: str,
+        log: Callable[[str], None],
+        period: float = 0.5,
+        keep: bool = False,
+    ) -> None:
+        self.scenario = scenario
+        self.workdir = workdir
+        self.log = log
+        self.period = period
+        self.keep = keep
+        self.procs = {s.name: 'running' for s in scenario.sites}
+        self.extras: dict[str, dict[str, dict[str, Any]]] = {}
+        self.samples: list[dict[str, Any]] = []
+        self.played: list[dict[str, Any]] = []
+        self.appliances: dict[str, list[str]] = {}  # name -> member keys
+        self.appliance_ids: dict[str, str] = {}  # name -> id
+        self.vcpus: dict[str, float] = {}
+        self.load_ids: dict[str, list[str]] = {}  # site -> appliance ids
+        self.started = 0.0
+        self.formed = 0.0
+        self.fed: federation.LocalFederation | None = None
+        self.interrupted = False
+        self._mono = time.monotonic()
+        self._wall = time.time()
+        self._last_event = ''
+        self._last_progress = -PROGRESS_EVERY
+
+    # -- the clock and sampling ----------------------------------------
+
+    def clock(self) -> float:
+        return time.monotonic() - self._mono
+
+    def _sample(self, client: Any) -> dict[str, Any]:
+        kb = sample_mod.read_kb(client)
+        taken = sample_mod.take(
+            kb, self.clock(), self._wall, dict(self.procs), self.expected
+        )
+        self.samples.append(taken)
+        if taken['t'] - self._last_progress >= PROGRESS_EVERY:
+            self._last_progress = taken['t']
+            self.log(report_mod.progress_line(taken, self._last_event))
+        return taken
+
+    @property
+    def expected(self) -> list[str]:
+        return [k for keys in self.appliances.values() for k in keys]
+
+    @staticmethod
+    def settled(taken: dict[str, Any]) -> bool:
+        end = report_mod.end_state(taken)
+        # A site brought back counts once the KB has it up again.
+        back = all(
+            site['kb'] == 'up'
+            for site in taken['sites'].values()
+            if site['proc'] == 'running'
+        )
+        return (
+            back
+            and end['all_running']
+            and not end['doubles']
+            and not end['on_dead_sites']
+        )
+
+    # -- the run ---------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        sc = self.scenario
+        root = os.path.join(self.workdir, 'sites')
+        settings = _merge(
+            FAST_LOOPS,
+            {'analyseplan': {'carbon_price': sc.carbon_price}},
+            sc.settings,
+        )
+        fed = federation.LocalFederation(
+            root, voter_count=sc.voters, settings=settings
+        )
+        self.fed = fed  # for a benchmark that watches the processes
+        try:
+            with fed:
+                try:
+                    self._start(fed)
+                    client = fed.client_member('sim-client')
+                    try:
+                        self._put_appliances(client)
+                        self._play(fed, client)
+                    finally:
+                        client.stop()
+                finally:
+                    self._stop_sites(fed)
+        finally:
+            if not self.keep:
+                shutil.rmtree(root, ignore_errors=True)
+        return report_mod.build(
+            sc,
+            self.samples,
+            self.played,
+            self.appliances,
+            self.vcpus,
+            self.started,
+            extra={
+                'interrupted': self.interrupted,
+                'formed_s': round(self.formed, 3),
+                'period_s': self.period,
+                'appliance_ids': self.appliance_ids,
+            },
+        )
+
+    def _stop_sites(self, fed: federation.LocalFederation) -> None:
+        """SIGTERM to every site at once, then wait: one after the other
+        (as LocalFederation does) takes minutes for a hundred sites."""
+        self.log('stopping %d sites' % len(fed.sites))
+        running = [s for s in fed.sites.values() if s.running]
+        for site in running:
+            site.thaw()
+            site.signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for site in running:
+            assert site.process is not None
+            try:
+                site.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                site.kill()
+
+    def _site_config(self, site: scenario_mod.Site) -> dict[str, Any]:
+        profile = dict(site.profile, region=site.region)
+        labels = profile.pop('labels')
+        if labels:
+            profile['labels'] = ','.join(
+                '%s:%s' % item for item in sorted(labels.items())
+            )
+        return {'site_profile': profile, 'simulator': site.simulator_options()}
+
+    def _start(self, fed: federation.LocalFederation) -> None:
+        sc = self.scenario
+        timeout = sc.start_timeout
+        self.log(
+            'starting %d sites (%d voters) under %s'
+            % (len(sc.sites), sc.voters, fed.root)
+        )
+        taken: set[str] = set()
+        for site in sc.sites:
+            self.extras[site.name] = self._site_config(site)
+            local = fed.add_site(site.name, start=False)
+            # Each address is free when picked, not reserved: among many
+            # sites picked before any listens, two can get the same one.
+            while local.address in taken:
+                local.address = ports.free_address()
+            taken.add(local.address)
+            local.write_config(**self.extras[site.name])
+        sites = list(fed.sites.values())
+        sites[0].start()
+        self._wait(fed, lambda r: r['leader'], timeout, 'a leader')
+        # In batches: a hundred Python processes starting at once starve
+        # the leader's heartbeats for minutes on a small machine.
+        for first in range(1, len(sites), START_BATCH):
+            for local in sites[first : first + START_BATCH]:
+                local.start()
+            count = min(len(sites), first + START_BATCH)
+            self._wait(
+                fed,
+                lambda r, count=count: (
+                    sum(m['status'] == 'up' for m in r['members']) >= count
+                ),
+                timeout,
+                '%d sites up' % count,
+            )
+        count = len(sc.sites)
+        self._wait(
+            fed,
+            lambda r: (
+                len(r['members']) == count
+                and all(m['status'] == 'up' for m in r['members'])
+            ),
+            timeout,
+            'all %d sites up' % count,
+        )
+        self.formed = self.clock()
+        self.log('federation formed in %.1f s' % self.formed)
+
+    def _wait(self, fed, predicate, timeout: float, what: str) -> None:
+        """fed.wait, in short steps, giving up as soon as a site exits
+        (a bad option, a port taken) rather than at the timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for site in fed.sites.values():
+                if site.process is not None and not site.running:
+                    raise RunFailed(
+                        'site %s exited while starting: %s'
+                        % (site.name, _last_error(site.log()))
+                    )
+            step = min(2.0, deadline - time.monotonic())
+            try:
+                fed.wait(predicate, max(step, 0.1), what)
+                return
+            except AssertionError as exc:
+                if time.monotonic() >= deadline:
+                    message = str(exc).split('; last report')[0]
+                    raise RunFailed(
+                        message.replace(
+                            'after %.0f s' % max(step, 0.1),
+                            'after %.0f s' % timeout,
+                        )
+                    ) from None
+
+    def _put_appliances(self, client: Any) -> None:
+        sc = self.scenario
+        deadline = time.monotonic() + sc.start_timeout
+        names = {s.name for s in sc.sites}
+        while time.monotonic() < deadline:
+            sites = client.read('sites') or {}
+            monitoring = client.read('monitoring') or {}
+            if names <= set(monitoring) and all(
+                (sites.get(n) or {}).get('status') == 'up' for n in names
+            ):
+                break
+            time.sleep(0.2)
+        else:
+            raise RunFailed('not every site reported its monitoring')
+        specs = []
+        for app in sc.appliances:
+            appliance_id = uuid.uuid4().hex
+            instances = appliance_mod.instances(appliance_id, app.spec)
+            self.appliances[app.name] = [i.key for i in instances]
+            self.appliance_ids[app.name] = appliance_id
+            for inst in instances:
+                flavor = scenario_mod.FLAVORS.get(inst.flavor) or {}
+                self.vcpus[inst.key] = float(flavor.get('vcpus', 1))
+            specs.append({'appliance_id': appliance_id, 'spec': app.spec})
+        self.log(
+            'putting %d appliances (%d members)'
+            % (len(specs), len(self.expected))
+        )
+        with concurrent.futures.ThreadPoolExecutor(PUT_CONCURRENCY) as pool:
+            # list() re-raises the first failed write here.
+            list(
+                pool.map(
+                    lambda args: client.propose('appliance.put', args), specs
+                )
+            )
+        self._last_event = 'appliances put'
+        while time.monotonic() < deadline:
+            if self.settled(self._sample(client)):
+                break
+            time.sleep(self.period)
+        else:
+            raise RunFailed(
+                'the appliances were not all running after %.0f s'
+                % sc.start_timeout
+            )
+        self.started = self.clock()
+        self._last_event = 'all running'
+        self.log(
+            'every member running at %.1f s; events count from here'
+            % self.started
+        )
+
+    def _play(self, fed: federation.LocalFederation, client: Any) -> None:
+        sc = self.scenario
+        pending = list(sc.events)
+        last_fired = self.started
+        try:
+            while True:
+                now = self.clock()
+                while pending and self.started + pending[0].at <= now:
+                    self._fire(fed, client, pending.pop(0))
+                    last_fired = self.clock()
+                taken = self._sample(client)
+                if not pending:
+                    waited = taken['t'] - last_fired
+                    if waited >= sc.settle or (
+                        waited >= MIN_HOLD and self.settled(taken)
+                    ):
+                        break
+                time.sleep(max(0.0, self.period - (self.clock() - now)))
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM: report what was seen, then stop it all.
+            self.interrupted = True
+            self.log('interrupted: stopping')
+
+    # -- events ----------------------------------------------------------
+
+    def _fire(self, fed, client, event: scenario_mod.Event) -> None:
+        t = self.clock()
+        record: dict[str, Any] = {
+            'index': event.index,
+            'at': event.at,
+            't': round(t, 3),
+            'action': event.action,
+            'sites': list(event.sites),
+            'what': event.describe(),
+        }
+        if event.note:
+            record['note'] = event.note
+        try:
+            getattr(self, '_do_' + event.action)(fed, client, event)
+        except exception.SodosError as exc:
+            record['error'] = str(exc)
+            self.log('event %s failed: %s' % (event.describe(), exc))
+        self.played.append(record)
+        self._last_event = '%s @%.0f' % (event.describe(), event.at)
+        self._last_progress = -PROGRESS_EVERY  # show it now
+        self.log('[%6.1f s] event: %s' % (t, event.describe()))
+
+    def _do_crash(self, fed, client, event) -> None:
+        for name in event.sites:
+            fed.sites[name].kill()
+            self.procs[name] = 'crashed'
+
+    def _do_freeze(self, fed, client, event) -> None:
+        for name in event.sites:
+            fed.sites[name].freeze()
+            self.procs[name] = 'frozen'
+
+    def _do_recover(self, fed, client, event) -> None:
+        for name in event.sites:
+            site = fed.sites[name]
+            if self.procs[name] == 'crashed':
+                site.start()
+            elif self.procs[name] == 'frozen':
+                site.thaw()
+            self.procs[name] = 'running'
+            simulator = self.extras[name]['simulator']
+            if simulator.pop('failed_hosts', None):
+                site.write_config(**self.extras[name])
+                site.signal(signal.SIGHUP)
+            for appliance_id in self.load_ids.pop(name, []):
+                client.propose(
+                    'appliance.delete', {'appliance_id': appliance_id}
+                )
+
+    def _do_drain(self, fed, client, event) -> None:
+        for name in event.sites:
+            client.propose(
+                'site.maintenance', {'site': name, 'state': 'draining'}
+            )
+
+    def _do_undrain(self, fed, client, event) -> None:
+        for name in event.sites:
+            client.propose('site.maintenance', {'site': name, 'state': ''})
+
+    def _do_policy(self, fed, client, event) -> None:
+        client.propose('policy.set', {'key': event.key, 'value': event.value})
+
+    def _do_load(self, fed, client, event) -> None:
+        """Capacity lost (hosts failed, via the simulator's mutable
+        failure switch and SIGHUP) and usage added (appliances pinned to
+        the site)."""
+        for name in event.sites:
+            site = fed.sites[name]
+            if event.hosts_down:
+                self.extras[name]['simulator']['failed_hosts'] = [
+                    str(n) for n in range(1, event.hosts_down + 1)
+                ]
+                site.write_config(**self.extras[name])
+                site.signal(signal.SIGHUP)
+            for n in range(event.extra):
+                appliance_id = uuid.uuid4().hex
+                spec = appliance_mod.validate(
+                    {
+                        'name': 'load-%s-%d' % (name, n),
+                        'priority': 0,
+                        'members': [
+                            {
+                                'name': 'load',
+                                'image': 'fake-image',
+                                'flavor': event.flavor,
+                            }
+                        ],
+                        'constraints': {'sites': [name]},
+                    }
+                )
+                client.propose(
+                    'appliance.put',
+                    {'appliance_id': appliance_id, 'spec': spec},
+                )
+                self.load_ids.setdefault(name, []).append(appliance_id)
+
+
+def _last_error(log: str) -> str:
+    errors = [line for line in log.splitlines() if ' ERROR ' in line]
+    if not errors:
+        return 'no error logged'
+    return errors[-1].split(' [-] ', 1)[-1]
+
+
+def _merge(*sources: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for source in sources:
+        for group, options in source.items():
+            out.setdefault(group, {}).update(options)
+    return out

@@ -1,0 +1,142 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""One look at the federation: what the KB says, and what really runs.
+
+A sample records, at one instant, every site's status in the KB beside
+the truth the runner knows (its process running, crashed or frozen), and
+every expected member: where it is placed, its server's state there and
+whether it really runs (ACTIVE at its placed site, whose process runs; a
+crashed site's last monitoring still says ACTIVE until it is marked
+down, and that is not running). The report is computed from samples
+only, so it can be checked on hand-made ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_UNPLACED_PREFIX = 'member '
+_UNPLACED_INFIX = ' cannot be placed: '
+
+
+def unplaced_reasons(alerts: dict[str, Any]) -> dict[str, str]:
+    """Member key -> why the planner could not place it, from the open
+    ``unplaced`` alerts ('member KEY cannot be placed: REASON')."""
+    found = {}
+    for alert in alerts.values():
+        if alert.get('kind') != 'unplaced':
+            continue
+        message = alert.get('message', '')
+        if message.startswith(_UNPLACED_PREFIX) and _UNPLACED_INFIX in message:
+            key, reason = message[len(_UNPLACED_PREFIX) :].split(
+                _UNPLACED_INFIX, 1
+            )
+            found[key] = reason
+    return found
+
+
+def take(
+    kb: dict[str, Any],
+    t: float,
+    wall_start: float,
+    procs: dict[str, str],
+    expected: list[str],
+) -> dict[str, Any]:
+    """A sample from KB sections ``sites``, ``placements``,
+    ``monitoring`` and ``alerts``.
+
+    ``t`` is the run's clock, ``wall_start`` the wall time of its zero
+    (the KB stamps status changes with wall time), ``procs`` site ->
+    running|crashed|frozen, ``expected`` the member keys looked at (the
+    appliances of the scenario, not the extra load put on a site).
+    """
+    sites: dict[str, Any] = {}
+    for name, proc in procs.items():
+        entry = kb['sites'].get(name) or {}
+        changed = entry.get('status_changed_at')
+        sites[name] = {
+            'kb': entry.get('status', 'unknown'),
+            'since': (
+                round(changed - wall_start, 3)
+                if isinstance(changed, (int, float))
+                else None
+            ),
+            'maintenance': entry.get('maintenance', ''),
+            'proc': proc,
+        }
+    seen: dict[str, list[tuple[str, str]]] = {}
+    for name, report in kb['monitoring'].items():
+        if procs.get(name) != 'running':
+            continue
+        summary = (report or {}).get('summary') or {}
+        for key, entry in (summary.get('servers') or {}).items():
+            for server in [entry] + list(entry.get('others') or []):
+                seen.setdefault(key, []).append(
+                    (name, server.get('status', '?'))
+                )
+    placements = kb['placements']
+    members: dict[str, Any] = {}
+    for key in sorted(expected):
+        placed = placements.get(key)
+        if placed is None:
+            members[key] = {'site': None, 'status': 'UNPLACED'}
+            members[key]['running'] = False
+            continue
+        site = placed['site']
+        status = next((s for n, s in seen.get(key, []) if n == site), None)
+        if status is None:
+            summary = (kb['monitoring'].get(site) or {}).get('summary') or {}
+            entry = (summary.get('servers') or {}).get(key) or {}
+            status = entry.get('status', 'PENDING')
+        members[key] = {
+            'site': site,
+            'status': status,
+            'running': status == 'ACTIVE' and procs.get(site) == 'running',
+        }
+    doubles = sorted(
+        key
+        for key in members
+        if len([w for w in seen.get(key, []) if w[1] != 'DELETED']) > 1
+    )
+    return {
+        't': round(t, 3),
+        'sites': sites,
+        'members': members,
+        'doubles': doubles,
+        'unplaced': unplaced_reasons(kb.get('alerts') or {}),
+    }
+
+
+def read_kb(client: Any) -> dict[str, Any]:
+    """The KB sections a sample needs, read from a KB member."""
+    return {
+        section: client.read(section) or {}
+        for section in ('sites', 'placements', 'monitoring', 'alerts')
+    }
+
+
+def counts(sample: dict[str, Any]) -> dict[str, int]:
+    """Sites up/down and members running/pending, for progress lines."""
+    sites = sample['sites'].values()
+    members = sample['members'].values()
+    running = sum(1 for m in members if m['running'])
+    return {
+        'sites_up': sum(
+            1 for s in sites if s['proc'] == 'running' and s['kb'] == 'up'
+        ),
+        'sites_down': sum(
+            1 for s in sites if s['proc'] != 'running' or s['kb'] != 'up'
+        ),
+        'running': running,
+        'pending': len(sample['members']) - running,
+    }

@@ -1,0 +1,227 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Scale: a whole federation of site processes on one machine, measured.
+
+    python benchmarks/scale.py [--sites 100] [--appliances-per-site 10]
+        [--outage N] [--recover-after 60] [--keep]
+
+Plays ``examples/edge-100.yaml`` with sodos-sim's runner (its loops and
+WAN-like timeouts for every size): 100 ``sodos-site`` processes in 10
+regions, 1,000 appliances of two m1.tiny servers with spread 2, and an
+outage of the last region (10 sites). ``--sites N`` plays the same shape
+with N sites, ``--appliances-per-site`` appliances per site and the last
+``--outage`` sites (default N/10) failing together.
+
+Measured: ``formed_s`` (start to every site up), ``converged_s`` (start
+to every member ACTIVE), ``regional_outage_detect_s`` (SIGKILL of the
+region to every one of its sites marked down), and
+``regional_outage_recovery_s`` (to every member that was there ACTIVE
+elsewhere); and, sampled every second with psutil, the peak RSS of one
+site process (``rss_per_site_mb_max``) and of all of them at once
+(``rss_total_mb``), their CPU time and the runner's own RSS. Progress
+goes to stderr; the last line of stdout is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from typing import Any
+
+import psutil
+import yaml
+
+from sodos.sim import runner as runner_mod
+from sodos.sim import scenario as scenario_mod
+
+EDGE_100 = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    'examples',
+    'edge-100.yaml',
+)
+MB = 1024.0 * 1024.0
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def scaled(
+    sites: int, per_site: int, outage: int, recover_after: float
+) -> dict[str, Any]:
+    """edge-100's scenario with ``sites`` sites: the other regions share
+    ``sites - outage`` sites, the last region (which fails) ``outage``."""
+    with open(EDGE_100, encoding='utf-8') as f:
+        data = yaml.safe_load(f)
+    data = copy.deepcopy(data)
+    regions = data['sites']
+    *others, failing = regions
+    rest = sites - outage
+    used = others[: max(1, min(len(others), rest))]
+    entries = []
+    for n, entry in enumerate(used):
+        share = rest // len(used) + (1 if n < rest % len(used) else 0)
+        if share:
+            entries.append(dict(entry, count=share))
+    entries.append(dict(failing, count=outage))
+    data['sites'] = entries
+    data['name'] = 'edge-%d' % sites
+    half = max(1, sites * per_site // 2)
+    for app in data['appliances']:
+        app['count'] = half
+    data['voters'] = 5 if sites >= 5 else (3 if sites >= 3 else 1)
+    crash_at = data['events'][0]['at']
+    data['events'][1]['at'] = crash_at + recover_after
+    return data
+
+
+class Watch(threading.Thread):
+    """Peak RSS and CPU time of the site processes, every second."""
+
+    def __init__(self, runner: runner_mod.Runner) -> None:
+        super().__init__(daemon=True)
+        self.runner = runner
+        self.stop_event = threading.Event()
+        self.rss_max: dict[int, float] = {}
+        self.cpu: dict[int, float] = {}
+        self.total_max = 0.0
+        self.own_max = 0.0
+        self.procs: dict[int, psutil.Process] = {}
+
+    def run(self) -> None:
+        me = psutil.Process()
+        while not self.stop_event.wait(1.0):
+            self.own_max = max(self.own_max, me.memory_info().rss / MB)
+            fed = self.runner.fed
+            if fed is None:
+                continue
+            total = 0.0
+            for site in list(fed.sites.values()):
+                pid = site.pid
+                if pid is None or not site.running:
+                    continue
+                try:
+                    proc = self.procs.setdefault(pid, psutil.Process(pid))
+                    rss = proc.memory_info().rss / MB
+                    times = proc.cpu_times()
+                except psutil.Error:
+                    continue
+                total += rss
+                self.rss_max[pid] = max(self.rss_max.get(pid, 0.0), rss)
+                self.cpu[pid] = times.user + times.system
+            self.total_max = max(self.total_max, total)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
+    parser.add_argument('--sites', type=int, default=100)
+    parser.add_argument('--appliances-per-site', type=int, default=10)
+    parser.add_argument('--outage', type=int)
+    parser.add_argument('--recover-after', type=float, default=60.0)
+    parser.add_argument(
+        '--keep', action='store_true', help='keep the sites and report'
+    )
+    args = parser.parse_args()
+    outage = args.outage or max(1, args.sites // 10)
+    if args.sites < 3 or not 1 <= outage <= args.sites - 2:
+        parser.error('need --sites >= 3 and 2 sites left after the outage')
+    data = scaled(
+        args.sites, args.appliances_per_site, outage, args.recover_after
+    )
+    sc = scenario_mod.parse(yaml.safe_dump(data), 'edge-%d' % args.sites)
+    workdir = tempfile.mkdtemp(prefix='sodos-scale-')
+    runner = runner_mod.Runner(sc, workdir, log, keep=args.keep)
+    watch = Watch(runner)
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    log(
+        'scale: %d sites, %d appliances, outage of %d sites; work in %s'
+        % (len(sc.sites), len(sc.appliances), outage, workdir)
+    )
+    started = time.monotonic()
+    watch.start()
+    try:
+        report = runner.run()
+    except KeyboardInterrupt:
+        log('scale: interrupted; every site process was stopped')
+        return 130
+    except runner_mod.RunFailed as exc:
+        log('scale: the federation did not come up: %s' % exc)
+        return 2
+    finally:
+        watch.stop_event.set()
+        watch.join()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    wall = time.monotonic() - started
+    failure = report['failures'][0] if report['failures'] else {}
+    back = report['recoveries'][0] if report['recoveries'] else {}
+    cpu_total = sum(watch.cpu.values())
+    result = {
+        'sites': len(sc.sites),
+        'appliances': len(sc.appliances),
+        'members': report['members'],
+        'outage_sites': outage,
+        'formed_s': report['formed_s'],
+        'converged_s': round(report['started_s'], 3),
+        'members_hit': len(failure.get('affected_members', [])),
+        'regional_outage_detect_s': failure.get('detect_s'),
+        'regional_outage_recovery_s': failure.get('recovery_s'),
+        'not_recovered': len(failure.get('not_recovered', {})),
+        'outage_sites_back_up_s': max(
+            (v for v in (back.get('up_s_per_site') or {}).values() if v),
+            default=None,
+        ),
+        'end_all_running': report['end']['all_running'],
+        'end_doubles': len(report['end']['doubles']),
+        'rss_per_site_mb_max': round(
+            max(watch.rss_max.values(), default=0), 1
+        ),
+        'rss_per_site_mb_median': round(
+            sorted(watch.rss_max.values())[len(watch.rss_max) // 2]
+            if watch.rss_max
+            else 0.0,
+            1,
+        ),
+        'rss_total_mb': round(watch.total_max, 1),
+        'runner_rss_mb': round(watch.own_max, 1),
+        'site_cpu_s_total': round(cpu_total, 1),
+        'site_cpu_util_pct': round(
+            100.0 * cpu_total / wall / (os.cpu_count() or 1), 1
+        ),
+        'cores': os.cpu_count(),
+        'wall_s': round(wall, 1),
+        'interrupted': report['interrupted'],
+        'settings': sc.settings,
+    }
+    if args.keep:
+        with open(os.path.join(workdir, 'report.json'), 'w') as f:
+            json.dump(report, f)
+        log('kept in %s' % workdir)
+    print(json.dumps(result, sort_keys=True))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

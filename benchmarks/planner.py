@@ -124,16 +124,6 @@ def appliances(count: int, rng: random.Random) -> dict[str, Any]:
 
 
 def make_planner(consolidate: bool) -> planner_mod.Planner:
-    shipped = [
-        filters.SiteUpFilter(),
-        filters.ConstraintsFilter(),
-        filters.ImageFilter(),
-        filters.FlavorFilter(),
-        filters.CapacityFilter(),
-        filters.SpreadFilter(),
-        filters.AffinityFilter(),
-        filters.FailedHereFilter(),
-    ]
     if consolidate:
         weights = [
             (weighers.MarginalCostWeigher(carbon_price=CARBON_PRICE), 1.0),
@@ -145,7 +135,7 @@ def make_planner(consolidate: bool) -> planner_mod.Planner:
             (weighers.EnergyWeigher(), 0.5),
             (weighers.LatencyWeigher(), 0.2),
         ]
-    return planner_mod.Planner(shipped, weights)
+    return planner_mod.Planner(filters.shipped(), weights)
 
 
 def speed(args: argparse.Namespace) -> dict[str, float]:

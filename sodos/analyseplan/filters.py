@@ -196,3 +196,18 @@ class FailedHereFilter(Filter):
 
     def why(self, table, i, inst, ctx):
         return 'the server failed there before'
+
+
+def shipped() -> list[Filter]:
+    """Every filter sodos ships, in the default [analyseplan]filters
+    order: for tools and tests that build a planner without a config."""
+    return [
+        SiteUpFilter(),
+        ConstraintsFilter(),
+        ImageFilter(),
+        FlavorFilter(),
+        CapacityFilter(),
+        SpreadFilter(),
+        AffinityFilter(),
+        FailedHereFilter(),
+    ]

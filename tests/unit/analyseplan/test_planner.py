@@ -26,16 +26,7 @@ from tests.unit.analyseplan.kbviews import spec
 A = 'a' * 32
 B = 'b' * 32
 
-ALL_FILTERS = [
-    filters.SiteUpFilter(),
-    filters.ConstraintsFilter(),
-    filters.ImageFilter(),
-    filters.FlavorFilter(),
-    filters.CapacityFilter(),
-    filters.SpreadFilter(),
-    filters.AffinityFilter(),
-    filters.FailedHereFilter(),
-]
+ALL_FILTERS = filters.shipped()
 
 
 def planner(**weights):
@@ -358,3 +349,12 @@ def test_consolidation_empties_a_site_when_it_saves():
     assert plan.consolidation['site'] == 'dirty'
     assert plan.consolidation['saving_per_hour'] > 0
     assert 'emptying dirty saves' in plan.summary()
+
+
+def test_shipped_filters_are_the_default_configuration():
+    from sodos.conf import analyseplan as analyseplan_conf
+
+    default = next(
+        o.default for o in analyseplan_conf.OPTS if o.name == 'filters'
+    )
+    assert [f.name for f in filters.shipped()] == default

@@ -66,6 +66,18 @@ def _render(sections: dict[str, dict[str, Any]]) -> str:
     return '\n'.join(lines)
 
 
+# Exec on the simulator driver, quick enough for tests.
+FAST_SIMULATED_SETTINGS: dict[str, dict[str, Any]] = {
+    'exec': {
+        'loop_interval': 0.3,
+        'monitor_interval': 0.5,
+        'poll_interval': 0.05,
+        'retry_delay': 0.1,
+    },
+    'simulator': {'boot_seconds': 0.3, 'delete_seconds': 0.2},
+}
+
+
 class LocalSite:
     def __init__(
         self, federation: LocalFederation, name: str, join: list[str]
@@ -177,6 +189,24 @@ class LocalSite:
             except subprocess.TimeoutExpired:
                 self.kill()
         return self.process.returncode
+
+    def manage(
+        self, *args: str, timeout: float = 120.0
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``sodos-manage ARGS`` with this site's config."""
+        return subprocess.run(
+            [
+                sys.executable,
+                '-m',
+                'sodos.cmd.manage',
+                '--config-file',
+                self.config_path,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def log(self) -> str:
         try:

@@ -65,8 +65,14 @@ class KBWriter:
             },
         )
 
-    def action(self, site: str, kind: str, params: dict[str, Any]) -> str:
-        action_id = uuid.uuid4().hex
+    def action(
+        self,
+        site: str,
+        kind: str,
+        params: dict[str, Any],
+        action_id: str | None = None,
+    ) -> str:
+        action_id = action_id or uuid.uuid4().hex
         self.propose(
             'action.put',
             {

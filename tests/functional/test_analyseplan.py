@@ -19,20 +19,15 @@ then the leader's site is killed and the new leader plans.
 
 import time
 
+from sodos.testing import federation
 from sodos.testing import kbwriter
 
-SETTINGS = {
-    'exec': {
-        'loop_interval': 0.3,
-        'monitor_interval': 0.5,
-        'poll_interval': 0.05,
-        'retry_delay': 0.1,
-    },
-    'simulator': {'boot_seconds': 0.3, 'delete_seconds': 0.2},
-    'analyseplan': {'loop_interval': 0.5},
+SETTINGS = dict(
+    federation.FAST_SIMULATED_SETTINGS,
+    analyseplan={'loop_interval': 0.5},
     # A lost voter is replaced soon, so that the leader can be lost next.
-    'raft': {'voter_replace_timeout': 3.0},
-}
+    raft={'voter_replace_timeout': 3.0},
+)
 SPEC = {
     'members': [
         {'name': 'web', 'image': 'fake-image', 'flavor': 'm1.tiny', 'count': 2}

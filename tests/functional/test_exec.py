@@ -17,17 +17,10 @@ re-placed elsewhere; once resumed it deletes its stale servers, and no
 member ever ends up running at two sites.
 """
 
+from sodos.testing import federation
 from sodos.testing import kbwriter
 
-EXEC_SETTINGS = {
-    'exec': {
-        'loop_interval': 0.3,
-        'monitor_interval': 0.5,
-        'poll_interval': 0.05,
-        'retry_delay': 0.1,
-    },
-    'simulator': {'boot_seconds': 0.3, 'delete_seconds': 0.2},
-}
+EXEC_SETTINGS = federation.FAST_SIMULATED_SETTINGS
 
 
 def federation(local_federation, transport_url, count, **kwargs):

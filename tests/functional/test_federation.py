@@ -276,22 +276,7 @@ def test_malformed_commands_change_nothing(local_federation, transport_url):
 
 
 def leave(site):
-    return subprocess.run(
-        [
-            sys.executable,
-            '-m',
-            'sodos.cmd.manage',
-            '--config-file',
-            site.config_path,
-            'federation',
-            'leave',
-            '--timeout',
-            '60',
-        ],
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    return site.manage('federation', 'leave', '--timeout', '60', timeout=90)
 
 
 def test_voters_leave_gracefully_leader_included(local_federation):

@@ -13,30 +13,12 @@
 """sodos-manage appliance/site/policy/plan commands against real sites."""
 
 import json
-import subprocess
-import sys
 import time
 
 import pytest
 
 from sodos.testing import federation
 from tests.functional.test_analyseplan import SETTINGS
-
-
-def manage(site, *args, timeout=120):
-    return subprocess.run(
-        [
-            sys.executable,
-            '-m',
-            'sodos.cmd.manage',
-            '--config-file',
-            site.config_path,
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture(scope='module')
@@ -73,20 +55,20 @@ def test_appliance_lifecycle_whatif_and_drain(three_sites, tmp_path):
         '  - {name: web, image: fake-image, flavor: m1.tiny, count: 2}\n'
         'constraints: {spread: 2}\n'
     )
-    done = manage(
-        site, 'appliance', 'create', '--file', str(spec), '--wait', '60'
+    done = site.manage(
+        'appliance', 'create', '--file', str(spec), '--wait', '60'
     )
     assert done.returncode == 0, done.stderr
     assert '2/2 members ACTIVE' in done.stdout
     appliance_id = done.stdout.split('created: ')[1].split()[0]
 
     listed = json.loads(
-        manage(site, 'appliance', 'list', '--format', 'json').stdout
+        site.manage('appliance', 'list', '--format', 'json').stdout
     )
     assert [(a['name'], a['members_placed']) for a in listed] == [('shop', 2)]
     shown = json.loads(
-        manage(
-            site, 'appliance', 'show', appliance_id, '--format', 'json'
+        site.manage(
+            'appliance', 'show', appliance_id, '--format', 'json'
         ).stdout
     )
     homes = {m: s['site'] for m, s in shown['members'].items()}
@@ -94,18 +76,18 @@ def test_appliance_lifecycle_whatif_and_drain(three_sites, tmp_path):
     assert {s['state'] for s in shown['members'].values()} == {'ACTIVE'}
 
     victim = homes['web-0']
-    whatif = manage(
-        site, 'plan', 'whatif', '--fail-site', victim, '--format', 'json'
+    whatif = site.manage(
+        'plan', 'whatif', '--fail-site', victim, '--format', 'json'
     )
     assert whatif.returncode == 0, whatif.stderr
     report = json.loads(whatif.stdout)
     assert report['affected_appliances'] == [appliance_id]
     (move,) = report['moves']
     assert move['from_site'] == victim and move['site'] not in homes.values()
-    text = manage(site, 'plan', 'whatif', '--fail-site', victim).stdout
+    text = site.manage('plan', 'whatif', '--fail-site', victim).stdout
     assert text.startswith('What if %s fails:' % victim)
 
-    drained = manage(site, 'site', 'drain', victim)
+    drained = site.manage('site', 'drain', victim)
     assert drained.returncode == 0, drained.stderr
     kb = three_sites.knowmon(site)
     deadline = time.monotonic() + 60
@@ -115,10 +97,10 @@ def test_appliance_lifecycle_whatif_and_drain(three_sites, tmp_path):
         time.sleep(0.5)
     assert kb.read('sites')[victim]['maintenance'] == 'drained'
     assert victim not in {p['site'] for p in kb.read('placements').values()}
-    assert manage(site, 'site', 'undrain', victim).returncode == 0
-    assert manage(site, 'policy', 'set', 'paused', 'true').returncode == 0
+    assert site.manage('site', 'undrain', victim).returncode == 0
+    assert site.manage('policy', 'set', 'paused', 'true').returncode == 0
     assert kb.read('policy')['paused'] is True
-    assert manage(site, 'policy', 'set', 'paused', 'false').returncode == 0
+    assert site.manage('policy', 'set', 'paused', 'false').returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -147,7 +129,7 @@ def test_bad_input_is_one_line_and_changes_nothing(three_sites, args, message):
         return sites, kb.read('policy'), kb.read('appliances')
 
     before = state()
-    done = manage(site, *args)
+    done = site.manage(*args)
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert message in done.stderr
     assert 'Traceback' not in done.stderr
@@ -173,7 +155,7 @@ def test_an_impossible_spec_is_refused_before_commit(three_sites, tmp_path):
             }
         )
     )
-    done = manage(site, 'appliance', 'create', '--file', str(spec))
+    done = site.manage('appliance', 'create', '--file', str(spec))
     assert done.returncode == 2
     assert 'no site of the federation meets the constraints' in done.stderr
     names = {
@@ -182,7 +164,7 @@ def test_an_impossible_spec_is_refused_before_commit(three_sites, tmp_path):
     }
     assert 'eu-only' not in names
     spec.write_text('{"name": "x", "members": []}')
-    done = manage(site, 'appliance', 'create', '--file', str(spec))
+    done = site.manage('appliance', 'create', '--file', str(spec))
     assert done.returncode == 2
     assert (
         'invalid appliance spec: data.members must contain at least 1'

@@ -26,10 +26,9 @@ import time
 import pytest
 from novaclient import client as nova_client
 
-from sodos.testing import federation
 from sodos.testing import kbwriter
+from tests.integration import sodos_sites
 from tests.integration.conftest import SITE_NAMES
-from tests.integration.test_exec_openstack import exec_settings
 
 SPEC = {
     'name': 'ha-web',
@@ -40,39 +39,21 @@ SPEC = {
 }
 
 
+def _tune(settings):
+    # The planner needs every site's capacity and images soon.
+    settings['exec']['monitor_interval'] = 5
+    settings['analyseplan'] = {'loop_interval': 1.0}
+
+
 @pytest.fixture(scope='module')
 def planned_sites(minicloud_sites, tmp_path_factory):
-    transport_url = minicloud_sites[SITE_NAMES[0]].base_transport_url
-    fed = federation.LocalFederation(
+    with sodos_sites.running_federation(
+        minicloud_sites,
         str(tmp_path_factory.mktemp('sodos-plan')),
         voter_count=3,
-        transport_url=transport_url,
-    )
-    with fed:
-        for name in SITE_NAMES:
-            site = fed.add_site(name, start=False)
-            settings = exec_settings(minicloud_sites[name])
-            # The planner needs every site's capacity and images soon.
-            settings['exec']['monitor_interval'] = 5
-            settings['analyseplan'] = {'loop_interval': 1.0}
-            site.write_config(**settings)
-            site.start()
-        try:
-            fed.wait(
-                lambda r: (
-                    len(r['members']) == len(SITE_NAMES)
-                    and sum(v['connected'] for v in r['voters']) == 3
-                    and all(m['status'] == 'up' for m in r['members'])
-                ),
-                120,
-                'three sodos sites up, all voters',
-            )
-            yield fed
-        finally:
-            for site in fed.sites.values():
-                print(
-                    '---- log of %s ----\n%s' % (site.name, site.log()[-6000:])
-                )
+        tune=_tune,
+    ) as fed:
+        yield fed
 
 
 def active_servers(mc, appliance_id):

@@ -30,8 +30,8 @@ import pytest
 from keystoneauth1 import adapter as ks_adapter
 from novaclient import client as nova_client
 
-from sodos.testing import federation
 from sodos.testing import kbwriter
+from tests.integration import sodos_sites as sodos_sites_mod
 from tests.integration.conftest import SITE_NAMES
 
 EXEC_SITES = SITE_NAMES[:2]
@@ -40,59 +40,16 @@ IMAGE = 'fake-image'
 FLAVOR = 'm1.tiny'
 
 
-def exec_settings(mc):
-    return {
-        'exec': {
-            'driver': 'openstack',
-            'loop_interval': 0.5,
-            'poll_interval': 0.5,
-            'retry_delay': 0.5,
-            'monitor_interval': 600,
-            'notifications_url': mc.transport_url,
-        },
-        'site_auth': {
-            'auth_type': 'password',
-            'auth_url': mc.auth_url,
-            'username': mc.admin_username,
-            'password': mc.admin_password,
-            'project_name': mc.admin_project_name,
-            'user_domain_name': mc.admin_user_domain_name,
-            'project_domain_name': mc.admin_project_domain_name,
-            'region_name': mc.region,
-            'valid_interfaces': 'public',
-        },
-    }
-
-
 @pytest.fixture(scope='module')
 def sodos_sites(minicloud_sites, tmp_path_factory):
     """A two-site sodos federation, one site per minicloud."""
-    transport_url = minicloud_sites[SITE_NAMES[0]].base_transport_url
-    fed = federation.LocalFederation(
+    with sodos_sites_mod.running_federation(
+        minicloud_sites,
         str(tmp_path_factory.mktemp('sodos')),
-        voter_count=1,
-        transport_url=transport_url,
-    )
-    with fed:
-        for name in EXEC_SITES:
-            site = fed.add_site(name, start=False)
-            site.write_config(**exec_settings(minicloud_sites[name]))
-            site.start()
-        try:
-            fed.wait(
-                lambda r: (
-                    len(r['members']) == len(EXEC_SITES)
-                    and all(m['status'] == 'up' for m in r['members'])
-                ),
-                90,
-                'both sodos sites up',
-            )
-            yield fed
-        finally:
-            for site in fed.sites.values():
-                print(
-                    '---- log of %s ----\n%s' % (site.name, site.log()[-6000:])
-                )
+        names=EXEC_SITES,
+        timeout=90,
+    ) as fed:
+        yield fed
 
 
 @pytest.fixture(scope='module')

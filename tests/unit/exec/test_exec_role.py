@@ -54,15 +54,7 @@ class KB(kbwriter.KBWriter):
         super().place(APP, member, site, image, flavor)
 
     def action(self, action_id, kind='server.create', site='here', **params):
-        self.propose(
-            'action.put',
-            {
-                'action_id': action_id,
-                'site': site,
-                'kind': kind,
-                'params': params,
-            },
-        )
+        super().action(site, kind, params, action_id=action_id)
 
     def actions(self):
         return self.backend.read('actions')

@@ -1,0 +1,105 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""sodos sites in front of the session's minicloud sites.
+
+Each integration module starts its own small federation (its own Raft
+members and settings) over the minicloud sites the session shares.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from collections.abc import Iterator
+from typing import Any
+
+from sodos.testing import federation
+from tests.integration.conftest import SITE_NAMES
+
+
+def exec_settings(mc: Any) -> dict[str, dict[str, Any]]:
+    """Config of a sodos site whose Exec drives minicloud site ``mc``."""
+    return {
+        'exec': {
+            'driver': 'openstack',
+            'loop_interval': 0.5,
+            'poll_interval': 0.5,
+            'retry_delay': 0.5,
+            'monitor_interval': 600,
+            'notifications_url': mc.transport_url,
+        },
+        'site_auth': {
+            'auth_type': 'password',
+            'auth_url': mc.auth_url,
+            'username': mc.admin_username,
+            'password': mc.admin_password,
+            'project_name': mc.admin_project_name,
+            'user_domain_name': mc.admin_user_domain_name,
+            'project_domain_name': mc.admin_project_domain_name,
+            'region_name': mc.region,
+            'valid_interfaces': 'public',
+        },
+    }
+
+
+@contextlib.contextmanager
+def running_federation(
+    minicloud_sites: dict[str, Any],
+    workdir: str,
+    names: list[str] | None = None,
+    voter_count: int = 1,
+    tune: Callable[[dict[str, Any]], None] | None = None,
+    timeout: float = 120.0,
+) -> Iterator[federation.LocalFederation]:
+    """A sodos federation, one site per named minicloud site, all up.
+
+    ``tune(settings)`` may change each site's settings before it starts.
+    The sites' logs are printed at the end (pytest shows them for a
+    failed test).
+    """
+    names = list(names or SITE_NAMES)
+    first = minicloud_sites[names[0]]
+    fed = federation.LocalFederation(
+        workdir,
+        voter_count=voter_count,
+        transport_url=first.base_transport_url,
+    )
+    with fed:
+        for name in names:
+            site = fed.add_site(name, start=False)
+            settings = exec_settings(minicloud_sites[name])
+            if tune is not None:
+                tune(settings)
+            site.write_config(**settings)
+            site.start()
+        try:
+            fed.wait(
+                lambda r: (
+                    len(r['members']) == len(names)
+                    and all(m['status'] == 'up' for m in r['members'])
+                    # One voter is the leader itself; more must be seen.
+                    and (
+                        voter_count == 1
+                        or sum(v['connected'] for v in r['voters'])
+                        == voter_count
+                    )
+                ),
+                timeout,
+                '%d sodos sites up, %d voters' % (len(names), voter_count),
+            )
+            yield fed
+        finally:
+            for site in fed.sites.values():
+                print(
+                    '---- log of %s ----\n%s' % (site.name, site.log()[-6000:])
+                )

@@ -15,16 +15,3 @@ import warnings
 # oslo.service and futurist import eventlet for backends sodos does not
 # use, and eventlet warns on import that it is deprecated.
 warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
-
-from oslo_service import backend as _service_backend  # noqa: E402
-
-# oslo.service serves the whole process with one backend, eventlet unless
-# chosen first, and importing oslo.messaging locks it in. sodos runs on
-# threads: choose before any sodos module can import either.
-try:
-    _service_backend.init_backend(_service_backend.BackendType.THREADING)
-except _service_backend.exceptions.BackendAlreadySelected:
-    # A tool imported oslo.messaging before sodos (oslo-config-generator
-    # loads its namespaces in any order). Listing options needs no
-    # backend; the sodos commands import sodos first.
-    pass

@@ -12,6 +12,7 @@
 
 """Plugins installed in a stevedore namespace."""
 
+import functools
 import importlib.metadata
 from typing import Any
 
@@ -26,8 +27,24 @@ def names(namespace: str) -> list[str]:
     Checking a configured name against this list gives the operator an
     error naming the option, where stevedore would log a warning first.
     """
+    return list(_names(namespace))
+
+
+# Reading entry points scans every installed distribution (tens of
+# milliseconds); control loops look plugins up every cycle. What is
+# installed does not change under a running process.
+@functools.cache
+def _names(namespace: str) -> tuple[str, ...]:
     points = importlib.metadata.entry_points(group=namespace)
-    return sorted({point.name for point in points})
+    return tuple(sorted({point.name for point in points}))
+
+
+@functools.cache
+def _loaded(namespace: str, name: str) -> Any:
+    manager: driver.DriverManager = driver.DriverManager(
+        namespace, name, on_load_failure_callback=raise_load_failure
+    )
+    return manager.driver
 
 
 def load(
@@ -52,18 +69,12 @@ def load(
             % (option, kind, name, ', '.join(known))
         )
     try:
-        manager: driver.DriverManager = driver.DriverManager(
-            namespace,
-            name,
-            invoke_on_load=invoke_args is not None,
-            invoke_args=invoke_args or (),
-            on_load_failure_callback=raise_load_failure,
-        )
+        loaded = _loaded(namespace, name)
+        return loaded if invoke_args is None else loaded(*invoke_args)
     except Exception as exc:
         raise exception.ConfigError(
             'cannot load %s %r: %s' % (kind, name, exc)
         ) from exc
-    return manager.driver
 
 
 def raise_load_failure(

@@ -31,8 +31,14 @@ from oslo_service import backend as service_backend
 
 # Importing oslo.messaging imports oslo_service.service, which settles
 # oslo.service's backend for the whole process: eventlet unless chosen
-# before. Whatever sodos module comes first, threads it is.
-service_backend.init_backend(service_backend.BackendType.THREADING)
+# before. So every sodos module takes oslo_messaging from here.
+try:
+    service_backend.init_backend(service_backend.BackendType.THREADING)
+except service_backend.exceptions.BackendAlreadySelected:
+    # A tool imported oslo.messaging before sodos (oslo-config-generator
+    # loads its namespaces in any order). Listing options needs no
+    # backend; the sodos commands import this module first.
+    pass
 
 import oslo_messaging  # noqa: E402
 from oslo_config import cfg  # noqa: E402
@@ -67,6 +73,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 def transport(conf: cfg.ConfigOpts) -> Any:
     """The site's RPC transport, from ``[DEFAULT]transport_url``."""
+    register_opts(conf)
     return oslo_messaging.get_rpc_transport(conf)
 
 

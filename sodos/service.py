@@ -40,7 +40,6 @@ from oslo_service import service  # noqa: E402 - needs the backend first
 from sodos import conf as sodos_conf  # noqa: E402
 from sodos import exception  # noqa: E402
 from sodos import roles as sodos_roles  # noqa: E402
-from sodos import rpc  # noqa: E402
 from sodos import systemd  # noqa: E402
 
 LOG = log.getLogger(__name__)
@@ -48,11 +47,25 @@ LOG = log.getLogger(__name__)
 TICK = 0.2
 
 
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    """Every option a sodos daemon reads: sodos, oslo.log, oslo.messaging."""
+def register_opts(conf: cfg.ConfigOpts, bus: bool = True) -> None:
+    """Every option a sodos daemon reads: sodos, oslo.log, oslo.messaging.
+
+    With ``bus`` False the message bus's options are left out: importing
+    oslo.messaging costs a process ~25 MB, and a site whose roles all
+    run in one process without serving RPC never uses it.
+    """
     sodos_conf.register_opts(conf)
     log.register_options(conf)
-    rpc.register_opts(conf)
+    if bus:
+        from sodos import rpc
+
+        rpc.register_opts(conf)
+
+
+def _uses_bus(conf: cfg.ConfigOpts) -> bool:
+    # A role that needs the bus later (a KnowMon client in another
+    # process) registers its options itself; these are read at start.
+    return bool(conf.knowmon.serve_rpc or conf.exec.notifications_url)
 
 
 def prepare(
@@ -66,13 +79,18 @@ def prepare(
     :raises cfg.Error, ConfigError: on a user mistake, naming the option.
     """
     conf = cfg.ConfigOpts()
-    register_opts(conf)
+    register_opts(conf, bus=False)
     for opt in extra_cli or []:
         # An option of the config file that this command also takes on
         # its command line (sodos-site --roles).
         conf.unregister_opt(opt)
         conf.register_cli_opt(opt)
     conf(argv, project=project, prog=prog)
+    if _uses_bus(conf):
+        from sodos import rpc
+
+        # Registered after parsing: their values come from the files.
+        rpc.register_opts(conf)
     check_values(conf)
     try:
         log.setup(conf, project)

@@ -9,3 +9,8 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+
+# oslo.messaging settles oslo.service's backend for the whole process when
+# first imported; sodos.rpc chooses threads first. Some test modules import
+# oslo.messaging themselves, so choose before any of them is collected.
+from sodos import rpc  # noqa: E402,F401

@@ -26,12 +26,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import oslo_messaging
 from oslo_config import cfg
 from oslo_log import log
 
 from sodos import rpc
 from sodos.exec import driver
+from sodos.rpc import oslo_messaging
 
 LOG = log.getLogger(__name__)
 
@@ -90,6 +90,7 @@ def listener(
     url = conf.exec.notifications_url
     if not url:
         return None
+    rpc.register_opts(conf)
     transport = oslo_messaging.get_notification_transport(conf, url=url)
     targets = [
         oslo_messaging.Target(

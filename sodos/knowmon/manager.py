@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import oslo_messaging
 from oslo_config import cfg
 
 from sodos import exception
@@ -34,9 +33,17 @@ from sodos.kb import commands
 from sodos.kb import state
 from sodos.knowmon import summary as summary_rules
 
+# Version history: rpcapi.KnowMonAPI's docstring.
+API_VERSION = '1.1'
+
 
 class KnowMonManager:
-    target = oslo_messaging.Target(version='1.1')
+    @property
+    def target(self) -> Any:
+        """The RPC API version served (oslo.messaging reads it)."""
+        from sodos import rpc
+
+        return rpc.oslo_messaging.Target(version=API_VERSION)
 
     def __init__(
         self, backend: kb_backend.StateBackend, conf: cfg.ConfigOpts

@@ -34,11 +34,9 @@ import logging
 from typing import Any
 from typing import Protocol
 
-import oslo_messaging
 from oslo_config import cfg
 
 from sodos import exception
-from sodos import rpc
 from sodos.kb import commands
 from sodos.knowmon import manager
 
@@ -85,8 +83,18 @@ class KnowMonAPI:
         site: str | None = None,
         transport: Any = None,
     ) -> None:
+        # The message bus's library costs a site ~25 MB: only the
+        # processes that talk over it load it.
+        from sodos import rpc
+
         self.conf = conf
         self.site = site or conf.site_name
+        oslo_messaging = rpc.oslo_messaging
+        self._errors = (
+            oslo_messaging.MessagingTimeout,
+            oslo_messaging.RemoteError,
+            oslo_messaging.MessagingException,
+        )
         target = oslo_messaging.Target(
             topic=conf.knowmon.rpc_topic,
             server=self.site,
@@ -106,24 +114,25 @@ class KnowMonAPI:
     ) -> Any:
         timeout = timeout or float(self.conf.rpc_response_timeout)
         client = self.client.prepare(timeout=timeout, version=version)
+        bus_timeout, remote_error, bus_error = self._errors
         try:
             # The bus's own timeout fires first when the bus is up; the
             # deadline covers a bus that is down (see sodos.rpc).
             return self._deadline.run(
                 lambda: client.call({}, method, **kwargs), timeout + 5
             )
-        except oslo_messaging.MessagingTimeout as exc:
+        except bus_timeout as exc:
             raise exception.NotReady(
                 'KnowMon of site %s did not answer %s in %.0f s (is it '
                 'running, on topic %s?)'
                 % (self.site, method, timeout, self.conf.knowmon.rpc_topic)
             ) from exc
-        except oslo_messaging.RemoteError as exc:
+        except remote_error as exc:
             raise exception.SodosError(
                 'KnowMon of site %s failed on %s: %s: %s'
                 % (self.site, method, exc.exc_type, exc.value)
             ) from exc
-        except oslo_messaging.MessagingException as exc:
+        except bus_error as exc:
             raise exception.NotReady(
                 'message bus error calling KnowMon of site %s: %s'
                 % (self.site, exc)
@@ -176,6 +185,8 @@ class KnowMonAPI:
     def close(self) -> None:
         if not self._own_transport:
             return
+        from sodos import rpc
+
         try:
             # Blocks for as long as a call is stuck on a bus that is down.
             rpc.Deadline('closing the RPC transport').run(
@@ -194,12 +205,18 @@ def propose(
     client's KnowMon follows, so the KB refuses it if a newer one exists.
 
     :raises CommandRejected: the KB refused it (the reason given).
+    :raises CommitTimeout: it was not committed in time (no quorum?); it
+        may still apply later.
     """
     term = None
     if type_ in commands.LEADER_ONLY:
         term = client.status()['term']
     wire = commands.make(type_, args, origin, term=term).to_wire()
     result = client.submit(wire)
+    if not result.get('ok') and result.get('timeout'):
+        raise exception.CommitTimeout(
+            '%s not committed: %s' % (type_, result.get('error'))
+        )
     if not result.get('ok'):
         raise exception.CommandRejected(
             '%s refused: %s' % (type_, result.get('error'))

@@ -165,3 +165,39 @@ def test_main_reports_a_user_mistake_in_one_line(tmp_path, capsys):
         'sodos-test: error: [raft]voter_count: invalid value: invalid '
         "literal for int() with base 10: 'many'\n"
     )
+
+
+def test_the_bus_options_are_read_only_by_a_site_that_uses_the_bus(
+    tmp_path,
+):
+    path = tmp_path / 'sodos.conf'
+    write_config(path, 5.0, tmp_path)
+    local = service.prepare(['--config-file', str(path)], 'sodos-test')
+    assert 'transport_url' not in local
+
+    write_config(
+        path,
+        5.0,
+        tmp_path,
+        exec='notifications_url = rabbit://u:p@192.0.2.1:5672/',
+    )
+    with open(path, 'a', encoding='utf-8') as f:
+        f.write('[DEFAULT]\ntransport_url = rabbit://u:p@192.0.2.1:5672/\n')
+    bus = service.prepare(['--config-file', str(path)], 'sodos-test')
+    assert bus.transport_url == 'rabbit://u:p@192.0.2.1:5672/'
+
+
+def test_a_bad_bus_option_is_named_at_start(tmp_path):
+    path = tmp_path / 'sodos.conf'
+    write_config(
+        path,
+        5.0,
+        tmp_path,
+        oslo_messaging_rabbit='rabbit_qos_prefetch_count = x',
+    )
+    with open(path, 'a', encoding='utf-8') as f:
+        f.write('[knowmon]\nserve_rpc = true\n')
+    with pytest.raises(
+        exception.ConfigError, match='rabbit_qos_prefetch_count'
+    ):
+        service.prepare(['--config-file', str(path)], 'sodos-test')

@@ -49,6 +49,7 @@ from typing import Any
 import psutil
 import yaml
 
+from sodos import exception
 from sodos.sim import runner as runner_mod
 from sodos.sim import scenario as scenario_mod
 
@@ -58,6 +59,8 @@ EDGE_100 = os.path.join(
     'edge-100.yaml',
 )
 MB = 1024.0 * 1024.0
+# Seconds between two entries of the memory timeline.
+TIMELINE_EVERY = 30
 
 
 def log(message: str) -> None:
@@ -105,29 +108,70 @@ class Watch(threading.Thread):
         self.total_max = 0.0
         self.own_max = 0.0
         self.procs: dict[int, psutil.Process] = {}
+        self.journal_max = 0.0
+        self.timeline: list[dict[str, Any]] = []
+        self.breakdown: dict[str, Any] = {}
 
     def run(self) -> None:
         me = psutil.Process()
+        started = time.monotonic()
+        ticks = 0
         while not self.stop_event.wait(1.0):
             self.own_max = max(self.own_max, me.memory_info().rss / MB)
             fed = self.runner.fed
             if fed is None:
                 continue
-            total = 0.0
-            for site in list(fed.sites.values()):
-                pid = site.pid
-                if pid is None or not site.running:
-                    continue
-                try:
-                    proc = self.procs.setdefault(pid, psutil.Process(pid))
-                    rss = proc.memory_info().rss / MB
-                    times = proc.cpu_times()
-                except psutil.Error:
-                    continue
-                total += rss
-                self.rss_max[pid] = max(self.rss_max.get(pid, 0.0), rss)
-                self.cpu[pid] = times.user + times.system
-            self.total_max = max(self.total_max, total)
+            rss_now = self._sample(list(fed.sites.values()))
+            ticks += 1
+            if rss_now and ticks % TIMELINE_EVERY == 0:
+                self._mark(time.monotonic() - started, rss_now)
+
+    def _sample(self, sites: list[Any]) -> dict[int, float]:
+        total = 0.0
+        rss_now: dict[int, float] = {}
+        for site in sites:
+            pid = site.pid
+            if pid is None or not site.running:
+                continue
+            try:
+                proc = self.procs.setdefault(pid, psutil.Process(pid))
+                rss = proc.memory_info().rss / MB
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            total += rss
+            rss_now[pid] = rss
+            self.rss_max[pid] = max(self.rss_max.get(pid, 0.0), rss)
+            self.cpu[pid] = times.user + times.system
+            try:
+                journal = os.path.getsize(
+                    os.path.join(site.data_dir, 'journal')
+                )
+            except OSError:
+                continue
+            self.journal_max = max(self.journal_max, journal / MB)
+        self.total_max = max(self.total_max, total)
+        return rss_now
+
+    def _mark(self, t: float, rss_now: dict[int, float]) -> None:
+        """Where the memory of the biggest site process goes, now."""
+        values = sorted(rss_now.values())
+        pid = max(rss_now, key=lambda p: rss_now[p])
+        mark = {
+            't': round(t),
+            'rss_max_mb': round(values[-1], 1),
+            'rss_median_mb': round(values[len(values) // 2], 1),
+            'journal_max_mb': round(self.journal_max, 1),
+        }
+        try:
+            full = self.procs[pid].memory_full_info()
+            mark['biggest_uss_mb'] = round(full.uss / MB, 1)
+            mark['biggest_shared_mb'] = round(full.shared / MB, 1)
+        except (psutil.Error, AttributeError):
+            pass
+        self.timeline.append(mark)
+        if values[-1] >= self.breakdown.get('rss_max_mb', 0.0):
+            self.breakdown = mark
 
 
 def main() -> int:
@@ -169,6 +213,9 @@ def main() -> int:
     except runner_mod.RunFailed as exc:
         log('scale: the federation did not come up: %s' % exc)
         return 2
+    except exception.SodosError as exc:
+        log('scale: the run failed: %s' % exc)
+        return 2
     finally:
         watch.stop_event.set()
         watch.join()
@@ -205,6 +252,9 @@ def main() -> int:
             1,
         ),
         'rss_total_mb': round(watch.total_max, 1),
+        'rss_at_peak': watch.breakdown,
+        'rss_timeline': watch.timeline,
+        'journal_max_mb': round(watch.journal_max, 1),
         'runner_rss_mb': round(watch.own_max, 1),
         'site_cpu_s_total': round(cpu_total, 1),
         'site_cpu_util_pct': round(

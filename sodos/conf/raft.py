@@ -112,6 +112,22 @@ OPTS: list[cfg.Opt] = [
         'latency of about one [raft]heartbeat_period per write.',
     ),
     cfg.IntOpt(
+        'compaction_min_entries',
+        default=50_000,
+        min=2,
+        help='Snapshot the Knowledge Base and drop the log before it once '
+        'the log holds this many entries. The log lives in memory until '
+        'then; a snapshot pauses this member while it is written.',
+    ),
+    cfg.FloatOpt(
+        'compaction_min_time',
+        default=300.0,
+        min=0.1,
+        help='Seconds after which the log is compacted even below '
+        '[raft]compaction_min_entries. Voters take turns within this '
+        'period, so that they do not all pause at once.',
+    ),
+    cfg.IntOpt(
         'voter_count',
         default=5,
         choices=[1, 3, 5, 7],

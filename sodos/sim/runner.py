@@ -53,6 +53,8 @@ FAST_LOOPS: dict[str, dict[str, Any]] = {
     },
     'simulator': {'boot_seconds': 1.0, 'delete_seconds': 0.3},
     'analyseplan': {'loop_interval': 0.5},
+    # A rehearsal keeps its record in report.json; no history database.
+    'knowmon': {'history_interval': 0},
 }
 # After the last event the run ends once everything has settled and at
 # least this long has passed, so that a late change is still seen.
@@ -63,6 +65,7 @@ PROGRESS_EVERY = 2.0
 PUT_CONCURRENCY = 16
 STOP_TIMEOUT = 30.0
 START_BATCH = 10
+EPHEMERAL_PORTS = '/proc/sys/net/ipv4/ip_local_port_range'
 
 
 class RunFailed(exception.SodosError):
@@ -213,13 +216,15 @@ class Runner:
             % (len(sc.sites), sc.voters, fed.root)
         )
         taken: set[str] = set()
+        low, high = listen_ports()
         for site in sc.sites:
             self.extras[site.name] = self._site_config(site)
             local = fed.add_site(site.name, start=False)
             # Each address is free when picked, not reserved: among many
             # sites picked before any listens, two can get the same one.
+            local.address = ports.free_address(low, high)
             while local.address in taken:
-                local.address = ports.free_address()
+                local.address = ports.free_address(low, high)
             taken.add(local.address)
             local.write_config(**self.extras[site.name])
         sites = list(fed.sites.values())
@@ -305,13 +310,21 @@ class Runner:
             'putting %d appliances (%d members)'
             % (len(specs), len(self.expected))
         )
+
+        def put(args: dict[str, Any]) -> None:
+            # A put is keyed by its appliance id: sending it again after
+            # a commit timeout (a leader change under load) is safe.
+            while True:
+                try:
+                    client.propose('appliance.put', args)
+                    return
+                except (exception.CommitTimeout, exception.NotReady):
+                    if time.monotonic() >= deadline:
+                        raise
+
         with concurrent.futures.ThreadPoolExecutor(PUT_CONCURRENCY) as pool:
             # list() re-raises the first failed write here.
-            list(
-                pool.map(
-                    lambda args: client.propose('appliance.put', args), specs
-                )
-            )
+            list(pool.map(put, specs))
         self._last_event = 'appliances put'
         while time.monotonic() < deadline:
             if self.settled(self._sample(client)):
@@ -449,6 +462,21 @@ class Runner:
                     {'appliance_id': appliance_id, 'spec': spec},
                 )
                 self.load_ids.setdefault(name, []).append(appliance_id)
+
+
+def listen_ports() -> tuple[int, int]:
+    """Ports for the sites to listen on, below the kernel's ephemeral
+    range: a hundred sites open thousands of outgoing connections, whose
+    local ports would otherwise take the port of a site that has not
+    started yet, or of one that a crash event stopped."""
+    try:
+        with open(EPHEMERAL_PORTS, encoding='ascii') as f:
+            first = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 20000, 40000
+    if first < 12000:
+        return 20000, 40000
+    return 10000, first - 2
 
 
 def _last_error(log: str) -> str:

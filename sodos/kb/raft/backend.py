@@ -66,7 +66,7 @@ class RaftBackend(backend.StateBackend):
         self.heartbeats = heartbeat.Table()
         self.runner = runner.RaftRunner(
             self.address,
-            lambda: settings.syncobj_conf(conf, self.settings),
+            lambda voter: settings.syncobj_conf(conf, self.settings, voter),
             self._notify,
             self._voters_changed,
         )

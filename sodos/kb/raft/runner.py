@@ -36,6 +36,7 @@ from pysyncobj import SyncObjConf
 from pysyncobj.monotonic import monotonic
 
 from sodos import exception
+from sodos.kb.raft import snapshot
 from sodos.kb.raft.consumer import KBConsumer
 
 LOG = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class RaftRunner:
     def __init__(
         self,
         address: str,
-        make_conf: Callable[[], SyncObjConf],
+        make_conf: Callable[[bool], SyncObjConf],
         on_applied: Applied,
         on_voters: Callable[[list[str]], None],
     ) -> None:
@@ -143,9 +144,10 @@ class RaftRunner:
         obj = SyncObj(
             self.address if voter else None,
             others,
-            self._make_conf(),
+            self._make_conf(voter),
             consumers=[consumer],
         )
+        snapshot.write_voters_only(obj)
         if voter and hold:
             # Private attribute of pysyncobj 0.3.17 (pinned); the first
             # append-entries from the leader resets it to a normal timeout.

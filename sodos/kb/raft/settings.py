@@ -128,7 +128,10 @@ def _check_timeouts(raft: cfg.ConfigOpts.GroupAttr) -> None:
             raise exception.ConfigError(message)
 
 
-def syncobj_conf(conf: cfg.ConfigOpts, settings: Settings) -> SyncObjConf:
+def syncobj_conf(
+    conf: cfg.ConfigOpts, settings: Settings, voter: bool = True
+) -> SyncObjConf:
+    """pysyncobj's configuration for this member as a voter or not."""
     raft = conf.raft
     return SyncObjConf(
         password=settings.password,
@@ -146,11 +149,15 @@ def syncobj_conf(conf: cfg.ConfigOpts, settings: Settings) -> SyncObjConf:
         journalFile=settings.journal,
         fullDumpFile=settings.dump,
         # A snapshot stalls the tick thread while it is written (no fork,
-        # below): take one every 50k entries rather than 5k, and at
-        # different log positions on different members, so that the
-        # voters do not all pause at once.
-        logCompactionMinEntries=50_000,
-        logCompactionSplit=True,
+        # below): take one every 50k entries rather than 5k by default.
+        logCompactionMinEntries=raft.compaction_min_entries,
+        logCompactionMinTime=raft.compaction_min_time,
+        # Voters take turns (each its own slice of the compaction period)
+        # so that they do not all pause at once. A read-only member is in
+        # no quorum, and pysyncobj 0.3.17 cannot split for it: it looks
+        # itself up among the voters by its own node, which it has not,
+        # and every tick fails from then on, before reading the network.
+        logCompactionSplit=voter,
         dynamicMembershipChange=True,
         # Forking a threaded daemon to write the dump risks a child stuck
         # on a lock another thread held; the state is small.

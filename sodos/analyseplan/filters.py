@@ -96,15 +96,25 @@ class ConstraintsFilter(Filter):
 
 
 class ImageFilter(Filter):
+    """The member's image is at the site, or registered in the KB and
+    copyable there (some up site holds it): the copy goes first, the
+    server is built once the image has arrived."""
+
     name = 'image'
     static = True
 
     def mask(self, table, inst, ctx):
         return np.array(
-            [inst.image in images for images in table.images], dtype=bool
+            [table.image_ok(i, inst.image) for i in range(len(table.names))],
+            dtype=bool,
         )
 
     def why(self, table, i, inst, ctx):
+        if inst.image in table.copyable:
+            return 'image %s cannot be copied here (failed here before)' % (
+                inst.image
+            )
+        # Not registered, or no up site with an image relay holds it.
         return 'image %s not present' % inst.image
 
 

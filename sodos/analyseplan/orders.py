@@ -25,6 +25,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sodos.analyseplan import imageview
 from sodos.analyseplan import planner
 from sodos.kb.schemas import PLAN_CHUNK
 
@@ -56,15 +57,24 @@ def _delete(site: str, appliance_id: str, member: str) -> dict:
 
 
 def from_plan(plan: planner.Plan, kb: dict[str, Any]) -> list[dict]:
-    """``plan.apply`` argument dicts for the plan's moves and removals."""
+    """``plan.apply`` argument dicts for the plan's moves and removals.
+
+    A member placed where its image is not yet waits for it: its
+    placement says so (``awaiting_image``) and its create is held back
+    until the image is there (:func:`releases`).
+    """
     sites = kb.get('sites', {})
+    by_image = imageview.copies(kb)
     placements, actions, removals = [], [], []
     for move in plan.moves:
-        info = {
+        info: dict[str, Any] = {
             'image': move.image,
             'flavor': move.flavor,
             'failed_sites': move.failed_sites,
         }
+        if not imageview.present(kb, move.site, move.image, by_image):
+            entry = imageview.resolve(kb, move.image)
+            info['awaiting_image'] = entry['id'] if entry else move.image
         placements.append(
             {
                 'appliance_id': move.appliance_id,
@@ -73,9 +83,10 @@ def from_plan(plan: planner.Plan, kb: dict[str, Any]) -> list[dict]:
                 'info': info,
             }
         )
-        actions.append(
-            _create(move.site, move.appliance_id, move.member, info)
-        )
+        if 'awaiting_image' not in info:
+            actions.append(
+                _create(move.site, move.appliance_id, move.member, info)
+            )
     for removal in plan.removals:
         removals.append(
             {'appliance_id': removal.appliance_id, 'member': removal.member}
@@ -100,7 +111,9 @@ def chunks(
     by_key: dict[tuple[str, str], list[dict]] = {}
     for action in actions:
         p = action['params']
-        by_key.setdefault((p['appliance_id'], p['member']), []).append(action)
+        # Image actions belong to no member: they go last.
+        slot = (p.get('appliance_id', ''), p.get('member', ''))
+        by_key.setdefault(slot, []).append(action)
     for args in out:
         for item in args['placements'] + args['removals']:
             args['actions'].extend(
@@ -178,4 +191,48 @@ def cleanups(kb: dict[str, Any], retry_after: float, now: float) -> list:
                         placed.get('info') or {},
                     )
                 )
+    return out
+
+
+def releases(kb: dict[str, Any]) -> list:
+    """The held creates whose image has arrived.
+
+    Derived from the KB alone, so a new leader releases what the old
+    one held: a member placed ``awaiting_image`` whose image is now at
+    its site, with no server there and no create asked there since it
+    was placed.
+    """
+    monitoring = kb.get('monitoring', {})
+    sites = kb.get('sites', {})
+    # (member key, site) -> when a create was last asked there.
+    since: dict[tuple[str, str], float] = {}
+    for action in kb.get('actions', {}).values():
+        if action['kind'] == 'server.create':
+            p = action.get('params') or {}
+            slot = (
+                '%s/%s' % (p.get('appliance_id'), p.get('member')),
+                action['site'],
+            )
+            since[slot] = max(since.get(slot, 0.0), action['created_at'])
+    by_image = imageview.copies(kb)
+    out = []
+    for key in sorted(kb.get('placements', {})):
+        placed = kb['placements'][key]
+        info = placed.get('info') or {}
+        home = placed['site']
+        if not info.get('awaiting_image'):
+            continue
+        if sites.get(home, {}).get('status') != 'up':
+            continue
+        if since.get((key, home), -1.0) >= placed.get('placed_at', 0.0):
+            continue
+        servers = ((monitoring.get(home) or {}).get('summary') or {}).get(
+            'servers'
+        ) or {}
+        if key in servers:
+            continue
+        if imageview.present(kb, home, info['image'], by_image):
+            out.append(
+                _create(home, placed['appliance_id'], placed['member'], info)
+            )
     return out

@@ -180,6 +180,8 @@ class Planner:
                 placed = placements.get(inst.key)
                 site = placed['site'] if placed else None
                 why = _must_move(table, ctx, inst, site, failed)
+                if why is None and site is not None:
+                    why = _image_unreachable(table, inst, placed, site)
                 if why is None:
                     assert site is not None
                     i = table.index[site]
@@ -440,6 +442,21 @@ def _must_move(
     if not appliance.allows(ctx.constraints, site, table.profiles[i]):
         return 'site %s no longer allowed by the constraints' % site
     return None
+
+
+def _image_unreachable(
+    table: SiteTable,
+    inst: appliance.Instance,
+    placed: dict[str, Any],
+    site: str,
+) -> str | None:
+    """A member placed to wait for its image, where no copy can bring it
+    any more (the copy failed for good there, or no site holds it)."""
+    if not (placed.get('info') or {}).get('awaiting_image'):
+        return None
+    if table.image_ok(table.index[site], inst.image):
+        return None
+    return 'image %s cannot reach site %s' % (inst.image, site)
 
 
 def _evictions(

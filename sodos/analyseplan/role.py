@@ -21,8 +21,10 @@ Each cycle reads the whole KB once, plans (sodos.analyseplan.planner),
 and commits the plan as ``plan.apply`` entries: new placements with the
 actions that build them, removals with the actions that delete them.
 Then the follow-ups: old servers of finished moves deleted, transient
-build failures retried, drained sites marked drained, and an alert per
-member that cannot be placed (closed once it is).
+build failures retried, creates held for an image released once it has
+arrived, drained sites marked drained, and an alert per member that
+cannot be placed (closed once it is). Last, the image copies and
+deletions (sodos.analyseplan.images).
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from oslo_log import log
 
 from sodos import exception
 from sodos import roles
+from sodos.analyseplan import images
 from sodos.analyseplan import orders
 from sodos.analyseplan import planner as planner_mod
+from sodos.analyseplan import prestage
 from sodos.kb import commands
 from sodos.knowmon import overload
 from sodos.knowmon.rpcapi import KnowMonClient
@@ -60,6 +64,7 @@ class AnalysePlanRole(roles.Role):
     ) -> None:
         super().__init__(conf, knowmon)
         self.last_plan: planner_mod.Plan | None = None
+        self.prestager = prestage.Prestager()
 
     def cycle(self) -> str:
         api = self.knowmon_api
@@ -95,14 +100,18 @@ class AnalysePlanRole(roles.Role):
         )
         self.last_plan = plan
         done = []
-        for args in orders.from_plan(plan, kb):
+        planned = orders.from_plan(plan, kb)
+        for args in planned:
             done.append(self._commit('plan.apply', args, term))
         followups = orders.cleanups(
             kb, self.conf.analyseplan.retry_after, time.time()
-        )
+        ) + orders.releases(kb)
         if followups:
             for args in orders.chunks([], [], followups):
                 done.append(self._commit('plan.apply', args, term))
+        images_line = self._images(
+            images.with_orders(kb, planned), planner, term, done
+        )
         done.extend(self._drained(kb, plan))
         done.extend(self._alerts(kb, plan))
         failed = [d for d in done if d]
@@ -113,6 +122,8 @@ class AnalysePlanRole(roles.Role):
         )
         if followups:
             line += ', %d follow-up action(s)' % len(followups)
+        if images_line:
+            line += ', ' + images_line
         for unplaced in plan.unplaced[:3]:
             line += '; %s: %s' % (unplaced.key, unplaced.reason)
         if failed:
@@ -133,6 +144,51 @@ class AnalysePlanRole(roles.Role):
         if not result.get('ok'):
             return '%s: %s' % (type_, result.get('error'))
         return ''
+
+    def _images(
+        self,
+        kb: dict[str, Any],
+        planner: planner_mod.Planner,
+        term: int,
+        done: list[str],
+    ) -> str:
+        """Image copies, deletions, failed sites and their alerts."""
+        opts = self.conf.analyseplan
+        decision = images.schedule(
+            kb,
+            opts.image_uploads_per_source,
+            opts.retry_after,
+            time.time(),
+            self.prestager.sites(planner, kb, opts.image_prestage_sites),
+        )
+        for args in orders.chunks([], [], decision.actions):
+            done.append(self._commit('plan.apply', args, term))
+        for image_id, site, reason in decision.failed:
+            done.append(
+                self._commit(
+                    'image.site_failed',
+                    {'image_id': image_id, 'site': site, 'reason': reason},
+                    None,
+                )
+            )
+            args = images.failed_alert(kb['images'][image_id], site, reason)
+            done.append(self._commit('alert.raise', args, None))
+        for image_id in decision.purge:
+            done.append(
+                self._commit('image.purge', {'image_id': image_id}, None)
+            )
+        raise_, close = images.alerts(kb)
+        for args in raise_:
+            done.append(self._commit('alert.raise', args, None))
+        for alert_id in close:
+            done.append(
+                self._commit(
+                    'alert.close',
+                    {'alert_id': alert_id, 'reason': 'gone'},
+                    None,
+                )
+            )
+        return decision.summary()
 
     def _drained(self, kb: dict[str, Any], plan: planner_mod.Plan) -> list:
         """Mark draining sites drained once nothing of sodos is left."""

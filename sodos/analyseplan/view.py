@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from sodos.analyseplan import imageview
+
 # Resource columns, in placement's units.
 RESOURCES = ('vcpu', 'ram_mb', 'disk_gb')
 _FLAVOR_KEYS = ('vcpus', 'ram_mb', 'disk_gb')
@@ -63,7 +65,7 @@ class SiteTable:
                 entry = capacity.get(res) or {}
                 self.total[i, j] = float(entry.get('total') or 0.0)
                 self.used[i, j] = float(entry.get('used') or 0.0)
-            self.images.append(frozenset(summary.get('images') or ()))
+            self.images.append(_images(summary))
             self.flavors.append(summary.get('flavors') or {})
             self.servers.append(summary.get('servers') or {})
             self.profiles.append((site.get('info') or {}).get('profile') or {})
@@ -99,6 +101,15 @@ class SiteTable:
         # Member key -> its flavor, from the placements (set by the
         # planner): sizes the servers a site reports.
         self.flavor_of: dict[str, str] = {}
+        # Image reference -> sites a copy can reach (registered images
+        # that some up site can serve).
+        self.copyable = imageview.copyable(kb)
+
+    def image_ok(self, i: int, ref: str) -> bool:
+        """Whether site ``i`` has image ``ref``, or can get it by a copy."""
+        return ref in self.images[i] or self.names[i] in self.copyable.get(
+            ref, ()
+        )
 
     def copy(self) -> SiteTable:
         """A copy whose usage can change without touching this one."""
@@ -122,6 +133,16 @@ class SiteTable:
 
     def free(self) -> np.ndarray:
         return self.total - self.used
+
+
+def _images(summary: dict[str, Any]) -> frozenset[str]:
+    """The images a site can boot from now, by name and by ID."""
+    details = summary.get('image_details') or {}
+    return frozenset(summary.get('images') or ()) | frozenset(
+        image_id
+        for image_id, found in details.items()
+        if (found or {}).get('status') == 'active'
+    )
 
 
 def _status(

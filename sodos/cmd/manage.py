@@ -19,7 +19,8 @@ sodos-manage federation leave [--timeout S]
 sodos-manage db sync [--revision R]
 sodos-manage db version
 
-and the appliance, site, policy and plan commands of manage_plan.py.
+and the appliance, site, policy and plan commands of manage_plan.py,
+and the identity commands of manage_identity.py.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from oslo_config import cfg
 
 from sodos import conf as sodos_conf
 from sodos import exception
+from sodos.cmd import manage_identity
 from sodos.cmd import manage_plan
 from sodos.db import migration
 from sodos.kb.raft import control
@@ -185,6 +187,7 @@ def _add_parsers(subparsers: Any) -> None:
     leave.add_argument('--timeout', type=float, default=60.0)
     _add_db_parsers(subparsers)
     manage_plan.add_parsers(subparsers)
+    manage_identity.add_parsers(subparsers)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         conf(sys.argv[1:] if argv is None else argv, project='sodos')
         category = conf.category.name
+        if category == 'identity':
+            return manage_identity.run(conf)
         if category == 'db':
             return DB_COMMANDS[conf.category.action](conf)
         if category != 'federation':

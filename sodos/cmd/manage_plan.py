@@ -40,6 +40,7 @@ from sodos import exception
 from sodos.analyseplan import appliance
 from sodos.analyseplan import planner as planner_mod
 from sodos.analyseplan import whatif
+from sodos.kb import views
 from sodos.knowmon import rpcapi
 
 
@@ -100,12 +101,16 @@ def appliance_create(conf: cfg.ConfigOpts) -> int:
 def _wait_active(
     api: Any, appliance_id: str, spec: dict[str, Any], timeout: float
 ) -> int:
-    count = len(appliance.instances(appliance_id, spec))
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
-        states = _member_states(api, appliance_id)
-        active = sum(1 for s in states.values() if s['state'] == 'ACTIVE')
+        row = views.appliance_row(
+            appliance_id,
+            {'spec': spec},
+            api.read('placements'),
+            api.read('monitoring'),
+        )
+        active, count = row['members_active'], row['members_total']
         line = '%d/%d members ACTIVE' % (active, count)
         if line != last:
             print(line, flush=True)
@@ -121,44 +126,21 @@ def _wait_active(
     return 1
 
 
-def _member_states(api: Any, appliance_id: str) -> dict[str, dict]:
-    monitoring = api.read('monitoring')
-    out = {}
-    for key, placed in sorted(api.read('placements').items()):
-        if placed['appliance_id'] != appliance_id:
-            continue
-        summary = (monitoring.get(placed['site']) or {}).get('summary') or {}
-        entry = (summary.get('servers') or {}).get(key) or {}
-        out[placed['member']] = {
-            'site': placed['site'],
-            'state': entry.get('status', 'building'),
-            'server_id': entry.get('id', ''),
-        }
-    return out
-
-
 def appliance_list(conf: cfg.ConfigOpts) -> int:
     api = _api(conf)
     try:
-        records = api.read('appliances')
-        placements = api.read('placements')
+        rows = views.appliance_rows(
+            api.read('appliances'),
+            api.read('placements'),
+            api.read('monitoring'),
+        )
     finally:
         api.close()
-    rows = []
-    for appliance_id, record in sorted(records.items()):
-        spec = record.get('spec') or {}
-        placed = sum(
-            1 for p in placements.values() if p['appliance_id'] == appliance_id
-        )
-        rows.append(
-            {
-                'id': appliance_id,
-                'name': spec.get('name', ''),
-                'priority': spec.get('priority', ''),
-                'members_placed': placed,
-            }
-        )
-    _print(conf, rows, ['id', 'name', 'priority', 'members_placed'])
+    _print(
+        conf,
+        rows,
+        ['id', 'name', 'priority', 'members_placed', 'members_active'],
+    )
     return 0
 
 
@@ -169,18 +151,20 @@ def appliance_show(conf: cfg.ConfigOpts) -> int:
         record = api.read('appliances').get(appliance_id)
         if record is None:
             raise exception.SodosError('no appliance %s' % appliance_id)
-        states = _member_states(api, appliance_id)
+        members = views.member_states(
+            appliance_id,
+            record.get('spec'),
+            api.read('placements'),
+            api.read('monitoring'),
+        )
     finally:
         api.close()
     if conf.category.format == 'json':
+        states = {m.pop('member'): m for m in members}
         print(json.dumps(dict(record, members=states), indent=2))
         return 0
     print('%s (%s)' % (record['spec'].get('name', ''), appliance_id))
-    _print(
-        conf,
-        [dict(member=m, **s) for m, s in sorted(states.items())],
-        ['member', 'site', 'state', 'server_id'],
-    )
+    _print(conf, members, ['member', 'site', 'state', 'server_id'])
     return 0
 
 

@@ -19,9 +19,12 @@ Nothing here registers options on a global object: callers make a
 from oslo_config import cfg
 
 from sodos.conf import analyseplan
+from sodos.conf import api
 from sodos.conf import database
 from sodos.conf import default
 from sodos.conf import exec as exec_
+from sodos.conf import identity
+from sodos.conf import image_relay
 from sodos.conf import knowmon
 from sodos.conf import raft
 from sodos.conf import simulator
@@ -33,11 +36,14 @@ MODULES = (
     raft,
     knowmon,
     exec_,
+    identity,
+    image_relay,
     simulator,
     site_auth,
     site_profile,
     analyseplan,
     database,
+    api,
 )
 
 

@@ -73,7 +73,27 @@ OPTS: list[cfg.Opt] = [
         default=60.0,
         min=1.0,
         help='Seconds before a create that failed with a transient error '
-        'is asked of the same site again.',
+        'is asked of the same site again, and before an image copy that '
+        'failed is tried again (from another source when there is one).',
+    ),
+    cfg.IntOpt(
+        'image_uploads_per_source',
+        default=2,
+        min=1,
+        help='Image copies one site serves at the same time. Every site '
+        'that has received an image serves it to others in turn, so an '
+        'image reaches N sites in about log(N) rounds of copies; a higher '
+        "limit takes fewer rounds and more of each source's bandwidth.",
+    ),
+    cfg.IntOpt(
+        'image_prestage_sites',
+        default=2,
+        min=0,
+        help="Sites per image, for images whose target is 'needed', where "
+        'the image is copied ahead of need: the sites the members using '
+        'it would move to if their site failed (asked of the planner as '
+        'what-if questions), most needed first. 0 copies such images '
+        'only where a member is placed.',
     ),
 ]
 

@@ -104,6 +104,25 @@ OPTS: list[cfg.Opt] = [
         help='Seconds after which a site summary is committed again even '
         'if nothing changed, so the KB shows how fresh it is.',
     ),
+    cfg.FloatOpt(
+        'history_interval',
+        default=10.0,
+        min=0.0,
+        mutable=True,
+        help='Seconds between copies of ended actions, closed alerts and '
+        "monitoring samples from the KB into this site's history "
+        'database ([database]connection; create it with sodos-manage db '
+        'sync). 0 turns the history off.',
+    ),
+    cfg.FloatOpt(
+        'action_retention',
+        default=3600.0,
+        min=60.0,
+        mutable=True,
+        help='Seconds an ended action stays in the KB before the leader '
+        'prunes it (the history databases keep it). Keep it well above '
+        '[knowmon]history_interval so every site copies it first.',
+    ),
 ]
 
 

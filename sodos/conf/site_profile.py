@@ -15,6 +15,7 @@ from typing import Any
 from oslo_config import cfg
 
 from sodos.conf import base
+from sodos.conf import image_relay
 
 GROUP = cfg.OptGroup(
     'site_profile',
@@ -89,4 +90,8 @@ def profile(conf: cfg.ConfigOpts) -> dict[str, Any]:
     }
     if opts.location:
         data['location'] = opts.location
+    # Where the other sites' Exec fetch this site's images.
+    relay = image_relay.public_url(conf) if 'exec' in conf.roles else None
+    if relay:
+        data['image_relay'] = relay
     return data

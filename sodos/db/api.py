@@ -289,13 +289,14 @@ def monitoring_history(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """The samples of ``site`` collected at or after ``since``, oldest
-    first."""
+    first; with ``limit``, the latest ``limit`` of them."""
     model = models.MonitoringSample
     query = sa.select(model).where(model.site == site)
     if since is not None:
         query = query.where(model.collected_at >= _utc(since))
-    query = query.order_by(model.collected_at)
+    query = query.order_by(model.collected_at.desc())
     if limit is not None:
         query = query.limit(limit)
     with _session(conf, write=False) as session:
-        return [_as_dict(row) for row in session.scalars(query)]
+        rows = [_as_dict(row) for row in session.scalars(query)]
+    return rows[::-1]

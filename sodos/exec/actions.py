@@ -34,6 +34,7 @@ from stevedore import extension
 
 from sodos import plugins
 from sodos.exec import driver
+from sodos.exec import image_copy
 from sodos.exec import servers
 from sodos.kb import schemas
 
@@ -152,6 +153,113 @@ class DeleteServer(Handler):
             ctx.stopping,
         )
         return {'deleted': deleted}
+
+
+# Glance image ids: dashed uuids (Glance refuses any other form).
+_IMAGE_ID = {
+    'type': 'string',
+    'pattern': '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
+    '[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+}
+_TEXT = {'type': 'string', 'maxLength': 255}
+_COUNT = {'type': 'integer', 'minimum': 0}
+# Glance reports unset fields as null: a copy leaves them unset too.
+_TEXT_OR_NULL = {'type': ['string', 'null'], 'maxLength': 255}
+_COUNT_OR_NULL = {'type': ['integer', 'null'], 'minimum': 0}
+_PROPERTY = {'type': ['string', 'number', 'boolean'], 'maxLength': 65535}
+_IMAGE_METADATA = {
+    'type': 'object',
+    'properties': {
+        'name': _TEXT_OR_NULL,
+        'disk_format': _TEXT_OR_NULL,
+        'container_format': _TEXT_OR_NULL,
+        'min_disk': _COUNT_OR_NULL,
+        'min_ram': _COUNT_OR_NULL,
+        'visibility': {
+            'enum': ['public', 'private', 'shared', 'community', None]
+        },
+        'protected': {'type': ['boolean', 'null']},
+        'owner': _TEXT_OR_NULL,
+        'tags': {'type': 'array', 'items': _TEXT, 'maxItems': 128},
+        'properties': {
+            'type': 'object',
+            'maxProperties': 128,
+            'propertyNames': {'minLength': 1, 'maxLength': 255},
+            'additionalProperties': _PROPERTY,
+        },
+    },
+    'additionalProperties': False,
+}
+
+
+class CopyImage(Handler):
+    """Copy an image from another site's relay into this site's Glance.
+
+    The image keeps its id and metadata; its bytes are checked against
+    ``expected`` while they stream (sodos.exec.image_copy).
+    """
+
+    kind = 'image.copy'
+    schema = {
+        'type': 'object',
+        'properties': {
+            'image_id': _IMAGE_ID,
+            'source_site': schemas.NAME,
+            'source_url': {
+                'type': 'string',
+                'pattern': '^https?://',
+                'maxLength': 1024,
+            },
+            'expected': {
+                'type': 'object',
+                'properties': {
+                    'size': _COUNT,
+                    'os_hash_algo': {
+                        'type': ['string', 'null'],
+                        'maxLength': 64,
+                    },
+                    'os_hash_value': {
+                        'type': 'string',
+                        'pattern': '^[0-9a-fA-F]{32,128}$',
+                    },
+                    'checksum': {'type': ['string', 'null']},
+                },
+                'required': ['size', 'os_hash_value'],
+                'additionalProperties': False,
+            },
+            'metadata': _IMAGE_METADATA,
+        },
+        'required': [
+            'image_id',
+            'source_site',
+            'source_url',
+            'expected',
+            'metadata',
+        ],
+        'additionalProperties': False,
+    }
+
+    def run(
+        self, ctx: Context, action_id: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        return image_copy.copy(ctx.conf, ctx.driver, ctx.site, params)
+
+
+class DeleteImage(Handler):
+    """Delete this site's copy of an image (its id is burnt here)."""
+
+    kind = 'image.delete'
+    schema = {
+        'type': 'object',
+        'properties': {'image_id': _IMAGE_ID},
+        'required': ['image_id'],
+        'additionalProperties': False,
+    }
+
+    def run(
+        self, ctx: Context, action_id: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {'deleted': ctx.driver.delete_image(params['image_id'])}
 
 
 def spec_for(params: dict[str, Any], action_id: str) -> driver.ServerSpec:

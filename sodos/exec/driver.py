@@ -27,6 +27,9 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+from collections.abc import Iterator
+from typing import Any
+from typing import Protocol
 
 from oslo_config import cfg
 
@@ -49,7 +52,17 @@ class TransientError(exception.SodosError):
 
 
 class PermanentError(exception.SodosError):
-    """The site refused the request; retrying will not help."""
+    """The site refused the request; retrying will not help.
+
+    ``details`` go into the action's failed result beside ``error``
+    (``id_burnt`` of an image copy, say).
+    """
+
+    def __init__(
+        self, message: str = '', details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.details: dict[str, Any] = dict(details or {})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +134,41 @@ def member_key(appliance_id: str, member: str) -> str:
     return '%s/%s' % (appliance_id, member)
 
 
+# What the summary (``image_details``) and a copy's checks know of an
+# image; the hash is Glance's ``os_hash_algo``/``os_hash_value``. The
+# formats and metadata let an image found at a site be registered and
+# copied as it is (``properties``: its additional properties, strings).
+IMAGE_FIELDS = (
+    'name',
+    'status',
+    'size',
+    'os_hash_algo',
+    'os_hash_value',
+    'checksum',
+    'disk_format',
+    'container_format',
+    'min_disk',
+    'min_ram',
+    'visibility',
+    'tags',
+    'properties',
+)
+
+
+class ImageNotFound(PermanentError):
+    """No image with that id at the site."""
+
+
+class ImageNotActive(PermanentError):
+    """The image exists at the site but has no data to serve."""
+
+
+class Reader(Protocol):
+    """A file-like source of bytes, as glanceclient's upload reads it."""
+
+    def read(self, size: int = -1) -> bytes: ...
+
+
 @dataclasses.dataclass
 class Resource:
     """One kind of capacity, in the units placement uses."""
@@ -178,6 +226,50 @@ class Driver(abc.ABC):
     def probe(self) -> None:
         """One cheap API call, for health and latency; raises on failure."""
         self.images()
+
+    # -- images (sodos.exec.image_copy, sodos.exec.image_relay) -----------
+
+    def image_details(self) -> dict[str, dict[str, Any]]:
+        """Every image at the site, whatever its status, by id.
+
+        Each as :data:`IMAGE_FIELDS`. A driver that does not handle
+        images reports none.
+        """
+        return {}
+
+    def open_image(
+        self, image_id: str
+    ) -> tuple[dict[str, Any], Iterator[bytes]]:
+        """An active image's :data:`IMAGE_FIELDS` and its bytes.
+
+        Raises :class:`ImageNotFound` or :class:`ImageNotActive`.
+        """
+        raise PermanentError(self._no_images())
+
+    def copy_in(
+        self,
+        image_id: str,
+        metadata: dict[str, Any],
+        reader: Reader,
+        expected: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Make the image ``image_id`` here, its bytes read from ``reader``.
+
+        ``reader`` checks size and hash as it is read and raises before
+        its last bytes if they are wrong, so the image never becomes
+        active with wrong data. Idempotent: ``{'created': False}`` when
+        the image is already active here with the expected hash.
+        """
+        raise PermanentError(self._no_images())
+
+    def delete_image(self, image_id: str) -> bool:
+        """Delete the image here; False if it was not here."""
+        raise PermanentError(self._no_images())
+
+    def _no_images(self) -> str:
+        return 'the %s Exec driver does not handle images' % (
+            self.conf.exec.driver
+        )
 
 
 def load(conf: cfg.ConfigOpts) -> Driver:

@@ -216,7 +216,7 @@ class Executor:
                 result = self._retrying(handler, action)
             state = 'done'
         except driver.PermanentError as exc:
-            state, result = 'failed', {'error': str(exc)}
+            state, result = 'failed', dict(exc.details, error=str(exc))
         except driver.TransientError as exc:
             state, result = (
                 'failed',

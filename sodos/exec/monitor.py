@@ -13,8 +13,9 @@
 """The site summary Exec reports to its KnowMon.
 
 One summary per collection: API health and latency, capacity and usage
-as placement counts them, every sodos-managed server and its state, and
-the images and flavors present. KnowMon decides whether it differs
+as placement counts them, every sodos-managed server and its state, the
+images (names of the active ones, and every image by id with its status
+and hash) and the flavors present. KnowMon decides whether it differs
 enough from the last committed one to be worth a Raft entry
 (sodos.knowmon.summary).
 """
@@ -37,6 +38,7 @@ def collect(drv: driver.Driver) -> dict[str, Any]:
         capacity = drv.capacity()
         servers = drv.list_servers()
         images = drv.images()
+        image_details = drv.image_details()
         flavors = drv.flavors()
     except exception.SodosError as exc:
         return {
@@ -51,6 +53,11 @@ def collect(drv: driver.Driver) -> dict[str, Any]:
         },
         'servers': _servers(servers),
         'images': sorted(images),
+        # Every image by id, whatever its status (a half copy included).
+        'image_details': {
+            image_id: image_details[image_id]
+            for image_id in sorted(image_details)
+        },
         'flavors': {name: flavors[name] for name in sorted(flavors)},
         'collected_at': time.time(),
     }

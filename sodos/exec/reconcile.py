@@ -60,8 +60,15 @@ def plan(
     servers: list[driver.Server],
     placements: dict[str, dict[str, Any]],
     busy_members: set[str],
+    active_images: set[str] | None = None,
 ) -> Plan:
-    """The changes; ``busy_members`` have an action under way: skipped."""
+    """The changes; ``busy_members`` have an action under way: skipped.
+
+    A member placed here to wait for its image (``awaiting_image``) is
+    not built before the image is in ``active_images`` (ids of this
+    site's active images): AnalysePlan issues its create once the copy
+    has arrived.
+    """
     result = Plan()
     by_member: dict[str, list[driver.Server]] = {}
     for server in servers:
@@ -90,6 +97,9 @@ def plan(
             if s.status != driver.Driver.ERROR
         ]
         if have or not _buildable(placed):
+            continue
+        awaiting = placed['info'].get('awaiting_image')
+        if awaiting and awaiting not in (active_images or set()):
             continue
         info = placed['info']
         result.create.append(

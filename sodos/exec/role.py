@@ -21,6 +21,9 @@ Three loops share one driver (``[exec]driver``):
   (sooner when Nova notifies a change) and reports it to KnowMon;
 * the notification listener, when ``[exec]notifications_url`` is set.
 
+Beside them the image relay (sodos.exec.image_relay, ``[image_relay]``)
+serves this site's images to the other sites' Exec.
+
 Fencing: Exec acts only while its KnowMon is in contact with a quorum. A
 site cut off does nothing: the federation may be re-placing its members
 elsewhere. When it is back it reconciles before anything else, so that
@@ -44,18 +47,21 @@ from oslo_log import log
 from sodos import exception
 from sodos import periodic
 from sodos import roles
-from sodos import rpc
+from sodos.conf import image_relay as relay_conf
 from sodos.exec import actions
 from sodos.exec import driver as exec_driver
 from sodos.exec import executor
+from sodos.exec import identity_sync
+from sodos.exec import image_relay
 from sodos.exec import monitor
-from sodos.exec import notifications
 from sodos.exec import reconcile
 from sodos.knowmon.rpcapi import KnowMonClient
 
 LOG = log.getLogger(__name__)
 # Seconds before a site summary the KB did not take is sent again.
 REPORT_RETRY = 5.0
+# Seconds the KB may publish another relay URL before Exec warns.
+RELAY_URL_GRACE = 60.0
 
 
 class ExecRole(roles.Role):
@@ -77,7 +83,22 @@ class ExecRole(roles.Role):
             self._stop,
             on_outcome=self.monitor.wake,
         )
-        self._listener: rpc.BackgroundServer | None = None
+        self._listener: Any = None
+        # The identity loop ([identity]mode), beside the cycle.
+        self.identity = identity_sync.make(
+            conf, self.driver, lambda: self.knowmon_api
+        )
+        self.relay: image_relay.Relay | None = None
+        self._relay_url_checked = False
+        self._relay_mismatch_since: float | None = None
+        if relay_conf.usable(conf):
+            self.relay = image_relay.Relay(conf, self.driver)
+        elif conf.image_relay.enabled:
+            LOG.warning(
+                'exec: no image relay: [raft]password is not set, and the '
+                'relay signs its URLs with it; this site cannot be the '
+                'source of an image copy'
+            )
         # Reconcile before the first action, as after any cut-off.
         self._must_reconcile = 'start'
         self._last_reconcile = 0.0
@@ -96,8 +117,16 @@ class ExecRole(roles.Role):
         return interval
 
     def start(self) -> None:
+        if self.relay is not None:
+            self.relay.start()
         self.monitor.start()
-        self._listener = notifications.listener(self.conf, self._notified)
+        if self.identity is not None:
+            self.identity.start()
+        if self.conf.exec.notifications_url:
+            # Only then the message bus's library (~25 MB).
+            from sodos.exec import notifications
+
+            self._listener = notifications.listener(self.conf, self._notified)
         if self._listener is not None:
             self._listener.start()
         super().start()
@@ -106,8 +135,12 @@ class ExecRole(roles.Role):
         self._stop.set()
         super().stop()
         self.monitor.stop()
+        if self.identity is not None:
+            self.identity.stop()
         if self._listener is not None:
             self._listener.stop()
+        if self.relay is not None:
+            self.relay.stop()
         self.executor.close()
         self.driver.close()
 
@@ -175,6 +208,35 @@ class ExecRole(roles.Role):
         if self._site_changed_at not in (None, changed_at):
             self._must_reconcile = 'site status changed'
         self._site_changed_at = changed_at
+        self._check_relay_url(site)
+
+    def _check_relay_url(self, site: dict[str, Any]) -> None:
+        """Warn once if the KB keeps publishing another relay URL.
+
+        Right after a restart the KB may still hold the last run's URL
+        until this site registers again: only a lasting mismatch counts.
+        """
+        if self.relay is None or self._relay_url_checked:
+            return
+        profile = (site.get('info') or {}).get('profile') or {}
+        published = profile.get('image_relay')
+        if published == self.relay.url:
+            self._relay_url_checked = True
+            return
+        now = time.monotonic()
+        if self._relay_mismatch_since is None:
+            self._relay_mismatch_since = now
+        if now - self._relay_mismatch_since < RELAY_URL_GRACE:
+            return
+        self._relay_url_checked = True
+        LOG.warning(
+            "exec: the KB publishes %s as this site's image relay, but it "
+            'is at %s: other sites cannot copy images from here. Set '
+            '[image_relay]bind_port (or public_url) when sodos-exec and '
+            'sodos-knowmon run in separate processes.',
+            published,
+            self.relay.url,
+        )
 
     def _reconcile(self) -> tuple[str, str]:
         why = self._must_reconcile
@@ -193,7 +255,14 @@ class ExecRole(roles.Role):
         placements = self.knowmon_api.read('placements')
         busy = self._busy_members(self.knowmon_api.read('actions'))
         current = self.driver.list_servers()
-        todo = reconcile.plan(self.conf.site_name, current, placements, busy)
+        active_images = {
+            image_id
+            for image_id, image in (summary.get('image_details') or {}).items()
+            if image.get('status') == 'active'
+        }
+        todo = reconcile.plan(
+            self.conf.site_name, current, placements, busy, active_images
+        )
         for server, reason in todo.delete:
             LOG.warning(
                 'exec: reconcile: deleting %s server %s (%s)',

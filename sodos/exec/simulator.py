@@ -27,8 +27,9 @@ not a test double, so it keeps Nova's rules:
   its servers are reported in ERROR, as Nova reports them once the
   compute service is gone and an operator resets them.
 
-Servers are kept in ``[simulator]state_file`` (written atomically on
-every change), so a restarted Exec finds them as it would on a real site.
+Servers and images (sodos.exec.simulator_images) are kept in
+``[simulator]state_file`` (written atomically on every change), so a
+restarted Exec finds them as it would on a real site.
 """
 
 from __future__ import annotations
@@ -39,12 +40,15 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from oslo_config import cfg
 
 from sodos import exception
 from sodos.exec import driver
+from sodos.exec import image_copy
+from sodos.exec import simulator_images
 
 NO_VALID_HOST = (
     'No valid host was found. There are not enough hosts available.'
@@ -86,8 +90,13 @@ class SimulatedSite:
         self.state_file = state_file
         self._lock = threading.Lock()
         self._servers: dict[str, dict[str, Any]] = {}
+        images: dict[str, dict[str, Any]] = {}
         if state_file and os.path.exists(state_file):
-            self._load(state_file)
+            images = self._load(state_file)
+        # Glance: images copied in or added (sodos.exec.simulator_images).
+        self.images = simulator_images.SimulatedImages(
+            self._call, self._save_images, images
+        )
 
     # -- the API surface --------------------------------------------------
 
@@ -101,7 +110,9 @@ class SimulatedSite:
                 raise driver.PermanentError(
                     'Flavor %s could not be found. (HTTP 400)' % flavor
                 )
-            if image not in self.sim.images:
+            if image not in self.sim.images and not (
+                self.images.is_active(image)
+            ):
                 raise driver.PermanentError(
                     'Image %s could not be found. (HTTP 400)' % image
                 )
@@ -151,7 +162,7 @@ class SimulatedSite:
 
     def image_names(self) -> list[str]:
         self._call()
-        return sorted(self.sim.images)
+        return sorted(set(self.sim.images) | self.images.active_names())
 
     def usage(self) -> dict[str, driver.Resource]:
         """Placement's view: totals after ratios and reserves, and usage."""
@@ -267,19 +278,25 @@ class SimulatedSite:
 
     # -- persistence ------------------------------------------------------
 
-    def _load(self, path: str) -> None:
+    def _load(self, path: str) -> dict[str, dict[str, Any]]:
         try:
             with open(path, encoding='utf-8') as f:
                 data = json.load(f)
             servers = data['servers']
-            if not isinstance(servers, dict):
-                raise ValueError('servers is not an object')
+            images = data.get('images', {})
+            if not isinstance(servers, dict) or not isinstance(images, dict):
+                raise ValueError('servers or images is not an object')
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise exception.ConfigError(
                 '[simulator]state_file %s is unreadable (%s): move it aside '
                 'to start the simulated site empty' % (path, exc)
             ) from exc
         self._servers = servers
+        return images
+
+    def _save_images(self) -> None:
+        with self._lock:
+            self._save()
 
     def _save(self) -> None:
         if not self.state_file:
@@ -288,7 +305,9 @@ class SimulatedSite:
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix='.simulator-')
         with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            json.dump({'servers': self._servers}, f)
+            json.dump(
+                {'servers': self._servers, 'images': self.images.records()}, f
+            )
         os.replace(tmp, self.state_file)
 
 
@@ -331,6 +350,39 @@ class SimulatorDriver(driver.Driver):
 
     def flavors(self) -> dict[str, dict[str, int]]:
         return dict(self.site.flavors)
+
+    def image_details(self) -> dict[str, dict[str, Any]]:
+        return self.site.images.details()
+
+    def open_image(
+        self, image_id: str
+    ) -> tuple[dict[str, Any], Iterator[bytes]]:
+        return self.site.images.open(image_id)
+
+    def copy_in(
+        self,
+        image_id: str,
+        metadata: dict[str, Any],
+        reader: driver.Reader,
+        expected: dict[str, Any],
+    ) -> dict[str, Any]:
+        if not isinstance(reader, image_copy.HashingReader):
+            reader = image_copy.HashingReader(
+                reader, expected, 'image %s' % image_id
+            )
+        return self.site.images.copy_in(image_id, metadata, reader, expected)
+
+    def delete_image(self, image_id: str) -> bool:
+        return self.site.images.delete(image_id)
+
+    def add_image(
+        self,
+        image_id: str,
+        size: int,
+        metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """An image as if uploaded here (a copy's source, say)."""
+        return self.site.images.add(image_id, size, metadata)
 
 
 def _server(view: dict[str, Any]) -> driver.Server | None:

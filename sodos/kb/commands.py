@@ -51,6 +51,7 @@ LEADER_ONLY = frozenset(
         'placement.set',
         'placement.delete',
         'action.put',
+        'action.prune',
         'plan.apply',
     }
 )

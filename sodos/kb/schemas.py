@@ -18,6 +18,8 @@ One entry per command type. Changing the meaning of an entry means bumping
 
 from typing import Any
 
+from sodos.identity import schemas as identity_schemas
+
 NAME: dict[str, Any] = {
     'type': 'string',
     'pattern': r'^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$',
@@ -45,6 +47,39 @@ def _obj(required: list[str], **props: Any) -> dict[str, Any]:
         'required': required,
         'additionalProperties': False,
     }
+
+
+_NUMBER: dict[str, Any] = {'type': 'number', 'minimum': 0, 'maximum': 1e9}
+# An operator's overrides of a site's published profile (the
+# [site_profile] options): kept apart from the published one, so that
+# they survive the site's next site.register.
+PROFILE: dict[str, Any] = {
+    'type': 'object',
+    'additionalProperties': False,
+    'minProperties': 1,
+    'properties': {
+        'region': {'type': 'string', 'minLength': 1, 'maxLength': 255},
+        # LATITUDE,LONGITUDE in degrees, as [site_profile]location.
+        'location': {
+            'type': 'string',
+            'pattern': r'^-?[0-9]{1,2}(\.[0-9]+)?,-?[0-9]{1,3}(\.[0-9]+)?$',
+        },
+        'labels': {
+            'type': 'object',
+            'maxProperties': 64,
+            'propertyNames': {
+                'type': 'string',
+                'minLength': 1,
+                'maxLength': 255,
+            },
+            'additionalProperties': {'type': 'string', 'maxLength': 255},
+        },
+        'cost_per_vcpu_hour': _NUMBER,
+        'carbon_intensity': _NUMBER,
+        'pue': {'type': 'number', 'minimum': 1, 'maximum': 10},
+        'idle_power_kw': _NUMBER,
+    },
+}
 
 
 ARGS: dict[str, dict[str, Any]] = {
@@ -158,13 +193,120 @@ ARGS: dict[str, dict[str, Any]] = {
         state={'enum': ['', 'draining', 'drained']},
         reason=SMALL_TEXT,
     ),
+    'action.prune': _obj(
+        ['ended_before'], ended_before={'type': 'number', 'minimum': 0}
+    ),
     'action.update': _obj(
         ['action_id', 'state'],
         action_id=UUID_HEX,
         state={'enum': ['running', 'done', 'failed']},
         result=OBJECT,
     ),
+    'alert.ack': _obj(
+        ['alert_id', 'by'],
+        alert_id=UUID_HEX,
+        by={'type': 'string', 'minLength': 1, 'maxLength': 255},
+        comment=SMALL_TEXT,
+    ),
+    'site.profile': _obj(['site', 'profile'], site=NAME, profile=PROFILE),
 }
+
+# The image registry (sodos.kb.images). A Glance image ID is a dashed
+# uuid, kept at every site: the image has the same ID everywhere.
+IMAGE_ID: dict[str, Any] = {
+    'type': 'string',
+    'pattern': '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
+    '[0-9a-f]{12}$',
+}
+_STR255: dict[str, Any] = {'type': 'string', 'minLength': 1, 'maxLength': 255}
+_FORMAT: dict[str, Any] = {'type': 'string', 'pattern': '^[a-z0-9]{1,16}$'}
+IMAGE_TARGET: dict[str, Any] = {
+    'type': 'object',
+    'properties': {
+        'kind': {'enum': ['all', 'sites', 'labels', 'needed']},
+        'sites': {
+            'type': 'array',
+            'items': NAME,
+            'maxItems': 1000,
+            'uniqueItems': True,
+        },
+        'labels': {
+            'type': 'object',
+            'maxProperties': 64,
+            'additionalProperties': {'type': 'string', 'maxLength': 255},
+        },
+    },
+    'required': ['kind'],
+    'additionalProperties': False,
+    'allOf': [
+        {
+            'if': {'properties': {'kind': {'const': kind}}},
+            'then': {
+                'required': [field],
+                'properties': {field: {'minItems': 1, 'minProperties': 1}},
+            },
+        }
+        for kind, field in (('sites', 'sites'), ('labels', 'labels'))
+    ],
+}
+IMAGE_METADATA: dict[str, Any] = _obj(
+    [],
+    min_disk={'type': 'integer', 'minimum': 0},
+    min_ram={'type': 'integer', 'minimum': 0},
+    visibility={'enum': ['public', 'private', 'shared', 'community']},
+    tags={'type': 'array', 'items': _STR255, 'maxItems': 64},
+    properties={
+        'type': 'object',
+        'maxProperties': 128,
+        'additionalProperties': {'type': 'string', 'maxLength': 255},
+    },
+)
+ARGS.update(
+    {
+        'image.register': _obj(
+            [
+                'image_id',
+                'name',
+                'disk_format',
+                'container_format',
+                'size',
+                'os_hash_algo',
+                'os_hash_value',
+                'origin_site',
+            ],
+            image_id=IMAGE_ID,
+            name=_STR255,
+            disk_format=_FORMAT,
+            container_format=_FORMAT,
+            size={'type': 'integer', 'minimum': 0},
+            os_hash_algo={'type': 'string', 'pattern': '^[a-z0-9_]{1,32}$'},
+            os_hash_value={'type': 'string', 'pattern': '^[0-9a-f]{8,256}$'},
+            checksum={
+                'type': ['string', 'null'],
+                'pattern': '^[0-9a-f]{32}$',
+            },
+            metadata=IMAGE_METADATA,
+            origin_site=NAME,
+            target=IMAGE_TARGET,
+        ),
+        'image.distribute': _obj(
+            ['image_id', 'target'], image_id=IMAGE_ID, target=IMAGE_TARGET
+        ),
+        'image.delete': _obj(['image_id'], image_id=IMAGE_ID),
+        # Made by the AnalysePlan leader: a site that can never get the
+        # image under its ID, and an entry whose copies are all gone.
+        'image.site_failed': _obj(
+            ['image_id', 'site', 'reason'],
+            image_id=IMAGE_ID,
+            site=NAME,
+            reason=SMALL_TEXT,
+        ),
+        'image.purge': _obj(['image_id'], image_id=IMAGE_ID),
+    }
+)
+
+# The identity commands (sodos.kb.identity).
+ARGS.update(identity_schemas.ARGS)
 
 # Values accepted for each federation-wide policy key.
 POLICY_VALUES: dict[str, Any] = {

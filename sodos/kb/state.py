@@ -56,7 +56,14 @@ SECTIONS = (
     'appliances',
     'placements',
     'actions',
+    'closed_alerts',
+    'images',
+    'identity',
 )
+
+# Closed alerts the KB keeps (oldest dropped first): enough for every
+# site's history recorder to copy them between two of its runs.
+CLOSED_ALERTS_KEPT = 200
 
 _APPLIERS: dict[str, Applier] = {}
 
@@ -84,6 +91,12 @@ def empty() -> dict[str, Any]:
         'appliances': {},
         'placements': {},
         'actions': {},
+        # The latest closed alerts, for the sites' history databases.
+        'closed_alerts': {},
+        # The image registry (sodos.kb.images).
+        'images': {},
+        # The federation's identity (sodos.kb.identity).
+        'identity': {},
     }
 
 
@@ -136,6 +149,9 @@ class KnowledgeState:
         """A deep copy of one section (or all), safe to hand out."""
         if section is None:
             return copy.deepcopy(self.data)
+        if section not in self.data:
+            # A section added after this state was last snapshotted.
+            return empty()[section]
         return copy.deepcopy(self.data[section])
 
 
@@ -202,13 +218,43 @@ def _site_register(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
     site.update(
         address=address,
         roles=list(args.get('roles', [])),
-        info=args.get('info', {}),
+        info=_with_overrides(
+            args.get('info', {}), site.get('profile_overrides')
+        ),
         updated_at=cmd['ts'],
     )
     # The site proposed this command itself, so it is alive.
     if site['status'] != 'up':
         site.update(status='up', status_changed_at=cmd['ts'], reason='joined')
     return {'created': created}
+
+
+def _with_overrides(
+    info: dict[str, Any], overrides: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A site's info, its profile with the operator's overrides on top."""
+    if not overrides:
+        return info
+    profile = dict(info.get('profile') or {})
+    profile.update(overrides)
+    return dict(info, profile=profile)
+
+
+@applier('site.profile')
+def _site_profile(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    """Operator overrides of a site's published profile.
+
+    Kept apart (``profile_overrides``) and merged over what the site
+    publishes at each ``site.register``, so that they outlive it.
+    """
+    args = cmd['args']
+    site = _site(data, args['site'])
+    overrides = dict(site.get('profile_overrides') or {})
+    overrides.update(args['profile'])
+    site['profile_overrides'] = overrides
+    site['info'] = _with_overrides(site.get('info') or {}, overrides)
+    site['updated_at'] = cmd['ts']
+    return {}
 
 
 @applier('site.leave')
@@ -307,8 +353,40 @@ def _alert_raise(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
 
 @applier('alert.close')
 def _alert_close(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
-    closed = data['alerts'].pop(cmd['args']['alert_id'], None)
+    args = cmd['args']
+    closed = data['alerts'].pop(args['alert_id'], None)
+    if closed is not None:
+        kept = data.setdefault('closed_alerts', {})
+        kept[args['alert_id']] = dict(
+            closed,
+            state='closed',
+            closed_at=cmd['ts'],
+            reason=args.get('reason', ''),
+        )
+        while len(kept) > CLOSED_ALERTS_KEPT:
+            del kept[next(iter(kept))]
     return {'closed': closed is not None}
+
+
+@applier('alert.ack')
+def _alert_ack(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    """An operator has seen the alert.
+
+    The alert stays ``open`` for the roles: whoever raised it still acts
+    on it and closes it (an acknowledged overload is still relieved).
+    """
+    args = cmd['args']
+    alert = data['alerts'].get(args['alert_id'])
+    if alert is None:
+        raise Rejected('no open alert %s' % args['alert_id'])
+    if alert.get('acknowledged_at') is not None:
+        return {'changed': False}
+    alert.update(
+        acknowledged_at=cmd['ts'],
+        acknowledged_by=args['by'],
+        comment=args.get('comment', ''),
+    )
+    return {'changed': True}
 
 
 @applier('appliance.put')
@@ -417,6 +495,25 @@ def _site_maintenance(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
     return {'changed': before != args['state']}
 
 
+@applier('action.prune')
+def _action_prune(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    """Drop the actions that ended before ``ended_before``.
+
+    The time is in the command, so every member drops the same ones.
+    """
+    before = cmd['args']['ended_before']
+    actions = data['actions']
+    gone = [
+        action_id
+        for action_id, action in actions.items()
+        if action['state'] in ('done', 'failed')
+        and action['updated_at'] < before
+    ]
+    for action_id in gone:
+        del actions[action_id]
+    return {'pruned': len(gone)}
+
+
 @applier('action.update')
 def _action_update(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
     args = cmd['args']
@@ -434,3 +531,9 @@ def _action_update(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
         updated_at=cmd['ts'],
     )
     return {}
+
+
+# The image registry's commands live in their own module; importing it
+# registers their appliers.
+from sodos.kb import identity  # noqa: E402,F401
+from sodos.kb import images  # noqa: E402,F401

@@ -19,18 +19,23 @@ status transitions in the KB.
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from oslo_config import cfg
 
 from sodos import exception
+from sodos import periodic
 from sodos import roles
-from sodos import rpc
 from sodos.kb import backend as kb_backend
+from sodos.knowmon import history
 from sodos.knowmon import liveness
 from sodos.knowmon import manager
 from sodos.knowmon import overload
 from sodos.knowmon import rpcapi
+
+LOG = logging.getLogger(__name__)
 
 
 class KnowMonRole(roles.Role):
@@ -44,7 +49,11 @@ class KnowMonRole(roles.Role):
         self.backend = kb_backend.load(conf, conf.knowmon.state_backend)
         self.manager = manager.KnowMonManager(self.backend, conf)
         self.api = manager.LocalKnowMonAPI(self.manager)
-        self._rpc: rpc.BackgroundServer | None = None
+        self._rpc: Any = None
+        self.history = history.HistoryRecorder(conf)
+        self._history_loop = periodic.Periodic(
+            'history', self._record_history, self._history_interval
+        )
 
     def local_api(self) -> rpcapi.KnowMonClient:
         return self.api
@@ -55,6 +64,8 @@ class KnowMonRole(roles.Role):
             # Served even beside the other roles: the site's API service
             # and one-off tools in other processes read the KB this way.
             if self.conf.knowmon.serve_rpc:
+                from sodos import rpc
+
                 self._rpc = rpc.BackgroundServer(
                     rpc.server(
                         self.conf, self.conf.knowmon.rpc_topic, [self.manager]
@@ -62,11 +73,13 @@ class KnowMonRole(roles.Role):
                 )
                 self._rpc.start()
             super().start()
+            self._history_loop.start()
         except BaseException:
             self.backend.stop()
             raise
 
     def stop(self) -> None:
+        self._history_loop.stop()
         super().stop()
         if self._rpc is not None:
             self._rpc.stop()
@@ -89,6 +102,7 @@ class KnowMonRole(roles.Role):
             )
         done = [self._commit(change) for change in self._transitions()]
         done.extend(self._overloads())
+        done.extend(self._prune_actions())
         sites = self.backend.read('sites')
         return 'knowmon: leader (term %d), %d sites up, %d down, %s' % (
             status.term,
@@ -96,6 +110,39 @@ class KnowMonRole(roles.Role):
             _count(sites, 'down'),
             '; '.join(done) or 'no change',
         )
+
+    def _history_interval(self) -> float:
+        # 0 turns the history off; look again now and then in case a
+        # reload turns it on.
+        return self.conf.knowmon.history_interval or 60.0
+
+    def _record_history(self) -> None:
+        if not self.conf.knowmon.history_interval:
+            return
+        if not self.backend.status().ready:
+            return
+        counts = self.history.record(self.backend.read)
+        if any(counts.values()):
+            LOG.info(
+                'history: recorded %(actions)d actions, %(alerts)d closed '
+                'alerts, %(samples)d monitoring samples',
+                counts,
+            )
+
+    def _prune_actions(self) -> list[str]:
+        cutoff = history.prune_before(
+            self.backend.read('actions'),
+            time.time(),
+            self.conf.knowmon.action_retention,
+        )
+        if cutoff is None:
+            return []
+        result = self.backend.propose(
+            'action.prune', {'ended_before': cutoff}, check=False
+        )
+        if not result.get('ok'):
+            return ['could not prune actions: %s' % result.get('error')]
+        return ['pruned %d ended actions' % result.get('pruned', 0)]
 
     def _overloads(self) -> list[str]:
         knowmon = self.conf.knowmon

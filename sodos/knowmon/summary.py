@@ -44,6 +44,9 @@ def change(
         return 'servers changed'
     if old.get('images') != new.get('images'):
         return 'images changed'
+    # A copy arriving under a name already here changes only the details.
+    if old.get('image_details') != new.get('image_details'):
+        return 'image details changed'
     if old.get('flavors') != new.get('flavors'):
         return 'flavors changed'
     moved = _capacity_change(

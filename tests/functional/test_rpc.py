@@ -180,7 +180,8 @@ def test_knowmon_api_and_exec_over_rabbitmq(site):
             time.sleep(0.2)
         assert record['result']['error'] == (
             "no Exec handler for action kind 'create_server' on site %s "
-            '(installed: server.create, server.delete)' % name
+            '(installed: image.copy, image.delete, server.create, '
+            'server.delete)' % name
         )
         # And its site summary reached the KB.
         assert api.read('monitoring')[name]['summary']['api']['ok'] is True

@@ -52,3 +52,48 @@ def test_exec_actions_reports_sodos_direct_and_ratio(minicloud_sites):
         assert isinstance(report[key], float) and report[key] > 0, key
     assert report['servers'] == 2
     assert len(report['sodos_runs_s']) == len(report['direct_runs_s']) == 1
+
+
+def _run(script, *args):
+    proc = subprocess.run(
+        [sys.executable, os.path.join(BENCHMARKS, script), *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_image_copy_reports_both_rates_and_their_ratio(minicloud_sites):
+    first = minicloud_sites[SITE_NAMES[0]]
+    report = _run(
+        'image_copy.py',
+        '--size-mib',
+        '4',
+        '--rounds',
+        '1',
+        '--sites',
+        '%s,%s' % (SITE_NAMES[0], SITE_NAMES[1]),
+        '--root',
+        first.layout.root,
+    )
+    for key in ('sodos_mib_s', 'local_upload_mib_s', 'ratio'):
+        assert isinstance(report[key], float) and report[key] > 0, key
+    assert report['size_mib'] == 4
+
+
+def test_identity_sync_reports_convergence_times(minicloud_sites):
+    sites = [
+        '%s:%s' % (name, minicloud_sites[name].layout.root)
+        for name in SITE_NAMES
+    ]
+    report = _run(
+        'identity_sync.py',
+        '--changes',
+        '4',
+        '--baseline',
+        '1',
+        *[arg for site in sites for arg in ('--site', site)],
+    )
+    assert 0 < report['converge_p50_s'] <= report['converge_max_s']

@@ -68,7 +68,7 @@ def config_file(tmp_path):
             ['--roles', 'knowmon,bogus'],
             {},
             'sodos-site: error: [DEFAULT]roles (or --roles): unknown role '
-            "'bogus' (known: analyseplan, exec, knowmon)",
+            "'bogus' (known: analyseplan, api, exec, knowmon)",
         ),
         (
             'sodos.cmd.knowmon',

@@ -72,6 +72,11 @@ run_process() {
     record run_process "$@"
 }
 stop_process() { record stop_process "$@"; }
+configure_keystone_authtoken_middleware() {
+    record configure_keystone_authtoken_middleware "$@"
+}
+write_uwsgi_config() { record write_uwsgi_config "$@"; }
+remove_uwsgi_config() { record remove_uwsgi_config "$@"; }
 test_with_retry() { record test_with_retry "$@"; }
 """
 
@@ -337,7 +342,7 @@ def test_with_mysql_the_history_is_in_a_database_of_its_own(devstack):
 
 
 def test_the_keystone_service_and_endpoint(devstack):
-    devstack.lib('create_sodos_accounts', SODOS_SERVICE_PORT='9999')
+    devstack.lib('create_sodos_accounts', SODOS_SERVICE_HOST='api.example')
     assert devstack.calls() == [
         ('create_service_user', 'sodos'),
         (
@@ -350,7 +355,7 @@ def test_the_keystone_service_and_endpoint(devstack):
             'get_or_create_endpoint',
             'sodos',
             'RegionOne',
-            'http://192.0.2.10:9999',
+            'http://api.example/sodos',
         ),
     ]
 
@@ -366,6 +371,13 @@ def test_the_daemons_start_and_stop(devstack):
             '%s/%s --config-file %s' % (bin_dir, name, conf),
         )
         for name in ('sodos-knowmon', 'sodos-exec', 'sodos-analyseplan')
+    ] + [
+        (
+            'run_process',
+            'sodos-api',
+            '%s/uwsgi --procname-prefix sodos-api --ini %s'
+            % (bin_dir, devstack.conf_dir / 'sodos-api-uwsgi.ini'),
+        )
     ]
     [wait] = devstack.calls('test_with_retry')
     assert wait[1] == (
@@ -375,6 +387,30 @@ def test_the_daemons_start_and_stop(devstack):
         'sodos-knowmon',
         'sodos-exec',
         'sodos-analyseplan',
+        'sodos-api',
+    ]
+
+
+def test_the_api_runs_under_uwsgi_with_keystone_auth(devstack):
+    devstack.real_tools = False
+    devstack.lib('configure_sodos')
+    assert devstack.inisets()[('api', 'auth_strategy')] == 'keystone'
+    assert devstack.calls('configure_keystone_authtoken_middleware') == [
+        (
+            'configure_keystone_authtoken_middleware',
+            str(devstack.conf_path),
+            'sodos',
+        )
+    ]
+    assert devstack.calls('write_uwsgi_config') == [
+        (
+            'write_uwsgi_config',
+            str(devstack.conf_dir / 'sodos-api-uwsgi.ini'),
+            'sodos.wsgi.api:application',
+            '/sodos',
+            '',
+            'sodos-api',
+        )
     ]
 
 
@@ -387,6 +423,7 @@ def test_a_daemon_turned_off_is_not_started(devstack):
     assert [c[1] for c in devstack.calls('run_process')] == [
         'sodos-knowmon',
         'sodos-exec',
+        'sodos-api',
     ]
 
 
@@ -421,6 +458,7 @@ def test_the_plugin_dispatches_the_phases(devstack):
         'run_process',
         'run_process',
         'run_process',
+        'run_process',
         'test_with_retry',
     ]
 
@@ -429,13 +467,24 @@ def test_the_plugin_dispatches_the_phases(devstack):
     assert devstack.calls() == []
 
     devstack.plugin('unstack')
-    assert names(devstack.calls()) == ['stop_process'] * 3
+    assert names(devstack.calls()) == ['stop_process'] * 4
 
     devstack.calls_path.unlink()
     (devstack.state_path / 'raft').mkdir(parents=True)
     devstack.plugin('clean')
     assert devstack.calls() == [
-        ('sudo', 'rm', '-rf', str(devstack.state_path), str(devstack.conf_dir))
+        (
+            'remove_uwsgi_config',
+            str(devstack.conf_dir / 'sodos-api-uwsgi.ini'),
+            'sodos-api',
+        ),
+        (
+            'sudo',
+            'rm',
+            '-rf',
+            str(devstack.state_path),
+            str(devstack.conf_dir),
+        ),
     ]
     assert not devstack.state_path.exists()
 

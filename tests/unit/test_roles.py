@@ -189,7 +189,7 @@ def test_unknown_role_names_the_option(conf):
         roles.RoleSet(conf, ['knowmon', 'bogus'])
     assert str(error.value) == (
         "[DEFAULT]roles (or --roles): unknown role 'bogus' "
-        '(known: analyseplan, exec, knowmon)'
+        '(known: analyseplan, api, exec, knowmon)'
     )
 
 

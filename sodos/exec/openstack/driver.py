@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from glanceclient import client as glance_client
@@ -47,7 +48,9 @@ from oslo_utils import uuidutils
 
 from sodos import exception
 from sodos.exec import driver
+from sodos.exec import image_copy
 from sodos.exec.openstack import errors
+from sodos.exec.openstack import images as glance_images
 
 NOVA_MICROVERSION = '2.79'
 PLACEMENT_MICROVERSION = '1.20'
@@ -200,6 +203,34 @@ class OpenStackDriver(driver.Driver):
     def probe(self) -> None:
         with errors.translated('probing the compute API'):
             self.nova.flavors.list(limit=1)
+
+    # -- images (sodos.exec.openstack.images) ------------------------------
+
+    def image_details(self) -> dict[str, dict[str, Any]]:
+        return glance_images.details(self.glance)
+
+    def open_image(
+        self, image_id: str
+    ) -> tuple[dict[str, Any], Iterator[bytes]]:
+        return glance_images.open_image(self.glance, image_id)
+
+    def copy_in(
+        self,
+        image_id: str,
+        metadata: dict[str, Any],
+        reader: driver.Reader,
+        expected: dict[str, Any],
+    ) -> dict[str, Any]:
+        if not isinstance(reader, image_copy.HashingReader):
+            reader = image_copy.HashingReader(
+                reader, expected, 'image %s' % image_id
+            )
+        return glance_images.copy_in(
+            self.glance, self.session, image_id, metadata, reader, expected
+        )
+
+    def delete_image(self, image_id: str) -> bool:
+        return glance_images.delete(self.glance, image_id)
 
     def close(self) -> None:
         self.session.session.close()

@@ -24,11 +24,14 @@ GROUPS = {
     'raft',
     'knowmon',
     'exec',
+    'identity',
+    'image_relay',
     'simulator',
     'site_auth',
     'site_profile',
     'analyseplan',
     'database',
+    'api',
 }
 
 

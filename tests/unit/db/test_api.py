@@ -119,7 +119,8 @@ def test_monitoring_history_of_a_site_since_oldest_first(db):
     # Sub-second times survive the round trip.
     assert history[0]['collected_at'] == pytest.approx(T0 + 0.2, abs=1e-6)
     assert len(api.monitoring_history(db, 'site-a')) == 4
-    assert len(api.monitoring_history(db, 'site-a', limit=1)) == 1
+    latest = api.monitoring_history(db, 'site-a', limit=2)
+    assert [h['summary']['vcpus_used'] for h in latest] == [2, 3]
     assert api.monitoring_history(db, 'nowhere') == []
 
 

@@ -67,6 +67,16 @@ def test_missing_member_is_built_from_its_placement():
     ]
 
 
+def test_member_awaiting_its_image_is_built_only_once_it_is_here():
+    placements = placed(
+        'web', 's1', image='img', flavor='f', awaiting_image='i-1'
+    )
+    assert reconcile.plan('s1', [], placements, set(), set()).create == []
+    assert reconcile.plan('s1', [], placements, set(), {'i-2'}).create == []
+    [create] = reconcile.plan('s1', [], placements, set(), {'i-1'}).create
+    assert create['member'] == 'web'
+
+
 def test_duplicate_keeps_the_active_one_and_error_is_rebuilt():
     servers = [server('web', '1', 'ERROR'), server('web', '2')]
     todo = reconcile.plan('s1', servers, placed('web', 's1'), set())

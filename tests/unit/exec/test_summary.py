@@ -57,6 +57,10 @@ def test_latency_and_small_usage_moves_are_not_worth_an_entry():
         (base(servers={}), 'servers changed'),
         (base(images=['cirros', 'ubuntu']), 'images changed'),
         (
+            base(image_details={'i1': {'name': 'cirros', 'status': 'active'}}),
+            'image details changed',
+        ),
+        (
             base(
                 capacity={
                     'vcpu': {'total': 100.0, 'used': 16.0},

@@ -1,0 +1,36 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Version discovery: answered without a token."""
+
+from __future__ import annotations
+
+import webob
+
+from sodos.api import util
+
+VERSION = 'v1.0'
+
+
+def versions(req: webob.Request) -> webob.Response:
+    href = req.application_url.rstrip('/') + '/v1'
+    return util.respond(
+        {
+            'versions': [
+                {
+                    'id': VERSION,
+                    'status': 'CURRENT',
+                    'links': [{'rel': 'self', 'href': href}],
+                }
+            ]
+        }
+    )

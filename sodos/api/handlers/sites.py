@@ -1,0 +1,97 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Sites: their state and profile, maintenance, operator overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import webob
+
+from sodos.api import errors
+from sodos.api import util
+from sodos.api.policies import site as policies
+from sodos.api.schemas import site as schemas
+from sodos.kb import views
+
+
+def _site(req: webob.Request, name: str) -> dict[str, Any]:
+    util.check_name(name)
+    sites = util.read(req, 'sites')
+    if name not in sites:
+        raise errors.not_found(
+            'no site named %r (known: %s)'
+            % (name, ', '.join(sorted(sites)) or 'none')
+        )
+    row: dict[str, Any] = views.site_row(
+        name,
+        sites[name],
+        util.read(req, 'monitoring'),
+        util.read(req, 'placements'),
+    )
+    return row
+
+
+def list_sites(req: webob.Request) -> webob.Response:
+    util.authorize(req, policies.LIST)
+    util.query(req, {})
+    rows = views.site_rows(
+        util.read(req, 'sites'),
+        util.read(req, 'monitoring'),
+        util.read(req, 'placements'),
+    )
+    return util.respond({'sites': rows})
+
+
+def show(req: webob.Request, name: str) -> webob.Response:
+    util.authorize(req, policies.GET)
+    return util.respond({'site': _site(req, name)})
+
+
+def _maintenance(
+    req: webob.Request, name: str, state: str, args: dict[str, Any]
+) -> webob.Response:
+    _site(req, name)
+    util.propose(req, 'site.maintenance', dict(args, site=name, state=state))
+    return util.respond({'site': _site(req, name)})
+
+
+def drain(req: webob.Request, name: str) -> webob.Response:
+    util.authorize(req, policies.DRAIN)
+    body = util.json_body(req, schemas.DRAIN)
+    return _maintenance(req, name, 'draining', body)
+
+
+def undrain(req: webob.Request, name: str) -> webob.Response:
+    util.authorize(req, policies.UNDRAIN)
+    util.json_body(req, schemas.UNDRAIN)
+    return _maintenance(req, name, '', {})
+
+
+def update(req: webob.Request, name: str) -> webob.Response:
+    util.authorize(req, policies.UPDATE)
+    overrides = util.json_body(req, schemas.UPDATE)
+    location = overrides.get('location')
+    if location is not None:
+        # Stored as [site_profile]location writes it.
+        overrides['location'] = '%s,%s' % (
+            _degrees(location['lat']),
+            _degrees(location['lon']),
+        )
+    _site(req, name)
+    util.propose(req, 'site.profile', {'site': name, 'profile': overrides})
+    return util.respond({'site': _site(req, name)})
+
+
+def _degrees(value: float) -> str:
+    return ('%.6f' % value).rstrip('0').rstrip('.')

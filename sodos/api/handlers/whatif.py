@@ -1,0 +1,73 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What-if questions: what the planner would do, acting on nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import webob
+
+from sodos.api import errors
+from sodos.api import util
+from sodos.api.policies import whatif as policies
+from sodos.api.schemas import whatif as schemas
+
+
+def create(req: webob.Request) -> webob.Response:
+    util.authorize(req, policies.CREATE)
+    body = util.json_body(req, schemas.CREATE)
+    failed = list(body.get('fail_sites') or [])
+    drained = list(body.get('drain_sites') or [])
+    if not failed and not drained:
+        raise errors.invalid_body(
+            'body: name at least one site in fail_sites or drain_sites'
+        )
+    kb = util.read(req, None)
+    try:
+        report = util.services(req).whatif(kb, failed, drained)
+    except ValueError as exc:
+        raise errors.invalid_body('body: %s' % exc) from None
+    return util.respond({'whatif': result(report)})
+
+
+def result(report: dict[str, Any]) -> dict[str, Any]:
+    """The planner's report in the API's terms."""
+    names = report['appliance_names']
+    return {
+        'events': report['events'],
+        'affected_appliances': [
+            {'id': aid, 'name': names.get(aid, aid)}
+            for aid in report['affected_appliances']
+        ],
+        'moves': [
+            {
+                'appliance': names.get(m['appliance_id'], m['appliance_id']),
+                'appliance_id': m['appliance_id'],
+                'member': m['member'],
+                'from': m.get('from_site') or '',
+                'to': m['site'],
+            }
+            for m in report['moves']
+        ],
+        'unplaceable': [
+            {
+                'appliance': names.get(u['appliance_id'], u['appliance_id']),
+                'appliance_id': u['appliance_id'],
+                'member': u['member'],
+                'reason': u['reason'],
+            }
+            for u in report['unplaced']
+        ],
+        'capacity_left': report['capacity_left'],
+    }

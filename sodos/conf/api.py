@@ -1,0 +1,91 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The REST API's options, and those of the libraries it is built on.
+
+oslo.policy's ``[oslo_policy]`` options are registered from its own
+list. keystonemiddleware registers ``[keystone_authtoken]`` itself when
+the API builds its auth_token middleware: importing it costs every other
+sodos process tens of megabytes. The sample config lists both under
+their own namespaces.
+"""
+
+from oslo_config import cfg
+from oslo_policy import opts as policy_opts
+
+from sodos.conf import base
+
+GROUP = cfg.OptGroup(
+    'api',
+    title='REST API',
+    help='The sodos REST API: served by uwsgi (sodos.wsgi.api:application)'
+    ' or, in one process with the other roles, by the "api" role of '
+    'sodos-site.',
+)
+
+OPTS: list[cfg.Opt] = [
+    cfg.HostAddressOpt(
+        'bind_host',
+        default='127.0.0.1',
+        help='Address the "api" role of sodos-site listens on. Under '
+        'uwsgi, its own --http-socket applies instead.',
+    ),
+    cfg.PortOpt(
+        'bind_port',
+        default=8787,
+        help='Port the "api" role of sodos-site listens on (the port of '
+        'the "sodos" service in the Keystone catalog).',
+    ),
+    cfg.StrOpt(
+        'auth_strategy',
+        default='keystone',
+        choices=[
+            (
+                'keystone',
+                'Keystone tokens, checked by keystonemiddleware '
+                '([keystone_authtoken] options), and oslo.policy rules.',
+            ),
+            (
+                'noauth',
+                'No authentication: every request acts as an '
+                'admin. Only for local simulated federations and tests.',
+            ),
+        ],
+        help='How requests are authenticated.',
+    ),
+    cfg.IntOpt(
+        'max_request_body_size',
+        default=1024 * 1024,
+        min=1024,
+        help='Largest request body accepted, in bytes (413 above).',
+    ),
+    cfg.FloatOpt(
+        'loop_interval',
+        default=60.0,
+        min=1.0,
+        mutable=True,
+        help='Seconds between the log lines the "api" role writes about '
+        'the requests it served.',
+    ),
+]
+
+POLICY_FILE = 'policy.yaml'
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    base.register(conf, GROUP, OPTS)
+    # Registers [oslo_policy] with sodos's default policy file name.
+    policy_opts.set_defaults(conf, policy_file=POLICY_FILE)
+
+
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
+    return {GROUP: OPTS}

@@ -1,0 +1,130 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Options of the identity feature: one set of credentials at every site.
+
+The desired projects, users, groups and role assignments live in the
+Knowledge Base; each site's Exec converges its own Keystone to them.
+What differs between sites (which local objects must never be touched)
+is configured here; what the federation wants is in the KB.
+"""
+
+from oslo_config import cfg
+
+from sodos.conf import base
+
+GROUP = cfg.OptGroup(
+    'identity',
+    title='Identity',
+    help="How this site's Exec keeps its Keystone in line with the "
+    "federation's identity (projects, users, groups, role assignments).",
+)
+
+# Bootstrap and service accounts of a usual OpenStack site.
+DEFAULT_PROTECTED_USERS = [
+    'admin',
+    'nova',
+    'glance',
+    'placement',
+    'neutron',
+    'cinder',
+    'swift',
+    'heat',
+    'barbican',
+    'octavia',
+    'sodos',
+]
+
+OPTS: list[cfg.Opt] = [
+    cfg.StrOpt(
+        'mode',
+        default='api',
+        choices=[
+            (
+                'api',
+                "Through the site's Keystone API only: same names at "
+                'every site, local IDs (kept in the KB ID map), one set of '
+                'credentials, one token per site.',
+            ),
+            (
+                'shared',
+                'Keystone database writer and shared fernet keys: '
+                'same IDs everywhere, one token for every site. Not '
+                'implemented yet.',
+            ),
+            ('off', "Exec does not manage this site's identity."),
+        ],
+        help='How the federation identity reaches this site.',
+    ),
+    cfg.StrOpt(
+        'secret',
+        secret=True,
+        help='The federation identity secret, the same at every site: '
+        'passwords are stored in the Knowledge Base encrypted with a key '
+        'derived from it, and each site decrypts them to set them in its '
+        'Keystone. Without it, users can be managed but not their '
+        'passwords. Changing it makes the stored passwords unreadable: '
+        'set them again.',
+    ),
+    cfg.FloatOpt(
+        'sync_interval',
+        default=10.0,
+        min=0.1,
+        mutable=True,
+        help='Seconds between two looks at the identity section of the '
+        'KB. A change (or a failed last pass) starts a pass that '
+        "converges the site's Keystone to it.",
+    ),
+    cfg.FloatOpt(
+        'audit_interval',
+        default=300.0,
+        min=1.0,
+        mutable=True,
+        help='Seconds between two full passes even when the KB did not '
+        "change: the site's Keystone is compared with the desired state "
+        'and hand edits (drift) are repaired and raised as alerts. A '
+        'password changed by hand cannot be seen through the API: set '
+        'it again from the federation to repair it.',
+    ),
+    cfg.ListOpt(
+        'protected_domains',
+        default=['default'],
+        help='Domain IDs or names never created, changed or deleted by '
+        'sodos (their contents are managed).',
+    ),
+    cfg.ListOpt(
+        'protected_projects',
+        default=['admin', 'service'],
+        help='Project names never created, changed or deleted by sodos, '
+        'nor their role assignments.',
+    ),
+    cfg.ListOpt(
+        'protected_users',
+        default=DEFAULT_PROTECTED_USERS,
+        help='User names never created, changed or deleted by sodos, '
+        'nor their role assignments or group memberships. The '
+        '[site_auth]username Exec logs in with is always protected.',
+    ),
+    cfg.ListOpt(
+        'protected_groups',
+        default=['admins', 'service'],
+        help='Group names never created, changed or deleted by sodos.',
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    base.register(conf, GROUP, OPTS)
+
+
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
+    return {GROUP: OPTS}

@@ -1,0 +1,292 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""``openstack sodos appliance ...``: create, list, show, delete.
+
+The spec file is read and parsed here, so that an unreadable file or a
+YAML error is reported with the file's name and nothing is sent; the
+spec itself is checked by the API, whose message names the wrong field.
+Appliances are named by id or, when unambiguous, by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from typing import Any
+
+import yaml  # cliff's own dependency, for its yaml formatter
+from cliff import columns
+from osc_lib import exceptions
+from osc_lib.command import command
+
+from sodos.osc import client
+from sodos.osc.v1 import common
+
+LIST_KEYS = (
+    'id',
+    'name',
+    'priority',
+    'members_total',
+    'members_placed',
+    'members_active',
+)
+SHOW_ORDER = ('id', 'name', 'priority', 'created_at', 'members', 'spec')
+
+
+class MembersColumn(columns.FormattableColumn[Any]):
+    """Members of an appliance, one ``member@site STATE`` line each."""
+
+    def human_readable(self) -> str:
+        return '\n'.join(
+            '%s@%s %s'
+            % (m.get('member'), m.get('site') or '-', m.get('state'))
+            for m in self._value or []
+        )
+
+    def machine_readable(self) -> Any:
+        return self._value
+
+
+class SpecColumn(columns.FormattableColumn[Any]):
+    def human_readable(self) -> str:
+        return json.dumps(self._value, indent=2, sort_keys=True)
+
+    def machine_readable(self) -> Any:
+        return self._value
+
+
+def _show(appliance: dict[str, Any]) -> Any:
+    keys, values = common.show(
+        appliance, SHOW_ORDER, ('created_at', 'updated_at')
+    )
+    wrap = {'members': MembersColumn, 'spec': SpecColumn}
+    return keys, tuple(
+        wrap[k](appliance[k]) if k in wrap else v
+        for k, v in zip(keys, values, strict=True)
+    )
+
+
+def _parse(path: str, text: str) -> Any:
+    # JSON first: JSON indented with tabs is not YAML.
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        if path.lower().endswith('.json'):
+            raise exceptions.CommandError(
+                'the spec file %s is not valid JSON: %s' % (path, exc)
+            ) from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise exceptions.CommandError(
+            'the spec file %s is neither YAML nor JSON: %s' % (path, exc)
+        ) from exc
+
+
+def read_spec(path: str) -> dict[str, Any]:
+    """The spec in ``path`` (YAML or JSON), or CommandError naming it.
+
+    A file holding ``{"appliance": SPEC}`` (the API's own body) works
+    too."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise exceptions.CommandError(
+            'cannot read the spec file %s: %s' % (path, exc)
+        ) from exc
+    spec = _parse(path, text)
+    if isinstance(spec, dict) and list(spec) == ['appliance']:
+        spec = spec['appliance']
+    if not isinstance(spec, dict):
+        raise exceptions.CommandError(
+            'the spec file %s must hold one appliance spec (a mapping with '
+            'name and members), not %s' % (path, type(spec).__name__)
+        )
+    return spec
+
+
+def resolve(api: Any, ref: str) -> dict[str, Any]:
+    """The appliance whose id, or else whose name, is ``ref``."""
+    try:
+        return api.appliance_get(ref)
+    except client.ApiError as exc:
+        if exc.code != 'not_found':
+            raise
+        found = [a for a in api.appliance_list() if a.get('name') == ref]
+        if len(found) > 1:
+            raise exceptions.CommandError(
+                'several appliances are named %s: give one of their ids '
+                '(%s)' % (ref, ', '.join(a['id'] for a in found))
+            ) from None
+        if not found:
+            raise
+        return api.appliance_get(found[0]['id'])
+
+
+def _active(appliance: dict[str, Any]) -> tuple[bool, str]:
+    members = appliance.get('members') or []
+    states = Counter(m.get('state') or 'unplaced' for m in members)
+    active = states.pop('ACTIVE', 0)
+    text = 'appliance %s: %d/%d members ACTIVE' % (
+        appliance.get('name'),
+        active,
+        len(members),
+    )
+    if states:
+        text += ' (%s)' % ', '.join(
+            '%d %s' % (n, s) for s, n in sorted(states.items())
+        )
+    return bool(members) and active == len(members), text
+
+
+def _wait_arguments(parser: argparse.ArgumentParser, until: str) -> None:
+    parser.add_argument(
+        '--wait',
+        action='store_true',
+        help='wait until %s (progress on stderr)' % until,
+    )
+    parser.add_argument(
+        '--timeout',
+        type=common.positive,
+        default=common.DEFAULT_TIMEOUT,
+        metavar='<seconds>',
+        help='how long to wait, in seconds (default %g)'
+        % common.DEFAULT_TIMEOUT,
+    )
+
+
+class CreateAppliance(command.ShowOne):
+    """Create an appliance from a spec file; the federation places it."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--file',
+            required=True,
+            metavar='<spec-file>',
+            help='the appliance spec, YAML or JSON',
+        )
+        _wait_arguments(parser, 'every member is ACTIVE')
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> Any:
+        spec = read_spec(parsed_args.file)
+        api = common.api(self.app)
+        appliance = api.appliance_create(spec)
+        if parsed_args.wait:
+            appliance = common.wait_for(
+                lambda: api.appliance_get(appliance['id']),
+                _active,
+                parsed_args.timeout,
+                'every member of appliance %s to be ACTIVE'
+                % appliance.get('name'),
+                self.app.stderr,
+            )
+        return _show(appliance)
+
+
+class ListAppliance(command.Lister):
+    """List the appliances and how many of their members run."""
+
+    def take_action(self, parsed_args: argparse.Namespace) -> Any:
+        appliances = common.api(self.app).appliance_list()
+        return (
+            tuple(common.heading(k) for k in LIST_KEYS),
+            common.rows(appliances, LIST_KEYS),
+        )
+
+
+class ShowAppliance(command.ShowOne):
+    """Show an appliance: its spec and where each member runs."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            'appliance', metavar='<appliance>', help='id or name'
+        )
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> Any:
+        api = common.api(self.app)
+        return _show(resolve(api, parsed_args.appliance))
+
+
+def _gone(api: Any, appliance_id: str, name: str) -> Any:
+    def fetch() -> dict[str, Any] | None:
+        try:
+            return api.appliance_get(appliance_id)
+        except client.ApiError as exc:
+            if exc.code == 'not_found':
+                return None
+            raise
+
+    def progress(appliance: dict[str, Any] | None) -> tuple[bool, str]:
+        if appliance is None:
+            return True, 'appliance %s: deleted' % name
+        placed = [m for m in appliance.get('members') or [] if m.get('site')]
+        return False, 'appliance %s: deleting, %d member(s) left' % (
+            name,
+            len(placed),
+        )
+
+    return fetch, progress
+
+
+class DeleteAppliance(command.Command):
+    """Delete appliances; their servers are deleted at every site."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            'appliances',
+            metavar='<appliance>',
+            nargs='+',
+            help='id or name (repeat for several)',
+        )
+        _wait_arguments(parser, 'the appliances are gone')
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        api = common.api(self.app)
+        deleted, failed = [], []
+        for ref in parsed_args.appliances:
+            try:
+                appliance = resolve(api, ref)
+                api.appliance_delete(appliance['id'])
+                deleted.append(appliance)
+            except exceptions.CommandError as exc:
+                self.app.stderr.write('%s: %s\n' % (ref, exc))
+                failed.append(ref)
+        if parsed_args.wait:
+            for appliance in deleted:
+                fetch, progress = _gone(
+                    api, appliance['id'], appliance.get('name', '')
+                )
+                common.wait_for(
+                    fetch,
+                    progress,
+                    parsed_args.timeout,
+                    'appliance %s to be deleted' % appliance.get('name'),
+                    self.app.stderr,
+                )
+        if failed:
+            raise exceptions.CommandError(
+                '%d of %d appliance(s) not deleted: %s'
+                % (
+                    len(failed),
+                    len(parsed_args.appliances),
+                    ', '.join(failed),
+                )
+            )

@@ -42,21 +42,17 @@ import argparse
 import concurrent.futures
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from typing import Any
 
-from glanceclient import client as glance_client
 from novaclient import client as nova_client
-from oslo_config import cfg
 
-from sodos import conf as sodos_conf
 from sodos import exception
 from sodos.exec import role as exec_role
 from sodos.knowmon import role as knowmon_role
+from sodos.testing import clouds
 from sodos.testing import kbwriter
 from sodos.testing import minicloud
 from sodos.testing import ports
@@ -73,9 +69,7 @@ def direct(site: minicloud.Site, count: int, poll: float) -> float:
     nova = nova_client.Client(
         '2.79', session=site.session(), region_name=site.region
     )
-    glance = glance_client.Client(
-        '2', session=site.session(), region_name=site.region
-    )
+    glance = clouds.glance(site)
     image = next(iter(glance.images.list(filters={'name': IMAGE})))['id']
     flavor = nova.flavors.find(name=FLAVOR).id
 
@@ -107,61 +101,27 @@ def sodos_conf_for(
     site: minicloud.Site, root: str, poll: float, batch: bool
 ) -> Any:
     """The configuration an operator would write for this site."""
-    os.makedirs(root, exist_ok=True)
-    path = os.path.join(root, 'sodos.conf')
-    with open(path, 'w', encoding='utf-8') as f:
-        f.write(
-            CONFIG
-            % {
-                'root': root,
+    return clouds.load_conf(
+        root,
+        {
+            'DEFAULT': {'site_name': 'bench', 'state_path': root},
+            'raft': {
                 'address': ports.free_address(),
-                'poll': poll,
-                'batch': 'true' if batch else 'false',
-                'auth_url': site.auth_url,
-                'username': site.admin_username,
-                'password': site.admin_password,
-                'project': site.admin_project_name,
-                'domain': site.admin_user_domain_name,
-                'region': site.region,
-            }
-        )
-    conf = cfg.ConfigOpts()
-    sodos_conf.register_opts(conf)
-    conf(['--config-file', path], project='sodos', default_config_files=[])
-    return conf
-
-
-CONFIG = """[DEFAULT]
-site_name = bench
-state_path = %(root)s
-
-[raft]
-address = %(address)s
-password = bench-password
-data_dir = %(root)s/raft
-batch_append_entries = %(batch)s
-
-[knowmon]
-serve_rpc = false
-
-[exec]
-driver = openstack
-loop_interval = 0.1
-poll_interval = %(poll)s
-monitor_interval = 3600
-workers = 10
-
-[site_auth]
-auth_type = password
-auth_url = %(auth_url)s
-username = %(username)s
-password = %(password)s
-project_name = %(project)s
-user_domain_name = %(domain)s
-project_domain_name = %(domain)s
-region_name = %(region)s
-valid_interfaces = public
-"""
+                'password': 'bench-password',
+                'data_dir': root + '/raft',
+                'batch_append_entries': batch,
+            },
+            'knowmon': {'serve_rpc': False},
+            'exec': {
+                'driver': 'openstack',
+                'loop_interval': 0.1,
+                'poll_interval': poll,
+                'monitor_interval': 3600,
+                'workers': 10,
+            },
+            'site_auth': clouds.site_auth(site),
+        },
+    )
 
 
 class SodosSite:
@@ -222,6 +182,31 @@ class SodosSite:
         self.knowmon.stop()
 
 
+def run_rounds(
+    site: minicloud.Site, work: str, args: argparse.Namespace
+) -> dict[str, list[float]]:
+    sodos = SodosSite(
+        site, os.path.join(work, 'sodos'), args.poll, args.raft_batch
+    )
+    try:
+        times: dict[str, list[float]] = {'direct': [], 'sodos': []}
+        for n in range(args.rounds):
+            cases = ('direct', 'sodos') if n % 2 == 0 else ('sodos', 'direct')
+            for case in cases:
+                if case == 'direct':
+                    took = direct(site, args.servers, args.poll)
+                else:
+                    took = sodos.run(args.servers)
+                times[case].append(took)
+                log(
+                    'round %d/%d %s: %d create+delete in %.2f s'
+                    % (n + 1, args.rounds, case, args.servers, took)
+                )
+    finally:
+        sodos.stop()
+    return times
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
     parser.add_argument('--servers', type=int, default=5)
@@ -240,49 +225,18 @@ def main() -> int:
         parser.error('--servers must be 1..10 (the default instance quota)')
     if bool(args.site) != bool(args.root):
         parser.error('--site and --root go together')
-    work = tempfile.mkdtemp(prefix='sodos-bench-exec-')
-    own_site = None
     try:
-        if args.site:
-            site = minicloud.Site.load(args.site, args.root, output=log)
-        else:
-            log('starting a minicloud site (about a minute of CPU)')
-            site = own_site = minicloud.Site(
-                'bench-exec', minicloud.free_port_base(), work, output=log
-            )
-            site.start()
-        sodos = SodosSite(
-            site, os.path.join(work, 'sodos'), args.poll, args.raft_batch
-        )
-        try:
-            times: dict[str, list[float]] = {'direct': [], 'sodos': []}
-            for n in range(args.rounds):
-                for case in (
-                    ('direct', 'sodos')
-                    if n % 2 == 0
-                    else (
-                        'sodos',
-                        'direct',
-                    )
-                ):
-                    if case == 'direct':
-                        took = direct(site, args.servers, args.poll)
-                    else:
-                        took = sodos.run(args.servers)
-                    times[case].append(took)
-                    log(
-                        'round %d/%d %s: %d create+delete in %.2f s'
-                        % (n + 1, args.rounds, case, args.servers, took)
-                    )
-        finally:
-            sodos.stop()
+        with clouds.scratch('sodos-bench-exec-') as (work, own):
+            if args.site:
+                site = minicloud.Site.load(args.site, args.root, output=log)
+            else:
+                log('starting a minicloud site (about a minute of CPU)')
+                clouds.start_sites(['bench-exec'], work, own, log)
+                (site,) = own
+            times = run_rounds(site, work, args)
     except (minicloud.MinicloudError, exception.SodosError) as exc:
         log('error: %s' % exc)
         return 2
-    finally:
-        if own_site is not None:
-            own_site.destroy()
-        shutil.rmtree(work, ignore_errors=True)
     sodos_s = statistics.median(times['sodos'])
     direct_s = statistics.median(times['direct'])
     print(

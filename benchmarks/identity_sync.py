@@ -39,20 +39,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from concurrent import futures
 from typing import Any
 
 from keystoneclient.v3 import client as ks_client
 from oslo_config import cfg
 
-from sodos import conf as sodos_conf
 from sodos import exception
 from sodos.exec import identity_sync
 from sodos.exec.openstack import driver as os_driver
@@ -60,6 +56,7 @@ from sodos.exec.openstack import identity as os_identity
 from sodos.identity import api as identity_api
 from sodos.identity import crypto
 from sodos.knowmon import role as knowmon_role
+from sodos.testing import clouds
 from sodos.testing import minicloud
 from sodos.testing import ports
 
@@ -75,7 +72,6 @@ def make_conf(
     site_name: str, root: str, site: minicloud.Site | None, interval: float
 ) -> cfg.ConfigOpts:
     """The configuration an operator would write for this site."""
-    os.makedirs(root, exist_ok=True)
     sections = {
         'DEFAULT': {'site_name': site_name, 'state_path': root},
         'raft': {
@@ -92,27 +88,8 @@ def make_conf(
         },
     }
     if site is not None:
-        sections['site_auth'] = {
-            'auth_type': 'password',
-            'auth_url': site.auth_url,
-            'username': site.admin_username,
-            'password': site.admin_password,
-            'project_name': site.admin_project_name,
-            'user_domain_name': site.admin_user_domain_name,
-            'project_domain_name': site.admin_project_domain_name,
-            'region_name': site.region,
-            'valid_interfaces': 'public',
-        }
-    path = os.path.join(root, 'sodos.conf')
-    with open(path, 'w', encoding='utf-8') as f:
-        for group, options in sections.items():
-            f.write('[%s]\n' % group)
-            for name, value in options.items():
-                f.write('%s = %s\n' % (name, value))
-    conf = cfg.ConfigOpts()
-    sodos_conf.register_opts(conf)
-    conf(['--config-file', path], project='sodos', default_config_files=[])
-    return conf
+        sections['site_auth'] = clouds.site_auth(site)
+    return clouds.load_conf(root, sections)
 
 
 class Federation:
@@ -260,21 +237,6 @@ def measure(args: Any, sites: list[minicloud.Site], work: str) -> dict:
     }
 
 
-def start_sites(work: str) -> list[minicloud.Site]:
-    log('starting three minicloud sites (minutes of CPU)')
-    sites = []
-    bases: list[int] = []
-    for n in range(3):
-        base = minicloud.free_port_base()
-        while any(abs(base - b) < 10 for b in bases):
-            base = minicloud.free_port_base()
-        bases.append(base)
-        sites.append(minicloud.Site('bench-id-%d' % n, base, work, output=log))
-    with futures.ThreadPoolExecutor(3) as pool:
-        list(pool.map(lambda s: s.start(), sites))
-    return sites
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
     parser.add_argument('--changes', type=int, default=100)
@@ -289,24 +251,22 @@ def main() -> int:
     args = parser.parse_args()
     if args.site and len(args.site) != 3:
         parser.error('give --site three times, or not at all')
-    work = tempfile.mkdtemp(prefix='sodos-bench-identity-')
-    own: list[minicloud.Site] = []
     try:
-        if args.site:
-            sites = [
-                minicloud.Site.load(*s.split(':', 1), output=log)
-                for s in args.site
-            ]
-        else:
-            sites = own = start_sites(work)
-        result = measure(args, sites, os.path.join(work, 'sodos'))
+        with clouds.scratch('sodos-bench-identity-') as (work, own):
+            if args.site:
+                sites = [
+                    minicloud.Site.load(*s.split(':', 1), output=log)
+                    for s in args.site
+                ]
+            else:
+                log('starting three minicloud sites (minutes of CPU)')
+                names = ['bench-id-%d' % n for n in range(3)]
+                clouds.start_sites(names, work, own, log)
+                sites = own
+            result = measure(args, sites, os.path.join(work, 'sodos'))
     except (minicloud.MinicloudError, exception.SodosError) as exc:
         log('error: %s' % exc)
         return 2
-    finally:
-        for site in own:
-            site.destroy()
-        shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(result, sort_keys=True))
     return 0
 

@@ -39,49 +39,25 @@ stdout is one JSON object with ``sodos_mib_s`` and ``local_upload_mib_s``
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from typing import Any
 
-from glanceclient import client as glance_client
-from oslo_config import cfg
+# A sibling script: the fan-out half of the report.
+import image_fanout
 
-from sodos import conf as sodos_conf
 from sodos import exception
 from sodos.exec import actions
 from sodos.exec import image_relay
 from sodos.exec.openstack import driver as os_driver
+from sodos.testing import clouds
 from sodos.testing import minicloud
 
 MIB = 1024 * 1024
-CONFIG = """[DEFAULT]
-site_name = %(name)s
-state_path = %(root)s
-
-[raft]
-password = bench-password
-
-[exec]
-driver = openstack
-
-[site_auth]
-auth_type = password
-auth_url = %(auth_url)s
-username = %(username)s
-password = %(password)s
-project_name = %(project)s
-user_domain_name = %(domain)s
-project_domain_name = %(domain)s
-region_name = %(region)s
-valid_interfaces = public
-"""
 
 
 def log(message: str) -> None:
@@ -90,50 +66,23 @@ def log(message: str) -> None:
 
 def sodos_conf_for(site: minicloud.Site, root: str) -> Any:
     """The configuration an operator would write for this site."""
-    os.makedirs(root, exist_ok=True)
-    path = os.path.join(root, 'sodos.conf')
-    with open(path, 'w', encoding='utf-8') as f:
-        f.write(
-            CONFIG
-            % {
-                'name': site.name,
-                'root': root,
-                'auth_url': site.auth_url,
-                'username': site.admin_username,
-                'password': site.admin_password,
-                'project': site.admin_project_name,
-                'domain': site.admin_user_domain_name,
-                'region': site.region,
-            }
-        )
-    conf = cfg.ConfigOpts()
-    sodos_conf.register_opts(conf)
-    conf(['--config-file', path], project='sodos', default_config_files=[])
-    return conf
-
-
-def glance(site: minicloud.Site) -> Any:
-    return glance_client.Client(
-        '2', session=site.session(), region_name=site.region
+    return clouds.load_conf(
+        root,
+        {
+            'DEFAULT': {'site_name': site.name, 'state_path': root},
+            'raft': {'password': 'bench-password'},
+            'exec': {'driver': 'openstack'},
+            'site_auth': clouds.site_auth(site),
+        },
     )
 
 
 def upload(client: Any, path: str, size: int) -> tuple[dict[str, Any], float]:
     """A new image from the file; the image and the seconds it took."""
     started = time.monotonic()
-    image = client.images.create(
-        id=str(uuid.uuid4()),
-        name='bench-image-copy',
-        disk_format='raw',
-        container_format='bare',
-    )
     with open(path, 'rb') as f:
-        client.images.upload(image['id'], f, image_size=size)
-    took = time.monotonic() - started
-    found = client.images.get(image['id'])
-    if found['status'] != 'active' or found['size'] != size:
-        raise RuntimeError('upload ended %s: %s' % (found['status'], found))
-    return found, took
+        image = clouds.upload(client, 'bench-image-copy', f, size)
+    return image, time.monotonic() - started
 
 
 class Sodos:
@@ -149,21 +98,12 @@ class Sodos:
         self.handler = actions.CopyImage()
 
     def copy(self, image: dict[str, Any]) -> float:
-        params = {
-            'image_id': image['id'],
-            'source_site': self.conf_a.site_name,
-            'source_url': self.relay.url,
-            'expected': {
-                'size': image['size'],
-                'os_hash_algo': image['os_hash_algo'],
-                'os_hash_value': image['os_hash_value'],
-            },
-            'metadata': {
-                'name': image['name'],
-                'disk_format': image['disk_format'],
-                'container_format': image['container_format'],
-            },
-        }
+        params = clouds.copy_params(
+            image,
+            self.conf_a.site_name,
+            self.relay.url,
+            {k: image[k] for k in ('name', 'disk_format', 'container_format')},
+        )
         ctx = actions.Context(
             conf=self.conf_b,
             driver=self.driver_b,
@@ -198,7 +138,7 @@ def run_rounds(
         for _ in range(size // MIB):
             f.write(os.urandom(MIB))
         f.write(os.urandom(size % MIB))
-    glance_a, glance_b = glance(site_a), glance(site_b)
+    glance_a, glance_b = clouds.glance(site_a), clouds.glance(site_b)
     sodos = Sodos(site_a, site_b, os.path.join(work, 'sodos'))
     times: dict[str, list[float]] = {'local': [], 'sodos': []}
     try:
@@ -239,20 +179,6 @@ def run_rounds(
     return times
 
 
-def start_sites(work: str, own: list[minicloud.Site]) -> None:
-    """Two new sites into ``own``, started side by side (start-up is
-    CPU-bound); ``own`` holds them even when one fails to start."""
-    for name in ('bench-img-a', 'bench-img-b'):
-        base = minicloud.free_port_base()
-        while any(abs(base - s.layout.port_base) < 10 for s in own):
-            base = minicloud.free_port_base()
-        own.append(minicloud.Site(name, base, work, output=log))
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        starts = [pool.submit(site.start) for site in own]
-    for future in starts:
-        future.result()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
     parser.add_argument('--size-mib', type=int, default=200)
@@ -264,30 +190,28 @@ def main() -> int:
         parser.error('--size-mib and --rounds must be at least 1')
     if bool(args.sites) != bool(args.root):
         parser.error('--sites and --root go together')
-    work = tempfile.mkdtemp(prefix='sodos-bench-image-')
-    own: list[minicloud.Site] = []
     try:
-        if args.sites:
-            names = args.sites.split(',')
-            if len(names) != 2:
-                parser.error('--sites takes two names')
-            site_a, site_b = (
-                minicloud.Site.load(n, args.root, output=log) for n in names
+        with clouds.scratch('sodos-bench-image-') as (work, own):
+            if args.sites:
+                names = args.sites.split(',')
+                if len(names) != 2:
+                    parser.error('--sites takes two names')
+                site_a, site_b = (
+                    minicloud.Site.load(n, args.root, output=log)
+                    for n in names
+                )
+            else:
+                log('starting two minicloud sites (a few minutes of CPU)')
+                clouds.start_sites(
+                    ['bench-img-a', 'bench-img-b'], work, own, log
+                )
+                site_a, site_b = own
+            times = run_rounds(
+                site_a, site_b, work, args.size_mib * MIB, args.rounds
             )
-        else:
-            log('starting two minicloud sites (a few minutes of CPU)')
-            start_sites(work, own)
-            site_a, site_b = own
-        times = run_rounds(
-            site_a, site_b, work, args.size_mib * MIB, args.rounds
-        )
     except (minicloud.MinicloudError, exception.SodosError) as exc:
         log('error: %s' % exc)
         return 2
-    finally:
-        for site in own:
-            site.destroy()
-        shutil.rmtree(work, ignore_errors=True)
     size_mib = float(args.size_mib)
     sodos_rate = size_mib / statistics.median(times['sodos'])
     local_rate = size_mib / statistics.median(times['local'])
@@ -299,6 +223,9 @@ def main() -> int:
         'ratio': round(sodos_rate / local_rate, 3),
         'sodos_runs_s': [round(t, 3) for t in times['sodos']],
         'local_runs_s': [round(t, 3) for t in times['local']],
+        # Copy rounds until 100 sites hold an image, two uploads per
+        # source at once (benchmarks/image_fanout.py has the details).
+        'fanout_rounds_100': image_fanout.rounds(100, 2, seed=1)[0],
     }
     print(json.dumps(report))
     return 0

@@ -104,6 +104,14 @@ def respond(
     return response
 
 
+def created(
+    req: webob.Request, body: dict[str, Any], path: str
+) -> webob.Response:
+    """201 with ``body``, the new resource at ``/v1/<path>``."""
+    location = '%s/v1/%s' % (req.application_url.rstrip('/'), path)
+    return respond(body, status=201, headers={'Location': location})
+
+
 def no_content() -> webob.Response:
     response = webob.Response(status=204)
     response.content_type = None

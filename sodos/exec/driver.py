@@ -154,6 +154,19 @@ IMAGE_FIELDS = (
     'properties',
 )
 
+# The metadata a copy gives the image it creates at a site, besides the
+# additional properties (and the owner, where its project exists there).
+COPIED_FIELDS = (
+    'name',
+    'disk_format',
+    'container_format',
+    'min_disk',
+    'min_ram',
+    'visibility',
+    'protected',
+    'tags',
+)
+
 
 class ImageNotFound(PermanentError):
     """No image with that id at the site."""

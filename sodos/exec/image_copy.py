@@ -209,6 +209,16 @@ class HashingReader:
                 self._next_log += 0.1
 
 
+def verifying(
+    reader: driver.Reader, expected: dict[str, Any], image_id: str
+) -> HashingReader:
+    """``reader`` checked against ``expected`` as it is read (itself if
+    it checks already): what a driver's ``copy_in`` uploads from."""
+    if isinstance(reader, HashingReader):
+        return reader
+    return HashingReader(reader, expected, 'image %s' % image_id)
+
+
 class RelaySource:
     """The bytes of a signed relay URL, fetched at the first read.
 

@@ -366,11 +366,12 @@ class SimulatorDriver(driver.Driver):
         reader: driver.Reader,
         expected: dict[str, Any],
     ) -> dict[str, Any]:
-        if not isinstance(reader, image_copy.HashingReader):
-            reader = image_copy.HashingReader(
-                reader, expected, 'image %s' % image_id
-            )
-        return self.site.images.copy_in(image_id, metadata, reader, expected)
+        return self.site.images.copy_in(
+            image_id,
+            metadata,
+            image_copy.verifying(reader, expected, image_id),
+            expected,
+        )
 
     def delete_image(self, image_id: str) -> bool:
         return self.site.images.delete(image_id)

@@ -37,17 +37,7 @@ from sodos.exec import image_copy
 
 CHUNK = 1024 * 1024
 # Metadata fields kept besides the properties.
-KEPT = (
-    'name',
-    'disk_format',
-    'container_format',
-    'min_disk',
-    'min_ram',
-    'visibility',
-    'protected',
-    'tags',
-    'owner',
-)
+KEPT = driver.COPIED_FIELDS + ('owner',)
 
 
 def content(image_id: str, size: int) -> Iterator[bytes]:

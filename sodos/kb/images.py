@@ -59,17 +59,23 @@ def _images(data: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def _entry(data: dict[str, Any], image_id: str) -> dict[str, Any]:
-    entry = _images(data).get(image_id)
+def _known(data: dict[str, Any], image_id: str) -> dict[str, Any]:
+    """The registered image, being deleted or not."""
+    entry: dict[str, Any] | None = _images(data).get(image_id)
     if entry is None:
         raise state.Rejected('unknown image %s' % image_id)
+    return entry
+
+
+def _entry(data: dict[str, Any], image_id: str) -> dict[str, Any]:
+    """The registered image, unless it is being deleted."""
+    entry = _known(data, image_id)
     if entry['state'] == 'deleting':
         raise state.Rejected(
             'image %s is being deleted: register the image again under '
             'a new ID' % image_id
         )
-    result: dict[str, Any] = entry
-    return result
+    return entry
 
 
 def target(data: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
@@ -142,10 +148,7 @@ def _image_distribute(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
 
 @state.applier('image.delete')
 def _image_delete(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
-    image_id = cmd['args']['image_id']
-    entry = _images(data).get(image_id)
-    if entry is None:
-        raise state.Rejected('unknown image %s' % image_id)
+    entry = _known(data, cmd['args']['image_id'])
     if entry['state'] == 'deleting':
         return {'changed': False}
     entry.update(state='deleting', updated_at=cmd['ts'], deleted_at=cmd['ts'])
@@ -155,9 +158,7 @@ def _image_delete(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
 @state.applier('image.site_failed')
 def _image_site_failed(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
     args = cmd['args']
-    entry = _images(data).get(args['image_id'])
-    if entry is None:
-        raise state.Rejected('unknown image %s' % args['image_id'])
+    entry = _known(data, args['image_id'])
     if args['site'] not in data['sites']:
         raise state.Rejected('unknown site %r' % args['site'])
     failed = entry.setdefault('failed_sites', {})

@@ -74,6 +74,15 @@ def member_states(
     return [rows[name] for name in sorted(rows)]
 
 
+def _appliance_head(appliance_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """What names an appliance, in its list line and its detail."""
+    return {
+        'id': appliance_id,
+        'name': spec.get('name', ''),
+        'priority': spec.get('priority', 50),
+    }
+
+
 def appliance_row(
     appliance_id: str,
     record: dict[str, Any],
@@ -84,9 +93,7 @@ def appliance_row(
     spec = record.get('spec') or {}
     members = member_states(appliance_id, spec, placements, monitoring)
     return {
-        'id': appliance_id,
-        'name': spec.get('name', ''),
-        'priority': spec.get('priority', 50),
+        **_appliance_head(appliance_id, spec),
         'members_total': len(members),
         'members_placed': sum(1 for m in members if m['site']),
         'members_active': sum(1 for m in members if m['state'] == 'ACTIVE'),
@@ -111,9 +118,7 @@ def appliance_detail(
     """An appliance with its spec and the state of every member."""
     spec = record.get('spec') or {}
     return {
-        'id': appliance_id,
-        'name': spec.get('name', ''),
-        'priority': spec.get('priority', 50),
+        **_appliance_head(appliance_id, spec),
         'spec': spec,
         'members': member_states(appliance_id, spec, placements, monitoring),
         'created_at': record.get('created_at'),

@@ -71,7 +71,8 @@ class HistoryRecorder:
                 'samples': self._copy_samples(read('monitoring')),
             }
         except db_api.DatabaseError as exc:
-            if str(exc) != self._broken:
+            # Once per outage: the failing table may differ run to run.
+            if self._broken is None:
                 LOG.warning(
                     'history database not written: %s (create it with '
                     '"sodos-manage db sync")',

@@ -50,7 +50,9 @@ LAN_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-def _render(sections: dict[str, dict[str, Any]]) -> str:
+def render(sections: dict[str, dict[str, Any]]) -> str:
+    """A config file of ``sections``: None left out, lists joined with
+    commas, booleans as true/false."""
     lines = []
     for group, options in sections.items():
         lines.append('[%s]' % group)
@@ -118,7 +120,7 @@ class LocalSite:
             for group, options in source.items():
                 sections.setdefault(group, {}).update(options)
         with open(self.config_path, 'w', encoding='utf-8') as f:
-            f.write(_render(sections))
+            f.write(render(sections))
 
     @property
     def pid(self) -> int | None:

@@ -87,15 +87,6 @@ def _lock():
             time.sleep(2)
 
 
-def _port_bases(count: int) -> list[int]:
-    bases: list[int] = []
-    while len(bases) < count:
-        base = minicloud.free_port_base()
-        if all(abs(base - b) >= 10 for b in bases):
-            bases.append(base)
-    return bases
-
-
 def _failure_report(site: minicloud.Site, error: BaseException) -> str:
     text = 'site %s failed to start: %s\n(its files stay in %s)' % (
         site.name,
@@ -129,7 +120,7 @@ def minicloud_sites(tmp_path_factory):
             database_url=database_url,
         )
         for name, base in zip(
-            SITE_NAMES, _port_bases(len(SITE_NAMES)), strict=True
+            SITE_NAMES, minicloud.free_port_bases(len(SITE_NAMES)), strict=True
         )
     }
     failed: set[str] = set()

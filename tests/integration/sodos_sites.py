@@ -23,6 +23,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 
+from sodos.testing import clouds
 from sodos.testing import federation
 from tests.integration.conftest import SITE_NAMES
 
@@ -38,17 +39,7 @@ def exec_settings(mc: Any) -> dict[str, dict[str, Any]]:
             'monitor_interval': 600,
             'notifications_url': mc.transport_url,
         },
-        'site_auth': {
-            'auth_type': 'password',
-            'auth_url': mc.auth_url,
-            'username': mc.admin_username,
-            'password': mc.admin_password,
-            'project_name': mc.admin_project_name,
-            'user_domain_name': mc.admin_user_domain_name,
-            'project_domain_name': mc.admin_project_domain_name,
-            'region_name': mc.region,
-            'valid_interfaces': 'public',
-        },
+        'site_auth': clouds.site_auth(mc),
     }
 
 

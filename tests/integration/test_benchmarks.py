@@ -81,6 +81,7 @@ def test_image_copy_reports_both_rates_and_their_ratio(minicloud_sites):
     for key in ('sodos_mib_s', 'local_upload_mib_s', 'ratio'):
         assert isinstance(report[key], float) and report[key] > 0, key
     assert report['size_mib'] == 4
+    assert 1 <= report['fanout_rounds_100'] <= 9
 
 
 def test_identity_sync_reports_convergence_times(minicloud_sites):

@@ -21,100 +21,44 @@ The tests look at both Glances with the official client.
 
 from __future__ import annotations
 
-import io
-import os
 import time
-import uuid
 
 import pytest
-from glanceclient import client as glance_client
-from oslo_config import cfg
 
-from sodos import conf as sodos_conf
 from sodos.exec import image_relay
 from sodos.exec import role as exec_role
 from sodos.exec.openstack import driver as os_driver
 from sodos.knowmon import role as knowmon_role
+from sodos.testing import clouds
 from sodos.testing import kbwriter
 from sodos.testing import ports
 
 SIZE = 3 * 1048576 + 4321
 PROPERTIES = {'os_distro': 'cirros', 'hw_disk_bus': 'scsi', 'sodos_it': 'yes'}
-# What Glance shows of an image that must be the same at both sites.
-SAME = (
-    'id',
-    'name',
-    'disk_format',
-    'container_format',
-    'min_disk',
-    'min_ram',
-    'visibility',
-    'size',
-    'os_hash_algo',
-    'os_hash_value',
-    'checksum',
-) + tuple(PROPERTIES)
-
-CONFIG = """[DEFAULT]
-site_name = %(name)s
-state_path = %(root)s
-
-[raft]
-address = %(address)s
-password = images-it-password
-data_dir = %(root)s/raft
-
-[knowmon]
-serve_rpc = false
-
-[exec]
-driver = openstack
-loop_interval = 0.2
-poll_interval = 0.5
-retry_delay = 0.5
-action_retries = 1
-monitor_interval = 3600
-
-[site_auth]
-auth_type = password
-auth_url = %(auth_url)s
-username = %(username)s
-password = %(password)s
-project_name = %(project)s
-user_domain_name = %(domain)s
-project_domain_name = %(domain)s
-region_name = %(region)s
-valid_interfaces = public
-"""
+SAME = clouds.SAME_AT_EVERY_SITE + tuple(PROPERTIES)
 
 
 def sodos_conf_for(mc, root):
-    os.makedirs(root, exist_ok=True)
-    path = os.path.join(root, 'sodos.conf')
-    with open(path, 'w', encoding='utf-8') as f:
-        f.write(
-            CONFIG
-            % {
-                'name': mc.name,
-                'root': root,
+    return clouds.load_conf(
+        root,
+        {
+            'DEFAULT': {'site_name': mc.name, 'state_path': root},
+            'raft': {
                 'address': ports.free_address(),
-                'auth_url': mc.auth_url,
-                'username': mc.admin_username,
-                'password': mc.admin_password,
-                'project': mc.admin_project_name,
-                'domain': mc.admin_user_domain_name,
-                'region': mc.region,
-            }
-        )
-    conf = cfg.ConfigOpts()
-    sodos_conf.register_opts(conf)
-    conf(['--config-file', path], project='sodos', default_config_files=[])
-    return conf
-
-
-def glance(mc):
-    return glance_client.Client(
-        '2', session=mc.session(), region_name=mc.region
+                'password': 'images-it-password',
+                'data_dir': root + '/raft',
+            },
+            'knowmon': {'serve_rpc': False},
+            'exec': {
+                'driver': 'openstack',
+                'loop_interval': 0.2,
+                'poll_interval': 0.5,
+                'retry_delay': 0.5,
+                'action_retries': 1,
+                'monitor_interval': 3600,
+            },
+            'site_auth': clouds.site_auth(mc),
+        },
     )
 
 
@@ -150,46 +94,30 @@ def target(site_b, tmp_path_factory):
 
 def upload(mc, name):
     """A new image of random bytes at the site, with metadata."""
-    client = glance(mc)
-    image = client.images.create(
-        id=str(uuid.uuid4()),
-        name=name,
-        disk_format='raw',
-        container_format='bare',
+    return clouds.upload_random(
+        mc,
+        name,
+        SIZE,
         min_disk=1,
         min_ram=64,
         visibility='public',
         tags=['gold', 'sodos-it'],
         **PROPERTIES,
     )
-    data = io.BytesIO(os.urandom(SIZE))
-    client.images.upload(image['id'], data, image_size=SIZE)
-    found = client.images.get(image['id'])
-    assert found['status'] == 'active'
-    return found
 
 
 def copy_params(image, relay):
-    return {
-        'image_id': image['id'],
-        'source_site': 'a',
-        'source_url': relay.url,
-        'expected': {
-            'size': image['size'],
-            'os_hash_algo': image['os_hash_algo'],
-            'os_hash_value': image['os_hash_value'],
-        },
-        'metadata': {
-            'name': image['name'],
-            'disk_format': image['disk_format'],
-            'container_format': image['container_format'],
-            'min_disk': image['min_disk'],
-            'min_ram': image['min_ram'],
-            'visibility': image['visibility'],
-            'tags': list(image['tags']),
-            'properties': {k: image[k] for k in PROPERTIES},
-        },
+    metadata = {
+        'name': image['name'],
+        'disk_format': image['disk_format'],
+        'container_format': image['container_format'],
+        'min_disk': image['min_disk'],
+        'min_ram': image['min_ram'],
+        'visibility': image['visibility'],
+        'tags': list(image['tags']),
+        'properties': {k: image[k] for k in PROPERTIES},
     }
+    return clouds.copy_params(image, 'a', relay.url, metadata)
 
 
 def copy(kb, site, params):
@@ -209,7 +137,7 @@ def test_image_is_copied_with_its_id_metadata_and_hash(
     done = copy(kb, site_b, copy_params(image, source))
     assert done['state'] == 'done', done
     assert done['result']['created'] is True
-    copied = glance(site_b).images.get(image['id'])
+    copied = clouds.glance(site_b).images.get(image['id'])
     assert copied['status'] == 'active'
     assert {k: copied[k] for k in SAME} == {k: image[k] for k in SAME}
     assert sorted(copied['tags']) == sorted(image['tags'])
@@ -241,11 +169,11 @@ def test_corrupted_transfer_fails_and_a_retry_succeeds_with_the_same_id(
     assert failed['state'] == 'failed', failed
     assert failed['result']['error'].startswith('hash mismatch'), failed
     assert 'id_burnt' not in failed['result']
-    half = glance(site_b).images.get(image['id'])
+    half = clouds.glance(site_b).images.get(image['id'])
     assert half['status'] != 'active'
     done = copy(kb, site_b, copy_params(image, source))
     assert done['state'] == 'done', done
     assert done['result']['created'] is True
-    copied = glance(site_b).images.get(image['id'])
+    copied = clouds.glance(site_b).images.get(image['id'])
     assert copied['status'] == 'active'
     assert copied['os_hash_value'] == image['os_hash_value']

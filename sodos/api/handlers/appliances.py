@@ -79,13 +79,10 @@ def create(req: webob.Request) -> webob.Response:
     util.propose(
         req, 'appliance.put', {'appliance_id': appliance_id, 'spec': spec}
     )
-    return util.respond(
+    return util.created(
+        req,
         {'appliance': _detail(req, appliance_id)},
-        status=201,
-        headers={
-            'Location': '%s/v1/appliances/%s'
-            % (req.application_url.rstrip('/'), appliance_id)
-        },
+        'appliances/%s' % appliance_id,
     )
 
 

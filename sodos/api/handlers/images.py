@@ -94,13 +94,8 @@ def create(req: webob.Request) -> webob.Response:
         )
     args = register_args(kb, image_id, body)
     util.propose(req, 'image.register', args)
-    return util.respond(
-        {'image': _detail(req, image_id)},
-        status=201,
-        headers={
-            'Location': '%s/v1/images/%s'
-            % (req.application_url.rstrip('/'), image_id)
-        },
+    return util.created(
+        req, {'image': _detail(req, image_id)}, 'images/%s' % image_id
     )
 
 

@@ -221,12 +221,13 @@ class OpenStackDriver(driver.Driver):
         reader: driver.Reader,
         expected: dict[str, Any],
     ) -> dict[str, Any]:
-        if not isinstance(reader, image_copy.HashingReader):
-            reader = image_copy.HashingReader(
-                reader, expected, 'image %s' % image_id
-            )
         return glance_images.copy_in(
-            self.glance, self.session, image_id, metadata, reader, expected
+            self.glance,
+            self.session,
+            image_id,
+            metadata,
+            image_copy.verifying(reader, expected, image_id),
+            expected,
         )
 
     def delete_image(self, image_id: str) -> bool:

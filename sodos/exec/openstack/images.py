@@ -38,16 +38,7 @@ from sodos.exec.openstack import errors
 
 LOG = logging.getLogger(__name__)
 # Metadata a copy passes to Glance at create, besides the properties.
-CREATE_FIELDS = (
-    'name',
-    'disk_format',
-    'container_format',
-    'min_disk',
-    'min_ram',
-    'visibility',
-    'protected',
-    'tags',
-)
+CREATE_FIELDS = driver.COPIED_FIELDS
 # Properties Glance sets itself or reserves: never passed on.
 RESERVED = frozenset(
     {

@@ -55,10 +55,7 @@ class ListAlert(command.Lister):
 
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
         alerts = common.api(self.app).alert_list(parsed_args.state)
-        return (
-            tuple(common.heading(k) for k in LIST_KEYS),
-            common.rows(alerts, LIST_KEYS, TIMES),
-        )
+        return common.listing(alerts, LIST_KEYS, TIMES)
 
 
 def _alert_argument(parser: argparse.ArgumentParser) -> None:

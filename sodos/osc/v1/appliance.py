@@ -67,13 +67,11 @@ class SpecColumn(columns.FormattableColumn[Any]):
 
 
 def _show(appliance: dict[str, Any]) -> Any:
-    keys, values = common.show(
-        appliance, SHOW_ORDER, ('created_at', 'updated_at')
-    )
-    wrap = {'members': MembersColumn, 'spec': SpecColumn}
-    return keys, tuple(
-        wrap[k](appliance[k]) if k in wrap else v
-        for k, v in zip(keys, values, strict=True)
+    return common.show(
+        appliance,
+        SHOW_ORDER,
+        ('created_at', 'updated_at'),
+        {'members': MembersColumn, 'spec': SpecColumn},
     )
 
 
@@ -124,15 +122,11 @@ def resolve(api: Any, ref: str) -> dict[str, Any]:
     except client.ApiError as exc:
         if exc.code != 'not_found':
             raise
-        found = [a for a in api.appliance_list() if a.get('name') == ref]
-        if len(found) > 1:
-            raise exceptions.CommandError(
-                'several appliances are named %s: give one of their ids '
-                '(%s)' % (ref, ', '.join(a['id'] for a in found))
-            ) from None
-        if not found:
-            raise
-        return api.appliance_get(found[0]['id'])
+        not_found = exc
+    found = common.named(api.appliance_list(), ref, 'appliances')
+    if found is None:
+        raise not_found
+    return api.appliance_get(found['id'])
 
 
 def _active(appliance: dict[str, Any]) -> tuple[bool, str]:
@@ -151,22 +145,6 @@ def _active(appliance: dict[str, Any]) -> tuple[bool, str]:
     return bool(members) and active == len(members), text
 
 
-def _wait_arguments(parser: argparse.ArgumentParser, until: str) -> None:
-    parser.add_argument(
-        '--wait',
-        action='store_true',
-        help='wait until %s (progress on stderr)' % until,
-    )
-    parser.add_argument(
-        '--timeout',
-        type=common.positive,
-        default=common.DEFAULT_TIMEOUT,
-        metavar='<seconds>',
-        help='how long to wait, in seconds (default %g)'
-        % common.DEFAULT_TIMEOUT,
-    )
-
-
 class CreateAppliance(command.ShowOne):
     """Create an appliance from a spec file; the federation places it."""
 
@@ -178,7 +156,7 @@ class CreateAppliance(command.ShowOne):
             metavar='<spec-file>',
             help='the appliance spec, YAML or JSON',
         )
-        _wait_arguments(parser, 'every member is ACTIVE')
+        common.wait_arguments(parser, 'every member is ACTIVE')
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
@@ -202,10 +180,7 @@ class ListAppliance(command.Lister):
 
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
         appliances = common.api(self.app).appliance_list()
-        return (
-            tuple(common.heading(k) for k in LIST_KEYS),
-            common.rows(appliances, LIST_KEYS),
-        )
+        return common.listing(appliances, LIST_KEYS)
 
 
 class ShowAppliance(command.ShowOne):
@@ -223,25 +198,9 @@ class ShowAppliance(command.ShowOne):
         return _show(resolve(api, parsed_args.appliance))
 
 
-def _gone(api: Any, appliance_id: str, name: str) -> Any:
-    def fetch() -> dict[str, Any] | None:
-        try:
-            return api.appliance_get(appliance_id)
-        except client.ApiError as exc:
-            if exc.code == 'not_found':
-                return None
-            raise
-
-    def progress(appliance: dict[str, Any] | None) -> tuple[bool, str]:
-        if appliance is None:
-            return True, 'appliance %s: deleted' % name
-        placed = [m for m in appliance.get('members') or [] if m.get('site')]
-        return False, 'appliance %s: deleting, %d member(s) left' % (
-            name,
-            len(placed),
-        )
-
-    return fetch, progress
+def _left(name: str, appliance: dict[str, Any]) -> str:
+    placed = [m for m in appliance.get('members') or [] if m.get('site')]
+    return 'appliance %s: deleting, %d member(s) left' % (name, len(placed))
 
 
 class DeleteAppliance(command.Command):
@@ -255,38 +214,28 @@ class DeleteAppliance(command.Command):
             nargs='+',
             help='id or name (repeat for several)',
         )
-        _wait_arguments(parser, 'the appliances are gone')
+        common.wait_arguments(parser, 'the appliances are gone')
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         api = common.api(self.app)
-        deleted, failed = [], []
-        for ref in parsed_args.appliances:
-            try:
-                appliance = resolve(api, ref)
-                api.appliance_delete(appliance['id'])
-                deleted.append(appliance)
-            except exceptions.CommandError as exc:
-                self.app.stderr.write('%s: %s\n' % (ref, exc))
-                failed.append(ref)
-        if parsed_args.wait:
-            for appliance in deleted:
-                fetch, progress = _gone(
-                    api, appliance['id'], appliance.get('name', '')
-                )
-                common.wait_for(
-                    fetch,
-                    progress,
-                    parsed_args.timeout,
-                    'appliance %s to be deleted' % appliance.get('name'),
-                    self.app.stderr,
-                )
-        if failed:
-            raise exceptions.CommandError(
-                '%d of %d appliance(s) not deleted: %s'
-                % (
-                    len(failed),
-                    len(parsed_args.appliances),
-                    ', '.join(failed),
-                )
+
+        def wait(appliance: dict[str, Any]) -> None:
+            name = appliance.get('name', '')
+            common.wait_gone(
+                lambda: api.appliance_get(appliance['id']),
+                lambda left: _left(name, left),
+                'appliance %s: deleted' % name,
+                parsed_args.timeout,
+                'appliance %s to be deleted' % appliance.get('name'),
+                self.app.stderr,
             )
+
+        common.delete_each(
+            self.app,
+            parsed_args.appliances,
+            lambda ref: resolve(api, ref),
+            api.appliance_delete,
+            'appliance(s)',
+            wait if parsed_args.wait else None,
+        )

@@ -21,12 +21,14 @@ with the last progress seen when the timeout passes.
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import sys
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 from typing import TextIO
 from typing import cast
@@ -110,15 +112,23 @@ def show(
     record: dict[str, Any],
     order: Iterable[str] = (),
     times: Iterable[str] = (),
+    wrap: Mapping[str, Callable[[Any], Any]] | None = None,
 ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    """ShowOne's answer: ``order`` first, then any other key, sorted."""
+    """ShowOne's answer: ``order`` first, then any other key, sorted.
+
+    ``times`` are shown as TimeColumn; ``wrap`` maps a key to the column
+    type that shows it (for the keys a command prints its own way)."""
     order = list(order)
     keys = [k for k in order if k in record] + sorted(
         k for k in record if k not in order
     )
-    times = set(times)
+    times, wrap = set(times), wrap or {}
     values = tuple(
-        TimeColumn(record[k]) if k in times else formatted(record[k])
+        wrap[k](record[k])
+        if k in wrap
+        else TimeColumn(record[k])
+        if k in times
+        else formatted(record[k])
         for k in keys
     )
     return tuple(keys), values
@@ -137,6 +147,16 @@ def rows(
         )
         for r in records
     ]
+
+
+def listing(
+    records: Iterable[dict[str, Any]],
+    keys: Iterable[str],
+    times: Iterable[str] = (),
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """Lister's answer: a heading per key, a row per record."""
+    keys = tuple(keys)
+    return tuple(heading(k) for k in keys), rows(records, keys, times)
 
 
 def heading(key: str) -> str:
@@ -187,6 +207,97 @@ def wait_for(
                 % (timeout, what, text)
             )
         time.sleep(min(POLL_INTERVAL, max(0.0, deadline - time.monotonic())))
+
+
+def wait_arguments(parser: argparse.ArgumentParser, until: str) -> None:
+    """``--wait`` (until ``until``) and ``--timeout``."""
+    parser.add_argument(
+        '--wait',
+        action='store_true',
+        help='wait until %s (progress on stderr)' % until,
+    )
+    parser.add_argument(
+        '--timeout',
+        type=positive,
+        default=DEFAULT_TIMEOUT,
+        metavar='<seconds>',
+        help='how long to wait, in seconds (default %g)' % DEFAULT_TIMEOUT,
+    )
+
+
+def wait_gone(
+    fetch: Callable[[], dict[str, Any]],
+    left: Callable[[dict[str, Any]], str],
+    gone: str,
+    timeout: float,
+    what: str,
+    stream: TextIO | None = None,
+) -> None:
+    """Wait until ``fetch()`` answers ``not_found``.
+
+    ``left(record)`` is the progress line while the record is still
+    there, ``gone`` the line once it is not."""
+
+    def fetch_or_none() -> dict[str, Any] | None:
+        try:
+            return fetch()
+        except client.ApiError as exc:
+            if exc.code == 'not_found':
+                return None
+            raise
+
+    def progress(record: dict[str, Any] | None) -> tuple[bool, str]:
+        if record is None:
+            return True, gone
+        return False, left(record)
+
+    wait_for(fetch_or_none, progress, timeout, what, stream)
+
+
+def named(
+    records: Iterable[dict[str, Any]], ref: str, plural: str
+) -> dict[str, Any] | None:
+    """The one record named ``ref``, None if none is; CommandError
+    listing their ids if several are."""
+    found = [r for r in records if r.get('name') == ref]
+    if len(found) > 1:
+        raise exceptions.CommandError(
+            'several %s are named %s: give one of their ids (%s)'
+            % (plural, ref, ', '.join(r['id'] for r in found))
+        )
+    return found[0] if found else None
+
+
+def delete_each(
+    app: Any,
+    refs: list[str],
+    resolve: Callable[[str], dict[str, Any]],
+    delete: Callable[[str], Any],
+    what: str,
+    wait: Callable[[dict[str, Any]], Any] | None = None,
+) -> None:
+    """Delete every ref, going on past the ones that fail.
+
+    A failure is written to stderr with its ref; once every deletion is
+    asked for (and, with ``wait``, waited for), CommandError counts the
+    failures. ``what`` is the plural, ``appliance(s)`` say."""
+    deleted, failed = [], []
+    for ref in refs:
+        try:
+            record = resolve(ref)
+            delete(record['id'])
+            deleted.append(record)
+        except exceptions.CommandError as exc:
+            app.stderr.write('%s: %s\n' % (ref, exc))
+            failed.append(ref)
+    if wait is not None:
+        for record in deleted:
+            wait(record)
+    if failed:
+        raise exceptions.CommandError(
+            '%d of %d %s not deleted: %s'
+            % (len(failed), len(refs), what, ', '.join(failed))
+        )
 
 
 def positive(text: str) -> float:

@@ -77,10 +77,7 @@ class _History(command.Lister):
             limit=parsed_args.limit,
         )
         keys = _keys(records)
-        return (
-            tuple(common.heading(k) for k in keys),
-            common.rows(records, keys, TIMES),
-        )
+        return common.listing(records, keys, TIMES)
 
 
 class ActionHistory(_History):

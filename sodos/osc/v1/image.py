@@ -104,11 +104,11 @@ class SitesColumn(columns.FormattableColumn[Any]):
 
 
 def _show(image: dict[str, Any]) -> Any:
-    keys, values = common.show(image, SHOW_ORDER, ('created_at', 'updated_at'))
-    wrap = {'target': TargetColumn, 'sites': SitesColumn}
-    return keys, tuple(
-        wrap[k](image[k]) if k in wrap else v
-        for k, v in zip(keys, values, strict=True)
+    return common.show(
+        image,
+        SHOW_ORDER,
+        ('created_at', 'updated_at'),
+        {'target': TargetColumn, 'sites': SitesColumn},
     )
 
 
@@ -116,18 +116,13 @@ def resolve(api: client.Client, ref: str) -> dict[str, Any]:
     """The registered image whose id, or else whose name, is ``ref``."""
     if _UUID.match(ref):
         return api.image_get(ref)
-    found = [i for i in api.image_list() if i.get('name') == ref]
-    if len(found) > 1:
-        raise exceptions.CommandError(
-            'several images are named %s: give one of their ids (%s)'
-            % (ref, ', '.join(i['id'] for i in found))
-        )
-    if not found:
+    found = common.named(api.image_list(), ref, 'images')
+    if found is None:
         raise exceptions.CommandError(
             'no registered image is named %s (an image is registered by '
             'its id: "openstack sodos image distribute <id> --to ...")' % ref
         )
-    return api.image_get(found[0]['id'])
+    return api.image_get(found['id'])
 
 
 def progress(image: dict[str, Any]) -> tuple[bool, str]:
@@ -179,22 +174,6 @@ def _target(parsed_args: argparse.Namespace) -> dict[str, Any]:
     return {'kind': 'sites', 'sites': parsed_args.to}
 
 
-def wait_arguments(parser: argparse.ArgumentParser, until: str) -> None:
-    parser.add_argument(
-        '--wait',
-        action='store_true',
-        help='wait until %s (progress on stderr)' % until,
-    )
-    parser.add_argument(
-        '--timeout',
-        type=common.positive,
-        default=common.DEFAULT_TIMEOUT,
-        metavar='<seconds>',
-        help='how long to wait, in seconds (default %g)'
-        % common.DEFAULT_TIMEOUT,
-    )
-
-
 class DistributeImage(command.ShowOne):
     """Distribute an image to sites: registers it the first time (from
     the site whose Glance has it), else changes where it should be."""
@@ -226,7 +205,7 @@ class DistributeImage(command.ShowOne):
             help='only where members using the image are placed, and '
             'where they would move if their site failed',
         )
-        wait_arguments(parser, 'every site it should be at has it')
+        common.wait_arguments(parser, 'every site it should be at has it')
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
@@ -305,29 +284,13 @@ class ImageStatus(command.Lister):
 
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
         image = resolve(common.api(self.app), parsed_args.image)
-        return (
-            tuple(common.heading(k) for k in STATUS_KEYS),
-            common.rows(image.get('sites') or [], STATUS_KEYS),
-        )
+        return common.listing(image.get('sites') or [], STATUS_KEYS)
 
 
-def _gone(api: client.Client, image_id: str, name: str) -> Any:
-    def fetch() -> dict[str, Any] | None:
-        try:
-            return api.image_get(image_id)
-        except client.ApiError as exc:
-            if exc.code == 'not_found':
-                return None
-            raise
-
-    def gone(image: dict[str, Any] | None) -> tuple[bool, str]:
-        if image is None:
-            return True, 'image %s: deleted at every site' % name
-        held = (image.get('site_states') or {}).get('present', 0)
-        held += (image.get('site_states') or {}).get('deleting', 0)
-        return False, 'image %s: deleting, at %d site(s)' % (name, held)
-
-    return fetch, gone
+def _left(name: str, image: dict[str, Any]) -> str:
+    held = (image.get('site_states') or {}).get('present', 0)
+    held += (image.get('site_states') or {}).get('deleting', 0)
+    return 'image %s: deleting, at %d site(s)' % (name, held)
 
 
 class DeleteImage(command.Command):
@@ -342,33 +305,28 @@ class DeleteImage(command.Command):
             nargs='+',
             help='id or name (repeat for several)',
         )
-        wait_arguments(parser, 'no site has the images any more')
+        common.wait_arguments(parser, 'no site has the images any more')
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         api = common.api(self.app)
-        deleted, failed = [], []
-        for ref in parsed_args.images:
-            try:
-                image = resolve(api, ref)
-                api.image_delete(image['id'])
-                deleted.append(image)
-            except exceptions.CommandError as exc:
-                self.app.stderr.write('%s: %s\n' % (ref, exc))
-                failed.append(ref)
-        if parsed_args.wait:
-            for image in deleted:
-                name = image.get('name') or image['id']
-                fetch, gone = _gone(api, image['id'], name)
-                common.wait_for(
-                    fetch,
-                    gone,
-                    parsed_args.timeout,
-                    'image %s to be deleted' % name,
-                    self.app.stderr,
-                )
-        if failed:
-            raise exceptions.CommandError(
-                '%d of %d image(s) not deleted: %s'
-                % (len(failed), len(parsed_args.images), ', '.join(failed))
+
+        def wait(image: dict[str, Any]) -> None:
+            name = image.get('name') or image['id']
+            common.wait_gone(
+                lambda: api.image_get(image['id']),
+                lambda left: _left(name, left),
+                'image %s: deleted at every site' % name,
+                parsed_args.timeout,
+                'image %s to be deleted' % name,
+                self.app.stderr,
             )
+
+        common.delete_each(
+            self.app,
+            parsed_args.images,
+            lambda ref: resolve(api, ref),
+            api.image_delete,
+            'image(s)',
+            wait if parsed_args.wait else None,
+        )

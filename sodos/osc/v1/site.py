@@ -63,10 +63,7 @@ class ListSite(command.Lister):
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
         sites = common.api(self.app).site_list()
         keys = LONG_KEYS if parsed_args.long else LIST_KEYS
-        return (
-            tuple(common.heading(k) for k in keys),
-            common.rows(sites, keys),
-        )
+        return common.listing(sites, keys)
 
 
 def _site_argument(parser: argparse.ArgumentParser) -> None:
@@ -104,19 +101,7 @@ class DrainSite(command.ShowOne):
         parser.add_argument(
             '--reason', metavar='<text>', help='why, kept with the site'
         )
-        parser.add_argument(
-            '--wait',
-            action='store_true',
-            help='wait until the site is drained (progress on stderr)',
-        )
-        parser.add_argument(
-            '--timeout',
-            type=common.positive,
-            default=common.DEFAULT_TIMEOUT,
-            metavar='<seconds>',
-            help='how long to wait, in seconds (default %g)'
-            % common.DEFAULT_TIMEOUT,
-        )
+        common.wait_arguments(parser, 'the site is drained')
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> Any:

@@ -25,6 +25,7 @@ from sodos.testing.minicloud.backends import DEFAULT_DATABASE_URL
 from sodos.testing.minicloud.backends import DEFAULT_TRANSPORT_URL
 from sodos.testing.minicloud.errors import MinicloudError
 from sodos.testing.minicloud.layout import free_port_base
+from sodos.testing.minicloud.layout import free_port_bases
 from sodos.testing.minicloud.site import INSTALL_HINT
 from sodos.testing.minicloud.site import Site
 from sodos.testing.minicloud.site import missing_packages
@@ -36,5 +37,6 @@ __all__ = [
     'MinicloudError',
     'Site',
     'free_port_base',
+    'free_port_bases',
     'missing_packages',
 ]

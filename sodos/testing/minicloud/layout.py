@@ -177,3 +177,14 @@ def free_port_base(low: int = 20000, high: int = 32000) -> int:
         if not any(_listening(base + i) for i in range(PORT_COUNT)):
             return base
     raise RuntimeError('no %d consecutive free ports on loopback' % PORT_COUNT)
+
+
+def free_port_bases(count: int) -> list[int]:
+    """``count`` port bases as :func:`free_port_base`, whose blocks do
+    not overlap (for sites started side by side)."""
+    bases: list[int] = []
+    while len(bases) < count:
+        base = free_port_base()
+        if all(abs(base - b) >= 10 for b in bases):
+            bases.append(base)
+    return bases

@@ -91,3 +91,24 @@ def placed(appliance_id, member, site_name, **info):
             'info': info,
         }
     }
+
+
+def reporting_sites(backend):
+    """'here' plus sites s2 and s3 in ``backend``'s KB, each with a
+    monitoring report; ``backend.report(name, **site_kwargs)`` reports
+    again."""
+
+    def report(name, **kwargs):
+        _, _, summary = site(name, **kwargs)
+        summary['collected_at'] = 1.0
+        result = backend.propose(
+            'monitoring.report', {'site': name, 'summary': summary}
+        )
+        assert result['ok']
+
+    for name, address in (('s2', 'h:2'), ('s3', 'h:3')):
+        backend.propose('site.register', {'site': name, 'address': address})
+    for name in ('here', 's2', 's3'):
+        report(name)
+    backend.report = report
+    return backend

@@ -16,7 +16,7 @@ term, follow-ups, drains and alerts."""
 import pytest
 
 from sodos.analyseplan import role as analyseplan_role
-from tests.unit.analyseplan.kbviews import site as site_view
+from tests.unit.analyseplan import kbviews
 from tests.unit.analyseplan.kbviews import spec
 from tests.unit.helpers import Wrapped
 
@@ -26,22 +26,7 @@ A = 'a' * 32
 @pytest.fixture
 def fed(knowmon):
     """'here' plus two more sites, each with a monitoring report."""
-    backend = knowmon.backend
-
-    def report(name, **kwargs):
-        _, _, summary = site_view(name, **kwargs)
-        summary['collected_at'] = 1.0
-        result = backend.propose(
-            'monitoring.report', {'site': name, 'summary': summary}
-        )
-        assert result['ok']
-
-    for name, address in (('s2', 'h:2'), ('s3', 'h:3')):
-        backend.propose('site.register', {'site': name, 'address': address})
-    for name in ('here', 's2', 's3'):
-        report(name)
-    backend.report = report
-    return backend
+    return kbviews.reporting_sites(knowmon.backend)
 
 
 def placements(fed):

@@ -20,7 +20,7 @@ from keystonemiddleware import auth_token
 from keystonemiddleware import fixture as ksm_fixture
 
 from sodos.api import deploy
-from tests.unit.analyseplan.kbviews import site as site_view
+from tests.unit.analyseplan import kbviews
 
 A = 'a' * 32
 
@@ -57,22 +57,7 @@ class Client:
 @pytest.fixture
 def fed(knowmon):
     """'here' plus two sites, each with a monitoring report."""
-    backend = knowmon.backend
-
-    def report(name, **kwargs):
-        _, _, summary = site_view(name, **kwargs)
-        summary['collected_at'] = 1.0
-        result = backend.propose(
-            'monitoring.report', {'site': name, 'summary': summary}
-        )
-        assert result['ok']
-
-    for name, address in (('s2', 'h:2'), ('s3', 'h:3')):
-        backend.propose('site.register', {'site': name, 'address': address})
-    for name in ('here', 's2', 's3'):
-        report(name)
-    backend.report = report
-    return backend
+    return kbviews.reporting_sites(knowmon.backend)
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import TYPE_CHECKING
 from typing import Any
 
 from oslo_config import cfg
@@ -38,13 +39,13 @@ from oslo_log import log
 
 from sodos import exception
 from sodos import roles
-from sodos.analyseplan import images
-from sodos.analyseplan import orders
-from sodos.analyseplan import planner as planner_mod
-from sodos.analyseplan import prestage
 from sodos.kb import commands
 from sodos.knowmon import overload
 from sodos.knowmon.rpcapi import KnowMonClient
+
+if TYPE_CHECKING:
+    from sodos.analyseplan import planner as planner_mod
+    from sodos.analyseplan import prestage
 
 LOG = log.getLogger(__name__)
 # Alert ids are derived from what they are about, so that every leader
@@ -64,7 +65,18 @@ class AnalysePlanRole(roles.Role):
     ) -> None:
         super().__init__(conf, knowmon)
         self.last_plan: planner_mod.Plan | None = None
-        self.prestager = prestage.Prestager()
+        self._prestager: prestage.Prestager | None = None
+
+    # The planner (numpy and the scheduling code, ~11 MB) is imported by
+    # the leader's first plan: every other site's AnalysePlan only waits.
+
+    @property
+    def prestager(self) -> prestage.Prestager:
+        if self._prestager is None:
+            from sodos.analyseplan import prestage
+
+            self._prestager = prestage.Prestager()
+        return self._prestager
 
     def cycle(self) -> str:
         api = self.knowmon_api
@@ -82,6 +94,10 @@ class AnalysePlanRole(roles.Role):
                 'analyseplan: active (leader, term %d): paused by '
                 'policy, not planning' % term
             )
+        from sodos.analyseplan import images
+        from sodos.analyseplan import orders
+        from sodos.analyseplan import planner as planner_mod
+
         planner = planner_mod.from_conf(
             self.conf, consolidate=bool(policy.get('consolidate'))
         )
@@ -153,6 +169,9 @@ class AnalysePlanRole(roles.Role):
         done: list[str],
     ) -> str:
         """Image copies, deletions, failed sites and their alerts."""
+        from sodos.analyseplan import images
+        from sodos.analyseplan import orders
+
         opts = self.conf.analyseplan
         decision = images.schedule(
             kb,

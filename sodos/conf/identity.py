@@ -58,8 +58,8 @@ OPTS: list[cfg.Opt] = [
             (
                 'shared',
                 'Keystone database writer and shared fernet keys: '
-                'same IDs everywhere, one token for every site. Not '
-                'implemented yet.',
+                'same IDs everywhere, one token for every site. Needs '
+                'keystone_database_connection and fernet_key_repository.',
             ),
             ('off', "Exec does not manage this site's identity."),
         ],
@@ -95,6 +95,52 @@ OPTS: list[cfg.Opt] = [
         'password changed by hand cannot be seen through the API: set '
         'it again from the federation to repair it.',
     ),
+    cfg.StrOpt(
+        'keystone_database_connection',
+        secret=True,
+        help="SQLAlchemy URL of this site's Keystone database (shared "
+        'mode only). Exec writes the federation\'s domains, projects, '
+        'users (with password hashes), groups, memberships, role '
+        'assignments and revocation events there with the same IDs as '
+        'every other site, and refuses to run against a Keystone schema '
+        'version it does not know.',
+    ),
+    cfg.StrOpt(
+        'fernet_key_repository',
+        help="This site's Keystone [fernet_tokens]key_repository (shared "
+        'mode only). Exec replaces its contents with the federation\'s '
+        'keys (atomically) and reports which keys it holds; the user '
+        'Exec runs as must be able to write it, and Keystone to read it.',
+    ),
+    cfg.FloatOpt(
+        'fernet_rotation_interval',
+        default=86400.0,
+        min=60.0,
+        mutable=True,
+        help='Seconds between two rotations of the federation\'s fernet '
+        'keys (shared mode). The leader rotates only once every site up '
+        'holds the current keys (lock-step), so a slow site delays the '
+        'rotation rather than breaking its tokens.',
+    ),
+    cfg.IntOpt(
+        'fernet_max_active_keys',
+        default=5,
+        min=3,
+        help='Keys kept in the federation repository: the staged key, the '
+        'primary key and the secondary keys. Keep it at least token '
+        'expiration / rotation interval + 2, the same at every site, as '
+        'Keystone\'s own [fernet_tokens]max_active_keys.',
+    ),
+    cfg.FloatOpt(
+        'revocation_sync_interval',
+        default=2.0,
+        min=0.1,
+        mutable=True,
+        help='Seconds between two looks at this site\'s Keystone '
+        'revocation events (shared mode): new ones are copied into the '
+        'KB, and those of the other sites into this Keystone, so a token '
+        'revoked at one site is refused at every site.',
+    ),
     cfg.ListOpt(
         'protected_domains',
         default=['default'],
@@ -118,6 +164,17 @@ OPTS: list[cfg.Opt] = [
         'protected_groups',
         default=['admins', 'service'],
         help='Group names never created, changed or deleted by sodos.',
+    ),
+    cfg.BoolOpt(
+        'publish_remote_endpoints',
+        default=None,
+        mutable=True,
+        help="Make this site's Keystone list every other site's region "
+        'and public endpoints (regions described "sodos: site NAME"), so '
+        'that a token of this site finds them (--os-region-name, '
+        "Glance's glance-download). Unset: on when [identity]mode is "
+        'shared, off otherwise. Turned off, Exec removes the regions it '
+        'made; it never touches the others.',
     ),
 ]
 

@@ -31,6 +31,7 @@ the memory backend copies it), so appliers store its parts as they are.
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -59,6 +60,8 @@ SECTIONS = (
     'closed_alerts',
     'images',
     'identity',
+    'catalog',
+    'identity_keys',
 )
 
 # Closed alerts the KB keeps (oldest dropped first): enough for every
@@ -97,11 +100,26 @@ def empty() -> dict[str, Any]:
         'images': {},
         # The federation's identity (sodos.kb.identity).
         'identity': {},
+        # Every site's Keystone endpoints (sodos.kb.catalog).
+        'catalog': {},
+        # Shared fernet keys and revocations (sodos.kb.identity_keys).
+        'identity_keys': {},
     }
 
 
 class KnowledgeState:
     """The replicated data plus what the appliers need to stay safe."""
+
+    # A running hash of every command applied since ``digest_since``
+    # (the count of commands applied when hashing began). Two members
+    # that applied the same commands in the same order have the same
+    # digest at the same count: the leader compares them (see
+    # sodos.kb.raft.heartbeat) to detect a member whose log diverged.
+    # Class defaults: states from snapshots made before the digest
+    # existed start hashing where they are, and are compared only with
+    # members that started at the same count.
+    digest = 0
+    digest_since: int | None = None
 
     def __init__(self) -> None:
         self.data: dict[str, Any] = empty()
@@ -112,6 +130,7 @@ class KnowledgeState:
         # Insertion-ordered (a plain dict is, and pickles smaller than an
         # OrderedDict): the oldest id is dropped first.
         self._recent: dict[str, Result | None] = {}
+        self.digest_since = 0
 
     def apply(self, wire: Any) -> Result:
         command_id = wire.get('id') if isinstance(wire, dict) else None
@@ -119,7 +138,10 @@ class KnowledgeState:
             first = self._recent[command_id] or _OK
             return dict(first, duplicate=True)
         result = self._apply(wire)
+        if self.digest_since is None:
+            self.digest_since = self.applied
         self.applied += 1
+        self.digest = fold_digest(self.digest, wire)
         if isinstance(command_id, str):
             # Most results are a bare success: remember those as None.
             self._recent[command_id] = None if result == _OK else result
@@ -153,6 +175,18 @@ class KnowledgeState:
             # A section added after this state was last snapshotted.
             return empty()[section]
         return copy.deepcopy(self.data[section])
+
+
+def fold_digest(digest: int, wire: Any) -> int:
+    """The running digest after ``wire``: its id (unique per command), or
+    its type for the odd command without one."""
+    if isinstance(wire, dict):
+        key = wire.get('id') or wire.get('type')
+    else:
+        key = None
+    h = hashlib.blake2b(digest.to_bytes(8, 'big'), digest_size=8)
+    h.update(str(key).encode('utf-8', 'replace'))
+    return int.from_bytes(h.digest(), 'big')
 
 
 def _site(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -535,5 +569,7 @@ def _action_update(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
 
 # The image registry's commands live in their own module; importing it
 # registers their appliers.
+from sodos.kb import catalog  # noqa: E402,F401
 from sodos.kb import identity  # noqa: E402,F401
+from sodos.kb import identity_keys  # noqa: E402,F401
 from sodos.kb import images  # noqa: E402,F401

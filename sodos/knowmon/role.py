@@ -29,6 +29,8 @@ from sodos import exception
 from sodos import periodic
 from sodos import roles
 from sodos.kb import backend as kb_backend
+from sodos.knowmon import divergence
+from sodos.knowmon import fernet_rotation
 from sodos.knowmon import history
 from sodos.knowmon import liveness
 from sodos.knowmon import manager
@@ -51,6 +53,8 @@ class KnowMonRole(roles.Role):
         self.api = manager.LocalKnowMonAPI(self.manager)
         self._rpc: Any = None
         self.history = history.HistoryRecorder(conf)
+        # Shared fernet keys and revocations, beside the leader.
+        self.fernet = fernet_rotation.FernetRotation(conf, self.backend)
         self._history_loop = periodic.Periodic(
             'history', self._record_history, self._history_interval
         )
@@ -102,7 +106,9 @@ class KnowMonRole(roles.Role):
             )
         done = [self._commit(change) for change in self._transitions()]
         done.extend(self._overloads())
+        done.extend(self._divergences())
         done.extend(self._prune_actions())
+        done.extend(self.fernet.step())
         sites = self.backend.read('sites')
         return 'knowmon: leader (term %d), %d sites up, %d down, %s' % (
             status.term,
@@ -153,6 +159,24 @@ class KnowMonRole(roles.Role):
             knowmon.overload_threshold,
             knowmon.overload_hysteresis,
         )
+        return self._alerts(to_raise, to_close, 'back under the threshold')
+
+    def _divergences(self) -> list[str]:
+        table = getattr(self.backend, 'heartbeats', None)
+        if table is None:
+            # A backend without heartbeats (the in-memory one) has one
+            # copy of the KB: nothing can diverge.
+            return []
+        to_raise, to_close = divergence.changes(
+            table.diverged(),
+            set(table.last_seen()),
+            self.backend.read('alerts'),
+        )
+        return self._alerts(to_raise, to_close, 'agrees with the leader again')
+
+    def _alerts(
+        self, to_raise: list[dict[str, Any]], to_close: list[str], why: str
+    ) -> list[str]:
         done = []
         for args in to_raise:
             result = self.backend.propose('alert.raise', args, check=False)
@@ -163,11 +187,9 @@ class KnowMonRole(roles.Role):
             )
         for aid in to_close:
             self.backend.propose(
-                'alert.close',
-                {'alert_id': aid, 'reason': 'back under the threshold'},
-                check=False,
+                'alert.close', {'alert_id': aid, 'reason': why}, check=False
             )
-            done.append('overload alert %s closed' % aid[:8])
+            done.append('alert %s closed: %s' % (aid[:8], why))
         return done
 
     def _transitions(self) -> list[liveness.Transition]:

@@ -30,6 +30,7 @@ import concurrent.futures
 import logging
 import os
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -54,6 +55,7 @@ LOG = logging.getLogger(__name__)
 # How long a new site keeps asking the members in [raft]join before it
 # gives up (and exits, for its service manager to restart it).
 JOIN_PATIENCE = 60.0
+DIVERGED = "this member's Knowledge Base diverged from the leader's"
 
 
 class RaftBackend(backend.StateBackend):
@@ -79,6 +81,9 @@ class RaftBackend(backend.StateBackend):
         self._role_lock = threading.Lock()
         self.problem: str | None = None
         self._left = False
+        # The applied count at which the leader found this member's KB
+        # diverged from its own (None: it agrees, as far as it knows).
+        self._diverged_at: int | None = None
 
     # -- start and stop --------------------------------------------------
 
@@ -248,7 +253,7 @@ class RaftBackend(backend.StateBackend):
             leader_site=sites.get(leader) if leader else None,
             is_leader=bool(raw.get('is_leader')),
             term=raw.get('term', 0),
-            has_quorum=_in_quorum(raw),
+            has_quorum=self.in_quorum(),
             commit_index=raw.get('commit_index', 0),
             last_applied=raw.get('last_applied', 0),
             voters=[
@@ -267,6 +272,8 @@ class RaftBackend(backend.StateBackend):
         return bool(self.runner.status().get('is_leader'))
 
     def in_quorum(self) -> bool:
+        if self._diverged_at is not None and self.runner.voter:
+            return False
         return _in_quorum(self.runner.status())
 
     def _sites_by_address(self) -> dict[str, str]:
@@ -325,6 +332,48 @@ class RaftBackend(backend.StateBackend):
             )
             self.membership.save(voters=voters)
             self.runner.rebuild(should_vote, voters)
+
+    def diverged(self, count: int | None) -> None:
+        """The leader's verdict on this member's Knowledge Base.
+
+        A read-only member sets its journal and dump aside and replicates
+        again from the leader's snapshot: it holds no vote, so nothing of
+        the federation's depends on its log. A voter is fenced (Exec acts
+        only in quorum, see in_quorum) and waits for its operator: its
+        log counts towards commits, so replacing it is a membership
+        decision.
+        """
+        if count == self._diverged_at:
+            return
+        self._diverged_at = count
+        if count is None:
+            LOG.info('raft: the leader finds this member agrees again')
+            if self.problem and self.problem.startswith(DIVERGED):
+                self.problem = None
+            return
+        if self.runner.voter:
+            self.problem = (
+                '%s after %d commands; Exec is fenced. Stop this site, move '
+                '%s aside and start it again to replicate afresh'
+                % (DIVERGED, count, self.settings.data_dir)
+            )
+            LOG.critical('raft: %s', self.problem)
+            return
+        self.problem = '%s after %d commands; replicating afresh' % (
+            DIVERGED,
+            count,
+        )
+        LOG.critical('raft: %s', self.problem)
+        with self._role_lock:
+            voters = list(self.runner.status().get('voters', []))
+            self.runner.rebuild(False, voters, self._set_aside)
+
+    def _set_aside(self) -> None:
+        suffix = '.diverged-%d' % int(time.time())
+        for path in (self.settings.journal, self.settings.dump):
+            if os.path.exists(path):
+                os.replace(path, path + suffix)
+                LOG.warning('raft: kept %s as %s', path, path + suffix)
 
     def finish_leave(self) -> bool:
         """Stop replicating once this site's leave is complete."""

@@ -42,6 +42,8 @@ LOG = logging.getLogger(__name__)
 PERIOD = 0.5
 LOCK_TTL = 120.0
 COUNTED_TIMEOUT = 20.0
+# Seconds a candidate whose promotion failed goes to the back of the line.
+PROMOTION_BACKOFF = 60.0
 
 
 class Controller:
@@ -54,6 +56,8 @@ class Controller:
         self._disconnected: dict[str, float] = {}
         self._claimed_term: int | None = None
         self.last_decision = ''
+        # Site -> when its promotion last failed.
+        self._failed_promotions: dict[str, float] = {}
 
     def start(self) -> None:
         self._loop.start()
@@ -125,6 +129,11 @@ class Controller:
             voter_count=policy.get('voter_count') or conf.raft.voter_count,
             replace_after=conf.raft.voter_replace_timeout,
             alive_within=max(2.0, 3 * conf.knowmon.heartbeat_interval),
+            avoid=frozenset(
+                site
+                for site, at in self._failed_promotions.items()
+                if now - at < PROMOTION_BACKOFF
+            ),
         )
 
     # -- the changes -----------------------------------------------------
@@ -183,6 +192,7 @@ class Controller:
                     decision.site,
                     exc,
                 )
+                self._failed_promotions[decision.site] = monotonic()
                 self._change('remove', address)
                 raise
             self._do_record(decision)

@@ -15,11 +15,14 @@
 from __future__ import annotations
 
 import functools
+import logging
 from typing import TYPE_CHECKING
 from typing import Any
 
 from sodos import exception
 from sodos.kb.raft import control
+
+LOG = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sodos.kb.raft.backend import RaftBackend
@@ -68,11 +71,24 @@ def on_heartbeat(backend: RaftBackend, args: dict[str, Any]) -> dict[str, Any]:
     status = backend.runner.status()
     if not status.get('is_leader'):
         return {'is_leader': False, 'leader': status.get('leader')}
+    site = str(args.get('site'))
     applied = args.get('applied')
-    backend.heartbeats.record(
-        str(args.get('site')), applied if isinstance(applied, int) else 0
-    )
-    return {'is_leader': True, 'voters': status['voters']}
+    backend.heartbeats.record(site, applied if isinstance(applied, int) else 0)
+    reply: dict[str, Any] = {'is_leader': True, 'voters': status['voters']}
+    theirs = args.get('kb')
+    if isinstance(theirs, dict) and backend.runner.diverges(theirs):
+        count = int(theirs['count'])
+        if backend.heartbeats.mark_diverged(site, count):
+            LOG.error(
+                'raft: the Knowledge Base of site %s diverged from the '
+                "leader's: after %d commands its digest differs",
+                site,
+                count,
+            )
+        reply['diverged'] = count
+    else:
+        backend.heartbeats.mark_diverged(site, None)
+    return reply
 
 
 def on_promote(backend: RaftBackend, args: dict[str, Any]) -> dict[str, Any]:

@@ -50,6 +50,9 @@ class Table:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seen: dict[str, tuple[float, int]] = {}
+        # Site -> the applied count at which its digest contradicted the
+        # leader's history (see KBConsumer.diverges).
+        self._diverged: dict[str, int] = {}
 
     def record(self, site: str, applied: int) -> None:
         with self._lock:
@@ -64,6 +67,21 @@ class Table:
     def clear(self) -> None:
         with self._lock:
             self._seen.clear()
+            self._diverged.clear()
+
+    def mark_diverged(self, site: str, count: int | None) -> bool:
+        """Record that ``site`` diverged; True the first time."""
+        with self._lock:
+            first = site not in self._diverged
+            if count is None:
+                self._diverged.pop(site, None)
+            else:
+                self._diverged.setdefault(site, count)
+            return first and count is not None
+
+    def diverged(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._diverged)
 
     def last_seen(self) -> dict[str, float]:
         with self._lock:
@@ -137,7 +155,13 @@ class Sender:
             site=self.backend.site,
             address=self.backend.address,
             applied=status['last_applied'],
+            kb=self.backend.runner.fingerprint(),
         )
+        if reply.get('is_leader'):
+            diverged = reply.get('diverged')
+            self.backend.diverged(
+                diverged if isinstance(diverged, int) else None
+            )
         return reply
 
     def _leaderless(self, status: dict[str, Any]) -> None:

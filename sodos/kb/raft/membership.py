@@ -48,6 +48,9 @@ class View:
     replace_after: float
     alive_within: float
     max_lag: int = 1000
+    # Sites whose promotion failed lately: tried after the others, so one
+    # candidate that cannot take part does not hold the voter set back.
+    avoid: frozenset[str] = frozenset()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,7 +141,8 @@ def _replace_lost(view: View) -> Decision | None:
 def _candidates(view: View) -> list[str]:
     found = []
     for name in sorted(
-        view.sites, key=lambda n: (view.sites[n].get('joined_at', 0), n)
+        view.sites,
+        key=lambda n: (n in view.avoid, view.sites[n].get('joined_at', 0), n),
     ):
         site = view.sites[name]
         if site.get('status') != 'up' or site.get('address') in view.voters:

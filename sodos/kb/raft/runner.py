@@ -211,11 +211,22 @@ class RaftRunner:
             except BaseException as exc:
                 future.set_exception(exc)
 
-    def rebuild(self, voter: bool, voters: list[str]) -> None:
-        """Become a voter (promotion) or a read-only member (demotion)."""
+    def rebuild(
+        self,
+        voter: bool,
+        voters: list[str],
+        between: Callable[[], None] | None = None,
+    ) -> None:
+        """Become a voter (promotion) or a read-only member (demotion).
+
+        ``between`` runs once the old object is gone and before the new
+        one reads the disk (to set the member's files aside).
+        """
 
         def do(obj: Any) -> None:
             obj.destroy()
+            if between is not None:
+                between()
             self._build(voter, voters, hold=voter)
             # Whatever was queued in the old object is lost with it.
             for pending in self._pending.values():
@@ -344,6 +355,16 @@ class RaftRunner:
 
     def status(self) -> dict[str, Any]:
         return self._status
+
+    def fingerprint(self) -> dict[str, Any] | None:
+        """Where this member's state is (see KBConsumer.fingerprint)."""
+        consumer = self._consumer
+        return None if consumer is None else consumer.fingerprint()
+
+    def diverges(self, theirs: Any) -> bool:
+        """Whether another member's fingerprint contradicts this one's."""
+        consumer = self._consumer
+        return consumer is not None and consumer.diverges(theirs)
 
     def _refresh_status(self) -> None:
         now = monotonic()

@@ -33,6 +33,7 @@ def view(
     disconnected_for=None,
     voter_count=3,
     leader=A,
+    avoid=(),
 ):
     voters = frozenset(voters)
     return membership.View(
@@ -48,6 +49,7 @@ def view(
         voter_count=voter_count,
         replace_after=30.0,
         alive_within=2.0,
+        avoid=frozenset(avoid),
     )
 
 
@@ -76,6 +78,21 @@ def test_promotes_the_oldest_live_caught_up_member():
     lag = {'b': 5000, 'c': 3, 'd': 0, 'e': 0}
     decision = membership.decide(view({A}, sites=sites, heard=heard, lag=lag))
     assert (decision.kind, decision.site, decision.address) == ('add', 'c', C)
+
+
+def test_a_candidate_that_failed_lately_goes_to_the_back_of_the_line():
+    sites = all_sites((A,))
+    heard = {'b': 0.1, 'c': 0.1}
+    lag = {'b': 0, 'c': 0}
+    decision = membership.decide(
+        view({A}, sites=sites, heard=heard, lag=lag, avoid={'b'})
+    )
+    assert decision.site == 'c'
+    # Still tried when it is the only one.
+    decision = membership.decide(
+        view({A}, sites=sites, heard={'b': 0.1}, lag=lag, avoid={'b'})
+    )
+    assert (decision.kind, decision.site) == ('add', 'b')
 
 
 def test_does_not_promote_a_silent_or_down_member():

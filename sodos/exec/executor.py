@@ -251,6 +251,8 @@ class Executor:
             driver=self.driver,
             site=self.site,
             stopping=self._stop.wait,
+            # Every site's: a member placed elsewhere meanwhile must be
+            # told from one not placed at all.
             placements=lambda: self.knowmon.read('placements'),
         )
         retrying = tenacity.Retrying(

@@ -139,8 +139,9 @@ class StateBackend(abc.ABC):
     # -- reads -----------------------------------------------------------
 
     @abc.abstractmethod
-    def read(self, section: str | None = None) -> Any:
-        """A copy of the locally applied state (may lag the leader)."""
+    def read(self, section: str | None = None, site: str | None = None) -> Any:
+        """A copy of the locally applied state (may lag the leader);
+        with ``site``, only what concerns that site (state.BY_SITE)."""
 
     @abc.abstractmethod
     def status(self) -> MemberStatus:

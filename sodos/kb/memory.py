@@ -59,9 +59,9 @@ class MemoryBackend(backend.StateBackend):
         future.set_result(result)
         return future
 
-    def read(self, section: str | None = None) -> Any:
+    def read(self, section: str | None = None, site: str | None = None) -> Any:
         with self._lock:
-            return self._state.read(section)
+            return self._state.read(section, site)
 
     @property
     def term(self) -> int:

@@ -167,14 +167,41 @@ class KnowledgeState:
         except Rejected as exc:
             return {'ok': False, 'error': str(exc)}
 
-    def read(self, section: str | None = None) -> Any:
-        """A deep copy of one section (or all), safe to hand out."""
+    def read(self, section: str | None = None, site: str | None = None) -> Any:
+        """A deep copy of one section (or all), safe to hand out.
+
+        ``site`` keeps only what concerns that site (see BY_SITE): Exec
+        asks every cycle, and copying every site's actions at every site
+        costs the whole federation CPU that grows with its size squared.
+        """
         if section is None:
             return copy.deepcopy(self.data)
         if section not in self.data:
             # A section added after this state was last snapshotted.
             return empty()[section]
-        return copy.deepcopy(self.data[section])
+        data = self.data[section]
+        if site is not None:
+            data = only_site(section, data, site)
+        return copy.deepcopy(data)
+
+
+# Sections a read can narrow to one site: keyed by site name, or items
+# carrying a 'site'.
+KEYED_BY_SITE = ('sites', 'monitoring')
+ITEMS_WITH_SITE = ('actions', 'placements', 'alerts')
+BY_SITE = KEYED_BY_SITE + ITEMS_WITH_SITE
+
+
+def only_site(section: str, data: dict[str, Any], site: str) -> dict[str, Any]:
+    """The part of ``section`` about ``site`` (not copied)."""
+    if section in KEYED_BY_SITE:
+        return {site: data[site]} if site in data else {}
+    if section in ITEMS_WITH_SITE:
+        return {k: v for k, v in data.items() if v.get('site') == site}
+    raise ValueError(
+        'section %s cannot be read by site (only %s)'
+        % (section, ', '.join(BY_SITE))
+    )
 
 
 def fold_digest(digest: int, wire: Any) -> int:

@@ -34,7 +34,7 @@ from sodos.kb import state
 from sodos.knowmon import summary as summary_rules
 
 # Version history: rpcapi.KnowMonAPI's docstring.
-API_VERSION = '1.1'
+API_VERSION = '1.2'
 
 
 class KnowMonManager:
@@ -51,15 +51,23 @@ class KnowMonManager:
         self.backend = backend
         self.conf = conf
 
-    def read(self, context: Any, section: str | None = None) -> Any:
+    def read(
+        self, context: Any, section: str | None = None, site: str | None = None
+    ) -> Any:
         if section is not None and section not in state.SECTIONS:
             return {
                 'ok': False,
                 'error': 'unknown KB section %r (known: %s)'
                 % (section, ', '.join(state.SECTIONS)),
             }
+        if site is not None and section not in state.BY_SITE:
+            return {
+                'ok': False,
+                'error': 'KB section %r cannot be read by site (only %s)'
+                % (section, ', '.join(state.BY_SITE)),
+            }
         try:
-            return {'ok': True, 'data': self.backend.read(section)}
+            return {'ok': True, 'data': self.backend.read(section, site)}
         except exception.SodosError as exc:
             return {'ok': False, 'error': str(exc)}
 
@@ -132,8 +140,8 @@ class LocalKnowMonAPI:
     def __init__(self, manager: KnowMonManager) -> None:
         self.manager = manager
 
-    def read(self, section: str | None = None) -> Any:
-        return unwrap(self.manager.read({}, section))
+    def read(self, section: str | None = None, site: str | None = None) -> Any:
+        return unwrap(self.manager.read({}, section, site))
 
     def submit(
         self, command: dict[str, Any], timeout: float | None = None

@@ -26,6 +26,7 @@ API version history:
 
 * 1.0 - Initial version: read, submit, status, in_quorum, liveness.
 * 1.1 - Add report (a site summary from Exec).
+* 1.2 - read takes site: only what concerns one site.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ class KnowMonClient(Protocol):
     # How the calls travel, for the roles' cycle lines: 'RPC', 'in-process'.
     via: str
 
-    def read(self, section: str | None = None) -> Any: ...
+    def read(
+        self, section: str | None = None, site: str | None = None
+    ) -> Any: ...
 
     def submit(
         self, command: dict[str, Any], timeout: float | None = None
@@ -74,7 +77,7 @@ class KnowMonClient(Protocol):
 
 
 class KnowMonAPI:
-    VERSION = '1.1'
+    VERSION = '1.2'
     via = 'RPC'
 
     def __init__(
@@ -146,8 +149,12 @@ class KnowMonAPI:
                 % (self.site, method, _type_name(exc), first_line)
             ) from exc
 
-    def read(self, section: str | None = None) -> Any:
-        return manager.unwrap(self._call('read', section=section))
+    def read(self, section: str | None = None, site: str | None = None) -> Any:
+        if site is None:
+            return manager.unwrap(self._call('read', section=section))
+        return manager.unwrap(
+            self._call('read', version='1.2', section=section, site=site)
+        )
 
     def submit(
         self, command: dict[str, Any], timeout: float | None = None

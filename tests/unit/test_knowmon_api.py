@@ -42,6 +42,29 @@ def test_read_of_an_unknown_section_names_the_known_ones(api):
         api.read('secrets')
 
 
+def raise_alert(api, alert_id, site):
+    args = {
+        'alert_id': alert_id,
+        'site': site,
+        'kind': 'test',
+        'severity': 'info',
+        'message': 'm',
+    }
+    cmd = commands.make('alert.raise', args, 'here')
+    assert api.submit(cmd.to_wire())['ok']
+
+
+def test_a_read_by_site_keeps_only_what_concerns_that_site(api):
+    raise_alert(api, 'a' * 32, 'here')
+    raise_alert(api, 'b' * 32, 'there')
+    assert set(api.read('alerts')) == {'a' * 32, 'b' * 32}
+    assert set(api.read('alerts', site='there')) == {'b' * 32}
+    assert set(api.read('sites', site='here')) == {'here'}
+    assert api.read('sites', site='nowhere') == {}
+    with pytest.raises(exception.SodosError, match='cannot be read by site'):
+        api.read('policy', site='here')
+
+
 def test_status_and_quorum(api):
     status = api.status()
     assert status['is_leader'] is True
@@ -76,6 +99,11 @@ def test_the_same_answers_over_the_bus(over_bus, api):
     cmd = commands.make('policy.set', {'key': 'paused', 'value': True}, 'here')
     assert over_bus.submit(cmd.to_wire()) == {'ok': True}
     assert over_bus.read('policy')['paused'] is True
+    raise_alert(api, 'c' * 32, 'there')
+    assert over_bus.read('alerts', site='there') == api.read(
+        'alerts', site='there'
+    )
+    assert over_bus.read('alerts', site='here') == {}
 
 
 def test_errors_over_the_bus_are_plain(over_bus):

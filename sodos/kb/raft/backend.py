@@ -222,8 +222,8 @@ class RaftBackend(backend.StateBackend):
             timeout = self.conf.raft.commit_timeout
         return self.runner.submit(command.to_wire(), timeout)
 
-    def read(self, section: str | None = None) -> Any:
-        return self.runner.read(section)
+    def read(self, section: str | None = None, site: str | None = None) -> Any:
+        return self.runner.read(section, site)
 
     @property
     def term(self) -> int:

@@ -56,9 +56,9 @@ class KBConsumer(SyncObjConsumer):
             self._on_applied(wire, result)
         return result
 
-    def read(self, section: str | None = None) -> Any:
+    def read(self, section: str | None = None, site: str | None = None) -> Any:
         with self._lock:
-            return self.kb.read(section)
+            return self.kb.read(section, site)
 
     @property
     def applied(self) -> int:

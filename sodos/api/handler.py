@@ -29,8 +29,11 @@ import webob.dec
 from sodos.api import errors
 from sodos.api.handlers import alerts
 from sodos.api.handlers import appliances
+from sodos.api.handlers import catalog
 from sodos.api.handlers import federation
 from sodos.api.handlers import history
+from sodos.api.handlers import identity
+from sodos.api.handlers import identity_links
 from sodos.api.handlers import images
 from sodos.api.handlers import root
 from sodos.api.handlers import sites
@@ -57,6 +60,7 @@ ROUTES: dict[str, dict[str, Handler]] = {
     '/v1/images': {'GET': images.list_images, 'POST': images.create},
     '/v1/images/{image_id}': {'GET': images.show, 'DELETE': images.delete},
     '/v1/images/{image_id}/target': {'PUT': images.set_target},
+    '/v1/catalog': {'GET': catalog.list_catalog},
     '/v1/alerts': {'GET': alerts.list_alerts},
     '/v1/alerts/{alert_id}': {'GET': alerts.show},
     '/v1/alerts/{alert_id}/ack': {'POST': alerts.ack},
@@ -64,6 +68,53 @@ ROUTES: dict[str, dict[str, Handler]] = {
     '/v1/history/actions': {'GET': history.actions},
     '/v1/history/alerts': {'GET': history.alerts},
     '/v1/history/monitoring': {'GET': history.monitoring},
+    '/v1/identity': {'GET': identity.status},
+    '/v1/identity/domains': {
+        'GET': identity.OBJECTS['domains'].list,
+        'POST': identity.OBJECTS['domains'].create,
+    },
+    '/v1/identity/domains/{ref}': {
+        'GET': identity.OBJECTS['domains'].show,
+        'PATCH': identity.OBJECTS['domains'].update,
+        'DELETE': identity.OBJECTS['domains'].delete,
+    },
+    '/v1/identity/projects': {
+        'GET': identity.OBJECTS['projects'].list,
+        'POST': identity.OBJECTS['projects'].create,
+    },
+    '/v1/identity/projects/{ref}': {
+        'GET': identity.OBJECTS['projects'].show,
+        'PATCH': identity.OBJECTS['projects'].update,
+        'DELETE': identity.OBJECTS['projects'].delete,
+    },
+    '/v1/identity/users': {
+        'GET': identity.OBJECTS['users'].list,
+        'POST': identity.OBJECTS['users'].create,
+    },
+    '/v1/identity/users/{ref}': {
+        'GET': identity.OBJECTS['users'].show,
+        'PATCH': identity.OBJECTS['users'].update,
+        'DELETE': identity.OBJECTS['users'].delete,
+    },
+    '/v1/identity/groups': {
+        'GET': identity.OBJECTS['groups'].list,
+        'POST': identity.OBJECTS['groups'].create,
+    },
+    '/v1/identity/groups/{ref}': {
+        'GET': identity.OBJECTS['groups'].show,
+        'PATCH': identity.OBJECTS['groups'].update,
+        'DELETE': identity.OBJECTS['groups'].delete,
+    },
+    '/v1/identity/groups/{ref}/users': {'GET': identity_links.group_users},
+    '/v1/identity/groups/{ref}/users/{user}': {
+        'PUT': identity_links.add_user,
+        'DELETE': identity_links.remove_user,
+    },
+    '/v1/identity/role-assignments': {
+        'GET': identity_links.list_assignments,
+        'POST': identity_links.create_assignment,
+        'DELETE': identity_links.delete_assignment,
+    },
 }
 # Answered without a token: version discovery.
 PUBLIC = frozenset({'/', '/v1'})

@@ -99,25 +99,27 @@ OPTS: list[cfg.Opt] = [
         'keystone_database_connection',
         secret=True,
         help="SQLAlchemy URL of this site's Keystone database (shared "
-        'mode only). Exec writes the federation\'s domains, projects, '
+        "mode only). Exec writes the federation's domains, projects, "
         'users (with password hashes), groups, memberships, role '
         'assignments and revocation events there with the same IDs as '
         'every other site, and refuses to run against a Keystone schema '
-        'version it does not know.',
+        'version it does not know. Its user needs SELECT, INSERT, UPDATE '
+        "and DELETE on Keystone's tables. With Keystone's [cache] enabled, "
+        'a change shows once its cache entries expire.',
     ),
     cfg.StrOpt(
         'fernet_key_repository',
         help="This site's Keystone [fernet_tokens]key_repository (shared "
-        'mode only). Exec replaces its contents with the federation\'s '
+        "mode only). Exec replaces its contents with the federation's "
         'keys (atomically) and reports which keys it holds; the user '
         'Exec runs as must be able to write it, and Keystone to read it.',
     ),
     cfg.FloatOpt(
         'fernet_rotation_interval',
         default=86400.0,
-        min=60.0,
+        min=5.0,
         mutable=True,
-        help='Seconds between two rotations of the federation\'s fernet '
+        help="Seconds between two rotations of the federation's fernet "
         'keys (shared mode). The leader rotates only once every site up '
         'holds the current keys (lock-step), so a slow site delays the '
         'rotation rather than breaking its tokens.',
@@ -129,14 +131,14 @@ OPTS: list[cfg.Opt] = [
         help='Keys kept in the federation repository: the staged key, the '
         'primary key and the secondary keys. Keep it at least token '
         'expiration / rotation interval + 2, the same at every site, as '
-        'Keystone\'s own [fernet_tokens]max_active_keys.',
+        "Keystone's own [fernet_tokens]max_active_keys.",
     ),
     cfg.FloatOpt(
         'revocation_sync_interval',
         default=2.0,
         min=0.1,
         mutable=True,
-        help='Seconds between two looks at this site\'s Keystone '
+        help="Seconds between two looks at this site's Keystone "
         'revocation events (shared mode): new ones are copied into the '
         'KB, and those of the other sites into this Keystone, so a token '
         'revoked at one site is refused at every site.',
@@ -174,7 +176,10 @@ OPTS: list[cfg.Opt] = [
         'that a token of this site finds them (--os-region-name, '
         "Glance's glance-download). Unset: on when [identity]mode is "
         'shared, off otherwise. Turned off, Exec removes the regions it '
-        'made; it never touches the others.',
+        'made; it never touches the others. As in any multi-region '
+        "Keystone, the site's services must name their region "
+        '(region_name in their Keystone sections), and Exec its own '
+        '([site_auth]region_name, or nothing is listed).',
     ),
 ]
 

@@ -27,7 +27,13 @@ managed project, was made at the site by hand. It is repaired like any
 other difference, logged at WARNING and raised as an ``identity_drift``
 alert in the KB. A password changed by hand at the site cannot be seen
 through the Keystone API: only setting it again from the federation
-repairs it.
+repairs it. The ``shared`` writer reads Keystone's database and sees
+it: the federation's password is set again, as drift.
+
+In ``shared`` mode every object has its global id at the site too (the
+ID map then maps each id to itself); an object of the KB that the site
+holds under another id is a conflict, reported until the operator
+removes it.
 
 Like every Exec action, a pass runs only while the site's KnowMon is in
 contact with a quorum (fencing).
@@ -95,16 +101,15 @@ def make(
     if mode == 'off':
         return None
     if mode == 'shared':
-        raise exception.ConfigError(
-            '[identity]mode = shared (Keystone database writer and fernet '
-            'key distribution) is not implemented yet: use api, or off'
-        )
-    made = _api_writer(conf, site_driver)
+        made = _shared_writer(conf)
+    else:
+        made = _api_writer(conf, site_driver)
     if made is None:
         LOG.info(
-            'identity: the %s Exec driver has no identity writer: this '
+            'identity: the %s Exec driver has no %s identity writer: this '
             "site's identity is not managed",
             conf.exec.driver,
+            mode,
         )
         return None
     return IdentitySync(conf, made, knowmon)
@@ -125,6 +130,38 @@ def _api_writer(
     return None
 
 
+def _shared_writer(conf: cfg.ConfigOpts) -> writer_mod.IdentityWriter | None:
+    """The writer of Keystone's database (the simulated Keystone with
+    the global ids under the simulator driver).
+
+    :raises ConfigError: the database URL is missing or unusable.
+    """
+    if conf.exec.driver == 'simulator':
+        from sodos.exec import simulator_identity
+
+        return simulator_identity.SimulatedKeystone(same_ids=True)
+    if conf.exec.driver != 'openstack':
+        return None
+    url = conf.identity.keystone_database_connection
+    if not url:
+        raise exception.ConfigError(
+            '[identity]mode = shared needs [identity]'
+            'keystone_database_connection, the SQLAlchemy URL of this '
+            "site's Keystone database (or set [identity]mode = api)"
+        )
+    from sqlalchemy import exc as sa_exc
+
+    from sodos.exec.openstack.keystone_db import writer as db_writer
+
+    try:
+        return db_writer.KeystoneDBWriter(conf)
+    except (sa_exc.ArgumentError, ImportError) as exc:
+        raise exception.ConfigError(
+            '[identity]keystone_database_connection %s cannot be used: %s'
+            % (db_writer.safe_url(url), exc)
+        ) from None
+
+
 class IdentitySync:
     def __init__(
         self,
@@ -135,6 +172,9 @@ class IdentitySync:
         self.conf = conf
         self.site = conf.site_name
         self.writer = writer
+        # True for the shared writer: every object must have its global
+        # id at this site, one held under another id is a conflict.
+        self.same_ids = bool(getattr(writer, 'same_ids', False))
         self._knowmon = knowmon
         self._interval = 10.0
         self.periodic = periodic.Periodic(
@@ -275,6 +315,8 @@ class IdentitySync:
             changes, deletes[kind], ids = converge.plan_objects(
                 kind, desired[kind], getattr(observed, kind), protected
             )
+            if self.same_ids:
+                changes = _other_ids(kind, changes, ids, desired, result)
             result.ids[kind] = ids
             for op in changes:
                 lid = self._run(op, desired, result)
@@ -402,3 +444,40 @@ class IdentitySync:
         return before is not None and before == model.fingerprint(
             op.kind, desired[op.kind][op.gid]
         )
+
+
+def _other_ids(
+    kind: str,
+    changes: list[converge.Op],
+    ids: dict[str, str],
+    desired: dict[str, Any],
+    result: PassResult,
+) -> list[converge.Op]:
+    """Shared identity: KB objects the site holds under another id.
+
+    One made by hand (adopted by name) or by the api mode (marked, with
+    the site's own id) cannot be given the global id without breaking
+    what refers to it at the site (servers, images, credentials): it is
+    reported, left alone and not linked, until the operator deletes or
+    renames it and the next pass creates the federation's.
+    """
+    for gid, lid in sorted(ids.items()):
+        if lid == gid:
+            continue
+        del ids[gid]
+        text = (
+            "%s %s has the id %s at this site, not the federation's %s: "
+            'shared identity needs the same id at every site; remove the '
+            "site's one (delete it, or rename it and take off its %s)"
+            % (
+                model.SINGULAR[kind],
+                desired[kind][gid]['name'],
+                lid,
+                gid,
+                model.MARKER,
+            )
+        )
+        result.failed.append(text)
+        result.failed_keys.add('%s/%s' % (kind, gid))
+        LOG.warning('identity: %s', text)
+    return [op for op in changes if op.action != 'update' or op.gid in ids]

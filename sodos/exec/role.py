@@ -22,7 +22,9 @@ Three loops share one driver (``[exec]driver``):
 * the notification listener, when ``[exec]notifications_url`` is set.
 
 Beside them the image relay (sodos.exec.image_relay, ``[image_relay]``)
-serves this site's images to the other sites' Exec.
+serves this site's images to the other sites' Exec, and the catalog loop
+(sodos.exec.catalog_sync) publishes the site's Keystone catalog and, if
+asked, lists the other sites' endpoints in it.
 
 Fencing: Exec acts only while its KnowMon is in contact with a quorum. A
 site cut off does nothing: the federation may be re-placing its members
@@ -49,8 +51,10 @@ from sodos import periodic
 from sodos import roles
 from sodos.conf import image_relay as relay_conf
 from sodos.exec import actions
+from sodos.exec import catalog_sync
 from sodos.exec import driver as exec_driver
 from sodos.exec import executor
+from sodos.exec import identity_keys
 from sodos.exec import identity_sync
 from sodos.exec import image_relay
 from sodos.exec import monitor
@@ -88,6 +92,12 @@ class ExecRole(roles.Role):
         self.identity = identity_sync.make(
             conf, self.driver, lambda: self.knowmon_api
         )
+        # Shared fernet keys and revocation events ([identity]mode = shared).
+        self.identity_keys = identity_keys.make(conf, lambda: self.knowmon_api)
+        # The catalog loop (sodos.exec.catalog_sync), beside it too.
+        self.catalog = catalog_sync.make(
+            conf, self.driver, lambda: self.knowmon_api
+        )
         self.relay: image_relay.Relay | None = None
         self._relay_url_checked = False
         self._relay_mismatch_since: float | None = None
@@ -122,6 +132,10 @@ class ExecRole(roles.Role):
         self.monitor.start()
         if self.identity is not None:
             self.identity.start()
+        if self.identity_keys is not None:
+            self.identity_keys.start()
+        if self.catalog is not None:
+            self.catalog.start()
         if self.conf.exec.notifications_url:
             # Only then the message bus's library (~25 MB).
             from sodos.exec import notifications
@@ -137,6 +151,10 @@ class ExecRole(roles.Role):
         self.monitor.stop()
         if self.identity is not None:
             self.identity.stop()
+        if self.identity_keys is not None:
+            self.identity_keys.stop()
+        if self.catalog is not None:
+            self.catalog.stop()
         if self._listener is not None:
             self._listener.stop()
         if self.relay is not None:
@@ -195,15 +213,19 @@ class ExecRole(roles.Role):
         # the site's API down): an action claims itself with a committed
         # update and then checks its placement, so it needs no reconcile
         # to be safe, and a reconcile that waits must not hold it up.
-        parts.append(
-            'actions: %s'
-            % self.executor.step(self.knowmon_api.read('actions'))
-        )
+        parts.append('actions: %s' % self.executor.step(self._mine('actions')))
         return 'exec: in quorum; %s' % '; '.join(parts)
+
+    def _mine(self, section: str) -> dict[str, Any]:
+        """What the KB holds about this site in ``section``."""
+        found: dict[str, Any] = self.knowmon_api.read(
+            section, site=self.conf.site_name
+        )
+        return found
 
     def _watch_own_status(self) -> None:
         """Reconcile if the federation marked this site down meanwhile."""
-        site = self.knowmon_api.read('sites').get(self.conf.site_name, {})
+        site = self._mine('sites').get(self.conf.site_name, {})
         changed_at = site.get('status_changed_at')
         if self._site_changed_at not in (None, changed_at):
             self._must_reconcile = 'site status changed'
@@ -252,8 +274,8 @@ class ExecRole(roles.Role):
         barrier = self.knowmon_api.report(summary, force=True)
         if not barrier.get('ok'):
             return why, 'postponed: %s' % barrier.get('error')
-        placements = self.knowmon_api.read('placements')
-        busy = self._busy_members(self.knowmon_api.read('actions'))
+        placements = self._mine('placements')
+        busy = self._busy_members(self._mine('actions'))
         current = self.driver.list_servers()
         active_images = {
             image_id

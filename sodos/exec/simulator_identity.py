@@ -16,8 +16,14 @@ It keeps what a Keystone would (domains with explicit ids, projects,
 users, groups and role assignments with ids of its own, extra attributes
 kept as given) in memory, for the unit tests, ``sodos-sim`` and plugin
 authors. Hand edits at a site are made with its plain methods
-(:meth:`SimulatedKeystone.update`, :meth:`revoke`...), and a user's
-password is checked with :meth:`authenticate`.
+(:meth:`SimulatedKeystone.update`, :meth:`revoke`,
+:meth:`set_password`...), and a user's password is checked with
+:meth:`authenticate`.
+
+With ``same_ids`` it plays the ``shared`` writer (Keystone's database):
+every object is created with its global id, and a password changed by
+hand is seen (the user's password version then reads as unset, as the
+database writer reports it).
 """
 
 from __future__ import annotations
@@ -40,7 +46,10 @@ def _hash(password: str) -> str:
 
 
 class SimulatedKeystone(writer.IdentityWriter):
-    def __init__(self, roles: tuple[str, ...] = DEFAULT_ROLES) -> None:
+    def __init__(
+        self, roles: tuple[str, ...] = DEFAULT_ROLES, same_ids: bool = False
+    ) -> None:
+        self.same_ids = same_ids
         self._lock = threading.Lock()
         self.store: dict[str, dict[str, dict[str, Any]]] = {
             kind: {} for kind in model.KINDS
@@ -54,6 +63,8 @@ class SimulatedKeystone(writer.IdentityWriter):
         self.members: set[tuple[str, str]] = set()
         self.assignments: set[converge.Grant] = set()
         self._passwords: dict[str, str] = {}
+        # The hashes sodos set: another one was set by hand.
+        self._set_by_sodos: dict[str, str] = {}
         self.calls = 0
         # Set to make the next calls fail as a site's API down would.
         self.down = False
@@ -67,6 +78,10 @@ class SimulatedKeystone(writer.IdentityWriter):
                 kind: {lid: dict(obj) for lid, obj in self.store[kind].items()}
                 for kind in model.KINDS
             }
+            if self.same_ids:
+                for lid, user in copies['users'].items():
+                    if self._passwords.get(lid) != self._set_by_sodos.get(lid):
+                        user.pop(model.PASSWORD_VERSION, None)
             return converge.Observed(
                 domains=copies['domains'],
                 projects=copies['projects'],
@@ -108,7 +123,10 @@ class SimulatedKeystone(writer.IdentityWriter):
             self._forget(op.local_id)
             return None
         if op.action == 'create':
-            lid = op.gid if op.kind == 'domains' else uuid.uuid4().hex
+            if op.kind == 'domains' or self.same_ids:
+                lid = op.gid
+            else:
+                lid = uuid.uuid4().hex
             for other in store.values():
                 if other['name'] == op.attrs['name'] and other.get(
                     'domain_id'
@@ -126,7 +144,7 @@ class SimulatedKeystone(writer.IdentityWriter):
                 )
             store[lid].update(op.attrs)
         if op.password is not None:
-            self._passwords[lid] = _hash(op.password)
+            self._passwords[lid] = self._set_by_sodos[lid] = _hash(op.password)
             store[lid][model.PASSWORD_VERSION] = op.password_version
         return lid
 
@@ -136,6 +154,7 @@ class SimulatedKeystone(writer.IdentityWriter):
             a for a in self.assignments if lid not in (a[2], a[4])
         }
         self._passwords.pop(lid, None)
+        self._set_by_sodos.pop(lid, None)
 
     def _call(self) -> None:
         self.calls += 1
@@ -173,6 +192,11 @@ class SimulatedKeystone(writer.IdentityWriter):
     def revoke(self, grant: converge.Grant) -> None:
         with self._lock:
             self.assignments.discard(grant)
+
+    def set_password(self, lid: str, password: str) -> None:
+        """Change a user's password by hand, as a site's admin would."""
+        with self._lock:
+            self._passwords[lid] = _hash(password)
 
     def authenticate(self, name: str, domain_id: str, password: str) -> bool:
         """True if the user exists, is enabled and has this password."""

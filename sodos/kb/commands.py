@@ -53,6 +53,8 @@ LEADER_ONLY = frozenset(
         'action.put',
         'action.prune',
         'plan.apply',
+        'identity.keys.rotate',
+        'identity.revocation.prune',
     }
 )
 

@@ -18,6 +18,7 @@ One entry per command type. Changing the meaning of an entry means bumping
 
 from typing import Any
 
+from sodos.identity import key_schemas
 from sodos.identity import schemas as identity_schemas
 
 NAME: dict[str, Any] = {
@@ -307,6 +308,23 @@ ARGS.update(
 
 # The identity commands (sodos.kb.identity).
 ARGS.update(identity_schemas.ARGS)
+# Shared identity: fernet keys and revocations (sodos.kb.identity_keys).
+ARGS.update(key_schemas.ARGS)
+
+# A site's catalog (sodos.kb.catalog), written by the site itself.
+CATALOG_ENDPOINT: dict[str, Any] = _obj(
+    ['service_type', 'service_name', 'interface', 'region', 'url'],
+    service_type=_STR255,
+    service_name={'type': 'string', 'maxLength': 255},
+    interface={'enum': ['public', 'internal', 'admin']},
+    region={'type': 'string', 'maxLength': 255},
+    url={'type': 'string', 'pattern': '^https?://', 'maxLength': 1024},
+)
+ARGS['site.catalog'] = _obj(
+    ['site', 'endpoints'],
+    site=NAME,
+    endpoints={'type': 'array', 'items': CATALOG_ENDPOINT, 'maxItems': 500},
+)
 
 # Values accepted for each federation-wide policy key.
 POLICY_VALUES: dict[str, Any] = {

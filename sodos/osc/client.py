@@ -240,6 +240,17 @@ class Client:
     def image_delete(self, image_id: str) -> None:
         self._request('DELETE', '/images/%s' % self._quote(image_id))
 
+    # -- catalog -----------------------------------------------------------
+
+    def catalog_list(
+        self,
+        region: str | None = None,
+        service_type: str | None = None,
+        site: str | None = None,
+    ) -> list[dict[str, Any]]:
+        params = {'region': region, 'service_type': service_type, 'site': site}
+        return self._request('GET', '/catalog', params=params)['catalog']
+
     # -- alerts ------------------------------------------------------------
 
     def alert_list(self, state: str = 'open') -> list[dict[str, Any]]:
@@ -276,3 +287,93 @@ class Client:
         key = 'samples' if kind == 'monitoring' else kind
         params = {'site': site, 'limit': limit}
         return self._request('GET', '/history/%s' % kind, params=params)[key]
+
+    # -- identity ----------------------------------------------------------
+    # ``kind`` is domains, projects, users or groups; an object is named
+    # by id or by name, a name being looked up in ``domain``.
+
+    _SINGULAR = {
+        'domains': 'domain',
+        'projects': 'project',
+        'users': 'user',
+        'groups': 'group',
+    }
+
+    def identity_status(self) -> dict[str, Any]:
+        return self._request('GET', '/identity')['identity']
+
+    def identity_list(
+        self, kind: str, **filters: str | None
+    ) -> list[dict[str, Any]]:
+        return self._request('GET', '/identity/' + kind, params=filters)[kind]
+
+    def identity_get(
+        self, kind: str, ref: str, domain: str | None = None
+    ) -> dict[str, Any]:
+        path = '/identity/%s/%s' % (kind, self._quote(ref))
+        found = self._request('GET', path, params={'domain': domain})
+        return found[self._SINGULAR[kind]]
+
+    def identity_create(
+        self, kind: str, fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        single = self._SINGULAR[kind]
+        body = {single: fields}
+        return self._request('POST', '/identity/' + kind, body)[single]
+
+    def identity_update(
+        self,
+        kind: str,
+        ref: str,
+        changes: dict[str, Any],
+        domain: str | None = None,
+    ) -> dict[str, Any]:
+        single = self._SINGULAR[kind]
+        path = '/identity/%s/%s' % (kind, self._quote(ref))
+        found = self._request(
+            'PATCH', path, {single: changes}, params={'domain': domain}
+        )
+        return found[single]
+
+    def identity_delete(
+        self, kind: str, ref: str, domain: str | None = None
+    ) -> None:
+        path = '/identity/%s/%s' % (kind, self._quote(ref))
+        self._request('DELETE', path, params={'domain': domain})
+
+    def group_users(
+        self, group: str, domain: str | None = None
+    ) -> list[dict[str, Any]]:
+        path = '/identity/groups/%s/users' % self._quote(group)
+        return self._request('GET', path, params={'domain': domain})['users']
+
+    def group_membership(
+        self,
+        method: str,
+        group: str,
+        user: str,
+        domain: str | None = None,
+        user_domain: str | None = None,
+    ) -> None:
+        """PUT (add) or DELETE (remove) ``user`` in ``group``."""
+        path = '/identity/groups/%s/users/%s' % (
+            self._quote(group),
+            self._quote(user),
+        )
+        params = {'domain': domain, 'user_domain': user_domain}
+        self._request(method, path, params=params)
+
+    def role_assignment_list(self, **filters: str | None) -> Any:
+        return self._request(
+            'GET', '/identity/role-assignments', params=filters
+        )['role_assignments']
+
+    def role_assignment_create(self, fields: dict[str, str]) -> Any:
+        body = {'role_assignment': fields}
+        return self._request('POST', '/identity/role-assignments', body)[
+            'role_assignment'
+        ]
+
+    def role_assignment_delete(self, fields: dict[str, str]) -> None:
+        """The assignment is named in the query: DELETE has no body."""
+        self._request('DELETE', '/identity/role-assignments', params=fields)

@@ -19,10 +19,13 @@ members and settings) over the minicloud sites the session shares.
 from __future__ import annotations
 
 import contextlib
+import types
 from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 
+from sodos.exec import catalog_sync
+from sodos.exec.openstack import catalog as ks_catalog
 from sodos.testing import clouds
 from sodos.testing import federation
 from tests.integration.conftest import SITE_NAMES
@@ -43,6 +46,23 @@ def exec_settings(mc: Any) -> dict[str, dict[str, Any]]:
     }
 
 
+def catalog_store(mc: Any) -> ks_catalog.KeystoneCatalog:
+    """The catalog store Exec uses, on the minicloud admin session."""
+    conf = types.SimpleNamespace(
+        site_auth=types.SimpleNamespace(
+            region_name=mc.region, valid_interfaces=['public']
+        )
+    )
+    return ks_catalog.KeystoneCatalog(conf, mc.session())
+
+
+def remove_remote_regions(minicloud_sites: dict[str, Any]) -> None:
+    """Remove what [identity]publish_remote_endpoints made in every
+    Keystone: the other tests expect each to list its own region only."""
+    for mc in minicloud_sites.values():
+        catalog_sync.remove_all(catalog_store(mc))
+
+
 @contextlib.contextmanager
 def running_federation(
     minicloud_sites: dict[str, Any],
@@ -51,10 +71,12 @@ def running_federation(
     voter_count: int = 1,
     tune: Callable[[dict[str, Any]], None] | None = None,
     timeout: float = 120.0,
+    tune_site: Callable[[dict[str, Any], Any], None] | None = None,
 ) -> Iterator[federation.LocalFederation]:
     """A sodos federation, one site per named minicloud site, all up.
 
-    ``tune(settings)`` may change each site's settings before it starts.
+    ``tune(settings)`` may change each site's settings before it starts,
+    ``tune_site(settings, minicloud_site)`` the same knowing its site.
     The sites' logs are printed at the end (pytest shows them for a
     failed test).
     """
@@ -71,6 +93,8 @@ def running_federation(
             settings = exec_settings(minicloud_sites[name])
             if tune is not None:
                 tune(settings)
+            if tune_site is not None:
+                tune_site(settings, minicloud_sites[name])
             site.write_config(**settings)
             site.start()
         try:

@@ -18,8 +18,10 @@ from oslo_policy import policy
 
 from sodos.api.policies import alert
 from sodos.api.policies import appliance
+from sodos.api.policies import catalog
 from sodos.api.policies import federation
 from sodos.api.policies import history
+from sodos.api.policies import identity
 from sodos.api.policies import image
 from sodos.api.policies import site
 from sodos.api.policies import whatif
@@ -32,8 +34,10 @@ def list_rules() -> list[policy.RuleDefault]:
             site.list_rules(),
             appliance.list_rules(),
             image.list_rules(),
+            catalog.list_rules(),
             alert.list_rules(),
             whatif.list_rules(),
             history.list_rules(),
+            identity.list_rules(),
         )
     )

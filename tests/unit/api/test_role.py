@@ -82,7 +82,13 @@ def test_a_port_in_use_is_a_start_error_naming_the_option(conf, port):
 
 
 def test_the_policy_rules_are_those_of_the_contract():
-    names = {rule.name for rule in policies.list_rules()}
+    # The identity and catalog rules' contracts are in test_identity
+    # and test_catalog.
+    names = {
+        rule.name
+        for rule in policies.list_rules()
+        if not rule.name.startswith(('sodos:identity:', 'sodos:catalog:'))
+    }
     assert names == {
         'sodos:federation:get',
         'sodos:site:list',

@@ -217,9 +217,13 @@ class _NoQuorum:
         return False
 
 
-def test_shared_mode_is_refused_clearly(conf):
+def test_shared_mode_needs_the_keystone_database(conf):
     conf.set_override('mode', 'shared', 'identity')
-    with pytest.raises(exception.ConfigError, match='not implemented yet'):
+    conf.set_override('driver', 'openstack', 'exec')
+    with pytest.raises(
+        exception.ConfigError,
+        match=r'\[identity\]keystone_database_connection',
+    ):
         identity_sync.make(conf, object(), lambda: None)
 
 

@@ -26,8 +26,8 @@ import pytest
 from sodos.kb import commands
 from sodos.kb import state
 from sodos.kb.raft import backend as raft_backend
-from sodos.kb.raft import control
 from sodos.kb.raft import consumer as consumer_mod
+from sodos.kb.raft import control
 from sodos.knowmon import divergence
 from sodos.testing import ports
 

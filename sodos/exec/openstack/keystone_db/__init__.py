@@ -1,0 +1,24 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The ``shared`` identity writer: a site's Keystone database, directly.
+
+Keystone's API gives every project, user and group an id of its own and
+takes no password hash; writing its tables (as StarlingX's dcdbsync does)
+gives every site the same ids, so one token is good at every site.
+
+* :mod:`.schema`: the tables written, and the gate that refuses a
+  Keystone schema version this writer was not checked against;
+* :mod:`.rows`: pure functions from an operation to rows, and back;
+* :mod:`.writer`: :class:`~.writer.KeystoneDBWriter`, one transaction
+  per operation.
+"""

@@ -1,0 +1,100 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The federated catalog: every site's Keystone endpoints.
+
+``site.catalog`` (arguments in :mod:`sodos.kb.schemas`) replaces a
+site's published endpoints, each a service type and name, an interface,
+a region and a URL. Only the site itself writes its catalog: its Exec
+reads it from the site's Keystone and commits it when it changed
+(:mod:`sodos.exec.catalog_sync`). The section keeps the catalog of a
+site that left; the readers skip it.
+
+The applier is deterministic, as every applier of :mod:`sodos.kb.state`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sodos.kb import state
+
+Result = dict[str, Any]
+
+
+def _catalog(data: dict[str, Any]) -> dict[str, Any]:
+    # A state snapshotted before the catalog existed has no section yet.
+    found: dict[str, Any] = data.setdefault('catalog', {})
+    return found
+
+
+@state.applier('site.catalog')
+def _site_catalog(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    args = cmd['args']
+    site = args['site']
+    if site not in data['sites']:
+        raise state.Rejected('unknown site %r' % site)
+    if site != cmd['origin']:
+        raise state.Rejected(
+            'site %s cannot write the catalog of site %s'
+            % (cmd['origin'], site)
+        )
+    old = _catalog(data).get(site)
+    if old is not None and old['endpoints'] == args['endpoints']:
+        return {'changed': False}
+    _catalog(data)[site] = {
+        'endpoints': args['endpoints'],
+        'updated_at': cmd['ts'],
+    }
+    return {'changed': True}
+
+
+def rows(
+    catalog: dict[str, Any],
+    sites: dict[str, Any],
+    region: str | None = None,
+    service_type: str | None = None,
+    site: str | None = None,
+) -> list[dict[str, Any]]:
+    """One row per endpoint of the sites still in the federation, sorted
+    by site, region, service and interface; filtered by the arguments
+    given."""
+    out = []
+    for name in sorted(catalog):
+        known = sites.get(name)
+        if known is None or known.get('status') == 'left':
+            continue
+        if site is not None and name != site:
+            continue
+        entry = catalog[name]
+        for endpoint in entry.get('endpoints') or []:
+            if region is not None and endpoint['region'] != region:
+                continue
+            if (
+                service_type is not None
+                and endpoint['service_type'] != service_type
+            ):
+                continue
+            out.append(
+                dict(endpoint, site=name, updated_at=entry.get('updated_at'))
+            )
+    out.sort(
+        key=lambda r: (
+            r['site'],
+            r['region'],
+            r['service_type'],
+            r['service_name'],
+            r['interface'],
+            r['url'],
+        )
+    )
+    return out

@@ -20,6 +20,7 @@ sodos-manage identity membership create|delete --group G --user U
 sodos-manage identity role-assignment create|delete --role R
     (--user U | --group G) (--project P | --target-domain D)
 sodos-manage identity membership|role-assignment list
+sodos-manage identity keys status|replace (manage_identity_keys.py)
 
 ``create`` of an existing name changes the attributes given. A password
 is read from stdin or a prompt, never from the command line (other users
@@ -40,6 +41,7 @@ import prettytable
 from oslo_config import cfg
 
 from sodos import exception
+from sodos.cmd import manage_identity_keys
 from sodos.identity import api as identity_api
 from sodos.identity import crypto
 from sodos.identity import model
@@ -243,6 +245,8 @@ def _print(conf: cfg.ConfigOpts, rows: list[dict], columns: list[str]) -> None:
 def run(conf: cfg.ConfigOpts) -> int:
     """Carry out ``sodos-manage identity OBJECT ACTION``."""
     obj, action = conf.category.object, conf.category.action
+    if obj == 'keys':
+        return manage_identity_keys.run(conf)
     try:
         if obj in OBJECTS:
             commands: dict[str, Callable[[cfg.ConfigOpts, str], int]] = {
@@ -345,3 +349,4 @@ def add_parsers(subparsers: Any) -> None:
     for name in OBJECTS:
         _object_parsers(objects, name)
     _link_parsers(objects)
+    manage_identity_keys.add_parsers(objects)

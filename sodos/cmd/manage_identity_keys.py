@@ -13,7 +13,7 @@
 """sodos-manage commands on the federation's shared fernet keys.
 
 sodos-manage identity keys status [--format table|json]
-sodos-manage identity keys replace --reason TEXT [--yes]
+sodos-manage identity keys replace --reason TEXT [--secret-changed] [--yes]
 
 Only a federation in ``[identity]mode = shared`` has keys in the KB
 (:mod:`sodos.kb.identity_keys`). ``status`` tells which keys the KB holds
@@ -139,13 +139,13 @@ def _as_text(data: dict[str, Any]) -> str:
         % (keys['generation'], keys['hash'], keys['count']),
         'Rotated at:        %s (%s, by %s)'
         % (keys['rotated_at'], keys['reason'], keys['by']),
-        'Next rotation:     due at %s (this site\'s [identity]'
+        "Next rotation:     due at %s (this site's [identity]"
         'fernet_rotation_interval), %s'
         % (
             keys['next_rotation_due'],
             'held back while a site lags' if lagging else 'no site lags',
         ),
-        'Encrypted with:    key %s; this site\'s [identity]secret %s'
+        "Encrypted with:    key %s; this site's [identity]secret %s"
         % (', '.join(keys['key_ids']), keys['secret']),
         'Revocation events: %d' % data['revocation_events'],
         'Lagging sites:     %s' % (', '.join(lagging) or 'none'),
@@ -216,7 +216,8 @@ def _check_secret(box: crypto.PasswordBox, repo: dict[str, Any]) -> None:
             "the federation's keys are encrypted with another "
             "[identity]secret (key %s, this site's is %s): new keys "
             'encrypted here could not be written by the other sites; run '
-            "the command on a site with the federation's secret"
+            "the command on a site with the federation's secret, or add "
+            '--secret-changed if the secret was changed at every site'
             % (', '.join(foreign), box.key_id)
         )
 
@@ -224,18 +225,30 @@ def _check_secret(box: crypto.PasswordBox, repo: dict[str, Any]) -> None:
 def _confirmed(repo: dict[str, Any], sites: dict[str, Any]) -> bool:
     names = sorted(n for n, s in sites.items() if s.get('status') != 'left')
     print(
-        "This replaces the federation's fernet keys (generation %d) with new "
-        'ones.\nEVERY TOKEN OF EVERY SITE BECOMES INVALID as each site '
-        'writes the new keys: users and scripts must log in again, the '
-        'services authenticate again by themselves. A site that is down '
-        'refuses the new tokens until it is back and has written the '
-        'keys.\nSites: %s' % (repo['generation'], ', '.join(names) or 'none')
+        "This replaces the federation's fernet keys (generation %d) with\n"
+        'new ones. EVERY TOKEN OF EVERY SITE BECOMES INVALID as each site\n'
+        'writes the new keys: users and scripts must log in again, the\n'
+        'services authenticate again by themselves. A site that is down\n'
+        'refuses the new tokens until it is back and has written them.\n'
+        'Sites: %s' % (repo['generation'], ', '.join(names) or 'none')
     )
     try:
         answer = input('Type "%s" to replace the keys: ' % CONFIRM)
     except EOFError:
         answer = ''
     return answer.strip() == CONFIRM
+
+
+def _commit(
+    api: rpcapi.KnowMonClient, args: dict[str, Any], origin: str
+) -> dict[str, Any]:
+    try:
+        return rpcapi.propose(api, 'identity.keys.set', args, origin)
+    except exception.CommitTimeout as exc:
+        raise exception.SodosError(
+            '%s; it may still be committed: see "sodos-manage identity '
+            'keys status" before trying again' % exc
+        ) from exc
 
 
 def keys_replace(conf: cfg.ConfigOpts) -> int:
@@ -254,29 +267,23 @@ def keys_replace(conf: cfg.ConfigOpts) -> int:
         repo = identity_keys.section(api.read('identity_keys'))['repo']
         if repo is None:
             raise exception.SodosError(NO_KEYS + ': nothing to replace')
-        _check_secret(box, repo)
+        if not conf.category.secret_changed:
+            _check_secret(box, repo)
         if not conf.category.yes and not _confirmed(
             repo, api.read('sites') or {}
         ):
             print('Not confirmed: the keys are unchanged.', file=sys.stderr)
             return 1
         args = fernet_rotation.replacement_args(box, max_keys, reason)
-        try:
-            result = rpcapi.propose(
-                api, 'identity.keys.set', args, conf.site_name
-            )
-        except exception.CommitTimeout as exc:
-            raise exception.SodosError(
-                '%s; it may still be committed: see "sodos-manage identity '
-                'keys status" before trying again' % exc
-            ) from exc
+        result = _commit(api, args, conf.site_name)
     finally:
         api.close()
     print(
         'fernet keys replaced: generation %d (hash %s), reason: %s.\n'
         "Each site's Exec writes them within [identity]"
-        'revocation_sync_interval; from then on it refuses every token '
-        'made before. See "sodos-manage identity keys status".'
+        'revocation_sync_interval;\nfrom then on that site refuses every '
+        'token made before.\nFollow them with "sodos-manage identity keys '
+        'status".'
         % (result['generation'], result['hash'][:HASH_SHOWN], reason)
     )
     return 0
@@ -315,6 +322,12 @@ def add_parsers(objects: Any) -> None:
         required=True,
         metavar='TEXT',
         help='why (recorded with the keys)',
+    )
+    replace.add_argument(
+        '--secret-changed',
+        action='store_true',
+        help='the current keys are encrypted with a former [identity]secret: '
+        "every site has this site's secret now",
     )
     replace.add_argument(
         '--yes', action='store_true', help='do not ask for confirmation'

@@ -71,9 +71,17 @@ def cli(api, config, monkeypatch, capsys):
 
 
 def repo_of(knowmon):
-    return identity_keys.section(knowmon.backend.read('identity_keys'))[
-        'repo'
-    ]
+    return identity_keys.section(knowmon.backend.read('identity_keys'))['repo']
+
+
+def table_rows(out):
+    """Site -> its cells, from the table of ``keys status``."""
+    rows = {}
+    for line in out.splitlines():
+        cells = [cell.strip() for cell in line.split('|')[1:-1]]
+        if cells and cells[0] != 'site':
+            rows[cells[0]] = cells
+    return rows
 
 
 def ack(knowmon, site, digest):
@@ -121,11 +129,10 @@ def test_status_tells_each_site_and_the_laggards(cli, shared):
     assert 'generation 1, hash %s, 2 keys' % shared['hash'][:12] in out
     assert 'Lagging sites:     far\n' in out
     assert "this site's [identity]secret matches" in out
-    lines = {line.split('|')[1].strip(): line for line in out.splitlines()[7:]
-             if line.startswith('| ') and 'site' not in line.split('|')[1]}
-    assert '| yes ' in lines['here']
-    assert 'no (lagging)' in lines['far'] and 'ffffffffffff' in lines['far']
-    assert 'no (never acknowledged)' in lines['new']
+    rows = table_rows(out)
+    assert rows['here'][4] == 'yes'
+    assert rows['far'][2:] == ['ffffffffffff', rows['far'][3], 'no (lagging)']
+    assert rows['new'][2:] == ['', '', 'no (never acknowledged)']
 
     code, out, _ = cli('status', '--format', 'json')
     data = json.loads(out)
@@ -143,25 +150,29 @@ def test_status_tells_each_site_and_the_laggards(cli, shared):
         assert entry['ciphertext'] not in out
 
 
-def test_status_tells_a_secret_that_cannot_read_the_keys(
-    cli, shared, config
-):
+def test_status_tells_a_secret_that_cannot_read_the_keys(cli, shared, config):
     config.write_text(config.read_text().replace(SECRET, 'another one'))
     code, out, _ = cli('status')
     assert code == 0
     other = crypto.PasswordBox('another one').key_id
-    assert "[identity]secret differs (this site has key %s)" % other in out
+    assert '[identity]secret differs (this site has key %s)' % other in out
 
 
-def test_replace_with_yes_makes_new_keys_for_every_site(
-    cli, shared, knowmon
-):
+def test_status_tells_a_site_without_a_secret(cli, shared, config):
+    config.write_text(config.read_text().replace('secret = ', 'x = '))
+    code, out, _ = cli('status', '--format', 'json')
+    assert code == 0
+    assert json.loads(out)['keys']['secret'] == 'not set'
+
+
+def test_replace_with_yes_makes_new_keys_for_every_site(cli, shared, knowmon):
     code, out, err = cli('replace', '--reason', 'key leak at lyon', '--yes')
     assert code == 0, err
     repo = repo_of(knowmon)
-    assert 'fernet keys replaced: generation 2 (hash %s)' % repo['hash'][
-        :12
-    ] in out
+    assert (
+        'fernet keys replaced: generation 2 (hash %s)' % repo['hash'][:12]
+        in out
+    )
     assert repo['generation'] == 2 and repo['hash'] != shared['hash']
     assert repo['reason'] == 'key leak at lyon' and repo['by'] == 'here'
     old = set(fernet.unseal(BOX, shared['keys']).values())
@@ -182,9 +193,7 @@ def test_replace_asks_and_warns_that_every_token_goes(cli, shared, knowmon):
 
 
 @pytest.mark.parametrize('answer', ['no\n', 'y\n', ''])
-def test_replace_not_confirmed_changes_nothing(
-    cli, shared, knowmon, answer
-):
+def test_replace_not_confirmed_changes_nothing(cli, shared, knowmon, answer):
     code, out, err = cli('replace', '--reason', 'leak', stdin=answer)
     assert code == 1
     assert 'BECOMES INVALID' in out and 'keys are unchanged' in err
@@ -217,10 +226,27 @@ def test_replace_refused_with_another_secret(cli, shared, knowmon, config):
     config.write_text(config.read_text().replace(SECRET, 'another one'))
     code, _, err = cli('replace', '--reason', 'leak', '--yes')
     assert code == 2
-    assert 'encrypted with another [identity]secret (key %s' % (
-        BOX.key_id
-    ) in err
+    assert (
+        'encrypted with another [identity]secret (key %s' % (BOX.key_id) in err
+    )
     assert repo_of(knowmon) == shared
+
+
+def test_replace_after_the_secret_changed_everywhere(
+    cli, shared, knowmon, config
+):
+    # The leader cannot rotate keys of a former secret: a replacement
+    # made with the new one is the way out.
+    config.write_text(config.read_text().replace(SECRET, 'another one'))
+    code, out, err = cli(
+        'replace', '--reason', 'new secret', '--secret-changed', '--yes'
+    )
+    assert code == 0, err
+    repo = repo_of(knowmon)
+    assert repo['generation'] == 2
+    other = crypto.PasswordBox('another one')
+    assert {e['key_id'] for e in repo['keys'].values()} == {other.key_id}
+    assert sorted(fernet.unseal(other, repo['keys'])) == [0, 1]
 
 
 def test_replace_refused_when_the_federation_shares_no_keys(cli, knowmon):

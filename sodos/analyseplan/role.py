@@ -53,6 +53,21 @@ LOG = log.getLogger(__name__)
 ALERT_NAMESPACE = uuid.UUID('5d1f3c1e-7f0b-4e0e-9a51-0c2f4a8e6b31')
 
 
+# What changes the plan: a site going down or coming back (disaster
+# recovery starts here), appliances, maintenance, overloads.
+WAKING_COMMANDS = frozenset(
+    (
+        'site.status',
+        'site.register',
+        'site.leave',
+        'site.maintenance',
+        'appliance.put',
+        'appliance.delete',
+        'policy.set',
+    )
+)
+
+
 def unplaced_alert_id(key: str) -> str:
     return uuid.uuid5(ALERT_NAMESPACE, 'unplaced:' + key).hex
 
@@ -77,6 +92,13 @@ class AnalysePlanRole(roles.Role):
 
             self._prestager = prestage.Prestager()
         return self._prestager
+
+    def wakes_for(self, wire: dict[str, Any]) -> bool:
+        kind = wire.get('type')
+        if kind == 'alert.raise':
+            args = wire.get('args') or {}
+            return args.get('kind') == overload.KIND
+        return kind in WAKING_COMMANDS
 
     def cycle(self) -> str:
         api = self.knowmon_api

@@ -188,6 +188,14 @@ class ExecRole(roles.Role):
 
     # -- the decision cycle ------------------------------------------------
 
+    def wakes_for(self, wire: dict[str, Any]) -> bool:
+        """New actions for this site: start them now."""
+        if wire.get('type') != 'plan.apply':
+            return False
+        site = self.conf.site_name
+        actions = (wire.get('args') or {}).get('actions') or ()
+        return any(a.get('site') == site for a in actions)
+
     def cycle(self) -> str:
         now = time.monotonic()
         stalled = now - self._last_cycle

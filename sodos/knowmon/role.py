@@ -59,6 +59,9 @@ class KnowMonRole(roles.Role):
             'history', self._record_history, self._history_interval
         )
 
+    def local_backend(self) -> kb_backend.StateBackend:
+        return self.backend
+
     def local_api(self) -> rpcapi.KnowMonClient:
         return self.api
 

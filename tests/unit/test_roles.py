@@ -13,6 +13,7 @@
 """The roles' decision cycles on the in-memory KB, and the role set."""
 
 import logging
+import time
 
 import pytest
 from oslo_config import cfg
@@ -216,6 +217,82 @@ def test_knowmon_starts_first_and_serves_the_others_in_process(conf):
     assert role_set.roles == []
     # Stopping KnowMon stops its KB member, so that it can restart.
     assert knowmon.backend.status().role == 'stopped'
+
+
+def test_roles_beside_the_kb_member_wake_for_what_concerns_them(conf):
+    conf.set_override('loop_interval', 300.0, 'exec')
+    conf.set_override('loop_interval', 300.0, 'analyseplan')
+    role_set = roles.RoleSet(conf, ['knowmon', 'exec', 'analyseplan'])
+    role_set.start()
+    try:
+        knowmon, exec_, plan = role_set.roles
+
+        def cycles_after(type_, args):
+            before = (exec_.loop.cycles, plan.loop.cycles)
+            knowmon.backend.propose(type_, args, check=False)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                now = (exec_.loop.cycles, plan.loop.cycles)
+                if now != before:
+                    time.sleep(0.3)  # a second wake would show by now
+                    break
+                time.sleep(0.02)
+            after = (exec_.loop.cycles, plan.loop.cycles)
+            return after[0] - before[0], after[1] - before[1]
+
+        # Both loops ran their first cycle at start; a 300 s interval
+        # means any further cycle comes from a wake.
+        time.sleep(0.5)
+        # A site marked down wakes AnalysePlan, not Exec.
+        knowmon.backend.propose(
+            'site.register', {'site': 'there', 'address': 'h:2'}
+        )
+        time.sleep(0.5)
+        exec_runs, plan_runs = cycles_after(
+            'site.status', {'site': 'there', 'status': 'down', 'reason': 't'}
+        )
+        assert (exec_runs, plan_runs > 0) == (0, True)
+        # An alert of its own kind (it raised it) wakes neither.
+        alert = {
+            'alert_id': 'a' * 32,
+            'site': 'there',
+            'kind': 'unplaced',
+            'severity': 'warning',
+            'message': 'm',
+        }
+        assert cycles_after('alert.raise', alert) == (0, 0)
+        assert 'a' * 32 in knowmon.backend.read('alerts')
+    finally:
+        role_set.stop()
+
+
+def test_exec_wakes_only_for_actions_of_its_own_site(conf):
+    role = exec_role.ExecRole.__new__(exec_role.ExecRole)
+    role.conf = conf
+    action = {'action_id': 'a' * 32, 'kind': 'server.create', 'params': {}}
+    mine = {
+        'type': 'plan.apply',
+        'args': {'actions': [dict(action, site='here')]},
+    }
+    other = {
+        'type': 'plan.apply',
+        'args': {'actions': [dict(action, site='x')]},
+    }
+    assert role.wakes_for(mine)
+    assert not role.wakes_for(other)
+    assert not role.wakes_for({'type': 'site.status', 'args': {}})
+
+
+def test_analyseplan_wakes_for_overloads_not_its_own_alerts(conf):
+    plan = analyseplan_role.AnalysePlanRole(conf, None)
+    assert plan.wakes_for({'type': 'appliance.put'})
+    assert plan.wakes_for(
+        {'type': 'alert.raise', 'args': {'kind': 'overload'}}
+    )
+    assert not plan.wakes_for(
+        {'type': 'alert.raise', 'args': {'kind': 'unplaced'}}
+    )
+    assert not plan.wakes_for({'type': 'action.update'})
 
 
 def test_a_failed_start_stops_what_had_started(conf, monkeypatch):

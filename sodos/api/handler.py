@@ -33,6 +33,7 @@ from sodos.api.handlers import catalog
 from sodos.api.handlers import federation
 from sodos.api.handlers import history
 from sodos.api.handlers import identity
+from sodos.api.handlers import identity_adoptions
 from sodos.api.handlers import identity_links
 from sodos.api.handlers import images
 from sodos.api.handlers import root
@@ -115,6 +116,11 @@ ROUTES: dict[str, dict[str, Handler]] = {
         'POST': identity_links.create_assignment,
         'DELETE': identity_links.delete_assignment,
     },
+    '/v1/identity/adoptions': {
+        'GET': identity_adoptions.list_adoptions,
+        'POST': identity_adoptions.create,
+    },
+    '/v1/identity/adoptions/{request_id}': {'GET': identity_adoptions.show},
 }
 # Answered without a token: version discovery.
 PUBLIC = frozenset({'/', '/v1'})

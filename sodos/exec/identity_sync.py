@@ -35,6 +35,9 @@ ID map then maps each id to itself); an object of the KB that the site
 holds under another id is a conflict, reported until the operator
 removes it.
 
+Adoption requests naming this site (:mod:`sodos.identity.adoption`)
+are answered at every look at the KB, before the pass.
+
 Like every Exec action, a pass runs only while the site's KnowMon is in
 contact with a quorum (fencing).
 """
@@ -53,6 +56,7 @@ from oslo_log import log
 from sodos import exception
 from sodos import periodic
 from sodos.exec import driver as exec_driver
+from sodos.identity import adoption
 from sodos.identity import converge
 from sodos.identity import crypto
 from sodos.identity import model
@@ -224,6 +228,10 @@ class IdentitySync:
             self._failed = True
             return self._say('identity: fenced (no quorum), not acting')
         desired = model.section(api.read('identity') or {})
+        waiting = adoption.pending(desired, self.site)
+        if waiting:
+            self._adopt(api, desired, waiting)
+            desired = model.section(api.read('identity') or {})
         revision = desired['revision']
         audit = time.monotonic() - self._last_pass >= float(
             self.conf.identity.audit_interval
@@ -301,6 +309,86 @@ class IdentitySync:
             },
             self.site,
         )
+
+    # -- adoption -----------------------------------------------------------
+
+    def _adopt(
+        self,
+        api: rpcapi.KnowMonClient,
+        desired: dict[str, Any],
+        waiting: list[tuple[str, Any]],
+    ) -> None:
+        """Answer this site's pending adoption requests, oldest first
+        (:mod:`sodos.identity.adoption`), and mark what was adopted."""
+        try:
+            observed = self.writer.snapshot()
+        except (exec_driver.TransientError, exec_driver.PermanentError) as exc:
+            LOG.warning('identity: %d adoption(s) wait: %s', len(waiting), exc)
+            return
+        for rid, request in waiting:
+            try:
+                args = adoption.decide(
+                    rid,
+                    request,
+                    observed,
+                    desired,
+                    model.protected_sets(self.conf),
+                    self.same_ids,
+                    self._members(request, observed),
+                )
+                done = rpcapi.propose(
+                    api, 'identity.adoption.finish', args, self.site
+                )
+            except (
+                exec_driver.TransientError,
+                exec_driver.PermanentError,
+                exception.SodosError,
+            ) as exc:
+                # Still pending: decided again at the next look.
+                LOG.warning('identity: adoption %s waits: %s', rid, exc)
+                continue
+            what = '%s %s' % (model.SINGULAR[request['kind']], request['name'])
+            if done.get('state') != 'done':
+                LOG.warning(
+                    'identity: adoption of %s refused: %s',
+                    what,
+                    done.get('reason'),
+                )
+                continue
+            self._mark(what, request['kind'], done)
+            # A later request may link to what this one adopted (its ID
+            # map entry is in the KB now).
+            desired = model.section(api.read('identity') or {})
+
+    def _mark(self, what: str, kind: str, done: dict[str, Any]) -> None:
+        """Mark the adopted object, after the commit: one marked with a
+        global id the KB lacked would be deleted by the next pass. A mark
+        that fails is made by the next pass, which finds it by name."""
+        try:
+            self.writer.mark(kind, done['local_id'], done['id'])
+        except (exec_driver.TransientError, exec_driver.PermanentError) as exc:
+            LOG.warning(
+                'identity: %s adopted, not marked yet (the next pass marks '
+                'it): %s',
+                what,
+                exc,
+            )
+            return
+        LOG.info(
+            'identity: adopted %s (site id %s) as federation id %s',
+            what,
+            done['local_id'],
+            done['id'],
+        )
+
+    def _members(
+        self, request: dict[str, Any], observed: converge.Observed
+    ) -> set[str] | None:
+        """The members of the group a group request names."""
+        lid = adoption.held(request, observed)
+        if request['kind'] != 'groups' or lid is None:
+            return None
+        return self.writer.group_members(lid)
 
     # -- one pass -----------------------------------------------------------
 

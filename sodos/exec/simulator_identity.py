@@ -66,6 +66,8 @@ class SimulatedKeystone(writer.IdentityWriter):
         # The hashes sodos set: another one was set by hand.
         self._set_by_sodos: dict[str, str] = {}
         self.calls = 0
+        # The names mark() refuses, as [identity]protected_* would.
+        self.protected: dict[str, set[str]] = {}
         # Set to make the next calls fail as a site's API down would.
         self.down = False
 
@@ -115,6 +117,17 @@ class SimulatedKeystone(writer.IdentityWriter):
                 else:
                     self.assignments.discard(op.grant)
             return None
+
+    def mark(self, kind: str, local_id: str, gid: str) -> None:
+        self._call()
+        with self._lock:
+            obj = self.store[kind].get(local_id)
+            if self.same_ids and obj is not None and local_id != gid:
+                raise driver.PermanentError(
+                    '%s %s has another id than %s' % (kind, local_id, gid)
+                )
+            if writer.needs_mark(kind, local_id, obj, gid, self.protected):
+                self.store[kind][local_id][model.MARKER] = gid
 
     def _apply_object(self, op: converge.Op) -> str | None:
         store = self.store[op.kind]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sodos.identity import adoption
 from sodos.identity import crypto
 from sodos.identity import model
 from sodos.knowmon import rpcapi
@@ -190,6 +191,38 @@ class IdentityAPI:
         }
         verb = 'put' if add else 'delete'
         return self._propose('identity.assignment.' + verb, args)
+
+    def adopt(
+        self,
+        kind: str,
+        name: str,
+        site: str,
+        domain: str | None = None,
+        requested_by: str = 'sodos-manage',
+    ) -> dict[str, Any]:
+        """Ask ``site`` to make its ``kind`` ``name`` (in ``domain``) a
+        federation object (:mod:`sodos.identity.adoption`). Returns once
+        the request is committed, with its id; the site's Exec carries
+        it out."""
+        if kind not in adoption.KINDS:
+            raise model.InvalidIdentity(
+                'only projects, users and groups can be adopted, not %s' % kind
+            )
+        if name in self.protected.get(kind, set()):
+            raise model.InvalidIdentity(
+                '%s %s is protected ([identity]protected_%s): sodos does '
+                'not manage it' % (model.SINGULAR[kind], name, kind)
+            )
+        args = {
+            'request_id': uuid.uuid4().hex,
+            'kind': kind,
+            'name': name,
+            'domain_id': self.domain_id(domain, self.state()),
+            'site': site,
+            'requested_by': requested_by,
+        }
+        result = self._propose('identity.adopt', args)
+        return dict(result, id=args['request_id'])
 
     def _propose(self, type_: str, args: dict[str, Any]) -> dict[str, Any]:
         return rpcapi.propose(self.client, type_, args, self.origin)

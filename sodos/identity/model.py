@@ -24,6 +24,9 @@ Section ``identity`` of the KB::
     assignments   {key: {role, actor_type, actor_id, target_type,
                          target_id}}
     idmap         {site: {kind: {global id: the site's own id}}}
+    adoptions     {request id: {kind, name, domain_id, site, state, ...}}
+                  requests to make an object a site holds a federation
+                  one (:mod:`sodos.identity.adoption`)
 
 A domain's global id is its id at every site too: Keystone takes an
 explicit id for domains only (``explicit_domain_id``). Projects, users
@@ -60,6 +63,8 @@ ATTRIBUTES = {
     'users': ('name', 'domain_id', 'description', 'email', 'enabled'),
     'groups': ('name', 'domain_id', 'description'),
 }
+# Every part of the section but ``revision``.
+PARTS = KINDS + LINKS + ('idmap', 'adoptions')
 ACTOR_TYPES = ('user', 'group')
 TARGET_TYPES = ('project', 'domain')
 # The attribute Keystone keeps on what sodos made (an "extra" attribute,
@@ -78,7 +83,7 @@ def section(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` (the KB's identity section) with every part present."""
     out = dict(data)
     out.setdefault('revision', 0)
-    for part in KINDS + LINKS + ('idmap',):
+    for part in PARTS:
         out.setdefault(part, {})
     return out
 

@@ -61,6 +61,13 @@ PASSWORD: dict[str, Any] = {
     'additionalProperties': False,
 }
 KIND: dict[str, Any] = {'enum': ['projects', 'users', 'groups']}
+# A site's own id of an object (what Keystone 30 and LDAP backends give).
+LOCAL_ID: dict[str, Any] = {
+    'type': 'string',
+    'pattern': '^[0-9A-Za-z_\\-]{1,64}$',
+}
+# Why an adoption failed, or what to know about one that was done.
+ADOPTION_TEXT: dict[str, Any] = {'type': 'string', 'maxLength': 1024}
 
 
 def _obj(required: list[str], **props: Any) -> dict[str, Any]:
@@ -87,7 +94,7 @@ _MAP_ENTRIES = {
         ['kind', 'id', 'local_id'],
         kind=KIND,
         id=GLOBAL_ID,
-        local_id={'type': 'string', 'pattern': '^[0-9A-Za-z_\\-]{1,64}$'},
+        local_id=LOCAL_ID,
     ),
 }
 
@@ -146,5 +153,46 @@ ARGS: dict[str, dict[str, Any]] = {
             'maxItems': 1000,
             'items': _obj(['kind', 'id'], kind=KIND, id=GLOBAL_ID),
         },
+    ),
+    # Adoption (sodos.identity.adoption): asked by an operator, carried
+    # out by the named site's Exec, which alone reads its Keystone.
+    'identity.adopt': _obj(
+        ['request_id', 'kind', 'name', 'domain_id', 'site', 'requested_by'],
+        request_id=GLOBAL_ID,
+        kind=KIND,
+        name=ENTITY_NAME,
+        domain_id=DOMAIN_REF,
+        site=SITE,
+        requested_by={'type': 'string', 'minLength': 1, 'maxLength': 255},
+    ),
+    'identity.adoption.finish': _obj(
+        ['request_id', 'outcome'],
+        request_id=GLOBAL_ID,
+        outcome={'enum': ['done', 'failed']},
+        # done: the object's global id, the site's id and the attributes
+        # read at the site; failed: the reason.
+        id=GLOBAL_ID,
+        local_id=LOCAL_ID,
+        attrs=_obj(
+            [],
+            description=DESCRIPTION,
+            enabled={'type': 'boolean'},
+            email=EMAIL,
+        ),
+        # The links that come with it: on a project, roles of federation
+        # users and groups; in a group, federation users.
+        assignments={
+            'type': 'array',
+            'maxItems': 1000,
+            'items': _obj(
+                ['role', 'actor_type', 'actor_id'],
+                role=ROLE_NAME,
+                actor_type={'enum': ['user', 'group']},
+                actor_id=GLOBAL_ID,
+            ),
+        },
+        members={'type': 'array', 'maxItems': 1000, 'items': GLOBAL_ID},
+        reason=ADOPTION_TEXT,
+        note=ADOPTION_TEXT,
     ),
 }

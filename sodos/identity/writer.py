@@ -25,8 +25,11 @@ that make one token valid everywhere travel beside it
 from __future__ import annotations
 
 import abc
+from typing import Any
 
+from sodos.exec import driver
 from sodos.identity import converge
+from sodos.identity import model
 
 
 class IdentityWriter(abc.ABC):
@@ -47,6 +50,51 @@ class IdentityWriter(abc.ABC):
     def apply(self, op: converge.Op) -> str | None:
         """Carry out ``op``; return the site's id of what it created."""
 
+    @abc.abstractmethod
+    def mark(self, kind: str, local_id: str, gid: str) -> None:
+        """Mark the site's object ``local_id`` as the federation's ``gid``
+        (adoption, :mod:`sodos.identity.adoption`): set its
+        :data:`~sodos.identity.model.MARKER` and change nothing else.
+
+        Done already (the same mark) is a no-op; an object that is gone,
+        protected or marked with another id is refused (PermanentError).
+        """
+
     def close(self) -> None:
         """Release connections; the default writer holds none."""
         return None
+
+
+def needs_mark(
+    kind: str,
+    local_id: str,
+    obj: dict[str, Any] | None,
+    gid: str,
+    protected: dict[str, set[str]],
+) -> bool:
+    """The rule every writer's :meth:`IdentityWriter.mark` keeps: True
+    if the site's object ``obj`` (None: the site has none) is to be
+    marked, False if it has that mark already.
+
+    :raises PermanentError: it is gone, protected or marked otherwise.
+    """
+    single = model.SINGULAR[kind]
+    if obj is None:
+        raise driver.PermanentError(
+            'Could not find %s: %s.' % (single, local_id)
+        )
+    name = obj.get('name')
+    if name in protected.get(kind, set()):
+        raise driver.PermanentError(
+            '%s %s is protected ([identity]protected_%s): sodos does not '
+            'change it' % (single, name, kind)
+        )
+    marker = obj.get(model.MARKER)
+    if marker == gid:
+        return False
+    if marker:
+        raise driver.PermanentError(
+            "%s %s (%s) has the %s %s: it is sodos's already, not adopted "
+            'again' % (single, name, local_id, model.MARKER, marker)
+        )
+    return True

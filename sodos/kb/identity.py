@@ -22,13 +22,15 @@ name it, as Keystone does.
 
 Every change of the desired state bumps ``revision``, which each site's
 Exec watches; the ID map (``identity.map``, written by a site about its
-own ids) does not.
+own ids) and adoption requests (``identity.adopt``, see
+:mod:`sodos.identity.adoption`) do not.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sodos.identity import adoption
 from sodos.identity import model
 from sodos.kb import state
 
@@ -43,7 +45,7 @@ _ID_ARG = {
 
 def _ident(data: dict[str, Any]) -> dict[str, Any]:
     ident = data.setdefault('identity', {})
-    for part in model.KINDS + model.LINKS + ('idmap',):
+    for part in model.PARTS:
         ident.setdefault(part, {})
     ident.setdefault('revision', 0)
     return ident
@@ -63,27 +65,38 @@ def _put(kind: str) -> state.Applier:
             model.check_put(ident, kind, gid, args)
         except model.InvalidIdentity as exc:
             raise state.Rejected(str(exc)) from None
-        old = ident[kind].get(gid)
-        obj = {'name': args['name'], 'description': args.get('description')}
-        if kind != 'domains':
-            obj['domain_id'] = args['domain_id']
-        if kind != 'groups':
-            obj['enabled'] = args.get('enabled', True)
-        if kind == 'users':
-            obj['email'] = args.get('email')
-            obj['password'] = _password(old, args.get('password'))
-        obj['created_at'] = old['created_at'] if old else cmd['ts']
-        obj['updated_at'] = cmd['ts']
-        if old is not None and _same(old, obj):
-            return {'created': False, 'changed': False}
-        ident[kind][gid] = obj
-        return {
-            'created': old is None,
-            'changed': True,
-            'revision': _changed(ident),
-        }
+        return _store(ident, kind, gid, args, cmd['ts'])
 
     return apply
+
+
+def _store(
+    ident: dict[str, Any],
+    kind: str,
+    gid: str,
+    args: dict[str, Any],
+    ts: float,
+) -> Result:
+    """Put object ``gid`` as ``args`` say (checked by the caller)."""
+    old = ident[kind].get(gid)
+    obj = {'name': args['name'], 'description': args.get('description')}
+    if kind != 'domains':
+        obj['domain_id'] = args['domain_id']
+    if kind != 'groups':
+        obj['enabled'] = args.get('enabled', True)
+    if kind == 'users':
+        obj['email'] = args.get('email')
+        obj['password'] = _password(old, args.get('password'))
+    obj['created_at'] = old['created_at'] if old else ts
+    obj['updated_at'] = ts
+    if old is not None and _same(old, obj):
+        return {'created': False, 'changed': False}
+    ident[kind][gid] = obj
+    return {
+        'created': old is None,
+        'changed': True,
+        'revision': _changed(ident),
+    }
 
 
 def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -205,3 +218,173 @@ def _identity_map(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
     for entry in args.get('drop', []):
         site_map.get(entry['kind'], {}).pop(entry['id'], None)
     return {}
+
+
+# -- adoption (sodos.identity.adoption) --------------------------------------
+
+
+@state.applier('identity.adopt')
+def _adopt(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    """An operator's request: the named site's Exec carries it out.
+
+    Not a change of the desired state (no revision): the site's Exec
+    looks for its pending requests at every look at the KB.
+    """
+    args = cmd['args']
+    ident = _ident(data)
+    rid = args['request_id']
+    if rid in ident['adoptions']:
+        return {'created': False}
+    site = data['sites'].get(args['site'])
+    if site is None:
+        raise state.Rejected('unknown site %r' % args['site'])
+    if site.get('status') == 'left':
+        raise state.Rejected('site %s has left the federation' % args['site'])
+    kind = args['kind']
+    try:
+        model.check_domain(ident, args['domain_id'])
+    except model.InvalidIdentity as exc:
+        raise state.Rejected(str(exc)) from None
+    other = model.find(ident, kind, args['name'], args['domain_id'])
+    if other is not None:
+        raise state.Rejected(
+            'the federation has a %s %r in domain %s already (id %s): '
+            'there is nothing to adopt'
+            % (model.SINGULAR[kind], args['name'], args['domain_id'], other)
+        )
+    waiting = sum(
+        1 for r in ident['adoptions'].values() if r['state'] == 'pending'
+    )
+    if waiting >= adoption.PENDING_MAX:
+        raise state.Rejected(
+            '%d adoptions are pending already: wait for their sites to '
+            'carry them out' % waiting
+        )
+    ident['adoptions'][rid] = {
+        'kind': kind,
+        'name': args['name'],
+        'domain_id': args['domain_id'],
+        'site': args['site'],
+        'requested_by': args['requested_by'],
+        'state': 'pending',
+        'reason': None,
+        'note': None,
+        'id': None,
+        'local_id': None,
+        'created_at': cmd['ts'],
+        'finished_at': None,
+    }
+    return {'created': True}
+
+
+@state.applier('identity.adoption.finish')
+def _adoption_finish(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+    """The site's answer: failed with a reason, or done.
+
+    Done puts the object (the site's attributes) and its ID map entry in
+    one command, so that no state has one without the other. The KB
+    checks again what the site checked on an older copy of it: a name
+    or id taken since makes the request fail, with the reason.
+    """
+    args = cmd['args']
+    ident = _ident(data)
+    req = ident['adoptions'].get(args['request_id'])
+    if req is None:
+        raise state.Rejected(
+            'unknown adoption request %s' % args['request_id']
+        )
+    if cmd['origin'] != req['site']:
+        raise state.Rejected(
+            'site %s cannot answer an adoption request of site %s'
+            % (cmd['origin'], req['site'])
+        )
+    result: Result = {'changed': req['state'] == 'pending'}
+    if not result['changed']:
+        # A retry, or a second answer: the first one stands.
+        return _adoption_result(result, req)
+    if args['outcome'] == 'done':
+        if 'id' not in args or 'local_id' not in args:
+            raise state.Rejected('a done adoption names id and local_id')
+        reason = _adoption_refused(ident, req, args)
+        if reason is None:
+            _adoption_done(ident, req, args, cmd['ts'])
+            result['revision'] = ident['revision']
+        else:
+            req.update(state='failed', reason=reason)
+    else:
+        req.update(state='failed', reason=args.get('reason') or 'failed')
+    req['finished_at'] = cmd['ts']
+    for old in adoption.finished_to_drop(ident['adoptions']):
+        del ident['adoptions'][old]
+    return _adoption_result(result, req)
+
+
+def _adoption_result(result: Result, req: dict[str, Any]) -> Result:
+    result.update(
+        state=req['state'],
+        reason=req['reason'],
+        id=req['id'],
+        local_id=req['local_id'],
+    )
+    return result
+
+
+def _adoption_refused(
+    ident: dict[str, Any], req: dict[str, Any], args: dict[str, Any]
+) -> str | None:
+    kind, gid = req['kind'], args['id']
+    single = model.SINGULAR[kind]
+    if gid in ident[kind]:
+        return 'the federation has a %s with the id %s already' % (single, gid)
+    attrs = args.get('attrs', {})
+    if 'email' in attrs and kind != 'users':
+        raise state.Rejected('only users have an email')
+    if args.get('assignments') and kind != 'projects':
+        raise state.Rejected('only a project comes with role assignments')
+    if args.get('members') and kind != 'groups':
+        raise state.Rejected('only a group comes with members')
+    try:
+        model.check_put(
+            ident,
+            kind,
+            gid,
+            {'name': req['name'], 'domain_id': req['domain_id']},
+        )
+    except model.InvalidIdentity as exc:
+        return str(exc)
+    return None
+
+
+def _adoption_done(
+    ident: dict[str, Any],
+    req: dict[str, Any],
+    args: dict[str, Any],
+    ts: float,
+) -> None:
+    kind, gid = req['kind'], args['id']
+    put = dict(
+        args.get('attrs', {}), name=req['name'], domain_id=req['domain_id']
+    )
+    _store(ident, kind, gid, put, ts)
+    site_map = ident['idmap'].setdefault(req['site'], {})
+    site_map.setdefault(kind, {})[gid] = args['local_id']
+    # Links to objects deleted since the site looked are left out: they
+    # would have gone with them.
+    for grant in args.get('assignments', []):
+        link = dict(grant, target_type='project', target_id=gid)
+        if link['actor_id'] in ident[link['actor_type'] + 's']:
+            link['created_at'] = ts
+            ident['assignments'][model.assignment_key(link)] = link
+    for user in args.get('members', []):
+        if user in ident['users']:
+            ident['memberships'][model.membership_key(gid, user)] = {
+                'group_id': gid,
+                'user_id': user,
+                'created_at': ts,
+            }
+    req.update(
+        state='done',
+        id=gid,
+        local_id=args['local_id'],
+        note=args.get('note'),
+    )

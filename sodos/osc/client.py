@@ -377,3 +377,23 @@ class Client:
     def role_assignment_delete(self, fields: dict[str, str]) -> None:
         """The assignment is named in the query: DELETE has no body."""
         self._request('DELETE', '/identity/role-assignments', params=fields)
+
+    def adoption_create(
+        self, kind: str, name: str, site: str, domain: str | None = None
+    ) -> dict[str, Any]:
+        """Ask ``site`` to make its ``kind`` (project, user or group)
+        ``name`` a federation object; the request, once committed."""
+        fields = {'kind': kind, 'name': name, 'site': site}
+        if domain is not None:
+            fields['domain'] = domain
+        body = {'adoption': fields}
+        return self._request('POST', '/identity/adoptions', body)['adoption']
+
+    def adoption_get(self, request_id: str) -> dict[str, Any]:
+        path = '/identity/adoptions/%s' % self._quote(request_id)
+        return self._request('GET', path)['adoption']
+
+    def adoption_list(self, **filters: str | None) -> list[dict[str, Any]]:
+        return self._request('GET', '/identity/adoptions', params=filters)[
+            'adoptions'
+        ]

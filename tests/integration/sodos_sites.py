@@ -19,6 +19,8 @@ members and settings) over the minicloud sites the session shares.
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import types
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -54,6 +56,30 @@ def catalog_store(mc: Any) -> ks_catalog.KeystoneCatalog:
         )
     )
     return ks_catalog.KeystoneCatalog(conf, mc.session())
+
+
+@contextlib.contextmanager
+def fernet_keys_kept(
+    minicloud_sites: dict[str, Any], saved: str
+) -> Iterator[None]:
+    """The sites' own fernet keys, saved under ``saved`` and put back at
+    the end of a shared-identity federation: the other tests' services
+    keep working (they re-authenticate either way)."""
+    for name in SITE_NAMES:
+        shutil.copytree(
+            minicloud_sites[name].layout.data('fernet-keys'),
+            os.path.join(saved, name),
+        )
+    try:
+        yield
+    finally:
+        for name in SITE_NAMES:
+            repo = minicloud_sites[name].layout.data('fernet-keys')
+            for old in os.listdir(repo):
+                os.remove(os.path.join(repo, old))
+            kept = os.path.join(saved, name)
+            for key in os.listdir(kept):
+                shutil.copy2(os.path.join(kept, key), os.path.join(repo, key))
 
 
 def remove_remote_regions(minicloud_sites: dict[str, Any]) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 
@@ -73,20 +72,11 @@ def shared_settings(settings, mc):
 
 @pytest.fixture(scope='module')
 def keys_kept(minicloud_sites, tmp_path_factory):
-    """The sites' own fernet keys, put back at the end: the other tests'
-    services keep working (they re-authenticate either way)."""
-    saved = tmp_path_factory.mktemp('fernet-saved')
-    for name in SITE_NAMES:
-        shutil.copytree(
-            minicloud_sites[name].layout.data('fernet-keys'), saved / name
-        )
-    yield
-    for name in SITE_NAMES:
-        repo = minicloud_sites[name].layout.data('fernet-keys')
-        for old in os.listdir(repo):
-            os.remove(os.path.join(repo, old))
-        for key in os.listdir(saved / name):
-            shutil.copy2(saved / name / key, os.path.join(repo, key))
+    """The sites' own fernet keys, put back at the end."""
+    with sodos_sites_mod.fernet_keys_kept(
+        minicloud_sites, str(tmp_path_factory.mktemp('fernet-saved'))
+    ):
+        yield
 
 
 @pytest.fixture(scope='module')

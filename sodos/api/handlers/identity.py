@@ -188,7 +188,7 @@ def members(ident: dict[str, Any], group_id: str) -> list[dict[str, Any]]:
     )
 
 
-def _protected(
+def refuse_protected(
     api: identity_api.IdentityAPI, kind: str, names: set[str]
 ) -> None:
     """409 for a name ``[identity]protected_*`` keeps from sodos."""
@@ -229,7 +229,7 @@ def put_args(
     """The ``identity.<kind>.put`` args: ``old`` (the object, or ``{}``
     and its ``domain_id``) with ``fields`` applied; a null clears."""
     names = {old.get('name'), fields.get('name')}
-    _protected(api, kind, {n for n in names if isinstance(n, str)})
+    refuse_protected(api, kind, {n for n in names if isinstance(n, str)})
     args: dict[str, Any] = {
         _ID_ARG[kind]: gid,
         'name': fields.get('name', old.get('name')),

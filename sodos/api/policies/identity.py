@@ -24,6 +24,9 @@ GROUP_REMOVE_USER = 'sodos:identity:group:remove_user'
 ASSIGNMENT_LIST = 'sodos:identity:role_assignment:list'
 ASSIGNMENT_CREATE = 'sodos:identity:role_assignment:create'
 ASSIGNMENT_DELETE = 'sodos:identity:role_assignment:delete'
+ADOPTION_LIST = 'sodos:identity:adoption:list'
+ADOPTION_GET = 'sodos:identity:adoption:get'
+ADOPTION_CREATE = 'sodos:identity:adoption:create'
 KINDS = ('domain', 'project', 'user', 'group')
 # (action, method, on one object, default, what it does)
 _ACTIONS = (
@@ -63,6 +66,7 @@ def _object_rules() -> list[policy.RuleDefault]:
 
 _MEMBER = '/v1/identity/groups/{ref}/users/{user}'
 _ASSIGNMENTS = '/v1/identity/role-assignments'
+_ADOPTIONS = '/v1/identity/adoptions'
 
 rules: list[policy.RuleDefault] = [
     policy.DocumentedRuleDefault(
@@ -111,6 +115,25 @@ rules: list[policy.RuleDefault] = [
         check_str=base.ADMIN,
         description='Take a role back, at every site.',
         operations=[{'path': _ASSIGNMENTS, 'method': 'DELETE'}],
+    ),
+    policy.DocumentedRuleDefault(
+        name=ADOPTION_LIST,
+        check_str=base.READER,
+        description='List the requests to adopt objects of a site.',
+        operations=[{'path': _ADOPTIONS, 'method': 'GET'}],
+    ),
+    policy.DocumentedRuleDefault(
+        name=ADOPTION_GET,
+        check_str=base.READER,
+        description='Show a request to adopt an object of a site.',
+        operations=[{'path': _ADOPTIONS + '/{request_id}', 'method': 'GET'}],
+    ),
+    policy.DocumentedRuleDefault(
+        name=ADOPTION_CREATE,
+        check_str=base.ADMIN,
+        description="Make a project, user or group of a site's Keystone "
+        'a federation object, present at every site.',
+        operations=[{'path': _ADOPTIONS, 'method': 'POST'}],
     ),
 ]
 

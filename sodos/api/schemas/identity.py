@@ -88,3 +88,16 @@ ASSIGNMENT: dict[str, Any] = common.obj(
     ['role_assignment'],
     role_assignment=common.obj(['role'], **ASSIGNMENT_FIELDS),
 )
+
+# Adoption: the site's object of that kind, name and domain becomes a
+# federation object.
+ADOPTION: dict[str, Any] = common.obj(
+    ['adoption'],
+    adoption=common.obj(
+        ['kind', 'name', 'site'],
+        kind={'enum': ['project', 'user', 'group']},
+        name=NAME,
+        domain=REF,
+        site=identity_schemas.SITE,
+    ),
+)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 from keystoneclient.v3 import client as ks_client
 from oslo_config import cfg
@@ -64,6 +65,7 @@ class KeystoneWriter(writer.IdentityWriter):
         )
         # Role name -> id at this site, refreshed by every snapshot.
         self._roles: dict[str, str] = {}
+        self.protected = model.protected_sets(conf)
 
     def snapshot(self) -> converge.Observed:
         observed = converge.Observed()
@@ -128,6 +130,19 @@ class KeystoneWriter(writer.IdentityWriter):
             domain = attrs.pop('domain_id')
             made = manager.create(name, domain=domain, **attrs)
         return str(made.id)
+
+    def mark(self, kind: str, local_id: str, gid: str) -> None:
+        """Adoption: ``sodos_id`` set in the object's ``extra``, after
+        a look at it (what is marked already is left as it is)."""
+        manager = getattr(self.client, _MANAGERS[kind])
+        single = model.SINGULAR[kind]
+        with errors.translated('marking %s %s' % (single, local_id)):
+            try:
+                found = _attributes(manager.get(local_id))
+            except ks_exc.NotFound:
+                found = None
+            if writer.needs_mark(kind, local_id, found, gid, self.protected):
+                manager.update(local_id, **{model.MARKER: gid})
 
     def _role_id(self, name: str) -> str:
         if name not in self._roles:

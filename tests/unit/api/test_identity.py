@@ -626,6 +626,8 @@ def test_the_identity_policy_rules_are_those_of_the_contract():
         expected.add('sodos:identity:group:' + action)
     for action in ('list', 'create', 'delete'):
         expected.add('sodos:identity:role_assignment:' + action)
+    for action in ('list', 'get', 'create'):
+        expected.add('sodos:identity:adoption:' + action)
     assert names == expected
     conf = cfg.ConfigOpts()
     conf([], project='sodos', default_config_files=[])

@@ -166,6 +166,37 @@ class KeystoneDBWriter(writer.IdentityWriter):
                 self._delete(conn, op)
                 return None
 
+    def mark(self, kind: str, local_id: str, gid: str) -> None:
+        """Adoption: ``sodos_id`` set in the row's ``extra``, the one
+        change sodos makes to an object it did not make; the object
+        must have the global id already (shared identity)."""
+        single = model.SINGULAR[kind]
+        with self._translated('marking %s %s' % (single, local_id)):
+            with self._engine.begin() as conn:
+                self.gate.check(conn)
+                have = read.find(conn, kind, local_id)
+                if have is not None and local_id != gid:
+                    raise driver.PermanentError(
+                        "%s %s cannot be marked as the federation's %s: "
+                        'shared identity needs the same id at every site'
+                        % (single, local_id, gid)
+                    )
+                found = (
+                    None if have is None else dict(have.extra, **have.columns)
+                )
+                if not writer.needs_mark(
+                    kind, local_id, found, gid, self.protected
+                ):
+                    return
+                assert have is not None
+                extra = dict(have.extra, **{model.MARKER: gid})
+                table = _TABLES[kind]
+                conn.execute(
+                    sa.update(table)
+                    .where(table.c.id == local_id)
+                    .values(extra=rows.dump_extra(extra))
+                )
+
     def _create(self, conn: sa.Connection, op: converge.Op) -> str:
         self._refuse_protected(op.kind, op.gid, op.attrs.get('name'))
         if read.find(conn, op.kind, op.gid) is not None:

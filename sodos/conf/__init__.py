@@ -25,6 +25,7 @@ from sodos.conf import default
 from sodos.conf import exec as exec_
 from sodos.conf import identity
 from sodos.conf import image_relay
+from sodos.conf import image_transfer
 from sodos.conf import knowmon
 from sodos.conf import raft
 from sodos.conf import simulator
@@ -38,6 +39,7 @@ MODULES = (
     exec_,
     identity,
     image_relay,
+    image_transfer,
     simulator,
     site_auth,
     site_profile,

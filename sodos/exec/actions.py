@@ -193,10 +193,11 @@ _IMAGE_METADATA = {
 
 
 class CopyImage(Handler):
-    """Copy an image from another site's relay into this site's Glance.
+    """Copy an image from another site into this site's Glance.
 
     The image keeps its id and metadata; its bytes are checked against
-    ``expected`` while they stream (sodos.exec.image_copy).
+    ``expected`` while they stream from the source's relay, or once the
+    site's Glance fetched them itself (sodos.exec.image_copy).
     """
 
     kind = 'image.copy'
@@ -242,7 +243,9 @@ class CopyImage(Handler):
     def run(
         self, ctx: Context, action_id: str, params: dict[str, Any]
     ) -> dict[str, Any]:
-        return image_copy.copy(ctx.conf, ctx.driver, ctx.site, params)
+        return image_copy.copy(
+            ctx.conf, ctx.driver, ctx.site, params, wait=ctx.stopping
+        )
 
 
 class DeleteImage(Handler):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 from typing import Protocol
@@ -176,6 +177,18 @@ class ImageNotActive(PermanentError):
     """The image exists at the site but has no data to serve."""
 
 
+class PullUnavailable(PermanentError):
+    """The site cannot fetch this image from that source by itself: not
+    set up for it (credentials, import method, catalog, policy). Nothing
+    a stream copy cannot use was changed (at most the image was made,
+    ``queued``): the image can still be streamed to it."""
+
+
+class PullFailed(TransientError):
+    """The site's own fetch of an image failed; the image is left as a
+    stream copy finds it (``queued``), under its id."""
+
+
 class Reader(Protocol):
     """A file-like source of bytes, as glanceclient's upload reads it."""
 
@@ -274,6 +287,31 @@ class Driver(abc.ABC):
         the image is already active here with the expected hash.
         """
         raise PermanentError(self._no_images())
+
+    def pull_in(
+        self,
+        image_id: str,
+        metadata: dict[str, Any],
+        expected: dict[str, Any],
+        source_site: str,
+        wait: Callable[[float], bool],
+    ) -> dict[str, Any]:
+        """Make the image ``image_id`` here, fetched by the site's image
+        service itself from site ``source_site`` (Glance's
+        glance-download), then checked against ``expected``.
+
+        ``wait(seconds)`` sleeps between two looks at the import and
+        returns True when Exec is stopping. Raises
+        :class:`PullUnavailable` when the site cannot do it (before any
+        data moved), :class:`PullFailed` when the fetch failed and left
+        the image for a stream copy. An image that became active with
+        other data is deleted (its id is burnt here). Idempotent as
+        :meth:`copy_in`.
+        """
+        raise PullUnavailable(
+            'the %s Exec driver cannot have its site fetch images by '
+            'itself' % self.conf.exec.driver
+        )
 
     def delete_image(self, image_id: str) -> bool:
         """Delete the image here; False if it was not here."""

@@ -21,6 +21,15 @@ while the upload reads it and raises *before* it hands over the last
 bytes when they do not match. Glance then never sees the end of the
 upload, the image falls back to ``queued``, and the next attempt
 uploads into the same image.
+
+Where the sites share their identity, the site's Glance can fetch the
+image from the source's Glance by itself instead (``glance-download``,
+:mod:`sodos.exec.openstack.glance_download`): :func:`copy` picks the
+method as ``[image_transfer]method`` says, and falls back to the stream
+when the pull cannot be used or fails before the image turned active.
+The price of a pull: Glance checks only the size of what it fetched,
+so the hash is compared once the image is active, and a wrong copy
+can only be deleted there, burning its id at this site.
 """
 
 from __future__ import annotations
@@ -31,12 +40,15 @@ import logging
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from oslo_config import cfg
 
 from sodos import exception
+from sodos.conf import image_transfer as transfer_conf
 from sodos.exec import driver
+from sodos.exec import image_pull
 from sodos.exec import image_relay
 
 LOG = logging.getLogger(__name__)
@@ -278,13 +290,70 @@ class RelaySource:
 
 
 def copy(
-    conf: cfg.ConfigOpts, drv: driver.Driver, site: str, params: dict[str, Any]
+    conf: cfg.ConfigOpts,
+    drv: driver.Driver,
+    site: str,
+    params: dict[str, Any],
+    wait: Callable[[float], bool] | None = None,
 ) -> dict[str, Any]:
-    """Carry out an ``image.copy`` action at this (the target) site."""
+    """Carry out an ``image.copy`` action at this (the target) site.
+
+    Pulled by the site's Glance when ``[image_transfer]method`` allows
+    it (:mod:`sodos.exec.image_pull`), streamed from the source's relay
+    otherwise. ``wait(seconds)`` sleeps while a pull runs and returns
+    True when Exec is stopping. The result and a failure's details name
+    the method.
+    """
     image_id = params['image_id']
     expected = params['expected']
     check_algo(expected)
     what = 'image %s from site %s' % (image_id, params['source_site'])
+    method = transfer_conf.STREAM
+    started = time.monotonic()
+    try:
+        outcome = None
+        if image_pull.wanted(conf, site):
+            method = transfer_conf.GLANCE_DOWNLOAD
+            outcome = image_pull.pull(
+                conf, drv, site, params, what, wait or _no_wait
+            )
+        if outcome is None:
+            method = transfer_conf.STREAM
+            outcome = _stream(conf, drv, site, params, what)
+    except driver.PermanentError as exc:
+        exc.details.setdefault('method', method)
+        raise
+    seconds = time.monotonic() - started
+    if outcome['created']:
+        LOG.info(
+            '%s: copied (%s), %.1f MiB in %.1f s (%.1f MiB/s), %s verified',
+            what,
+            method,
+            expected['size'] / MIB,
+            seconds,
+            expected['size'] / MIB / max(seconds, 1e-6),
+            check_algo(expected),
+        )
+    return {
+        'image_id': image_id,
+        'size': expected['size'],
+        'os_hash_value': expected['os_hash_value'],
+        'seconds': round(seconds, 3),
+        'created': bool(outcome['created']),
+        'method': method,
+    }
+
+
+def _stream(
+    conf: cfg.ConfigOpts,
+    drv: driver.Driver,
+    site: str,
+    params: dict[str, Any],
+    what: str,
+) -> dict[str, Any]:
+    """The copy through the source's relay, verified as it streams."""
+    image_id = params['image_id']
+    expected = params['expected']
     try:
         url = image_relay.signed_url(
             conf, params['source_url'], image_id, site
@@ -293,25 +362,12 @@ def copy(
         raise driver.PermanentError(str(exc)) from exc
     source = RelaySource(url, conf.image_relay.timeout, what)
     reader = HashingReader(source, expected, what)
-    started = time.monotonic()
     try:
-        outcome = drv.copy_in(image_id, params['metadata'], reader, expected)
+        return drv.copy_in(image_id, params['metadata'], reader, expected)
     finally:
         source.close()
-    seconds = time.monotonic() - started
-    if outcome['created']:
-        LOG.info(
-            '%s: copied, %.1f MiB in %.1f s (%.1f MiB/s), %s verified',
-            what,
-            expected['size'] / MIB,
-            seconds,
-            expected['size'] / MIB / max(seconds, 1e-6),
-            reader.algo,
-        )
-    return {
-        'image_id': image_id,
-        'size': expected['size'],
-        'os_hash_value': expected['os_hash_value'],
-        'seconds': round(seconds, 3),
-        'created': bool(outcome['created']),
-    }
+
+
+def _no_wait(seconds: float) -> bool:
+    time.sleep(seconds)
+    return False

@@ -20,7 +20,8 @@ means:
 
 * compute 2.79: server tags at boot (2.52), ``nics='none'`` (2.37);
 * placement 1.20: inventories and usages of every resource provider;
-* image v2.
+* image v2; a copy to this site may be fetched by its Glance itself
+  (glance-download, as the ``[image_transfer]`` user).
 
 Servers carry the sodos metadata keys and the server tag ``sodos``, so
 one filtered list finds them all. Images and flavors are given by name
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,6 +52,7 @@ from sodos import exception
 from sodos.exec import driver
 from sodos.exec import image_copy
 from sodos.exec.openstack import errors
+from sodos.exec.openstack import glance_download
 from sodos.exec.openstack import images as glance_images
 
 NOVA_MICROVERSION = '2.79'
@@ -107,6 +110,8 @@ class OpenStackDriver(driver.Driver):
         )
         self._names: dict[tuple[str, str], tuple[float, str]] = {}
         self._names_lock = threading.Lock()
+        self._pull: glance_download.Puller | None = None
+        self._pull_lock = threading.Lock()
 
     # -- servers -----------------------------------------------------------
 
@@ -230,11 +235,38 @@ class OpenStackDriver(driver.Driver):
             expected,
         )
 
+    def pull_in(
+        self,
+        image_id: str,
+        metadata: dict[str, Any],
+        expected: dict[str, Any],
+        source_site: str,
+        wait: Callable[[float], bool],
+    ) -> dict[str, Any]:
+        return self._puller().pull_in(
+            image_id, metadata, expected, source_site, wait
+        )
+
+    def _puller(self) -> glance_download.Puller:
+        """Made at the first pull: ``[image_transfer]`` may be unset on a
+        site that never pulls (and is then read again each time)."""
+        with self._pull_lock:
+            if self._pull is None:
+                self._pull = glance_download.Puller(
+                    self.conf,
+                    self.glance,
+                    self.session,
+                    glance_download.transfer_session(self.conf),
+                )
+            return self._pull
+
     def delete_image(self, image_id: str) -> bool:
         return glance_images.delete(self.glance, image_id)
 
     def close(self) -> None:
         self.session.session.close()
+        if self._pull is not None:
+            self._pull.session.session.close()
 
     # -- helpers -----------------------------------------------------------
 

@@ -125,18 +125,21 @@ def copy_in(
     if step == 'done':
         return {'created': False}
     if step == 'create':
-        _create(glance, session, image_id, metadata)
+        create(glance, session, image_id, metadata)
     _upload(glance, image_id, reader, expected['size'])
     _verify(glance, image_id, expected)
     return {'created': True}
 
 
-def _create(
+def create(
     glance: glance_v2.Client,
     session: ks_session.Session,
     image_id: str,
     metadata: dict[str, Any],
 ) -> None:
+    """The image here under its id, with its metadata and no data
+    (``queued``); its owner where that project exists here. Made by
+    another attempt already is fine; deleted here once, it is burnt."""
     fields = {
         key: metadata[key]
         for key in CREATE_FIELDS

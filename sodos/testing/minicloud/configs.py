@@ -97,11 +97,29 @@ def keystone(lay: layout_mod.Layout, db: str) -> Sections:
     }
 
 
+# Glance's import methods: its defaults, and glance-download, with which
+# a site's Glance fetches an image from another site's (sodos'
+# [image_transfer]method). Glance's list options need the brackets.
+GLANCE_IMPORT_METHODS = (
+    "['glance-direct', 'web-download', 'copy-image', 'glance-download']"
+)
+
+
 def glance(lay: layout_mod.Layout, db: str) -> Sections:
     # Multi-store ('enabled_backends') also needs the two reserved
     # stores, or glance-api refuses to start.
     return {
-        'DEFAULT': {'enabled_backends': 'fs:file'},
+        'DEFAULT': {
+            'enabled_backends': 'fs:file',
+            'enabled_import_methods': GLANCE_IMPORT_METHODS,
+        },
+        # The other sites' Glance, for glance-download: every site is on
+        # loopback (which Glance refuses unless listed; unquoted, these
+        # are host addresses) at a random port base, so any port.
+        'import_filtering_opts': {
+            'allowed_hosts': '[%s]' % layout_mod.HOST,
+            'allowed_ports': '[]',
+        },
         'database': {'connection': db},
         'glance_store': {'default_backend': 'fs'},
         'fs': {'filesystem_store_datadir': lay.data('images')},

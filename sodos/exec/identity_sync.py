@@ -508,6 +508,7 @@ class IdentitySync:
                 self._box = crypto.PasswordBox(secret)
                 self._box_secret = secret
             op.password = self._box.decrypt(stored)
+            op.password_set_at = stored.get('set_at')
         except crypto.SecretError as exc:
             op.password_version = None
             result.failed.append('password of user %s: %s' % (op.what, exc))

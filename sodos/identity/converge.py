@@ -78,6 +78,8 @@ class Op:
     what: str = ''
     password: str | None = dataclasses.field(default=None, repr=False)
     password_version: int | None = None
+    # When the federation set the password (KB time), filled with it.
+    password_set_at: float | None = None
 
     def describe(self) -> str:
         text = '%s %s %s' % (self.action, model.SINGULAR[self.kind], self.what)

@@ -86,7 +86,7 @@ def _store(
         obj['enabled'] = args.get('enabled', True)
     if kind == 'users':
         obj['email'] = args.get('email')
-        obj['password'] = _password(old, args.get('password'))
+        obj['password'] = _password(old, args.get('password'), ts)
     obj['created_at'] = old['created_at'] if old else ts
     obj['updated_at'] = ts
     if old is not None and _same(old, obj):
@@ -107,14 +107,16 @@ def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 
 def _password(
-    old: dict[str, Any] | None, given: dict[str, Any] | None
+    old: dict[str, Any] | None, given: dict[str, Any] | None, ts: float
 ) -> dict[str, Any] | None:
-    """A new password gets the next version; none given keeps the old."""
+    """A new password gets the next version and the time it was set (a
+    site that changes it revokes the tokens made before); none given
+    keeps the old."""
     before = (old or {}).get('password')
     if given is None:
         return before
     version = int(before['version']) + 1 if before else 1
-    return dict(given, version=version)
+    return dict(given, version=version, set_at=ts)
 
 
 def _delete(kind: str) -> state.Applier:

@@ -47,6 +47,7 @@ SECRET = 'integration shared identity secret'
 PROJECT = 'it-shared-project'
 USER = 'it-shared-bob'
 PASSWORD = 'it-bob-Passw0rd'
+NEW = 'it-bob-n3w-Passw0rd'
 ROLE = 'member'
 WAIT = 120.0
 ROTATION = 15.0
@@ -132,12 +133,12 @@ def wait_for(check, what, timeout=WAIT):
     pytest.fail('%s not seen in %.0f s (last: %r)' % (what, timeout, last))
 
 
-def user_session(mc):
+def user_session(mc, password=PASSWORD):
     return ks_session.Session(
         auth=v3.Password(
             auth_url=mc.auth_url,
             username=USER,
-            password=PASSWORD,
+            password=password,
             user_domain_id='default',
             project_name=PROJECT,
             project_domain_id='default',
@@ -342,6 +343,27 @@ def test_rotations_keep_every_sites_tokens_valid(user, kb, minicloud_sites):
                 'a new token of %s valid at %s' % (THIRD, name),
                 timeout=30,
             )
+
+
+def test_a_new_password_revokes_the_old_tokens_everywhere(
+    user, minicloud_sites
+):
+    old = user_session(minicloud_sites[SECOND]).get_token()
+    openstack_sodos('user', 'set', USER, '--password-stdin', stdin=NEW + '\n')
+
+    def new_works(mc):
+        try:
+            return bool(user_session(mc, NEW).get_token())
+        except (ks_exc.Unauthorized, ks_exc.NotFound):
+            return False
+
+    for name in SITE_NAMES:
+        mc = minicloud_sites[name]
+        wait_for(lambda mc=mc: new_works(mc), 'the new password at ' + name)
+        wait_for(
+            lambda mc=mc: not validate(mc, old),
+            'the token of the old password refused at ' + name,
+        )
 
 
 def test_deleting_the_user_propagates(user, minicloud_sites):

@@ -109,6 +109,22 @@ def test_a_new_password_gets_the_next_version(st, box):
     assert box.decrypt(user['password']) == 'b'
 
 
+def test_a_password_records_when_the_federation_set_it(st, box):
+    args = {'user_id': GID, 'name': 'bob', 'domain_id': 'default'}
+    wire = commands.make(
+        'identity.user.put', dict(args, password=box.encrypt('a')), 'here'
+    ).to_wire()
+    st.apply(wire)
+    assert (
+        st.data['identity']['users'][GID]['password']['set_at'] == wire['ts']
+    )
+    # Kept as it was when a put changes something else.
+    apply(st, 'identity.user.put', dict(args, description='d'))
+    assert (
+        st.data['identity']['users'][GID]['password']['set_at'] == wire['ts']
+    )
+
+
 def _user_in_project(st):
     apply(
         st,

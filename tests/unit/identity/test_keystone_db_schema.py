@@ -435,6 +435,39 @@ def test_a_password_changed_by_hand_is_seen_and_set_again(ks, engine):
     assert rows.verify_password('federation-pw', hashed)
 
 
+def test_a_new_password_revokes_the_tokens_made_before_it(ks, engine):
+    u = gid()
+    first = create('users', u, 'first-pw', 1, name='r', domain_id='default')
+    first.password_set_at = 1000.0
+    ks.apply(first)
+    # A first password: no token to revoke.
+    assert count(engine, schema.REVOCATION_EVENT) == 0
+
+    def change(set_at):
+        return converge.Op(
+            'update',
+            'users',
+            'users/' + u,
+            gid=u,
+            local_id=u,
+            password='second-pw',
+            password_version=2,
+            password_set_at=set_at,
+        )
+
+    ks.apply(change(2000.4))
+    with engine.connect() as conn:
+        (event,) = conn.execute(sa.select(schema.REVOCATION_EVENT)).all()
+    assert event.user_id == u
+    # Rounded up to MariaDB's whole seconds: no token of the old
+    # password is spared.
+    assert event.issued_before == datetime.datetime(1970, 1, 1, 0, 33, 21)
+    assert event.revoked_at == event.issued_before
+    # Applied again (the password holds already): nothing more.
+    ks.apply(change(2000.4))
+    assert count(engine, schema.REVOCATION_EVENT) == 1
+
+
 def test_what_sodos_did_not_make_is_not_changed(ks, engine):
     with engine.begin() as conn:
         conn.execute(

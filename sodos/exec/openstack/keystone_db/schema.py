@@ -199,6 +199,16 @@ PROJECT_ENDPOINT_GROUP = sa.Table(
     sa.Column('endpoint_group_id', sa.String(64), primary_key=True),
     sa.Column('project_id', sa.String(64), primary_key=True),
 )
+# Written when the federation changes a password, as Keystone's own
+# password change does (revoke_by_user): the tokens made before it.
+REVOCATION_EVENT = sa.Table(
+    'revocation_event',
+    METADATA,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('user_id', sa.String(64)),
+    sa.Column('issued_before', sa.DateTime),
+    sa.Column('revoked_at', sa.DateTime),
+)
 LIMIT = sa.Table(
     'limit',
     METADATA,

@@ -39,6 +39,8 @@ cache entries expire.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -300,6 +302,8 @@ class KeystoneDBWriter(writer.IdentityWriter):
             )
         newest = read.newest_hashes(conn, uid).get(uid)
         if not rows.verify_password(op.password, newest):
+            if newest is not None and op.password_set_at is not None:
+                _revoke_tokens_before(conn, uid, op.password_set_at)
             newest = rows.hash_password(op.password)
             _store_password(conn, local_id, newest)
         _record_password(extra, op, newest)
@@ -432,6 +436,31 @@ class KeystoneDBWriter(writer.IdentityWriter):
         raise driver.PermanentError(
             '%s %s (%s) was not made by sodos (%s): sodos does not change it'
             % (single, have.name, lid, mark)
+        )
+
+
+def _revoke_tokens_before(
+    conn: sa.Connection, uid: str, set_at: float
+) -> None:
+    """Revoke the user's tokens made before the federation changed its
+    password, as Keystone does when a password changes. Every site writes
+    the same event (the KB's time, in whole seconds as MariaDB keeps it,
+    rounded up so that no token of the old password is spared), so the
+    revocation copier stores it once."""
+    when = datetime.datetime.fromtimestamp(
+        math.ceil(set_at), datetime.UTC
+    ).replace(tzinfo=None)
+    event = schema.REVOCATION_EVENT
+    found = conn.execute(
+        sa.select(event.c.id).where(
+            event.c.user_id == uid, event.c.issued_before == when
+        )
+    ).first()
+    if found is None:
+        conn.execute(
+            sa.insert(event).values(
+                user_id=uid, issued_before=when, revoked_at=when
+            )
         )
 
 

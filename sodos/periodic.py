@@ -24,9 +24,33 @@ import logging
 import threading
 from collections.abc import Callable
 
+from oslo_config import cfg
+
 from sodos import exception
 
 LOG = logging.getLogger(__name__)
+
+
+class ReloadedInterval:
+    """An interval read from an option at every run (a reload applies).
+
+    A value a reload made invalid keeps the last good one, said once per
+    run as an error, rather than ending the loop.
+    """
+
+    def __init__(
+        self, read: Callable[[], float], what: str, first: float = 1.0
+    ) -> None:
+        self._read = read
+        self.what = what
+        self.value = first
+
+    def __call__(self) -> float:
+        try:
+            self.value = float(self._read())
+        except (cfg.Error, ValueError) as exc:
+            LOG.error('keeping %s %.1f s: %s', self.what, self.value, exc)
+        return self.value
 
 
 class Periodic:

@@ -111,27 +111,16 @@ class Role(abc.ABC):
     ) -> None:
         self.conf = conf
         self.knowmon = knowmon
-        self._interval = 1.0
+        self._interval = periodic.ReloadedInterval(
+            lambda: getattr(self.conf, self.name).loop_interval,
+            '[%s]loop_interval' % self.name,
+        )
         self.interval()
         self.loop = Loop(self.name, self.cycle, self.interval)
 
     def interval(self) -> float:
-        """``[<role>]loop_interval``, read at every cycle (reload applies).
-
-        A value made invalid by a reload keeps the last good one rather
-        than ending the loop.
-        """
-        try:
-            group = getattr(self.conf, self.name)
-            self._interval = float(group.loop_interval)
-        except (cfg.Error, ValueError) as exc:
-            LOG.error(
-                '%s: keeping loop_interval %.1f s: %s',
-                self.name,
-                self._interval,
-                exc,
-            )
-        return self._interval
+        """``[<role>]loop_interval``, read at every cycle (reload applies)."""
+        return self._interval()
 
     @property
     def knowmon_api(self) -> KnowMonClient:

@@ -112,7 +112,11 @@ class KeySync:
         self.site = conf.site_name
         self._knowmon = knowmon
         self.revocations = revocations
-        self._interval = 2.0
+        self._interval = periodic.ReloadedInterval(
+            lambda: self.conf.identity.revocation_sync_interval,
+            '[identity]revocation_sync_interval',
+            2.0,
+        )
         self.periodic = periodic.Periodic(
             'exec-identity-keys', self.run_once, self.interval
         )
@@ -123,17 +127,8 @@ class KeySync:
         self._trouble = False
 
     def interval(self) -> float:
-        """``[identity]revocation_sync_interval``; a bad value keeps the
-        last good one rather than ending the loop."""
-        try:
-            self._interval = float(self.conf.identity.revocation_sync_interval)
-        except (cfg.Error, ValueError) as exc:
-            LOG.error(
-                'identity keys: keeping revocation_sync_interval %.1f s: %s',
-                self._interval,
-                exc,
-            )
-        return self._interval
+        """``[identity]revocation_sync_interval``, read at every look."""
+        return self._interval()
 
     def start(self) -> None:
         self.periodic.start()

@@ -180,7 +180,11 @@ class IdentitySync:
         # id at this site, one held under another id is a conflict.
         self.same_ids = bool(getattr(writer, 'same_ids', False))
         self._knowmon = knowmon
-        self._interval = 10.0
+        self._interval = periodic.ReloadedInterval(
+            lambda: self.conf.identity.sync_interval,
+            '[identity]sync_interval',
+            10.0,
+        )
         self.periodic = periodic.Periodic(
             'exec-identity', self.run_once, self.interval
         )
@@ -197,17 +201,8 @@ class IdentitySync:
         self.last_line = ''
 
     def interval(self) -> float:
-        """``[identity]sync_interval``; a bad value keeps the last good
-        one rather than ending the loop."""
-        try:
-            self._interval = float(self.conf.identity.sync_interval)
-        except (cfg.Error, ValueError) as exc:
-            LOG.error(
-                'identity: keeping sync_interval %.1f s: %s',
-                self._interval,
-                exc,
-            )
-        return self._interval
+        """``[identity]sync_interval``, read at every look."""
+        return self._interval()
 
     def start(self) -> None:
         self.periodic.start()

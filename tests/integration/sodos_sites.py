@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 import types
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -46,6 +47,22 @@ def exec_settings(mc: Any) -> dict[str, dict[str, Any]]:
         },
         'site_auth': clouds.site_auth(mc),
     }
+
+
+def wait_for(
+    check: Callable[[], Any], what: str, timeout: float = 120.0
+) -> Any:
+    """Poll ``check`` until it returns something true; return that."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(
+        '%s not seen in %.0f s (last: %r)' % (what, timeout, last)
+    )
 
 
 def catalog_store(mc: Any) -> ks_catalog.KeystoneCatalog:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 from keystoneauth1 import exceptions as ks_exc
@@ -100,12 +99,7 @@ def can_log_in(mc):
 
 
 def wait_for(check, what, timeout=WAIT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    pytest.fail('%s not seen in %.0f s' % (what, timeout))
+    sodos_sites_mod.wait_for(check, what, timeout)
 
 
 def manage(site, *args, stdin=None):

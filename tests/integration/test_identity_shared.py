@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 
 import pytest
 from glanceclient import client as glance_client
@@ -123,14 +122,7 @@ def openstack_sodos(*args, stdin=None):
 
 
 def wait_for(check, what, timeout=WAIT):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.5)
-    pytest.fail('%s not seen in %.0f s (last: %r)' % (what, timeout, last))
+    return sodos_sites_mod.wait_for(check, what, timeout)
 
 
 def user_session(mc, password=PASSWORD):

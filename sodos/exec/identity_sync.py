@@ -56,6 +56,8 @@ from oslo_log import log
 from sodos import exception
 from sodos import periodic
 from sodos.exec import driver as exec_driver
+from sodos.exec import identity_adoptions
+from sodos.exec import identity_writers
 from sodos.identity import adoption
 from sodos.identity import converge
 from sodos.identity import crypto
@@ -104,10 +106,7 @@ def make(
     mode = conf.identity.mode
     if mode == 'off':
         return None
-    if mode == 'shared':
-        made = _shared_writer(conf)
-    else:
-        made = _api_writer(conf, site_driver)
+    made = identity_writers.for_mode(mode, conf, site_driver)
     if made is None:
         LOG.info(
             'identity: the %s Exec driver has no %s identity writer: this '
@@ -117,53 +116,6 @@ def make(
         )
         return None
     return IdentitySync(conf, made, knowmon)
-
-
-def _api_writer(
-    conf: cfg.ConfigOpts, site_driver: exec_driver.Driver
-) -> writer_mod.IdentityWriter | None:
-    session = getattr(site_driver, 'session', None)
-    if conf.exec.driver == 'openstack' and session is not None:
-        from sodos.exec.openstack import identity
-
-        return identity.KeystoneWriter(conf, session)
-    if conf.exec.driver == 'simulator':
-        from sodos.exec import simulator_identity
-
-        return simulator_identity.SimulatedKeystone()
-    return None
-
-
-def _shared_writer(conf: cfg.ConfigOpts) -> writer_mod.IdentityWriter | None:
-    """The writer of Keystone's database (the simulated Keystone with
-    the global ids under the simulator driver).
-
-    :raises ConfigError: the database URL is missing or unusable.
-    """
-    if conf.exec.driver == 'simulator':
-        from sodos.exec import simulator_identity
-
-        return simulator_identity.SimulatedKeystone(same_ids=True)
-    if conf.exec.driver != 'openstack':
-        return None
-    url = conf.identity.keystone_database_connection
-    if not url:
-        raise exception.ConfigError(
-            '[identity]mode = shared needs [identity]'
-            'keystone_database_connection, the SQLAlchemy URL of this '
-            "site's Keystone database (or set [identity]mode = api)"
-        )
-    from sqlalchemy import exc as sa_exc
-
-    from sodos.exec.openstack.keystone_db import writer as db_writer
-
-    try:
-        return db_writer.KeystoneDBWriter(conf)
-    except (sa_exc.ArgumentError, ImportError) as exc:
-        raise exception.ConfigError(
-            '[identity]keystone_database_connection %s cannot be used: %s'
-            % (db_writer.safe_url(url), exc)
-        ) from None
 
 
 class IdentitySync:
@@ -179,6 +131,7 @@ class IdentitySync:
         # True for the shared writer: every object must have its global
         # id at this site, one held under another id is a conflict.
         self.same_ids = bool(getattr(writer, 'same_ids', False))
+        self.adopter = identity_adoptions.Adopter(conf, writer, self.same_ids)
         self._knowmon = knowmon
         self._interval = periodic.ReloadedInterval(
             lambda: self.conf.identity.sync_interval,
@@ -225,7 +178,7 @@ class IdentitySync:
         desired = model.section(api.read('identity') or {})
         waiting = adoption.pending(desired, self.site)
         if waiting:
-            self._adopt(api, desired, waiting)
+            self.adopter.answer(api, desired, waiting, self.site)
             desired = model.section(api.read('identity') or {})
         revision = desired['revision']
         audit = time.monotonic() - self._last_pass >= float(
@@ -306,84 +259,6 @@ class IdentitySync:
         )
 
     # -- adoption -----------------------------------------------------------
-
-    def _adopt(
-        self,
-        api: rpcapi.KnowMonClient,
-        desired: dict[str, Any],
-        waiting: list[tuple[str, Any]],
-    ) -> None:
-        """Answer this site's pending adoption requests, oldest first
-        (:mod:`sodos.identity.adoption`), and mark what was adopted."""
-        try:
-            observed = self.writer.snapshot()
-        except (exec_driver.TransientError, exec_driver.PermanentError) as exc:
-            LOG.warning('identity: %d adoption(s) wait: %s', len(waiting), exc)
-            return
-        for rid, request in waiting:
-            try:
-                args = adoption.decide(
-                    rid,
-                    request,
-                    observed,
-                    desired,
-                    model.protected_sets(self.conf),
-                    self.same_ids,
-                    self._members(request, observed),
-                )
-                done = rpcapi.propose(
-                    api, 'identity.adoption.finish', args, self.site
-                )
-            except (
-                exec_driver.TransientError,
-                exec_driver.PermanentError,
-                exception.SodosError,
-            ) as exc:
-                # Still pending: decided again at the next look.
-                LOG.warning('identity: adoption %s waits: %s', rid, exc)
-                continue
-            what = '%s %s' % (model.SINGULAR[request['kind']], request['name'])
-            if done.get('state') != 'done':
-                LOG.warning(
-                    'identity: adoption of %s refused: %s',
-                    what,
-                    done.get('reason'),
-                )
-                continue
-            self._mark(what, request['kind'], done)
-            # A later request may link to what this one adopted (its ID
-            # map entry is in the KB now).
-            desired = model.section(api.read('identity') or {})
-
-    def _mark(self, what: str, kind: str, done: dict[str, Any]) -> None:
-        """Mark the adopted object, after the commit: one marked with a
-        global id the KB lacked would be deleted by the next pass. A mark
-        that fails is made by the next pass, which finds it by name."""
-        try:
-            self.writer.mark(kind, done['local_id'], done['id'])
-        except (exec_driver.TransientError, exec_driver.PermanentError) as exc:
-            LOG.warning(
-                'identity: %s adopted, not marked yet (the next pass marks '
-                'it): %s',
-                what,
-                exc,
-            )
-            return
-        LOG.info(
-            'identity: adopted %s (site id %s) as federation id %s',
-            what,
-            done['local_id'],
-            done['id'],
-        )
-
-    def _members(
-        self, request: dict[str, Any], observed: converge.Observed
-    ) -> set[str] | None:
-        """The members of the group a group request names."""
-        lid = adoption.held(request, observed)
-        if request['kind'] != 'groups' or lid is None:
-            return None
-        return self.writer.group_members(lid)
 
     # -- one pass -----------------------------------------------------------
 

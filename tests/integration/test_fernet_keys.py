@@ -302,7 +302,10 @@ def test_one_token_for_two_sites(two_sites, tmp_path):
         # key b already holds.
         repo = identity_keys.section(backend.read('identity_keys'))['repo']
         due = repo['rotated_at'] + conf_a.identity.fernet_rotation_interval
-        assert leader.step(now=due) == ['fernet keys: rotation, generation 2']
+        # (A day ahead, the step also prunes the revocation events that
+        # the tests before this one left in the sites' Keystones.)
+        done = leader.step(now=due)
+        assert done[0] == 'fernet keys: rotation, generation 2', done
         assert 'generation 2 written' in sync_a.run_once()
         rotated = _post_token(site_a, name, password)
         assert _validate(site_b, rotated) == 200

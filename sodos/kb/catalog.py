@@ -40,14 +40,7 @@ def _catalog(data: dict[str, Any]) -> dict[str, Any]:
 @state.applier('site.catalog')
 def _site_catalog(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
     args = cmd['args']
-    site = args['site']
-    if site not in data['sites']:
-        raise state.Rejected('unknown site %r' % site)
-    if site != cmd['origin']:
-        raise state.Rejected(
-            'site %s cannot write the catalog of site %s'
-            % (cmd['origin'], site)
-        )
+    site = state.own_site(data, cmd, 'write the catalog of')
     old = _catalog(data).get(site)
     if old is not None and old['endpoints'] == args['endpoints']:
         return {'changed': False}

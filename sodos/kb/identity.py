@@ -207,13 +207,7 @@ def _identity_map(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
     """
     args = cmd['args']
     ident = _ident(data)
-    if args['site'] not in data['sites']:
-        raise state.Rejected('unknown site %r' % args['site'])
-    if args['site'] != cmd['origin']:
-        raise state.Rejected(
-            'site %s cannot write the ID map of site %s'
-            % (cmd['origin'], args['site'])
-        )
+    state.own_site(data, cmd, 'write the ID map of')
     site_map = ident['idmap'].setdefault(args['site'], {})
     for entry in args.get('set', []):
         site_map.setdefault(entry['kind'], {})[entry['id']] = entry['local_id']

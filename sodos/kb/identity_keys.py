@@ -242,14 +242,7 @@ def _keys_rotate(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
 @state.applier('identity.keys.ack')
 def _keys_ack(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
     args = cmd['args']
-    site = args['site']
-    if site not in data['sites']:
-        raise state.Rejected('unknown site %r' % site)
-    if site != cmd['origin']:
-        raise state.Rejected(
-            'site %s cannot acknowledge keys for site %s'
-            % (cmd['origin'], site)
-        )
+    site = state.own_site(data, cmd, 'acknowledge keys for')
     sec = _section(data)
     repo = sec['repo']
     current = repo is not None and repo['hash'] == args['hash']

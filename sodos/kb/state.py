@@ -216,6 +216,21 @@ def fold_digest(digest: int, wire: Any) -> int:
     return int.from_bytes(h.digest(), 'big')
 
 
+def own_site(data: dict[str, Any], cmd: dict[str, Any], what: str) -> str:
+    """The site of ``cmd``'s args, which only that site may write.
+
+    :raises Rejected: an unknown site, or a command from another site
+        ("site a cannot <what> site b").
+    """
+    site: str = cmd['args']['site']
+    _site(data, site)
+    if site != cmd['origin']:
+        raise Rejected(
+            'site %s cannot %s site %s' % (cmd['origin'], what, site)
+        )
+    return site
+
+
 def _site(data: dict[str, Any], name: str) -> dict[str, Any]:
     try:
         site: dict[str, Any] = data['sites'][name]

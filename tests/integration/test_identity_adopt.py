@@ -19,19 +19,16 @@ sodos identity project adopt`` command. The federation is set up as in
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
 from keystoneclient.v3 import client as ks_client
 
 from sodos.identity import model
-from tests.functional.test_osc import _openstack_command
 from tests.integration import sodos_sites as sodos_sites_mod
 from tests.integration.conftest import SITE_NAMES
-from tests.integration.test_identity_shared import API_PORT
 from tests.integration.test_identity_shared import WAIT
 from tests.integration.test_identity_shared import keys_kept  # noqa: F401
+from tests.integration.test_identity_shared import run_identity_cli
 from tests.integration.test_identity_shared import shared_settings
 from tests.integration.test_identity_shared import wait_for
 
@@ -54,24 +51,7 @@ def sodos_sites(minicloud_sites, keys_kept, tmp_path_factory):  # noqa: F811
 
 def cli(*args):
     """``openstack sodos identity ARGS`` against the first site's API."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
-    env.pop('SODOS_URL', None)
-    return subprocess.run(
-        [
-            _openstack_command(),
-            '--os-auth-type',
-            'none',
-            '--os-endpoint',
-            'http://127.0.0.1:%d' % API_PORT,
-            'sodos',
-            'identity',
-            *args,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=WAIT + 60,
-    )
+    return run_identity_cli(*args, timeout=WAIT + 60)
 
 
 def keystone(mc):

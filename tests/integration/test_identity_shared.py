@@ -97,10 +97,11 @@ def kb(sodos_sites):
     return sodos_sites.knowmon(sodos_sites.sites[FIRST])
 
 
-def openstack_sodos(*args, stdin=None):
+def run_identity_cli(*args, stdin=None, timeout=120):
+    """``openstack sodos identity ARGS`` against the first site's API."""
     env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
     env.pop('SODOS_URL', None)
-    done = subprocess.run(
+    return subprocess.run(
         [
             _openstack_command(),
             '--os-auth-type',
@@ -115,8 +116,12 @@ def openstack_sodos(*args, stdin=None):
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
+
+
+def openstack_sodos(*args, stdin=None):
+    done = run_identity_cli(*args, stdin=stdin)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

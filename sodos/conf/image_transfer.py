@@ -23,10 +23,9 @@ as in ``[site_auth]``.
 
 from __future__ import annotations
 
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
-from sodos.conf import base
+from sodos.conf import keystoneauth
 
 GROUP = cfg.OptGroup(
     'image_transfer',
@@ -97,15 +96,8 @@ OPTS: list[cfg.Opt] = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    base.register(conf, GROUP, OPTS)
-    ks_loading.register_session_conf_options(conf, GROUP.name)
-    ks_loading.register_auth_conf_options(conf, GROUP.name)
+    keystoneauth.register(conf, GROUP, OPTS)
 
 
 def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
-    return {
-        GROUP: OPTS
-        + ks_loading.get_session_conf_options()
-        + ks_loading.get_auth_common_conf_options()
-        + ks_loading.get_auth_plugin_conf_options('password')
-    }
+    return {GROUP: keystoneauth.listed(OPTS)}

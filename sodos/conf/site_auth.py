@@ -18,10 +18,9 @@ and timeouts, plus the region and interface of the endpoints to use.
 One identity reaches Keystone, Glance, Nova and Placement of the site.
 """
 
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
-from sodos.conf import base
+from sodos.conf import keystoneauth
 
 GROUP = cfg.OptGroup(
     'site_auth',
@@ -46,15 +45,8 @@ OPTS: list[cfg.Opt] = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    base.register(conf, GROUP, OPTS)
-    ks_loading.register_session_conf_options(conf, GROUP.name)
-    ks_loading.register_auth_conf_options(conf, GROUP.name)
+    keystoneauth.register(conf, GROUP, OPTS)
 
 
 def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
-    return {
-        GROUP: OPTS
-        + ks_loading.get_session_conf_options()
-        + ks_loading.get_auth_common_conf_options()
-        + ks_loading.get_auth_plugin_conf_options('password')
-    }
+    return {GROUP: keystoneauth.listed(OPTS)}

@@ -24,7 +24,8 @@ Then the follow-ups: old servers of finished moves deleted, transient
 build failures retried, creates held for an image released once it has
 arrived, drained sites marked drained, and an alert per member that
 cannot be placed (closed once it is). Last, the image copies and
-deletions (sodos.analyseplan.images).
+deletions (sodos.analyseplan.images). A cycle's commands are committed
+together at its end, in that order.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class AnalysePlanRole(roles.Role):
     ) -> None:
         super().__init__(conf, knowmon)
         self.last_plan: planner_mod.Plan | None = None
+        self._outbox: list[commands.Command] = []
         self._prestager: prestage.Prestager | None = None
 
     # The planner (numpy and the scheduling code, ~11 MB) is imported by
@@ -137,22 +139,24 @@ class AnalysePlanRole(roles.Role):
             ),
         )
         self.last_plan = plan
-        done = []
+        # What this cycle decides is committed at its end, all at once:
+        # one replication round rather than one per command.
+        self._outbox = []
         planned = orders.from_plan(plan, kb)
         for args in planned:
-            done.append(self._commit('plan.apply', args, term))
+            self._queue('plan.apply', args, term)
         followups = orders.cleanups(
             kb, self.conf.analyseplan.retry_after, time.time()
         ) + orders.releases(kb)
         if followups:
             for args in orders.chunks([], [], followups):
-                done.append(self._commit('plan.apply', args, term))
+                self._queue('plan.apply', args, term)
         images_line = self._images(
-            images.with_orders(kb, planned), planner, term, done
+            images.with_orders(kb, planned), planner, term
         )
-        done.extend(self._drained(kb, plan))
-        done.extend(self._alerts(kb, plan))
-        failed = [d for d in done if d]
+        self._drained(kb, plan)
+        self._alerts(kb, plan)
+        failed = self._commit_queued()
         line = 'analyseplan: active (leader, term %d): %d appliance(s), %s' % (
             term,
             len(kb.get('appliances', {})),
@@ -168,27 +172,36 @@ class AnalysePlanRole(roles.Role):
             line += '; NOT APPLIED: %s' % '; '.join(failed)
         return line
 
-    def _commit(
+    def _queue(
         self, type_: str, args: dict[str, Any], term: int | None
-    ) -> str:
-        """'' once committed, else what went wrong."""
-        wire = commands.make(
-            type_, args, self.conf.site_name, term=term
-        ).to_wire()
+    ) -> None:
+        """A command for the end of the cycle (:meth:`_commit_queued`)."""
+        self._outbox.append(
+            commands.make(type_, args, self.conf.site_name, term=term)
+        )
+
+    def _commit_queued(self) -> list[str]:
+        """Commit the cycle's commands together; what went wrong."""
+        queued, self._outbox = self._outbox, []
+        if not queued:
+            return []
         try:
-            result = self.knowmon_api.submit(wire)
+            results = self.knowmon_api.submit_many(
+                [command.to_wire() for command in queued]
+            )
         except exception.SodosError as exc:
-            return '%s: %s' % (type_, exc)
-        if not result.get('ok'):
-            return '%s: %s' % (type_, result.get('error'))
-        return ''
+            return ['%d command(s): %s' % (len(queued), exc)]
+        return [
+            '%s: %s' % (command.type, result.get('error'))
+            for command, result in zip(queued, results, strict=True)
+            if not result.get('ok')
+        ]
 
     def _images(
         self,
         kb: dict[str, Any],
         planner: planner_mod.Planner,
         term: int,
-        done: list[str],
     ) -> str:
         """Image copies, deletions, failed sites and their alerts."""
         from sodos.analyseplan import images
@@ -203,37 +216,28 @@ class AnalysePlanRole(roles.Role):
             self.prestager.sites(planner, kb, opts.image_prestage_sites),
         )
         for args in orders.chunks([], [], decision.actions):
-            done.append(self._commit('plan.apply', args, term))
+            self._queue('plan.apply', args, term)
         for image_id, site, reason in decision.failed:
-            done.append(
-                self._commit(
-                    'image.site_failed',
-                    {'image_id': image_id, 'site': site, 'reason': reason},
-                    None,
-                )
+            self._queue(
+                'image.site_failed',
+                {'image_id': image_id, 'site': site, 'reason': reason},
+                None,
             )
             args = images.failed_alert(kb['images'][image_id], site, reason)
-            done.append(self._commit('alert.raise', args, None))
+            self._queue('alert.raise', args, None)
         for image_id in decision.purge:
-            done.append(
-                self._commit('image.purge', {'image_id': image_id}, None)
-            )
+            self._queue('image.purge', {'image_id': image_id}, None)
         raise_, close = images.alerts(kb)
         for args in raise_:
-            done.append(self._commit('alert.raise', args, None))
+            self._queue('alert.raise', args, None)
         for alert_id in close:
-            done.append(
-                self._commit(
-                    'alert.close',
-                    {'alert_id': alert_id, 'reason': 'gone'},
-                    None,
-                )
+            self._queue(
+                'alert.close', {'alert_id': alert_id, 'reason': 'gone'}, None
             )
         return decision.summary()
 
-    def _drained(self, kb: dict[str, Any], plan: planner_mod.Plan) -> list:
+    def _drained(self, kb: dict[str, Any], plan: planner_mod.Plan) -> None:
         """Mark draining sites drained once nothing of sodos is left."""
-        out = []
         placements = kb.get('placements', {})
         monitoring = kb.get('monitoring', {})
         moving_off = {m.from_site for m in plan.moves}
@@ -245,52 +249,43 @@ class AnalysePlanRole(roles.Role):
             summary = (monitoring.get(name) or {}).get('summary') or {}
             if summary.get('servers'):
                 continue
-            out.append(
-                self._commit(
-                    'site.maintenance',
-                    {'site': name, 'state': 'drained', 'reason': 'emptied'},
-                    None,
-                )
+            self._queue(
+                'site.maintenance',
+                {'site': name, 'state': 'drained', 'reason': 'emptied'},
+                None,
             )
-        return out
 
-    def _alerts(self, kb: dict[str, Any], plan: planner_mod.Plan) -> list:
+    def _alerts(self, kb: dict[str, Any], plan: planner_mod.Plan) -> None:
         alerts = kb.get('alerts', {})
-        out = []
         unplaced_ids = set()
         for unplaced in plan.unplaced:
             alert_id = unplaced_alert_id(unplaced.key)
             unplaced_ids.add(alert_id)
             if alert_id in alerts:
                 continue
-            out.append(
-                self._commit(
-                    'alert.raise',
-                    {
-                        'alert_id': alert_id,
-                        'site': unplaced.from_site or self.conf.site_name,
-                        'kind': 'unplaced',
-                        'severity': 'critical'
-                        if unplaced.from_site
-                        else 'warning',
-                        'message': (
-                            'member %s cannot be placed: %s'
-                            % (unplaced.key, unplaced.reason)
-                        )[:1024],
-                    },
-                    None,
-                )
+            self._queue(
+                'alert.raise',
+                {
+                    'alert_id': alert_id,
+                    'site': unplaced.from_site or self.conf.site_name,
+                    'kind': 'unplaced',
+                    'severity': 'critical'
+                    if unplaced.from_site
+                    else 'warning',
+                    'message': (
+                        'member %s cannot be placed: %s'
+                        % (unplaced.key, unplaced.reason)
+                    )[:1024],
+                },
+                None,
             )
         for alert_id, alert in sorted(alerts.items()):
             if (
                 alert.get('kind') == 'unplaced'
                 and alert_id not in unplaced_ids
             ):
-                out.append(
-                    self._commit(
-                        'alert.close',
-                        {'alert_id': alert_id, 'reason': 'placed'},
-                        None,
-                    )
+                self._queue(
+                    'alert.close',
+                    {'alert_id': alert_id, 'reason': 'placed'},
+                    None,
                 )
-        return out

@@ -46,7 +46,6 @@ from oslo_log import log
 
 from sodos import exception
 from sodos import periodic
-from sodos.exec.openstack import keystone_revocations
 from sodos.identity import crypto
 from sodos.identity import fernet
 from sodos.identity import key_schemas
@@ -57,9 +56,13 @@ LOG = log.getLogger(__name__)
 REQUIRED = ('secret', 'fernet_key_repository', 'keystone_database_connection')
 
 
+class RevocationError(Exception):
+    """The revocation table cannot be used; the message says why."""
+
+
 class RevocationStore(Protocol):
     """A site's revocation events (keystone_revocations.RevocationTable);
-    raises keystone_revocations.RevocationError when it cannot."""
+    raises :class:`RevocationError` when it cannot."""
 
     def list_events(self, since: str) -> list[dict[str, Any]]: ...
 
@@ -95,6 +98,9 @@ def make(
                 'it' if len(missing) == 1 else 'them',
             )
         )
+    # SQLAlchemy costs a site ~9 MB: only shared mode loads it.
+    from sodos.exec.openstack import keystone_revocations
+
     table = keystone_revocations.RevocationTable(
         conf.identity.keystone_database_connection
     )
@@ -223,7 +229,7 @@ class KeySync:
             cutoff = pruned
         try:
             found = self.revocations.list_events(cutoff)
-        except keystone_revocations.RevocationError as exc:
+        except RevocationError as exc:
             self._trouble = True
             return 'not read: %s' % exc
         local = {identity_keys.event_key(e): e for e in found if _usable(e)}
@@ -251,7 +257,7 @@ class KeySync:
                 parts.append('%d copied into Keystone' % len(to_site))
         except (
             exception.SodosError,
-            keystone_revocations.RevocationError,
+            RevocationError,
         ) as exc:  # tried again at the next look
             self._trouble = True
             parts.append('failed: %s' % exc)

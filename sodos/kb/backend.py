@@ -27,6 +27,7 @@ import logging
 import threading
 import typing
 from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 from oslo_config import cfg
@@ -120,6 +121,31 @@ class StateBackend(abc.ABC):
             )
         return result
 
+    def submit_many(
+        self,
+        batch: Sequence[commands.Command],
+        timeout: float | None = None,
+    ) -> list[Result]:
+        """Submit every command at once, then wait for them all.
+
+        They enter the log in this order and commit in one replication
+        round instead of a round each (a round is about a heartbeat
+        period: at 100 sites, ten site transitions one after the other
+        took ten seconds). The results come in the same order; a command
+        that could not commit in time answers ``{'ok': False, 'error':
+        ..., 'timeout': True}`` (its outcome is unknown, as for
+        :meth:`submit`).
+        """
+        futures = [self.submit_async(command, timeout) for command in batch]
+        return [outcome(future) for future in futures]
+
+    def command(self, type: str, args: dict[str, Any]) -> commands.Command:
+        """A command from this site; leader-only ones carry the current
+        term, so that the applier refuses them if this member no longer
+        leads."""
+        term = self.term if type in commands.LEADER_ONLY else None
+        return commands.make(type, args, self.site, term=term)
+
     def propose(
         self,
         type: str,
@@ -127,14 +153,15 @@ class StateBackend(abc.ABC):
         timeout: float | None = None,
         check: bool = True,
     ) -> Result:
-        """Make a command from this site and submit it.
-
-        Leader-only commands are stamped with the current term; when this
-        member is not the leader they will be refused by the applier.
-        """
-        term = self.term if type in commands.LEADER_ONLY else None
-        command = commands.make(type, args, self.site, term=term)
+        """Make a command from this site (:meth:`command`) and submit it."""
+        command = self.command(type, args)
         return self.submit(command, timeout=timeout, check=check)
+
+    def propose_many(
+        self, batch: Sequence[tuple[str, dict[str, Any]]]
+    ) -> list[Result]:
+        """Make ``(type, args)`` commands and :meth:`submit_many` them."""
+        return self.submit_many([self.command(t, a) for t, a in batch])
 
     # -- reads -----------------------------------------------------------
 
@@ -183,6 +210,16 @@ class StateBackend(abc.ABC):
                 listener(wire, result)
             except Exception:  # a listener must not stop the log
                 LOG.exception('KB listener %r failed', listener)
+
+
+def outcome(future: concurrent.futures.Future[Result]) -> Result:
+    """A submitted command's result, its failure said as a result."""
+    try:
+        return future.result()
+    except exception.CommitTimeout as exc:
+        return {'ok': False, 'error': str(exc), 'timeout': True}
+    except exception.SodosError as exc:
+        return {'ok': False, 'error': str(exc)}
 
 
 def load(

@@ -61,7 +61,8 @@ class MemoryBackend(backend.StateBackend):
 
     def read(self, section: str | None = None, site: str | None = None) -> Any:
         with self._lock:
-            return self._state.read(section, site)
+            thaw = self._state.freeze(section, site)
+        return thaw()
 
     @property
     def term(self) -> int:

@@ -34,7 +34,7 @@ from sodos.kb import state
 from sodos.knowmon import summary as summary_rules
 
 # Version history: rpcapi.KnowMonAPI's docstring.
-API_VERSION = '1.2'
+API_VERSION = '1.3'
 
 
 class KnowMonManager:
@@ -83,6 +83,33 @@ class KnowMonManager:
             return {'ok': False, 'error': str(exc), 'timeout': True}
         except exception.SodosError as exc:
             return {'ok': False, 'error': str(exc)}
+
+    def submit_many(
+        self,
+        context: Any,
+        wires: Any,
+        commit_timeout: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """:meth:`submit` for several commands, committed together.
+
+        A malformed command is answered alone (not submitted); the others
+        still go. The results come in the order of the commands.
+        """
+        if not isinstance(wires, list):
+            return [{'ok': False, 'error': 'wires must be a list of commands'}]
+        results: list[dict[str, Any] | None] = []
+        batch = []
+        for wire in wires:
+            try:
+                batch.append(commands.Command.from_wire(wire))
+                results.append(None)
+            except exception.SodosError as exc:
+                results.append({'ok': False, 'error': str(exc)})
+        submitted = iter(self.backend.submit_many(batch, commit_timeout))
+        return [
+            result if result is not None else next(submitted)
+            for result in results
+        ]
 
     def status(self, context: Any) -> dict[str, Any]:
         return self.backend.status().to_dict()
@@ -147,6 +174,11 @@ class LocalKnowMonAPI:
         self, command: dict[str, Any], timeout: float | None = None
     ) -> dict[str, Any]:
         return self.manager.submit({}, command, timeout)
+
+    def submit_many(
+        self, wires: list[dict[str, Any]], timeout: float | None = None
+    ) -> list[dict[str, Any]]:
+        return self.manager.submit_many({}, wires, timeout)
 
     def status(self) -> dict[str, Any]:
         return self.manager.status({})

@@ -25,7 +25,6 @@ from typing import Any
 
 from oslo_config import cfg
 
-from sodos import exception
 from sodos import periodic
 from sodos import roles
 from sodos.kb import backend as kb_backend
@@ -107,7 +106,7 @@ class KnowMonRole(roles.Role):
                 status.term,
                 'in quorum' if status.has_quorum else 'NO QUORUM',
             )
-        done = [self._commit(change) for change in self._transitions()]
+        done = self._commit(self._transitions())
         done.extend(self._overloads())
         done.extend(self._divergences())
         done.extend(self._prune_actions())
@@ -180,19 +179,24 @@ class KnowMonRole(roles.Role):
     def _alerts(
         self, to_raise: list[dict[str, Any]], to_close: list[str], why: str
     ) -> list[str]:
+        batch = [('alert.raise', args) for args in to_raise] + [
+            ('alert.close', {'alert_id': aid, 'reason': why})
+            for aid in to_close
+        ]
         done = []
-        for args in to_raise:
-            result = self.backend.propose('alert.raise', args, check=False)
-            done.append(
-                'raised: %s' % args['message']
-                if result.get('ok')
-                else 'could not raise an alert: %s' % result.get('error')
-            )
-        for aid in to_close:
-            self.backend.propose(
-                'alert.close', {'alert_id': aid, 'reason': why}, check=False
-            )
-            done.append('alert %s closed: %s' % (aid[:8], why))
+        for (type_, args), result in zip(
+            batch, self.backend.propose_many(batch), strict=True
+        ):
+            if type_ == 'alert.close':
+                done.append(
+                    'alert %s closed: %s' % (args['alert_id'][:8], why)
+                )
+            elif result.get('ok'):
+                done.append('raised: %s' % args['message'])
+            else:
+                done.append(
+                    'could not raise an alert: %s' % result.get('error')
+                )
         return done
 
     def _transitions(self) -> list[liveness.Transition]:
@@ -203,22 +207,37 @@ class KnowMonRole(roles.Role):
             self.backend.site,
         )
 
-    def _commit(self, change: liveness.Transition) -> str:
-        target = '%s %s' % (change.site, change.status)
-        args: dict[str, Any] = {
-            'site': change.site,
-            'status': change.status,
-            'reason': change.reason,
-        }
-        try:
-            result = self.backend.propose('site.status', args, check=False)
-        except exception.SodosError as exc:
-            return 'failed to mark %s: %s' % (target, exc)
-        if not result.get('ok'):
-            return 'refused to mark %s: %s' % (target, result.get('error'))
-        if not result.get('changed'):
-            return '%s already' % target
-        return 'marked %s (%s)' % (target, change.reason)
+    def _commit(self, changes: list[liveness.Transition]) -> list[str]:
+        """Commit the transitions together (one replication round: a
+        regional outage is marked down at once, not site after site)."""
+        results = self.backend.propose_many(
+            [
+                (
+                    'site.status',
+                    {
+                        'site': change.site,
+                        'status': change.status,
+                        'reason': change.reason,
+                    },
+                )
+                for change in changes
+            ]
+        )
+        return [
+            _said(change, result)
+            for change, result in zip(changes, results, strict=True)
+        ]
+
+
+def _said(change: liveness.Transition, result: dict[str, Any]) -> str:
+    target = '%s %s' % (change.site, change.status)
+    if result.get('timeout'):
+        return 'failed to mark %s: %s' % (target, result.get('error'))
+    if not result.get('ok'):
+        return 'refused to mark %s: %s' % (target, result.get('error'))
+    if not result.get('changed'):
+        return '%s already' % target
+    return 'marked %s (%s)' % (target, change.reason)
 
 
 def _count(sites: dict[str, dict[str, Any]], status: str) -> int:

@@ -27,6 +27,7 @@ API version history:
 * 1.0 - Initial version: read, submit, status, in_quorum, liveness.
 * 1.1 - Add report (a site summary from Exec).
 * 1.2 - read takes site: only what concerns one site.
+* 1.3 - Add submit_many: several commands committed together.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ LOG = logging.getLogger(__name__)
 # Over the bus the commit may take up to its own timeout; the RPC deadline
 # outlives it by this much so the caller gets the KB's answer.
 SUBMIT_MARGIN = 10.0
+# What oslo.messaging says when the server's API is older than the call.
+UNSUPPORTED = 'does not support RPC version'
 CLOSE_TIMEOUT = 5.0
 
 
@@ -63,6 +66,10 @@ class KnowMonClient(Protocol):
         self, command: dict[str, Any], timeout: float | None = None
     ) -> dict[str, Any]: ...
 
+    def submit_many(
+        self, wires: list[dict[str, Any]], timeout: float | None = None
+    ) -> list[dict[str, Any]]: ...
+
     def status(self) -> dict[str, Any]: ...
 
     def in_quorum(self) -> bool: ...
@@ -77,7 +84,7 @@ class KnowMonClient(Protocol):
 
 
 class KnowMonAPI:
-    VERSION = '1.2'
+    VERSION = '1.3'
     via = 'RPC'
 
     def __init__(
@@ -107,6 +114,8 @@ class KnowMonAPI:
         self._transport = transport or rpc.transport(conf)
         self.client = oslo_messaging.get_rpc_client(self._transport, target)
         self._deadline = rpc.Deadline('KnowMon of site %s' % self.site)
+        # Whether the KnowMon takes submit_many (API 1.3).
+        self._batches = True
 
     def _call(
         self,
@@ -163,6 +172,32 @@ class KnowMonAPI:
         result: dict[str, Any] = self._call(
             'submit', timeout=budget, command=command, commit_timeout=timeout
         )
+        return result
+
+    def submit_many(
+        self, wires: list[dict[str, Any]], timeout: float | None = None
+    ) -> list[dict[str, Any]]:
+        if not self._batches:
+            return [self.submit(wire, timeout) for wire in wires]
+        budget = (timeout or self.conf.raft.commit_timeout) + SUBMIT_MARGIN
+        try:
+            result: list[dict[str, Any]] = self._call(
+                'submit_many',
+                timeout=budget,
+                version='1.3',
+                wires=wires,
+                commit_timeout=timeout,
+            )
+        except exception.SodosError as exc:
+            if UNSUPPORTED not in str(exc):
+                raise
+            # A KnowMon of an older release (a rolling upgrade): one by
+            # one, from now on.
+            LOG.info(
+                'KnowMon of site %s takes one command at a time', self.site
+            )
+            self._batches = False
+            return [self.submit(wire, timeout) for wire in wires]
         return result
 
     def status(self) -> dict[str, Any]:

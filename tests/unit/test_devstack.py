@@ -28,6 +28,7 @@ import pytest
 from oslo_config import cfg
 
 from sodos import conf as sodos_conf
+from sodos.conf import keystoneauth
 from sodos.db import api
 from sodos.db import migration
 
@@ -273,6 +274,7 @@ def test_a_first_site_bootstraps_a_federation(devstack):
     assert conf.raft.address == '192.0.2.10:7700'
     assert conf.raft.join == []
     assert conf.exec.driver == 'openstack'
+    keystoneauth.register_keystoneauth(conf, 'site_auth')  # as Exec does
     assert conf.site_auth.auth_type == 'password'
     assert conf.database.connection == (
         'sqlite:///%s/sodos.sqlite' % devstack.state_path

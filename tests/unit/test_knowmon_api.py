@@ -106,6 +106,58 @@ def test_the_same_answers_over_the_bus(over_bus, api):
     assert over_bus.read('alerts', site='here') == {}
 
 
+def policy_wires(*values):
+    return [
+        commands.make(
+            'policy.set', {'key': 'voter_count', 'value': value}, 'here'
+        ).to_wire()
+        for value in values
+    ]
+
+
+def test_submit_many_commits_in_order_and_answers_each(api):
+    wires = policy_wires(1, 3)
+    wires.insert(1, {'type': 'site.leave'})  # malformed: answered alone
+    results = api.submit_many(wires)
+    assert [r['ok'] for r in results] == [True, False, True]
+    assert 'command must contain' in results[1]['error']
+    # Both good ones applied, in the order given.
+    assert api.read('policy')['voter_count'] == 3
+
+
+def test_submit_many_over_the_bus(over_bus, api):
+    results = over_bus.submit_many(policy_wires(3, 5))
+    assert results == [{'ok': True}, {'ok': True}]
+    assert api.read('policy')['voter_count'] == 5
+    assert over_bus.submit_many([{'type': 'x'}])[0]['ok'] is False
+
+
+def test_submit_many_to_an_older_knowmon_goes_one_by_one(
+    over_bus, api, monkeypatch
+):
+    # A KnowMon serving API 1.2 (before submit_many): the client falls
+    # back to one submit per command and remembers it.
+    from sodos.knowmon import manager
+
+    monkeypatch.setattr(manager, 'API_VERSION', '1.2')
+    calls = []
+    submit = over_bus.submit
+
+    def counted(wire, timeout=None):
+        calls.append(wire['args']['value'])
+        return submit(wire, timeout)
+
+    monkeypatch.setattr(over_bus, 'submit', counted)
+    assert over_bus.submit_many(policy_wires(5, 7)) == [
+        {'ok': True},
+        {'ok': True},
+    ]
+    assert calls == [5, 7]
+    assert api.read('policy')['voter_count'] == 7
+    over_bus.submit_many(policy_wires(1))
+    assert calls == [5, 7, 1]
+
+
 def test_errors_over_the_bus_are_plain(over_bus):
     result = over_bus.submit({'type': 'site.leave', 'args': 'nope'})
     assert result['ok'] is False

@@ -81,11 +81,47 @@ def test_knowmon_reports_a_refused_transition(knowmon, conf):
     knowmon.backend.propose('site.register', {'site': 'far', 'address': 'h:2'})
     knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 99.0}
 
-    def refuse(*args, **kwargs):
-        return {'ok': False, 'error': 'stale term 1'}
+    def refuse(batch, timeout=None):
+        return [{'ok': False, 'error': 'stale term 1'} for _ in batch]
 
-    knowmon.backend.propose = refuse
+    knowmon.backend.submit_many = refuse
     assert knowmon.cycle().endswith('refused to mark far down: stale term 1')
+    assert knowmon.backend.read('sites')['far']['status'] == 'up'
+
+
+def test_knowmon_marks_a_regional_outage_in_one_batch(knowmon):
+    names = ['far-%d' % n for n in range(5)]
+    for n, name in enumerate(names):
+        knowmon.backend.propose(
+            'site.register', {'site': name, 'address': 'h:%d' % (n + 2)}
+        )
+    ages = dict.fromkeys(names, 99.0)
+    knowmon.backend.liveness = lambda: dict(ages, here=0.0)
+    batches = []
+    submit_many = knowmon.backend.submit_many
+
+    def recorded(batch, timeout=None):
+        batches.append([(c.type, c.args['site']) for c in batch])
+        return submit_many(batch, timeout)
+
+    knowmon.backend.submit_many = recorded
+    line = knowmon.cycle()
+    assert batches[0] == [('site.status', name) for name in names]
+    sites = knowmon.backend.read('sites')
+    assert [sites[name]['status'] for name in names] == ['down'] * 5
+    assert line.count('marked far-') == 5
+
+
+def test_knowmon_says_which_transition_timed_out(knowmon):
+    knowmon.backend.propose('site.register', {'site': 'far', 'address': 'h:2'})
+    knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 99.0}
+    knowmon.backend.submit_many = lambda batch, timeout=None: [
+        {'ok': False, 'error': 'not committed in 10 s', 'timeout': True}
+        for _ in batch
+    ]
+    assert knowmon.cycle().endswith(
+        'failed to mark far down: not committed in 10 s'
+    )
 
 
 # -- Exec -------------------------------------------------------------------

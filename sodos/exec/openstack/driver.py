@@ -49,6 +49,7 @@ from oslo_config import cfg
 from oslo_utils import uuidutils
 
 from sodos import exception
+from sodos.conf import keystoneauth
 from sodos.exec import driver
 from sodos.exec import image_copy
 from sodos.exec.openstack import errors
@@ -70,6 +71,7 @@ NAME_CACHE_TTL = 60.0
 
 def session(conf: cfg.ConfigOpts) -> ks_session.Session:
     """The keystoneauth session ``[site_auth]`` describes."""
+    keystoneauth.register_keystoneauth(conf, 'site_auth')
     try:
         auth = ks_loading.load_auth_from_conf_options(conf, 'site_auth')
     except Exception as exc:

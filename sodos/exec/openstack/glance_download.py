@@ -46,6 +46,7 @@ from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import session as ks_session
 from oslo_config import cfg
 
+from sodos.conf import keystoneauth
 from sodos.exec import catalog_plan
 from sodos.exec import driver
 from sodos.exec import image_copy
@@ -67,6 +68,7 @@ INTERFACE = 'public'
 
 def transfer_session(conf: cfg.ConfigOpts) -> ks_session.Session:
     """The ``[image_transfer]`` user's session."""
+    keystoneauth.register_keystoneauth(conf, 'image_transfer')
     try:
         auth = ks_loading.load_auth_from_conf_options(conf, 'image_transfer')
     except Exception as exc:

@@ -33,13 +33,10 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy import exc as sa_exc
 
+from sodos.exec.identity_keys import RevocationError
 from sodos.kb import identity_keys
 
 TABLE = 'revocation_event'
-
-
-class RevocationError(Exception):
-    """The revocation table cannot be used; the message says why."""
 
 
 def to_event(row: Any) -> dict[str, Any]:

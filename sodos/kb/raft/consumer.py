@@ -58,7 +58,8 @@ class KBConsumer(SyncObjConsumer):
 
     def read(self, section: str | None = None, site: str | None = None) -> Any:
         with self._lock:
-            return self.kb.read(section, site)
+            thaw = self.kb.freeze(section, site)
+        return thaw()
 
     @property
     def applied(self) -> int:

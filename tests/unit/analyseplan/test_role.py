@@ -139,3 +139,34 @@ def test_paused_policy_stops_planning(conf, api, fed):
     line = analyseplan_role.AnalysePlanRole(conf, api).cycle()
     assert line.endswith('paused by policy, not planning')
     assert placements(fed) == {}
+
+
+def test_a_cycle_commits_its_commands_together(conf, api, fed, monkeypatch):
+    # Two appliances, one member of which has no fourth site to go to
+    # (an alert): the plan and the alert go to the KB in one batch, plan
+    # first.
+    fed.propose(
+        'appliance.put', {'appliance_id': A, 'spec': spec(count=2, spread=2)}
+    )
+    fed.propose(
+        'appliance.put',
+        {'appliance_id': 'b' * 32, 'spec': spec(count=4, spread=4)},
+    )
+    batches = []
+    submit_many = api.submit_many
+
+    def recorded(wires, timeout=None):
+        batches.append([w['type'] for w in wires])
+        return submit_many(wires, timeout)
+
+    monkeypatch.setattr(api, 'submit_many', recorded)
+    role = analyseplan_role.AnalysePlanRole(conf, api)
+    role.cycle()
+    assert len(batches) == 1
+    kinds = batches[0]
+    assert kinds[0] == 'plan.apply'
+    assert kinds.index('alert.raise') > kinds.index('plan.apply')
+    assert len(placements(fed)) == 5
+    assert any(a['kind'] == 'unplaced' for a in fed.read('alerts').values())
+    role.cycle()
+    assert len(batches) == 1  # nothing new to say: nothing submitted

@@ -17,6 +17,7 @@ from oslo_db import options as db_options
 
 from sodos import conf as sodos_conf
 from sodos.conf import database
+from sodos.conf import keystoneauth
 from sodos.conf import opts
 
 GROUPS = {
@@ -92,8 +93,21 @@ def test_every_group_is_listed_for_the_generator():
     assert all(group for _, group in listing)
 
 
+def test_keystoneauth_options_wait_for_first_use(tmp_path):
+    # A site whose Exec talks to no OpenStack never loads keystoneauth1;
+    # the values the file gives are there once the group is used.
+    conf = make(tmp_path, '[site_auth]\nauth_type = password\ntimeout = 7\n')
+    assert 'auth_type' not in conf.site_auth
+    keystoneauth.register_keystoneauth(conf, 'site_auth')
+    keystoneauth.register_keystoneauth(conf, 'site_auth')  # again: harmless
+    assert conf.site_auth.auth_type == 'password'
+    assert conf.site_auth.timeout == 7
+
+
 def test_every_listed_option_is_registered(tmp_path):
     conf = make(tmp_path)
+    for group in ('site_auth', 'image_transfer'):
+        keystoneauth.register_keystoneauth(conf, group)
     # The auth plugin's own options are registered when it is loaded (the
     # plugin is an option too); the sample lists the password plugin's.
     by_plugin = {

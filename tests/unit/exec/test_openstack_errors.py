@@ -18,6 +18,7 @@ from keystoneauth1 import exceptions as ks_exc
 from novaclient import exceptions as nova_exc
 
 from sodos import exception
+from sodos.conf import keystoneauth
 from sodos.exec import driver
 from sodos.exec.openstack import driver as os_driver
 from sodos.exec.openstack import errors
@@ -77,6 +78,7 @@ def test_unknown_driver_names_the_option(conf):
 
 
 def test_incomplete_credentials_name_the_group(conf):
+    keystoneauth.register_keystoneauth(conf, 'site_auth')
     conf.set_override('auth_type', 'password', 'site_auth')
     with pytest.raises(
         exception.ConfigError,

@@ -214,6 +214,28 @@ def test_reads_are_copies(kb):
     sites = kb.read('sites')
     sites['a']['status'] = 'mutated'
     assert kb.read('sites')['a']['status'] == 'up'
+    whole = kb.read()
+    whole['sites']['a']['status'] = 'mutated'
+    assert kb.read('sites')['a']['status'] == 'up'
+
+
+def test_a_frozen_read_is_the_state_when_it_was_taken(kb):
+    thaw = kb.freeze('sites')
+    kb.apply(
+        cmd('site.status', {'site': 'a', 'status': 'down', 'reason': 'r'})
+    )
+    assert thaw()['a']['status'] == 'up'
+    assert kb.read('sites')['a']['status'] == 'down'
+
+
+def test_a_read_copies_what_marshal_cannot(kb):
+    # Only plain data reaches the KB through the log; an object put in
+    # directly (as a test may) is deep-copied instead.
+    marker = {1, 2}
+    kb.data['policy']['odd'] = marker
+    policy = kb.read('policy')
+    assert policy['odd'] == marker
+    assert policy['odd'] is not marker
 
 
 def test_same_commands_give_same_state_everywhere():

@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from sodos.analyseplan import prestage
 
 LOG = log.getLogger(__name__)
+# A cycle slower than this (seconds) says where its time went.
+SLOW_CYCLE = 2.0
 # Alert ids are derived from what they are about, so that every leader
 # raises (and closes) the same alert for the same member.
 ALERT_NAMESPACE = uuid.UUID('5d1f3c1e-7f0b-4e0e-9a51-0c2f4a8e6b31')
@@ -111,7 +113,9 @@ class AnalysePlanRole(roles.Role):
                 status['term'],
             )
         term = status['term']
+        began = time.monotonic()
         kb = api.read()
+        read_s = time.monotonic() - began
         policy = kb.get('policy') or {}
         if policy.get('paused'):
             return (
@@ -156,7 +160,18 @@ class AnalysePlanRole(roles.Role):
         )
         self._drained(kb, plan)
         self._alerts(kb, plan)
+        decided = time.monotonic()
         failed = self._commit_queued()
+        took = time.monotonic() - began
+        if took > SLOW_CYCLE:
+            LOG.info(
+                'analyseplan: the cycle took %.1f s: reading the KB %.1f s, '
+                'planning %.1f s, committing %.1f s',
+                took,
+                read_s,
+                decided - began - read_s,
+                time.monotonic() - decided,
+            )
         line = 'analyseplan: active (leader, term %d): %d appliance(s), %s' % (
             term,
             len(kb.get('appliances', {})),

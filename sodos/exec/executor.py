@@ -96,8 +96,8 @@ class Executor:
             return len(self._inflight)
 
     def step(self, kb_actions: dict[str, dict[str, Any]]) -> str:
-        """Report finished outcomes, start the actions not started yet."""
-        unreported = self._flush()
+        """Start the actions not started yet, then report the outcomes
+        not committed yet (new actions do not wait for those commits)."""
         mine = sorted(
             (
                 a
@@ -126,6 +126,7 @@ class Executor:
             future.add_done_callback(
                 functools.partial(self._forget, action_id)
             )
+        unreported = self._flush()
         parts = ['%d running' % self.busy]
         if started:
             parts.append('started %s' % ', '.join(started))
@@ -288,11 +289,20 @@ class Executor:
             return {'ok': False, 'error': str(exc), 'timeout': True}
 
     def _flush(self) -> int:
-        """Commit the outcomes not committed yet; how many are left."""
+        """Commit the outcomes not committed yet, together; how many are
+        left."""
         with self._lock:
             pending = list(self._unreported.items())
-        for action_id, wire in pending:
-            result = self._submit(wire)
+        if pending:
+            wires = [wire for _action_id, wire in pending]
+            try:
+                results = self.knowmon.submit_many(wires)
+            except exception.SodosError as exc:
+                results = [{'ok': False, 'error': str(exc), 'timeout': True}]
+                results *= len(pending)
+        else:
+            results = []
+        for (action_id, _wire), result in zip(pending, results, strict=True):
             if result.get('ok') or not result.get('timeout'):
                 # Committed, or refused for good (the action was ended
                 # or removed meanwhile): nothing more to say.

@@ -212,6 +212,10 @@ def test_an_outcome_is_committed_once_the_knowmon_answers_again(
 
     flaky = Wrapped(api)
     flaky.submit = submit
+    # Outcomes are committed together.
+    flaky.submit_many = lambda wires, timeout=None: [
+        submit(wire, timeout) for wire in wires
+    ]
     role = exec_for(flaky)
     kb.place('web')
     kb.action('1' * 32, **create_params())
@@ -225,6 +229,44 @@ def test_an_outcome_is_committed_once_the_knowmon_answers_again(
     blocked.clear()
     assert settle(role, kb, '1' * 32)['state'] == 'done'
     assert len(role.driver.list_servers()) == 1
+
+
+def test_new_actions_start_before_waiting_outcomes_are_committed(
+    exec_for, api, kb
+):
+    blocked = threading.Event()
+    blocked.set()
+    started_at_flush = []
+
+    def submit_many(wires, timeout=None):
+        started_at_flush.append(set(role.executor._started))
+        if blocked.is_set():
+            return [
+                {'ok': False, 'error': 'no quorum', 'timeout': True}
+                for _ in wires
+            ]
+        return api.submit_many(wires, timeout)
+
+    flaky = Wrapped(api)
+    flaky.submit_many = submit_many
+    role = exec_for(flaky)
+    kb.place('web')
+    kb.action('1' * 32, **create_params())
+    deadline = time.monotonic() + 10
+    while role.executor.done == 0 and time.monotonic() < deadline:
+        role.cycle()
+        time.sleep(0.02)
+    assert role.executor.done == 1  # its outcome is not committed
+    kb.place('db')
+    kb.action('2' * 32, **create_params(member='db'))
+    started_at_flush.clear()
+    role.cycle()
+    # The second action was under way before the cycle waited on the
+    # first one's outcome.
+    assert '2' * 32 in started_at_flush[0]
+    blocked.clear()
+    assert settle(role, kb, '1' * 32)['state'] == 'done'
+    assert settle(role, kb, '2' * 32)['state'] == 'done'
 
 
 def test_fenced_exec_does_nothing(exec_for, api, kb):

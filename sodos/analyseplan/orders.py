@@ -146,6 +146,13 @@ def cleanups(kb: dict[str, Any], retry_after: float, now: float) -> list:
     sites = kb.get('sites', {})
     monitoring = kb.get('monitoring', {})
     placements = kb.get('placements', {})
+    # Member key -> the sites reporting a server of it, in name order
+    # (one pass, rather than every site's servers for every member).
+    reported: dict[str, list[str]] = {}
+    for name in sorted(monitoring):
+        servers = (monitoring[name].get('summary') or {}).get('servers')
+        for key in servers or ():
+            reported.setdefault(key, []).append(name)
     latest: dict[tuple[str, str, str], dict] = {}
     for action in kb.get('actions', {}).values():
         params = action.get('params') or {}
@@ -162,11 +169,8 @@ def cleanups(kb: dict[str, Any], retry_after: float, now: float) -> list:
         home = placed['site']
         built = latest.get((key, home, 'server.create'))
         if built and built['state'] == 'done':
-            for name in sorted(monitoring):
-                servers = (monitoring[name].get('summary') or {}).get(
-                    'servers'
-                ) or {}
-                if name == home or key not in servers:
+            for name in reported.get(key, ()):
+                if name == home:
                     continue
                 if sites.get(name, {}).get('status') != 'up':
                     continue  # its Exec deletes it once back (reconcile)

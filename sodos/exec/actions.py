@@ -50,8 +50,9 @@ class Context:
     site: str
     # Interruptible sleep: True when Exec is stopping.
     stopping: Callable[[float], bool]
-    # The KB's placements, read after the action's claim was committed.
-    placements: Callable[[], dict[str, Any]]
+    # A member's placement in the KB (None: not placed), read after the
+    # action's claim was committed.
+    placement: Callable[[str], dict[str, Any] | None]
 
 
 class Handler:
@@ -105,7 +106,7 @@ class CreateServer(Handler):
         self, ctx: Context, action_id: str, params: dict[str, Any]
     ) -> dict[str, Any]:
         key = driver.member_key(params['appliance_id'], params['member'])
-        placed = ctx.placements().get(key)
+        placed = ctx.placement(key)
         if placed is not None and placed['site'] != ctx.site:
             # The federation moved the member while this action waited
             # (this site was cut off, say): building it would run it twice.

@@ -252,9 +252,7 @@ class Executor:
             driver=self.driver,
             site=self.site,
             stopping=self._stop.wait,
-            # Every site's: a member placed elsewhere meanwhile must be
-            # told from one not placed at all.
-            placements=lambda: self.knowmon.read('placements'),
+            placement=self._placement,
         )
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(driver.TransientError),
@@ -269,6 +267,12 @@ class Executor:
         )
         result: dict[str, Any] = retrying(handler, ctx, action)
         return result
+
+    def _placement(self, key: str) -> dict[str, Any] | None:
+        """Where the KB places member ``key``, wherever it is: a member
+        placed elsewhere meanwhile must be told from one not placed."""
+        found: dict[str, Any] = self.knowmon.read('placements', key=key)
+        return found.get(key)
 
     def _sleep(self, seconds: float) -> None:
         self._stop.wait(seconds)

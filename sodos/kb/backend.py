@@ -166,9 +166,15 @@ class StateBackend(abc.ABC):
     # -- reads -----------------------------------------------------------
 
     @abc.abstractmethod
-    def read(self, section: str | None = None, site: str | None = None) -> Any:
+    def read(
+        self,
+        section: str | None = None,
+        site: str | None = None,
+        key: str | None = None,
+    ) -> Any:
         """A copy of the locally applied state (may lag the leader);
-        with ``site``, only what concerns that site (state.BY_SITE)."""
+        with ``site``, only what concerns that site (state.BY_SITE); with
+        ``key``, only that entry of the section."""
 
     @abc.abstractmethod
     def status(self) -> MemberStatus:

@@ -59,9 +59,14 @@ class MemoryBackend(backend.StateBackend):
         future.set_result(result)
         return future
 
-    def read(self, section: str | None = None, site: str | None = None) -> Any:
+    def read(
+        self,
+        section: str | None = None,
+        site: str | None = None,
+        key: str | None = None,
+    ) -> Any:
         with self._lock:
-            thaw = self._state.freeze(section, site)
+            thaw = self._state.freeze(section, site, key)
         return thaw()
 
     @property

@@ -169,17 +169,27 @@ class KnowledgeState:
         except Rejected as exc:
             return {'ok': False, 'error': str(exc)}
 
-    def read(self, section: str | None = None, site: str | None = None) -> Any:
+    def read(
+        self,
+        section: str | None = None,
+        site: str | None = None,
+        key: str | None = None,
+    ) -> Any:
         """A deep copy of one section (or all), safe to hand out.
 
         ``site`` keeps only what concerns that site (see BY_SITE): Exec
         asks every cycle, and copying every site's actions at every site
         costs the whole federation CPU that grows with its size squared.
+        ``key`` keeps only that entry of the section (``{}`` if absent):
+        an action that looks up its own member's placement.
         """
-        return self.freeze(section, site)()
+        return self.freeze(section, site, key)()
 
     def freeze(
-        self, section: str | None = None, site: str | None = None
+        self,
+        section: str | None = None,
+        site: str | None = None,
+        key: str | None = None,
     ) -> Callable[[], Any]:
         """What :meth:`read` returns, taken now and unpacked later.
 
@@ -194,6 +204,8 @@ class KnowledgeState:
             # A section added after this state was last snapshotted.
             return frozen(empty()[section])
         data = self.data[section]
+        if key is not None:
+            data = {key: data[key]} if key in data else {}
         if site is not None:
             data = only_site(section, data, site)
         return frozen(data)

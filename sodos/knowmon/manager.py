@@ -52,7 +52,11 @@ class KnowMonManager:
         self.conf = conf
 
     def read(
-        self, context: Any, section: str | None = None, site: str | None = None
+        self,
+        context: Any,
+        section: str | None = None,
+        site: str | None = None,
+        key: str | None = None,
     ) -> Any:
         if section is not None and section not in state.SECTIONS:
             return {
@@ -66,8 +70,14 @@ class KnowMonManager:
                 'error': 'KB section %r cannot be read by site (only %s)'
                 % (section, ', '.join(state.BY_SITE)),
             }
+        if key is not None and (section is None or not isinstance(key, str)):
+            return {
+                'ok': False,
+                'error': 'a read by key names a section and a string key',
+            }
         try:
-            return {'ok': True, 'data': self.backend.read(section, site)}
+            data = self.backend.read(section, site, key)
+            return {'ok': True, 'data': data}
         except exception.SodosError as exc:
             return {'ok': False, 'error': str(exc)}
 
@@ -167,8 +177,13 @@ class LocalKnowMonAPI:
     def __init__(self, manager: KnowMonManager) -> None:
         self.manager = manager
 
-    def read(self, section: str | None = None, site: str | None = None) -> Any:
-        return unwrap(self.manager.read({}, section, site))
+    def read(
+        self,
+        section: str | None = None,
+        site: str | None = None,
+        key: str | None = None,
+    ) -> Any:
+        return unwrap(self.manager.read({}, section, site, key))
 
     def submit(
         self, command: dict[str, Any], timeout: float | None = None

@@ -37,6 +37,9 @@ from sodos.knowmon import overload
 from sodos.knowmon import rpcapi
 
 LOG = logging.getLogger(__name__)
+# Seconds between two looks for ended actions to prune: each reads every
+# action, and the retention is an hour by default (a minute at least).
+PRUNE_EVERY = 60.0
 
 
 class KnowMonRole(roles.Role):
@@ -57,6 +60,7 @@ class KnowMonRole(roles.Role):
         self._history_loop = periodic.Periodic(
             'history', self._record_history, self._history_interval
         )
+        self._prune_looked_at = float('-inf')
 
     def local_backend(self) -> kb_backend.StateBackend:
         return self.backend
@@ -138,6 +142,10 @@ class KnowMonRole(roles.Role):
             )
 
     def _prune_actions(self) -> list[str]:
+        now = time.monotonic()
+        if now - self._prune_looked_at < PRUNE_EVERY:
+            return []
+        self._prune_looked_at = now
         cutoff = history.prune_before(
             self.backend.read('actions'),
             time.time(),

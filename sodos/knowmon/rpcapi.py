@@ -27,7 +27,8 @@ API version history:
 * 1.0 - Initial version: read, submit, status, in_quorum, liveness.
 * 1.1 - Add report (a site summary from Exec).
 * 1.2 - read takes site: only what concerns one site.
-* 1.3 - Add submit_many: several commands committed together.
+* 1.3 - Add submit_many: several commands committed together; read
+  takes key: one entry of a section.
 """
 
 from __future__ import annotations
@@ -59,7 +60,10 @@ class KnowMonClient(Protocol):
     via: str
 
     def read(
-        self, section: str | None = None, site: str | None = None
+        self,
+        section: str | None = None,
+        site: str | None = None,
+        key: str | None = None,
     ) -> Any: ...
 
     def submit(
@@ -158,7 +162,18 @@ class KnowMonAPI:
                 % (self.site, method, _type_name(exc), first_line)
             ) from exc
 
-    def read(self, section: str | None = None, site: str | None = None) -> Any:
+    def read(
+        self,
+        section: str | None = None,
+        site: str | None = None,
+        key: str | None = None,
+    ) -> Any:
+        if key is not None:
+            return manager.unwrap(
+                self._call(
+                    'read', version='1.3', section=section, site=site, key=key
+                )
+            )
         if site is None:
             return manager.unwrap(self._call('read', section=section))
         return manager.unwrap(

@@ -65,6 +65,15 @@ def test_a_read_by_site_keeps_only_what_concerns_that_site(api):
         api.read('policy', site='here')
 
 
+def test_a_read_by_key_keeps_one_entry(api):
+    raise_alert(api, 'a' * 32, 'here')
+    raise_alert(api, 'b' * 32, 'there')
+    assert set(api.read('alerts', key='b' * 32)) == {'b' * 32}
+    assert api.read('alerts', key='c' * 32) == {}
+    with pytest.raises(exception.SodosError, match='names a section'):
+        api.read(key='b' * 32)
+
+
 def test_status_and_quorum(api):
     status = api.status()
     assert status['is_leader'] is True
@@ -104,6 +113,10 @@ def test_the_same_answers_over_the_bus(over_bus, api):
         'alerts', site='there'
     )
     assert over_bus.read('alerts', site='here') == {}
+    assert over_bus.read('alerts', key='c' * 32) == api.read(
+        'alerts', key='c' * 32
+    )
+    assert set(over_bus.read('alerts', key='c' * 32)) == {'c' * 32}
 
 
 def policy_wires(*values):

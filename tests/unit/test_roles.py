@@ -112,6 +112,42 @@ def test_knowmon_marks_a_regional_outage_in_one_batch(knowmon):
     assert line.count('marked far-') == 5
 
 
+def test_knowmon_looks_for_actions_to_prune_once_a_minute(
+    knowmon, monkeypatch
+):
+    backend = knowmon.backend
+    action_id = 'a' * 32
+    backend.propose(
+        'action.put',
+        {
+            'action_id': action_id,
+            'site': 'here',
+            'kind': 'server.create',
+            'params': {},
+        },
+    )
+    backend.propose(
+        'action.update',
+        {'action_id': action_id, 'state': 'done', 'result': {}},
+    )
+    looks = []
+    prune_before = knowmon_role.history.prune_before
+
+    def counted(actions, now, retention):
+        looks.append(now)
+        # As if an hour and more had passed since the action ended.
+        return prune_before(actions, now + retention + 1, retention)
+
+    monkeypatch.setattr(knowmon_role.history, 'prune_before', counted)
+    assert 'pruned 1 ended actions' in knowmon.cycle()
+    assert backend.read('actions') == {}
+    knowmon.cycle()
+    assert len(looks) == 1  # not again within the minute
+    knowmon._prune_looked_at -= knowmon_role.PRUNE_EVERY
+    knowmon.cycle()
+    assert len(looks) == 2
+
+
 def test_knowmon_says_which_transition_timed_out(knowmon):
     knowmon.backend.propose('site.register', {'site': 'far', 'address': 'h:2'})
     knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 99.0}

@@ -222,8 +222,13 @@ class RaftBackend(backend.StateBackend):
             timeout = self.conf.raft.commit_timeout
         return self.runner.submit(command.to_wire(), timeout)
 
-    def read(self, section: str | None = None, site: str | None = None) -> Any:
-        return self.runner.read(section, site)
+    def read(
+        self,
+        section: str | None = None,
+        site: str | None = None,
+        key: str | None = None,
+    ) -> Any:
+        return self.runner.read(section, site, key)
 
     @property
     def term(self) -> int:

@@ -56,9 +56,14 @@ class KBConsumer(SyncObjConsumer):
             self._on_applied(wire, result)
         return result
 
-    def read(self, section: str | None = None, site: str | None = None) -> Any:
+    def read(
+        self,
+        section: str | None = None,
+        site: str | None = None,
+        key: str | None = None,
+    ) -> Any:
         with self._lock:
-            thaw = self.kb.freeze(section, site)
+            thaw = self.kb.freeze(section, site, key)
         return thaw()
 
     @property

@@ -347,11 +347,16 @@ class RaftRunner:
 
     # -- reads -----------------------------------------------------------
 
-    def read(self, section: str | None = None, site: str | None = None) -> Any:
+    def read(
+        self,
+        section: str | None = None,
+        site: str | None = None,
+        key: str | None = None,
+    ) -> Any:
         reader = self._reader
         if reader is None:
             raise exception.NotReady('the Raft member has not started')
-        return reader.read(section, site)
+        return reader.read(section, site, key)
 
     def status(self) -> dict[str, Any]:
         return self._status

@@ -208,7 +208,7 @@ def run(handler, conf, drv, params, action_id='1' * 32):
         driver=drv,
         site=conf.site_name,
         stopping=lambda s: False,
-        placements=dict,
+        placement=lambda key: None,
     )
     return handler(ctx, {'action_id': action_id, 'params': params})
 

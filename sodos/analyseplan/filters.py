@@ -23,11 +23,10 @@ combination, not once per member.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import Counter
 from typing import Any
 from typing import ClassVar
-
-import numpy as np
 
 from sodos.analyseplan import appliance
 from sodos.analyseplan.view import RESOURCES
@@ -54,9 +53,9 @@ class Filter:
 
     def mask(
         self, table: SiteTable, inst: appliance.Instance, ctx: Context
-    ) -> np.ndarray | None:
-        """Sites that pass, as booleans; None when every site passes
-        (the planner's inner loop saves building an array of ones)."""
+    ) -> list[bool] | None:
+        """Sites that pass, one boolean per site; None when every site
+        passes (the planner's inner loop saves building a list)."""
         raise NotImplementedError
 
     def why(
@@ -83,13 +82,10 @@ class ConstraintsFilter(Filter):
     static = True
 
     def mask(self, table, inst, ctx):
-        return np.array(
-            [
-                appliance.allows(ctx.constraints, name, table.profiles[i])
-                for i, name in enumerate(table.names)
-            ],
-            dtype=bool,
-        )
+        return [
+            appliance.allows(ctx.constraints, name, table.profiles[i])
+            for i, name in enumerate(table.names)
+        ]
 
     def why(self, table, i, inst, ctx):
         return 'not allowed by the constraints (sites, regions, labels)'
@@ -104,10 +100,7 @@ class ImageFilter(Filter):
     static = True
 
     def mask(self, table, inst, ctx):
-        return np.array(
-            [table.image_ok(i, inst.image) for i in range(len(table.names))],
-            dtype=bool,
-        )
+        return [table.image_ok(i, inst.image) for i in range(len(table.names))]
 
     def why(self, table, i, inst, ctx):
         if inst.image in table.copyable:
@@ -123,7 +116,10 @@ class FlavorFilter(Filter):
     static = True
 
     def mask(self, table, inst, ctx):
-        return np.isfinite(table.need(inst.flavor)).all(axis=1)
+        return [
+            all(math.isfinite(x) for x in need)
+            for need in table.need(inst.flavor)
+        ]
 
     def why(self, table, i, inst, ctx):
         return 'flavor %s unknown' % inst.flavor
@@ -136,14 +132,21 @@ class CapacityFilter(Filter):
 
     def mask(self, table, inst, ctx):
         keep = 1.0 - ctx.constraints.get('headroom_pct', 0) / 100.0
-        need = table.need(inst.flavor)
-        return np.all(table.used + need <= table.total * keep, axis=1)
+        # Spelled out per resource: the planner's innermost loop.
+        return [
+            u[0] + n[0] <= t[0] * keep
+            and u[1] + n[1] <= t[1] * keep
+            and u[2] + n[2] <= t[2] * keep
+            for u, n, t in zip(
+                table.used, table.need(inst.flavor), table.total, strict=True
+            )
+        ]
 
     def why(self, table, i, inst, ctx):
         keep = 1.0 - ctx.constraints.get('headroom_pct', 0) / 100.0
         need = table.need(inst.flavor)[i]
         for j, res in enumerate(RESOURCES):
-            free = table.total[i, j] * keep - table.used[i, j]
+            free = table.total[i][j] * keep - table.used[i][j]
             if need[j] > free:
                 return 'no room for %s (%s: needs %g, %g free)' % (
                     inst.flavor,
@@ -164,9 +167,8 @@ class SpreadFilter(Filter):
         used = [i for i, n in ctx.sites_used.items() if n > 0]
         if not used or len(used) >= ctx.constraints.get('spread', 1):
             return None
-        allowed = np.ones(len(table.names), dtype=bool)
-        allowed[used] = False
-        return allowed
+        taken = set(used)
+        return [i not in taken for i in range(len(table.names))]
 
     def why(self, table, i, inst, ctx):
         return 'already hosts a member (spread %d)' % (
@@ -183,9 +185,8 @@ class AffinityFilter(Filter):
         used = [i for i, n in ctx.sites_used.items() if n > 0]
         if not used:
             return None
-        allowed = np.zeros(len(table.names), dtype=bool)
-        allowed[used] = True
-        return allowed
+        taken = set(used)
+        return [i in taken for i in range(len(table.names))]
 
     def why(self, table, i, inst, ctx):
         return 'affinity: the other members are elsewhere'
@@ -200,9 +201,7 @@ class FailedHereFilter(Filter):
     def mask(self, table, inst, ctx):
         if not ctx.excluded:
             return None
-        allowed = np.ones(len(table.names), dtype=bool)
-        allowed[list(ctx.excluded)] = False
-        return allowed
+        return [i not in ctx.excluded for i in range(len(table.names))]
 
     def why(self, table, i, inst, ctx):
         return 'the server failed there before'

@@ -33,11 +33,10 @@ A member no site can take is reported with each site's reason.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
-
-import numpy as np
 
 from sodos import exception
 from sodos import plugins
@@ -48,6 +47,7 @@ from sodos.analyseplan import weighers as weighers_mod
 from sodos.analyseplan.view import RESOURCES
 from sodos.analyseplan.view import Events
 from sodos.analyseplan.view import SiteTable
+from sodos.analyseplan.view import finite
 
 
 @dataclasses.dataclass
@@ -189,7 +189,7 @@ class Planner:
                     kept_at.setdefault(i, []).append(inst)
                     if inst.key not in table.servers[i]:
                         # Placed, not built yet: its room is taken.
-                        table.used[i] += table.need(inst.flavor)[i]
+                        table.take(i, inst.flavor)
                 else:
                     todo.append((inst, site, why))
         banned: dict[str, set[int]] = {}
@@ -236,12 +236,15 @@ class Planner:
         banned: dict[str, set[int]],
     ) -> tuple[list[Move], list[Unplaced]]:
         """Place ``todo`` in order; updates the table and the contexts."""
-        static_score = np.zeros(len(table.names))
+        n = len(table.names)
+        static_score = [0.0] * n
         for weigher, multiplier in self.weighers:
             if weigher.static:
-                static_score += multiplier * weigher.weigh(table)
+                static_score = _weighed(
+                    static_score, multiplier, weigher.weigh(table)
+                )
         moves, unplaced = [], []
-        static_masks: dict[tuple[Any, str, str], np.ndarray] = {}
+        static_masks: dict[tuple[Any, str, str], list[bool]] = {}
         for inst, site, why in todo:
             ctx = contexts[inst.appliance_id]
             ctx.excluded = frozenset(
@@ -252,18 +255,18 @@ class Planner:
             mask_key = (_static_signature(ctx), inst.image, inst.flavor)
             mask = static_masks.get(mask_key)
             if mask is None:
-                mask = np.ones(len(table.names), dtype=bool)
+                mask = [True] * n
                 for f in self.static_filters:
                     passed = f.mask(table, inst, ctx)
                     if passed is not None:
-                        mask &= passed
+                        mask = _both(mask, passed)
                 static_masks[mask_key] = mask
-            fits = mask.copy()
+            fits = mask
             for f in self.dynamic_filters:
                 passed = f.mask(table, inst, ctx)
                 if passed is not None:
-                    fits &= passed
-            if not fits.any():
+                    fits = _both(fits, passed)
+            if not any(fits):
                 unplaced.append(
                     Unplaced(
                         inst.key,
@@ -275,17 +278,22 @@ class Planner:
                     )
                 )
                 continue
-            score = static_score.copy()
+            score = static_score
             for weigher, multiplier in self.weighers:
                 if weigher.needs_member:
-                    vcpus = table.need(inst.flavor)[:, 0]
-                    score += multiplier * weigher.weigh_member(table, vcpus)
+                    vcpus = [need[0] for need in table.need(inst.flavor)]
+                    score = _weighed(
+                        score, multiplier, weigher.weigh_member(table, vcpus)
+                    )
                 elif not weigher.static:
-                    score += multiplier * weigher.weigh(table)
-            score[~fits] = -np.inf
-            i = int(np.argmax(score))
+                    score = _weighed(score, multiplier, weigher.weigh(table))
+            # The best site that fits; the first of equals (name order).
+            scored = [
+                s if f else -math.inf for s, f in zip(score, fits, strict=True)
+            ]
+            i = scored.index(max(scored))
             ctx.sites_used[i] += 1
-            table.used[i] += table.need(inst.flavor)[i]
+            table.take(i, inst.flavor)
             table.active[i] = True
             moves.append(
                 Move(
@@ -328,7 +336,7 @@ class Planner:
             }
             todo = []
             for inst in sorted(members, key=lambda m: (-m.priority, m.key)):
-                trial.used[i] -= trial.need(inst.flavor)[i]
+                trial.release(i, inst.flavor)
                 trial_ctx[inst.appliance_id].sites_used[i] -= 1
                 todo.append((inst, table.names[i], 'consolidation'))
             # Only onto sites that are on already: the point is to
@@ -351,10 +359,8 @@ class Planner:
                 vcpus = table.need(move.flavor)
                 j = table.index[move.site]
                 saving += objective.server_cost(
-                    table.profiles[i], float(vcpus[i, 0])
-                ) - objective.server_cost(
-                    table.profiles[j], float(vcpus[j, 0])
-                )
+                    table.profiles[i], vcpus[i][0]
+                ) - objective.server_cost(table.profiles[j], vcpus[j][0])
             if saving > 0 and (best is None or saving > best[0]):
                 best = (saving, i, placed, trial, trial_ctx)
         if best is None:
@@ -471,21 +477,35 @@ def _evictions(
     Servers still there whose member is placed elsewhere (a move not
     cleaned up yet) are about to go: they do not count.
     """
-    used = table.used[i].copy()
+    used = table.used[i]
     placed_here = {inst.key for inst in members}
     for key in table.servers[i]:
         if key not in placed_here and '/' in key:
             flavor = table.flavor_of.get(key)
             if flavor:
-                used -= np.nan_to_num(table.need(flavor)[i], posinf=0.0)
-    limit = table.total[i] * target
+                used = _minus(used, finite(table.need(flavor)[i]))
+    limit = [total * target for total in table.total[i]]
     out = []
     for inst in sorted(members, key=lambda m: (m.priority, m.key)):
-        if np.all(used <= limit):
+        if all(u <= lim for u, lim in zip(used, limit, strict=True)):
             break
-        used -= np.nan_to_num(table.need(inst.flavor)[i], posinf=0.0)
+        used = _minus(used, finite(table.need(inst.flavor)[i]))
         out.append(inst)
     return out
+
+
+def _minus(row: list[float], other: list[float]) -> list[float]:
+    return [a - b for a, b in zip(row, other, strict=True)]
+
+
+def _both(mask: list[bool], other: list[bool]) -> list[bool]:
+    return [a and b for a, b in zip(mask, other, strict=True)]
+
+
+def _weighed(
+    score: list[float], multiplier: float, weights: list[float]
+) -> list[float]:
+    return [s + multiplier * w for s, w in zip(score, weights, strict=True)]
 
 
 def _failed_sites(
@@ -522,7 +542,7 @@ def _failed_sites(
 def _left(table: SiteTable) -> dict[str, dict[str, float]]:
     free = table.free()
     return {
-        name: {res: float(free[i, j]) for j, res in enumerate(RESOURCES)}
+        name: {res: free[i][j] for j, res in enumerate(RESOURCES)}
         for i, name in enumerate(table.names)
         if table.usable[i]
     }

@@ -86,7 +86,7 @@ class AnalysePlanRole(roles.Role):
         self._outbox: list[commands.Command] = []
         self._prestager: prestage.Prestager | None = None
 
-    # The planner (numpy and the scheduling code, ~11 MB) is imported by
+    # The planner (the scheduling code, ~3 MB) is imported by
     # the leader's first plan: every other site's AnalysePlan only waits.
 
     @property

@@ -15,15 +15,19 @@ about appliances the planner needs, built once per plan from a KB read.
 
 Sites are in name order, so that ties between equally good sites always
 break the same way on every member (the planner must be deterministic).
+
+Per-site values are plain lists, one entry per site (resources: a list
+of three per site). A federation has at most hundreds of sites, where
+list arithmetic costs little more than an array library's, and the
+leader is spared the ~12 MB that loading one takes.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from typing import Any
-
-import numpy as np
 
 from sodos.analyseplan import imageview
 
@@ -48,56 +52,49 @@ class SiteTable:
             n for n, s in sites.items() if s['status'] != 'left'
         )
         self.index = {name: i for i, name in enumerate(self.names)}
-        n = len(self.names)
         self.status: list[str] = []
-        self.total = np.zeros((n, 3))
-        self.used = np.zeros((n, 3))
+        # Per site: total and used of each of RESOURCES.
+        self.total: list[list[float]] = []
+        self.used: list[list[float]] = []
         self.images: list[frozenset[str]] = []
         self.flavors: list[dict[str, Any]] = []
         self.servers: list[dict[str, Any]] = []
         self.profiles: list[dict[str, Any]] = []
-        for i, name in enumerate(self.names):
+        for name in self.names:
             site = sites[name]
             summary = (monitoring.get(name) or {}).get('summary') or {}
             self.status.append(_status(name, site, summary, events))
             capacity = summary.get('capacity') or {}
-            for j, res in enumerate(RESOURCES):
-                entry = capacity.get(res) or {}
-                self.total[i, j] = float(entry.get('total') or 0.0)
-                self.used[i, j] = float(entry.get('used') or 0.0)
+            entries = [capacity.get(res) or {} for res in RESOURCES]
+            self.total.append([float(e.get('total') or 0.0) for e in entries])
+            self.used.append([float(e.get('used') or 0.0) for e in entries])
             self.images.append(_images(summary))
             self.flavors.append(summary.get('flavors') or {})
             self.servers.append(summary.get('servers') or {})
             self.profiles.append((site.get('info') or {}).get('profile') or {})
-        self.usable = np.array([s == 'ok' for s in self.status], dtype=bool)
-        self.cost = np.array(
-            [float(p.get('cost_per_vcpu_hour') or 0.0) for p in self.profiles]
-        )
+        self.usable = [s == 'ok' for s in self.status]
+        self.cost = [
+            float(p.get('cost_per_vcpu_hour') or 0.0) for p in self.profiles
+        ]
         # gCO2 per kWh at the plug: the grid's intensity times the PUE.
-        self.energy = np.array(
-            [
-                float(p.get('carbon_intensity') or 0.0)
-                * float(p.get('pue') or 1.0)
-                for p in self.profiles
-            ]
-        )
-        self.latency = np.array(
-            [
-                float(
-                    (
-                        ((monitoring.get(n) or {}).get('summary') or {}).get(
-                            'api'
-                        )
-                        or {}
-                    ).get('latency_ms')
-                    or 0.0
-                )
-                for n in self.names
-            ]
-        )
+        self.energy = [
+            float(p.get('carbon_intensity') or 0.0)
+            * float(p.get('pue') or 1.0)
+            for p in self.profiles
+        ]
+        self.latency = [
+            float(
+                (
+                    ((monitoring.get(n) or {}).get('summary') or {}).get('api')
+                    or {}
+                ).get('latency_ms')
+                or 0.0
+            )
+            for n in self.names
+        ]
         # Sites hosting sodos servers: those a consolidation keeps.
-        self.active = np.array([bool(s) for s in self.servers], dtype=bool)
-        self._need: dict[str, np.ndarray] = {}
+        self.active = [bool(s) for s in self.servers]
+        self._need: dict[str, list[list[float]]] = {}
         # Member key -> its flavor, from the placements (set by the
         # planner): sizes the servers a site reports.
         self.flavor_of: dict[str, str] = {}
@@ -114,25 +111,49 @@ class SiteTable:
     def copy(self) -> SiteTable:
         """A copy whose usage can change without touching this one."""
         other = copy.copy(self)
-        other.used = self.used.copy()
-        other.active = self.active.copy()
+        other.used = [row[:] for row in self.used]
+        other.active = self.active[:]
         return other
 
-    def need(self, flavor: str) -> np.ndarray:
-        """(sites, 3) resources of ``flavor`` at each site; inf where the
-        site does not know the flavor."""
+    def need(self, flavor: str) -> list[list[float]]:
+        """Per site, the resources of ``flavor`` there; inf where the
+        site does not know the flavor. Shared: do not change it."""
         found = self._need.get(flavor)
         if found is None:
-            found = np.full((len(self.names), 3), np.inf)
-            for i, flavors in enumerate(self.flavors):
+            found = []
+            for flavors in self.flavors:
                 spec = flavors.get(flavor)
-                if spec:
-                    found[i] = [float(spec[k]) for k in _FLAVOR_KEYS]
+                found.append(
+                    [float(spec[k]) for k in _FLAVOR_KEYS]
+                    if spec
+                    else [math.inf] * 3
+                )
             self._need[flavor] = found
         return found
 
-    def free(self) -> np.ndarray:
-        return self.total - self.used
+    def take(self, i: int, flavor: str) -> None:
+        """Count a server of ``flavor`` as using room at site ``i``."""
+        self.used[i] = add(self.used[i], self.need(flavor)[i])
+
+    def release(self, i: int, flavor: str) -> None:
+        """Count a server of ``flavor`` at site ``i`` as gone."""
+        need = self.need(flavor)[i]
+        self.used[i] = [u - n for u, n in zip(self.used[i], need, strict=True)]
+
+    def free(self) -> list[list[float]]:
+        return [
+            [t - u for t, u in zip(total, used, strict=True)]
+            for total, used in zip(self.total, self.used, strict=True)
+        ]
+
+
+def add(row: list[float], other: list[float]) -> list[float]:
+    return [a + b for a, b in zip(row, other, strict=True)]
+
+
+def finite(row: list[float]) -> list[float]:
+    """``row`` with what is not a finite number as 0."""
+    return [x if math.isfinite(x) else 0.0 for x in row]
 
 
 def _images(summary: dict[str, Any]) -> frozenset[str]:

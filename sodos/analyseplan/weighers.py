@@ -24,19 +24,18 @@ from __future__ import annotations
 from typing import Any
 from typing import ClassVar
 
-import numpy as np
-
 from sodos.analyseplan import objective
 from sodos.analyseplan.view import SiteTable
+from sodos.analyseplan.view import finite
 
 NAMESPACE = 'sodos.analyseplan.weighers'
 
 
-def _lower_is_better(values: np.ndarray) -> np.ndarray:
-    top = float(values.max()) if len(values) else 0.0
+def _lower_is_better(values: list[float]) -> list[float]:
+    top = max(values, default=0.0)
     if top <= 0.0:
-        return np.zeros(len(values))
-    return 1.0 - values / top
+        return [0.0] * len(values)
+    return [1.0 - v / top for v in values]
 
 
 class Weigher:
@@ -50,10 +49,13 @@ class Weigher:
     def __init__(self, conf: Any = None) -> None:
         self.conf = conf
 
-    def weigh(self, table: SiteTable) -> np.ndarray:
+    def weigh(self, table: SiteTable) -> list[float]:
+        """A score per site, 0 to 1, higher is better."""
         raise NotImplementedError
 
-    def weigh_member(self, table: SiteTable, vcpus: np.ndarray) -> np.ndarray:
+    def weigh_member(
+        self, table: SiteTable, vcpus: list[float]
+    ) -> list[float]:
         raise NotImplementedError
 
 
@@ -64,10 +66,17 @@ class FreeRamWeigher(Weigher):
     static = False
 
     def weigh(self, table):
-        top = float(table.total[:, 1].max()) if len(table.names) else 0.0
+        top = max([total[1] for total in table.total], default=0.0)
         if top <= 0.0:
-            return np.zeros(len(table.names))
-        return np.clip((table.total[:, 1] - table.used[:, 1]) / top, 0, 1)
+            return [0.0] * len(table.names)
+        # (A site's RAM is at most the top, so the share is at most 1.)
+        return [
+            share if share > 0.0 else 0.0
+            for share in [
+                (total[1] - used[1]) / top
+                for total, used in zip(table.total, table.used, strict=True)
+            ]
+        ]
 
 
 class CostWeigher(Weigher):
@@ -105,7 +114,7 @@ class PackWeigher(Weigher):
     static = False
 
     def weigh(self, table):
-        return table.active.astype(float)
+        return [float(active) for active in table.active]
 
 
 class MarginalCostWeigher(Weigher):
@@ -124,24 +133,33 @@ class MarginalCostWeigher(Weigher):
         if carbon_price is None:
             carbon_price = conf.analyseplan.carbon_price if conf else 0.1
         self.carbon_price = carbon_price
-        self._site_costs: tuple[int, np.ndarray] | None = None
+        self._site_costs: tuple[int, list[float]] | None = None
 
-    def weigh_member(self, table: SiteTable, vcpus: np.ndarray) -> np.ndarray:
+    def weigh_member(
+        self, table: SiteTable, vcpus: list[float]
+    ) -> list[float]:
         if self._site_costs is None or self._site_costs[0] != id(table):
             self._site_costs = (
                 id(table),
-                np.array(
-                    [
-                        objective.site_cost(p, self.carbon_price)
-                        for p in table.profiles
-                    ]
-                ),
+                [
+                    objective.site_cost(p, self.carbon_price)
+                    for p in table.profiles
+                ],
             )
         # Opening a site costs its energy; charged per vCPU of the room it
         # brings, so that a big efficient site is opened before a small
         # one whose first server looks cheaper.
-        share = vcpus / np.maximum(table.total[:, 0], 1.0)
-        cost = vcpus * table.cost + np.where(
-            table.active, 0.0, self._site_costs[1] * share
-        )
-        return _lower_is_better(np.nan_to_num(cost, posinf=0.0))
+        cost = [
+            v * price + (0.0 if active else opening * v / max(total[0], 1.0))
+            for v, price, active, opening, total in zip(
+                vcpus,
+                table.cost,
+                table.active,
+                self._site_costs[1],
+                table.total,
+                strict=True,
+            )
+        ]
+        # A site that does not know the flavor (inf vCPUs) scores as
+        # nothing; the flavor filter keeps it out anyway.
+        return _lower_is_better(finite(cost))

@@ -198,35 +198,45 @@ def test_delete_action_removes_every_server_of_the_member(exec_for, api, kb):
     assert role.driver.list_servers() == []
 
 
+class OutcomesBlocked(Wrapped):
+    """Claims commit; outcomes meet a KB without quorum while ``blocked``
+    is set. ``on_flush`` is called each time outcomes are submitted."""
+
+    def __init__(self, api, on_flush=lambda: None):
+        super().__init__(api)
+        self.blocked = threading.Event()
+        self.blocked.set()
+        self.on_flush = on_flush
+
+    def submit(self, command, timeout=None):
+        if self.blocked.is_set() and command['args']['state'] != 'running':
+            return {'ok': False, 'error': 'no quorum', 'timeout': True}
+        return self.api.submit(command, timeout)
+
+    def submit_many(self, wires, timeout=None):
+        self.on_flush()
+        return [self.submit(wire, timeout) for wire in wires]
+
+
+def run_until_done(role, count=1):
+    deadline = time.monotonic() + 10
+    while role.executor.done < count and time.monotonic() < deadline:
+        role.cycle()
+        time.sleep(0.02)
+    assert role.executor.done == count
+
+
 def test_an_outcome_is_committed_once_the_knowmon_answers_again(
     exec_for, api, kb
 ):
-    blocked = threading.Event()
-    blocked.set()
-
-    def submit(command, timeout=None):
-        # The claim goes through; the outcome meets a KB without quorum.
-        if blocked.is_set() and command['args']['state'] != 'running':
-            return {'ok': False, 'error': 'no quorum', 'timeout': True}
-        return api.submit(command, timeout)
-
-    flaky = Wrapped(api)
-    flaky.submit = submit
-    # Outcomes are committed together.
-    flaky.submit_many = lambda wires, timeout=None: [
-        submit(wire, timeout) for wire in wires
-    ]
+    flaky = OutcomesBlocked(api)
     role = exec_for(flaky)
     kb.place('web')
     kb.action('1' * 32, **create_params())
-    deadline = time.monotonic() + 10
-    while role.executor.done == 0 and time.monotonic() < deadline:
-        role.cycle()
-        time.sleep(0.02)
-    assert role.executor.done == 1
+    run_until_done(role)
     role.cycle()
     assert kb.actions()['1' * 32]['state'] == 'running'
-    blocked.clear()
+    flaky.blocked.clear()
     assert settle(role, kb, '1' * 32)['state'] == 'done'
     assert len(role.driver.list_servers()) == 1
 
@@ -234,29 +244,14 @@ def test_an_outcome_is_committed_once_the_knowmon_answers_again(
 def test_new_actions_start_before_waiting_outcomes_are_committed(
     exec_for, api, kb
 ):
-    blocked = threading.Event()
-    blocked.set()
     started_at_flush = []
-
-    def submit_many(wires, timeout=None):
-        started_at_flush.append(set(role.executor._started))
-        if blocked.is_set():
-            return [
-                {'ok': False, 'error': 'no quorum', 'timeout': True}
-                for _ in wires
-            ]
-        return api.submit_many(wires, timeout)
-
-    flaky = Wrapped(api)
-    flaky.submit_many = submit_many
+    flaky = OutcomesBlocked(
+        api, lambda: started_at_flush.append(set(role.executor._started))
+    )
     role = exec_for(flaky)
     kb.place('web')
     kb.action('1' * 32, **create_params())
-    deadline = time.monotonic() + 10
-    while role.executor.done == 0 and time.monotonic() < deadline:
-        role.cycle()
-        time.sleep(0.02)
-    assert role.executor.done == 1  # its outcome is not committed
+    run_until_done(role)  # its outcome is not committed
     kb.place('db')
     kb.action('2' * 32, **create_params(member='db'))
     started_at_flush.clear()
@@ -264,7 +259,7 @@ def test_new_actions_start_before_waiting_outcomes_are_committed(
     # The second action was under way before the cycle waited on the
     # first one's outcome.
     assert '2' * 32 in started_at_flush[0]
-    blocked.clear()
+    flaky.blocked.clear()
     assert settle(role, kb, '1' * 32)['state'] == 'done'
     assert settle(role, kb, '2' * 32)['state'] == 'done'
 

@@ -109,7 +109,7 @@ class Sodos:
             driver=self.driver_b,
             site=self.conf_b.site_name,
             stopping=lambda seconds: False,
-            placements=dict,
+            placement=lambda key: None,
         )
         started = time.monotonic()
         result = self.handler(

@@ -251,6 +251,13 @@ class RoleSet:
             self._stop_all()
 
     def _stop_all(self) -> None:
+        # A write waiting for a quorum that is gone would hold each role's
+        # stop for up to [raft]commit_timeout, one after the other: fail
+        # them now. (An action whose outcome is lost so is resumed, and
+        # its idempotent handler finds its work done, at the next start.)
+        for backend in (r.local_backend() for r in self.roles):
+            if backend is not None:
+                backend.abandon_writes()
         for role in reversed(self.roles):
             try:
                 role.stop()

@@ -139,6 +139,13 @@ class StateBackend(abc.ABC):
         futures = [self.submit_async(command, timeout) for command in batch]
         return [outcome(future) for future in futures]
 
+    def abandon_writes(self) -> None:
+        """Fail the writes waiting for their commit, and any new one:
+        the site is stopping (their outcome is unknown, as on a commit
+        timeout)."""
+        # A backend that commits at once (in memory) has nothing waiting.
+        return None
+
     def command(self, type: str, args: dict[str, Any]) -> commands.Command:
         """A command from this site; leader-only ones carry the current
         term, so that the applier refuses them if this member no longer

@@ -124,6 +124,9 @@ class RaftBackend(backend.StateBackend):
             daemon=True,
         ).start()
 
+    def abandon_writes(self) -> None:
+        self.runner.abandon_writes()
+
     def stop(self) -> None:
         self._stopping.set()
         self._controller.stop()

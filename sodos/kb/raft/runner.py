@@ -58,6 +58,16 @@ RETRYABLE = frozenset(
     }
 )
 RETRY_DELAY = 0.1
+
+
+def _abandoned() -> exception.NotReady:
+    """What a write gets once the site is stopping (abandon_writes)."""
+    return exception.NotReady(
+        'the site is stopping: the write was not waited for (its outcome '
+        'is unknown; retrying it is safe)'
+    )
+
+
 # A forwarded write can go unanswered for good: pysyncobj drops the
 # waiting callbacks of a follower that installs a snapshot. Send again
 # (same id, so it applies once) when nothing was heard for this long.
@@ -102,6 +112,7 @@ class RaftRunner:
         self._pending: dict[str, _Pending] = {}
         self._scanned_at = 0.0
         self._stopping = threading.Event()
+        self._abandoned = threading.Event()
         self._thread: threading.Thread | None = None
         self._status: dict[str, Any] = {}
         self._status_at = 0.0
@@ -185,6 +196,9 @@ class RaftRunner:
 
     def _tick(self) -> None:
         self._run_calls()
+        if self._abandoned.is_set():
+            self._drop_outbox()
+            self._fail_all(_abandoned())
         self._send_outbox()
         self._obj.doTick(TICK)
         self._retry_and_expire()
@@ -266,9 +280,18 @@ class RaftRunner:
 
     # -- writes ----------------------------------------------------------
 
+    def abandon_writes(self) -> None:
+        """Fail every write still waiting, and every new one."""
+        self._abandoned.set()
+
     def submit(
         self, wire: dict[str, Any], timeout: float
     ) -> concurrent.futures.Future[dict[str, Any]]:
+        if self._abandoned.is_set():
+            failed: concurrent.futures.Future[dict[str, Any]]
+            failed = concurrent.futures.Future()
+            failed.set_exception(_abandoned())
+            return failed
         pending = _Pending(wire, monotonic() + timeout)
         self._outbox.put(pending)
         return pending.future
@@ -338,6 +361,14 @@ class RaftRunner:
                 self._send(pending)
             elif now - pending.sent_at > RESEND_AFTER:
                 self._send(pending)
+
+    def _drop_outbox(self) -> None:
+        while True:
+            try:
+                pending = self._outbox.get_nowait()
+            except queue.Empty:
+                return
+            pending.future.set_exception(_abandoned())
 
     def _fail_all(self, error: Exception) -> None:
         for pending in self._pending.values():

@@ -14,6 +14,7 @@
 """Several commands submitted together: order, results, timeouts."""
 
 import concurrent.futures
+import time
 
 from sodos import exception
 from sodos.kb import backend as kb_backend
@@ -50,3 +51,35 @@ def test_a_command_not_committed_in_time_says_so():
     }
     refused = kb_backend.outcome(done_with(exception.SodosError('reason 3')))
     assert refused == {'ok': False, 'error': 'reason 3'}
+
+
+def test_a_stopping_member_fails_its_writes_at_once(make_member):
+    member = make_member()
+    assert member.propose('policy.set', {'key': 'paused', 'value': True})['ok']
+    member.abandon_writes()
+    started = time.monotonic()
+    results = member.propose_many(
+        [('policy.set', {'key': 'paused', 'value': False})]
+    )
+    assert time.monotonic() - started < 2  # not the 10 s commit timeout
+    assert results[0]['ok'] is False
+    assert 'the site is stopping' in results[0]['error']
+    assert member.read('policy')['paused'] is True
+
+
+def test_stopping_the_roles_abandons_the_writes_first(knowmon, conf):
+    from sodos import roles
+
+    calls = []
+    knowmon.backend.abandon_writes = lambda: calls.append('abandon')
+    original_stop = knowmon.stop
+
+    def stop():
+        calls.append('stop knowmon')
+        original_stop()
+
+    knowmon.stop = stop
+    role_set = roles.RoleSet(conf, ['knowmon'])
+    role_set.roles = [knowmon]  # as start() leaves them
+    role_set.stop()
+    assert calls == ['abandon', 'stop knowmon']

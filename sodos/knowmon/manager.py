@@ -84,15 +84,7 @@ class KnowMonManager:
     def submit(
         self, context: Any, command: Any, commit_timeout: float | None = None
     ) -> dict[str, Any]:
-        try:
-            cmd = commands.Command.from_wire(command)
-            return self.backend.submit(
-                cmd, timeout=commit_timeout, check=False
-            )
-        except exception.CommitTimeout as exc:
-            return {'ok': False, 'error': str(exc), 'timeout': True}
-        except exception.SodosError as exc:
-            return {'ok': False, 'error': str(exc)}
+        return self.submit_many(context, [command], commit_timeout)[0]
 
     def submit_many(
         self,

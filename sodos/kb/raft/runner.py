@@ -31,13 +31,13 @@ from collections.abc import Callable
 from typing import Any
 
 from pysyncobj import FAIL_REASON
-from pysyncobj import SyncObj
 from pysyncobj import SyncObjConf
 from pysyncobj.monotonic import monotonic
 
 from sodos import exception
 from sodos.kb.raft import snapshot
 from sodos.kb.raft.consumer import KBConsumer
+from sodos.kb.raft.repair import RepairingSyncObj
 
 LOG = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class RaftRunner:
     def _build(self, voter: bool, voters: list[str], hold: bool) -> None:
         consumer = KBConsumer(self._on_applied)
         others = sorted(v for v in voters if v != self.address)
-        obj = SyncObj(
+        obj = RepairingSyncObj(
             self.address if voter else None,
             others,
             self._make_conf(voter),

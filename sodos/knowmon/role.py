@@ -177,12 +177,18 @@ class KnowMonRole(roles.Role):
             # A backend without heartbeats (the in-memory one) has one
             # copy of the KB: nothing can diverge.
             return []
-        to_raise, to_close = divergence.changes(
-            table.diverged(),
-            set(table.last_seen()),
-            self.backend.read('alerts'),
-        )
-        return self._alerts(to_raise, to_close, 'agrees with the leader again')
+        heard = set(table.last_seen())
+        alerts = self.backend.read('alerts')
+        done = []
+        for verdict, why in (
+            ('diverged', 'agrees with the leader again'),
+            ('behind', "applies the leader's log again"),
+        ):
+            to_raise, to_close = divergence.changes(
+                table.marked(verdict), heard, alerts, verdict
+            )
+            done.extend(self._alerts(to_raise, to_close, why))
+        return done
 
     def _alerts(
         self, to_raise: list[dict[str, Any]], to_close: list[str], why: str

@@ -27,6 +27,7 @@ read-only members until the federation has its ``voter_count`` voters.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import os
 import threading
@@ -56,6 +57,7 @@ LOG = logging.getLogger(__name__)
 # gives up (and exits, for its service manager to restart it).
 JOIN_PATIENCE = 60.0
 DIVERGED = "this member's Knowledge Base diverged from the leader's"
+BEHIND = "this member applies nothing of the leader's log"
 
 
 class RaftBackend(backend.StateBackend):
@@ -84,6 +86,10 @@ class RaftBackend(backend.StateBackend):
         # The applied count at which the leader found this member's KB
         # diverged from its own (None: it agrees, as far as it knows).
         self._diverged_at: int | None = None
+        # The applied index at which the leader finds this member stuck
+        # (heartbeat.STALLED_AFTER), or None.
+        self._behind_at: int | None = None
+        self._afresh_from: int | None = None
 
     # -- start and stop --------------------------------------------------
 
@@ -280,7 +286,8 @@ class RaftBackend(backend.StateBackend):
         return bool(self.runner.status().get('is_leader'))
 
     def in_quorum(self) -> bool:
-        if self._diverged_at is not None and self.runner.voter:
+        fenced = self._diverged_at is not None or self._behind_at is not None
+        if fenced and self.runner.voter:
             return False
         return _in_quorum(self.runner.status())
 
@@ -367,17 +374,59 @@ class RaftBackend(backend.StateBackend):
             )
             LOG.critical('raft: %s', self.problem)
             return
-        self.problem = '%s after %d commands; replicating afresh' % (
-            DIVERGED,
-            count,
+        self._replicate_afresh(
+            '%s after %d commands; replicating afresh' % (DIVERGED, count),
+            'diverged',
         )
+
+    def behind(self, index: int | None) -> None:
+        """The leader finds this member stuck at ``index`` (None: not).
+
+        A stuck member must not serve its stale Knowledge Base as if it
+        were current. A read-only member sets its files aside and
+        replicates afresh from the leader's snapshot. A voter is fenced
+        like a diverged one; the leader replaces it as a voter (see
+        membership._replace_lost), after which it is read-only and
+        replicates afresh in its turn.
+        """
+        if index is None:
+            if self._behind_at is not None:
+                LOG.info('raft: the leader finds this member applying again')
+            self._behind_at = None
+            if self.problem and self.problem.startswith(BEHIND):
+                self.problem = None
+            return
+        first = index != self._behind_at
+        self._behind_at = index
+        if self.runner.voter:
+            if first:
+                self.problem = (
+                    '%s: stuck at index %d; Exec is fenced until the leader '
+                    'replaces this voter and it replicates afresh'
+                    % (BEHIND, index)
+                )
+                LOG.critical('raft: %s', self.problem)
+            return
+        if self._afresh_from != index:
+            # Once per stall: the fresh copy's index moves at once.
+            self._afresh_from = index
+            self._replicate_afresh(
+                '%s: stuck at index %d; replicating afresh' % (BEHIND, index),
+                'behind',
+            )
+
+    def _replicate_afresh(self, problem: str, why: str) -> None:
+        """Set this read-only member's files aside and replicate again."""
+        self.problem = problem
         LOG.critical('raft: %s', self.problem)
         with self._role_lock:
             voters = list(self.runner.status().get('voters', []))
-            self.runner.rebuild(False, voters, self._set_aside)
+            self.runner.rebuild(
+                False, voters, functools.partial(self._set_aside, why)
+            )
 
-    def _set_aside(self) -> None:
-        suffix = '.diverged-%d' % int(time.time())
+    def _set_aside(self, why: str) -> None:
+        suffix = '.%s-%d' % (why, int(time.time()))
         for path in (self.settings.journal, self.settings.dump):
             if os.path.exists(path):
                 os.replace(path, path + suffix)

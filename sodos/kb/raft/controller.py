@@ -113,6 +113,8 @@ class Controller:
         conf = self.backend.conf
         policy = self.backend.read('policy')
         commit = status['commit_index']
+        sites = self.backend.read('sites')
+        stuck = self.backend.heartbeats.marked('behind')
         return membership.View(
             leader=self.backend.address,
             voters=voters,
@@ -120,12 +122,15 @@ class Controller:
             disconnected_for={
                 a: now - t for a, t in self._disconnected.items()
             },
-            sites=self.backend.read('sites'),
+            sites=sites,
             heard=self.backend.liveness(),
             lag={
                 site: commit - applied
                 for site, applied in self.backend.heartbeats.applied().items()
             },
+            stalled=frozenset(
+                sites[site]['address'] for site in stuck if site in sites
+            ),
             voter_count=policy.get('voter_count') or conf.raft.voter_count,
             replace_after=conf.raft.voter_replace_timeout,
             alive_within=max(2.0, 3 * conf.knowmon.heartbeat_interval),

@@ -21,6 +21,7 @@ from typing import Any
 
 from sodos import exception
 from sodos.kb.raft import control
+from sodos.kb.raft import heartbeat
 
 LOG = logging.getLogger(__name__)
 
@@ -73,7 +74,9 @@ def on_heartbeat(backend: RaftBackend, args: dict[str, Any]) -> dict[str, Any]:
         return {'is_leader': False, 'leader': status.get('leader')}
     site = str(args.get('site'))
     applied = args.get('applied')
-    backend.heartbeats.record(site, applied if isinstance(applied, int) else 0)
+    if not isinstance(applied, int) or isinstance(applied, bool):
+        applied = 0
+    backend.heartbeats.record(site, applied)
     reply: dict[str, Any] = {'is_leader': True, 'voters': status['voters']}
     theirs = args.get('kb')
     if isinstance(theirs, dict) and backend.runner.diverges(theirs):
@@ -88,6 +91,21 @@ def on_heartbeat(backend: RaftBackend, args: dict[str, Any]) -> dict[str, Any]:
         reply['diverged'] = count
     else:
         backend.heartbeats.mark_diverged(site, None)
+    table = backend.heartbeats
+    stalled = table.stalled_for(site, status['commit_index'])
+    if stalled < heartbeat.STALLED_AFTER:
+        table.mark('behind', site, None)
+        return reply
+    if table.mark('behind', site, applied):
+        LOG.error(
+            'raft: site %s has applied nothing for %.0f s: stuck at index '
+            '%s while the leader committed %d',
+            site,
+            stalled,
+            applied,
+            status['commit_index'],
+        )
+    reply['behind'] = applied
     return reply
 
 

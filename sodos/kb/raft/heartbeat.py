@@ -38,6 +38,12 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
+# A member whose applied index has not moved for this long while the
+# leader's commit index is ahead of it is stuck, not slow: its log cannot
+# take what the leader sends (a repair that never converges, a broken
+# journal). A slow member's index still moves, however little.
+STALLED_AFTER = 30.0
+
 # A read-only member that has not heard of a leader for this long asks the
 # members it knows for the current voters again (it may hold a list of
 # voters that were all replaced while it was away).
@@ -50,13 +56,43 @@ class Table:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seen: dict[str, tuple[float, int]] = {}
-        # Site -> the applied count at which its digest contradicted the
-        # leader's history (see KBConsumer.diverges).
-        self._diverged: dict[str, int] = {}
+        # Site -> when its reported applied index last moved.
+        self._moved_at: dict[str, float] = {}
+        # The leader's verdicts, by kind, site -> where it was found:
+        # 'diverged', the applied count at which its digest contradicted
+        # the leader's history (see KBConsumer.diverges); 'behind', the
+        # applied index it is stuck at (STALLED_AFTER).
+        self._marks: dict[str, dict[str, int]] = {
+            'diverged': {},
+            'behind': {},
+        }
 
     def record(self, site: str, applied: int) -> None:
+        now = monotonic()
         with self._lock:
-            self._seen[site] = (monotonic(), applied)
+            before = self._seen.get(site)
+            if before is None or before[1] != applied:
+                self._moved_at[site] = now
+            self._seen[site] = (now, applied)
+
+    def stalled_for(self, site: str, commit: int) -> float:
+        """How long ``site`` has applied nothing while behind ``commit``
+        (0 when it is caught up, or its index moved at its last report)."""
+        with self._lock:
+            seen = self._seen.get(site)
+            if seen is None or seen[1] >= commit:
+                return 0.0
+            return monotonic() - self._moved_at.get(site, seen[0])
+
+    def stalled(self, commit: int) -> dict[str, int]:
+        """Sites stuck behind ``commit`` (STALLED_AFTER), at their index."""
+        with self._lock:
+            sites = [(s, a) for s, (_, a) in self._seen.items() if a < commit]
+        return {
+            site: applied
+            for site, applied in sites
+            if self.stalled_for(site, commit) >= STALLED_AFTER
+        }
 
     def touch(self, site: str) -> None:
         """Heard of ``site`` another way (its live Raft connection)."""
@@ -67,21 +103,31 @@ class Table:
     def clear(self) -> None:
         with self._lock:
             self._seen.clear()
-            self._diverged.clear()
+            self._moved_at.clear()
+            for marked in self._marks.values():
+                marked.clear()
+
+    def mark(self, kind: str, site: str, at: int | None) -> bool:
+        """Record the verdict ``kind`` on ``site`` (None: lifted); True
+        the first time it is found."""
+        with self._lock:
+            marked = self._marks[kind]
+            first = site not in marked
+            if at is None:
+                marked.pop(site, None)
+            else:
+                marked.setdefault(site, at)
+            return first and at is not None
+
+    def marked(self, kind: str) -> dict[str, int]:
+        with self._lock:
+            return dict(self._marks[kind])
 
     def mark_diverged(self, site: str, count: int | None) -> bool:
-        """Record that ``site`` diverged; True the first time."""
-        with self._lock:
-            first = site not in self._diverged
-            if count is None:
-                self._diverged.pop(site, None)
-            else:
-                self._diverged.setdefault(site, count)
-            return first and count is not None
+        return self.mark('diverged', site, count)
 
     def diverged(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._diverged)
+        return self.marked('diverged')
 
     def last_seen(self) -> dict[str, float]:
         with self._lock:
@@ -162,6 +208,8 @@ class Sender:
             self.backend.diverged(
                 diverged if isinstance(diverged, int) else None
             )
+            behind = reply.get('behind')
+            self.backend.behind(behind if isinstance(behind, int) else None)
         return reply
 
     def _leaderless(self, status: dict[str, Any]) -> None:

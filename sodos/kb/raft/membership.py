@@ -48,6 +48,9 @@ class View:
     replace_after: float
     alive_within: float
     max_lag: int = 1000
+    # Voters (addresses) connected but stuck: they apply nothing of the
+    # leader's log (heartbeat.STALLED_AFTER), so they count for nothing.
+    stalled: frozenset[str] = frozenset()
     # Sites whose promotion failed lately: tried after the others, so one
     # candidate that cannot take part does not hold the voter set back.
     avoid: frozenset[str] = frozenset()
@@ -117,11 +120,18 @@ def _remove_left(view: View) -> Decision | None:
 
 
 def _has_quorum_without(view: View, address: str) -> bool:
-    alive = len(view.connected - {address}) + 1  # + the leader
+    alive = len(view.connected - view.stalled - {address}) + 1  # + leader
     return alive > (len(view.voters) - 1) / 2
 
 
 def _replace_lost(view: View) -> Decision | None:
+    for address in sorted(view.stalled & view.voters - {view.leader}):
+        if not _has_quorum_without(view, address):
+            return None
+        name = _site_of(view, address) or address
+        return Decision(
+            'remove', name, address, 'stuck: it applies nothing it is sent'
+        )
     for address in sorted(view.voters - view.connected - {view.leader}):
         lost = view.disconnected_for.get(address, 0.0)
         if lost < view.replace_after:

@@ -28,6 +28,7 @@ from sodos.kb import state
 from sodos.kb.raft import backend as raft_backend
 from sodos.kb.raft import consumer as consumer_mod
 from sodos.kb.raft import control
+from sodos.kb.raft import heartbeat
 from sodos.knowmon import divergence
 from sodos.testing import ports
 
@@ -141,6 +142,43 @@ def test_alerts_are_raised_once_and_closed_when_the_site_agrees():
     )
 
 
+def test_a_stuck_site_gets_its_own_alert_closed_when_it_applies_again():
+    raised, closed = divergence.changes({'b': 812}, {'b'}, {}, 'behind')
+    assert raised[0]['kind'] == divergence.BEHIND_KIND
+    assert 'index 812' in raised[0]['message'] and closed == []
+    assert raised[0]['alert_id'] != divergence.alert_id('b')
+    open_ = {raised[0]['alert_id']: dict(raised[0], state='open')}
+    # A divergence verdict does not close it, nor does silence.
+    assert divergence.changes({}, {'b'}, open_) == ([], [])
+    assert divergence.changes({}, set(), open_, 'behind') == ([], [])
+    assert divergence.changes({}, {'b'}, open_, 'behind') == (
+        [],
+        [raised[0]['alert_id']],
+    )
+
+
+def test_the_table_finds_a_site_stuck_behind_the_commit_index(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(heartbeat, 'monotonic', lambda: clock[0])
+    table = heartbeat.Table()
+    table.record('b', 50)
+    table.record('c', 50)
+    clock[0] += heartbeat.STALLED_AFTER
+    table.record('b', 50)  # the same index again
+    table.record('c', 60)  # moved: slow, not stuck
+    assert table.stalled_for('b', 70) == heartbeat.STALLED_AFTER
+    assert table.stalled_for('c', 70) == 0.0
+    assert table.stalled(70) == {'b': 50}
+    # Caught up is not stuck, however long the index stays.
+    assert table.stalled(50) == {}
+    assert table.mark('behind', 'b', 50) is True
+    assert table.mark('behind', 'b', 50) is False
+    assert table.marked('behind') == {'b': 50}
+    assert table.diverged() == {}
+    table.clear()
+    assert table.marked('behind') == {} and table.stalled(70) == {}
+
+
 # -- two real members on loopback ----------------------------------------
 
 
@@ -225,6 +263,8 @@ def test_a_diverged_read_only_member_replicates_afresh(pair):
         )
     wait_for(lambda: len(member.read('alerts')) == 5, 'replication')
     assert not member.runner.voter
+    # The member's own heartbeats would bring the leader's true verdict.
+    member._sender.stop()
     member.diverged(7)
     assert 'diverged' in member.problem
     aside = [
@@ -253,4 +293,72 @@ def test_a_diverged_voter_is_fenced_until_the_leader_agrees(pair):
     assert not leader.status().has_quorum
     assert 'Exec is fenced' in leader.problem
     leader.diverged(None)
+    assert leader.in_quorum() and leader.problem is None
+
+
+def test_a_stuck_read_only_member_replicates_afresh(pair, monkeypatch):
+    leader, member = pair
+    monkeypatch.setattr(heartbeat, 'STALLED_AFTER', 0.0)
+    for i in range(3):
+        leader.propose(
+            'alert.raise',
+            {
+                'alert_id': '%032x' % i,
+                'site': 'site-a',
+                'kind': 'test',
+                'severity': 'info',
+                'message': 'm',
+            },
+        )
+    wait_for(lambda: len(member.read('alerts')) == 3, 'replication')
+    member._sender.stop()
+    leader.heartbeats.clear()
+    commit = leader.runner.status()['commit_index']
+    # The leader's verdict on a member that reports an old index.
+    reply = control.call(
+        leader.address,
+        leader.key,
+        'heartbeat',
+        site='site-b',
+        applied=1,
+    )
+    assert reply['behind'] == 1
+    assert leader.heartbeats.marked('behind') == {'site-b': 1}
+    member.behind(1)
+    assert 'applies nothing' in member.problem
+    aside = [
+        name
+        for name in os.listdir(member.settings.data_dir)
+        if '.behind-' in name
+    ]
+    assert aside, os.listdir(member.settings.data_dir)
+    wait_for(
+        lambda: (
+            member.runner.status()['last_applied'] >= commit
+            and len(member.read('alerts')) == 3
+        ),
+        'the member to replicate afresh',
+    )
+    member.behind(None)
+    assert member.problem is None
+    # Its index moved since the last report: slow at worst, not stuck.
+    monkeypatch.setattr(heartbeat, 'STALLED_AFTER', 30.0)
+    reply = control.call(
+        leader.address,
+        leader.key,
+        'heartbeat',
+        site='site-b',
+        applied=member.runner.status()['last_applied'],
+    )
+    assert 'behind' not in reply
+    assert leader.heartbeats.marked('behind') == {}
+
+
+def test_a_stuck_voter_is_fenced_until_it_applies_again(pair):
+    leader, _member = pair
+    assert leader.in_quorum()
+    leader.behind(12)
+    assert not leader.in_quorum()
+    assert 'Exec is fenced' in leader.problem
+    leader.behind(None)
     assert leader.in_quorum() and leader.problem is None

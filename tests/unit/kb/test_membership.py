@@ -34,6 +34,7 @@ def view(
     voter_count=3,
     leader=A,
     avoid=(),
+    stalled=(),
 ):
     voters = frozenset(voters)
     return membership.View(
@@ -50,6 +51,7 @@ def view(
         replace_after=30.0,
         alive_within=2.0,
         avoid=frozenset(avoid),
+        stalled=frozenset(stalled),
     )
 
 
@@ -180,3 +182,27 @@ def test_shrinks_to_the_wanted_count_sparing_the_leader():
     )
     assert decision.kind == 'remove'
     assert decision.address != A
+
+
+def test_replaces_a_connected_voter_that_applies_nothing():
+    sites = all_sites((A, B, C))
+    decision = membership.decide(view({A, B, C}, sites=sites, stalled={C}))
+    assert (decision.kind, decision.site) == ('remove', 'c')
+    assert 'stuck' in decision.why
+
+
+def test_keeps_a_stuck_voter_while_removing_it_loses_the_quorum():
+    sites = all_sites((A, B, C))
+    # B is gone and C is stuck: without C, A alone is no quorum of three.
+    assert (
+        membership.decide(
+            view(
+                {A, B, C},
+                connected={C},
+                sites=sites,
+                stalled={C},
+                disconnected_for={B: 5.0},
+            )
+        )
+        is None
+    )

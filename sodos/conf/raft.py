@@ -111,6 +111,27 @@ OPTS: list[cfg.Opt] = [
         help='Batch log entries per heartbeat: higher throughput, '
         'latency of about one [raft]heartbeat_period per write.',
     ),
+    cfg.StrOpt(
+        'fsync',
+        default='batch',
+        choices=[
+            ('always', 'sync the journal after every appended entry'),
+            (
+                'batch',
+                'sync once per batch: before entries are acknowledged to '
+                'the leader or counted towards a commit',
+            ),
+            (
+                'off',
+                'never sync: an acknowledged write survives a killed '
+                'process, not a power loss of a majority of voters',
+            ),
+        ],
+        help='When the Raft journal is synced to disk. "batch" keeps '
+        'every acknowledged write through a power loss at the cost of '
+        'one sync per batch of entries; see the administrator guide for '
+        'the measured cost of each.',
+    ),
     cfg.IntOpt(
         'compaction_min_entries',
         default=50_000,

@@ -46,6 +46,7 @@ from sodos.kb.raft import control
 from sodos.kb.raft import controller
 from sodos.kb.raft import endpoints
 from sodos.kb.raft import heartbeat
+from sodos.kb.raft import journal
 from sodos.kb.raft import membership
 from sodos.kb.raft import runner
 from sodos.kb.raft import settings
@@ -58,6 +59,7 @@ LOG = logging.getLogger(__name__)
 JOIN_PATIENCE = 60.0
 DIVERGED = "this member's Knowledge Base diverged from the leader's"
 BEHIND = "this member applies nothing of the leader's log"
+UNCHECKED = "this member's Raft files failed their check"
 
 
 class RaftBackend(backend.StateBackend):
@@ -67,6 +69,7 @@ class RaftBackend(backend.StateBackend):
         self.address = self.settings.address
         self.key = control.derive_key(self.settings.password)
         self.membership = store.MembershipFile(self.settings.data_dir)
+        journal.configure(self.settings.journal, conf.raft.fsync)
         self.heartbeats = heartbeat.Table()
         self.runner = runner.RaftRunner(
             self.address,
@@ -90,6 +93,11 @@ class RaftBackend(backend.StateBackend):
         # (heartbeat.STALLED_AFTER), or None.
         self._behind_at: int | None = None
         self._afresh_from: int | None = None
+        # Set when this member's files failed their check at start: it
+        # replicates afresh and must not vote on its empty log until the
+        # leader has removed it from the voters (it may be promoted again
+        # later, as any caught-up member).
+        self._refuses_vote = False
 
     # -- start and stop --------------------------------------------------
 
@@ -111,7 +119,8 @@ class RaftBackend(backend.StateBackend):
             voters, bootstrap = [self.address], True
             LOG.info('raft: no state and no [raft]join: new federation')
         self.membership.save(voters=voters)
-        voter = self.address in voters
+        self._check_files()
+        voter = self._should_vote(voters)
         host, port = self.settings.bind_host, self.settings.port
         if voter:
             settings.check_port_free(host, port, 'Raft port')
@@ -129,6 +138,33 @@ class RaftBackend(backend.StateBackend):
             name='sodos-register',
             daemon=True,
         ).start()
+
+    def _check_files(self) -> None:
+        problems = journal.check_files(
+            self.settings.journal, self.settings.dump
+        )
+        if not problems:
+            return
+        self._set_aside('unchecked')
+        self._refuses_vote = True
+        self.problem = (
+            '%s (%s): they were set aside; this member replicates afresh '
+            'and votes again only once the leader has replaced it as a '
+            'voter' % (UNCHECKED, '; '.join(problems))
+        )
+        LOG.critical('raft: %s', self.problem)
+
+    def _should_vote(self, voters: list[str]) -> bool:
+        """Whether the voters the leader gave make this member a voter."""
+        if self.address in voters:
+            return not self._refuses_vote
+        if self._refuses_vote:
+            LOG.info(
+                'raft: the leader no longer counts this member as a voter: '
+                'it may be promoted again once caught up'
+            )
+            self._refuses_vote = False
+        return False
 
     def abandon_writes(self) -> None:
         self.runner.abandon_writes()
@@ -334,7 +370,7 @@ class RaftBackend(backend.StateBackend):
     def follow_leader(self, voters: list[str]) -> None:
         """Become what the leader's configuration says this member is."""
         status = self.runner.status()
-        should_vote = self.address in voters
+        should_vote = self._should_vote(voters)
         if should_vote == bool(status.get('voter')):
             return
         with self._role_lock:
@@ -393,7 +429,10 @@ class RaftBackend(backend.StateBackend):
             if self._behind_at is not None:
                 LOG.info('raft: the leader finds this member applying again')
             self._behind_at = None
-            if self.problem and self.problem.startswith(BEHIND):
+            # A member that set unchecked files aside is well again once
+            # it applies the leader's log and no longer refuses to vote.
+            settled = (BEHIND,) if self._refuses_vote else (BEHIND, UNCHECKED)
+            if self.problem and self.problem.startswith(settled):
                 self.problem = None
             return
         first = index != self._behind_at
@@ -468,7 +507,7 @@ class RaftBackend(backend.StateBackend):
         if sorted(voters) != status.get('voters'):
             with self._role_lock:
                 self.membership.save(voters=voters)
-                self.runner.rebuild(self.address in voters, voters)
+                self.runner.rebuild(self._should_vote(voters), voters)
 
 
 def _in_quorum(raw: dict[str, Any]) -> bool:

@@ -122,6 +122,10 @@ class RepairingSyncObj(SyncObj):
             'reset': reset,
             'success': success,
         }
+        if success:
+            # The leader counts what this member acknowledges: it must be
+            # on disk first ([raft]fsync = batch).
+            self._sync_journal()
         prev = self._answering
         if reset and not success and prev is not None:
             nextNodeIdx = self._refusal_hint(prev, nextNodeIdx)
@@ -149,6 +153,19 @@ class RepairingSyncObj(SyncObj):
 
     def _last_index(self) -> int:
         return int(self._SyncObj__raftLog[-1][1])
+
+    # -- durability ----------------------------------------------------
+
+    def _sync_journal(self) -> None:
+        sync = getattr(self._SyncObj__raftLog, 'sync', None)
+        if sync is not None:
+            sync()
+
+    def _onTick(self, timeToWait: float = 0.0) -> None:
+        # A leader counts its own log towards a commit at the start of a
+        # tick: what it appended in the last one must be on disk first.
+        self._sync_journal()
+        super()._onTick(timeToWait)
 
     # -- leader side ---------------------------------------------------
 

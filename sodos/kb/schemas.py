@@ -18,13 +18,10 @@ One entry per command type. Changing the meaning of an entry means bumping
 
 from typing import Any
 
+from sodos.domain.schemas import NAME
 from sodos.identity import key_schemas
 from sodos.identity import schemas as identity_schemas
 
-NAME: dict[str, Any] = {
-    'type': 'string',
-    'pattern': r'^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$',
-}
 # host:port, host being a name, an IPv4 address or a bracketed IPv6 one.
 ADDRESS: dict[str, Any] = {
     'type': 'string',

@@ -31,7 +31,8 @@ UUID_HEX: dict[str, Any] = {'type': 'string', 'pattern': '^[0-9a-f]{32}$'}
 SMALL_TEXT: dict[str, Any] = {'type': 'string', 'maxLength': 1024}
 # Free-form JSON objects are bounded so that one command stays small: the
 # Raft log is replayed by every member and entries above ~1 MB stall the
-# leader's single thread (research/pysyncobj.md §2g).
+# leader's single thread (doc/source/contributor/design-notes.rst,
+# "Large entries").
 OBJECT: dict[str, Any] = {'type': 'object', 'maxProperties': 256}
 # Placements (and removals) in one plan.apply command: a plan is cut in
 # chunks of this size, each a few hundred KB at most.

@@ -53,8 +53,8 @@ from sodos import exception
 from sodos.exec import identity_sync
 from sodos.exec.openstack import driver as os_driver
 from sodos.exec.openstack import identity as os_identity
-from sodos.identity import api as identity_api
 from sodos.identity import crypto
+from sodos.knowmon import identity_api
 from sodos.knowmon import role as knowmon_role
 from sodos.testing import clouds
 from sodos.testing import minicloud

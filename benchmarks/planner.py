@@ -47,11 +47,11 @@ from typing import Any
 
 import numpy as np
 
-from sodos.analyseplan import appliance
 from sodos.analyseplan import filters
 from sodos.analyseplan import objective as cost_model
 from sodos.analyseplan import planner as planner_mod
 from sodos.analyseplan import weighers
+from sodos.domain import appliance
 
 FLAVORS = {
     'm1.small': {'vcpus': 1, 'ram_mb': 2048, 'disk_gb': 20},

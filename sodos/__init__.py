@@ -10,6 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+"""Self-Organized Distributed OpenStack: many OpenStack sites run as one."""
+
 import warnings
 
 # oslo.service and futurist import eventlet for backends sodos does not

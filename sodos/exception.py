@@ -12,6 +12,10 @@
 
 """Errors raised by sodos, each with a message an operator can act on."""
 
+from __future__ import annotations
+
+from typing import Any
+
 
 class SodosError(Exception):
     """Base class of every error sodos raises on purpose."""
@@ -51,3 +55,28 @@ class AuthenticationFailed(SodosError):
 
 class PeerUnreachable(SodosError):
     """No member named to join through answered."""
+
+
+# A site's services fail in one of two ways: what may work when retried
+# (an API down or timing out, a 5xx) and what will not. Exec's drivers
+# raise these, and so do the identity writers, whose interface is part of
+# the identity model (sodos.identity.writer): so they live here, below
+# both, rather than with the drivers.
+
+
+class TransientError(SodosError):
+    """The site's API failed in a way a retry may fix."""
+
+
+class PermanentError(SodosError):
+    """The site refused the request; retrying will not help.
+
+    ``details`` go into the action's failed result beside ``error``
+    (``id_burnt`` of an image copy, say).
+    """
+
+    def __init__(
+        self, message: str = '', details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.details: dict[str, Any] = dict(details or {})

@@ -109,7 +109,7 @@ def _wait_active(client, count: int, timeout: float = 60.0) -> float:
 
 def _demo_appliances(fed, client, sites: int) -> None:
     """Place the appliances, crash a site hosting members, show both."""
-    from sodos.analyseplan import appliance
+    from sodos.domain import appliance
 
     for spec in APPLIANCES:
         client.propose(

@@ -28,9 +28,9 @@ from collections import Counter
 from typing import Any
 from typing import ClassVar
 
-from sodos.analyseplan import appliance
 from sodos.analyseplan.view import RESOURCES
 from sodos.analyseplan.view import SiteTable
+from sodos.domain import appliance
 
 NAMESPACE = 'sodos.analyseplan.filters'
 

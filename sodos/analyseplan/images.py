@@ -43,7 +43,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from sodos.analyseplan import imageview
+from sodos.domain import imageview
 
 # Alert ids are derived from what they are about, so that every leader
 # raises the same alert once.

@@ -25,8 +25,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sodos.analyseplan import imageview
 from sodos.analyseplan import planner
+from sodos.domain import imageview
 from sodos.kb.schemas import PLAN_CHUNK
 
 ENDED = ('done', 'failed')

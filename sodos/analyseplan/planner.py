@@ -40,7 +40,6 @@ from typing import Any
 
 from sodos import exception
 from sodos import plugins
-from sodos.analyseplan import appliance
 from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan import objective
 from sodos.analyseplan import weighers as weighers_mod
@@ -48,6 +47,7 @@ from sodos.analyseplan.view import RESOURCES
 from sodos.analyseplan.view import Events
 from sodos.analyseplan.view import SiteTable
 from sodos.analyseplan.view import finite
+from sodos.domain import appliance
 
 
 @dataclasses.dataclass

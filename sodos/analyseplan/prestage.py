@@ -33,9 +33,9 @@ import hashlib
 from collections import Counter
 from typing import Any
 
-from sodos.analyseplan import imageview
 from sodos.analyseplan import planner as planner_mod
 from sodos.analyseplan.view import Events
+from sodos.domain import imageview
 
 # What-if plans asked per cycle, at most.
 WHATIFS_PER_CYCLE = 4

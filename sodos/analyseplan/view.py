@@ -29,7 +29,7 @@ import dataclasses
 import math
 from typing import Any
 
-from sodos.analyseplan import imageview
+from sodos.domain import imageview
 
 # Resource columns, in placement's units.
 RESOURCES = ('vcpu', 'ram_mb', 'disk_gb')

@@ -42,9 +42,9 @@ from oslo_config import cfg
 
 from sodos import exception
 from sodos.cmd import manage_identity_keys
-from sodos.identity import api as identity_api
 from sodos.identity import crypto
 from sodos.identity import model
+from sodos.knowmon import identity_api
 from sodos.knowmon import rpcapi
 
 OBJECTS = {

@@ -37,10 +37,10 @@ import yaml
 from oslo_config import cfg
 
 from sodos import exception
-from sodos.analyseplan import appliance
+from sodos import readmodel
 from sodos.analyseplan import planner as planner_mod
 from sodos.analyseplan import whatif
-from sodos.kb import views
+from sodos.domain import appliance
 from sodos.knowmon import rpcapi
 
 
@@ -104,7 +104,7 @@ def _wait_active(
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
-        row = views.appliance_row(
+        row = readmodel.appliance_row(
             appliance_id,
             {'spec': spec},
             api.read('placements'),
@@ -129,7 +129,7 @@ def _wait_active(
 def appliance_list(conf: cfg.ConfigOpts) -> int:
     api = _api(conf)
     try:
-        rows = views.appliance_rows(
+        rows = readmodel.appliance_rows(
             api.read('appliances'),
             api.read('placements'),
             api.read('monitoring'),
@@ -151,7 +151,7 @@ def appliance_show(conf: cfg.ConfigOpts) -> int:
         record = api.read('appliances').get(appliance_id)
         if record is None:
             raise exception.SodosError('no appliance %s' % appliance_id)
-        members = views.member_states(
+        members = readmodel.member_states(
             appliance_id,
             record.get('spec'),
             api.read('placements'),

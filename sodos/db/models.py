@@ -41,7 +41,7 @@ NAMING_CONVENTION = {
 }
 
 # KB identifiers: 32 hex digits (36 leaves room for dashed UUIDs); site
-# names and kinds follow sodos.kb.schemas.NAME (63 characters at most).
+# names and kinds follow sodos.domain.schemas.NAME (63 characters at most).
 ID = sa.String(36)
 NAME = sa.String(64)
 # MySQL's DATETIME drops the fraction of a second unless told otherwise;

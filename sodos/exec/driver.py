@@ -48,22 +48,9 @@ TAG_ACTION = 'sodos:action'
 SERVER_TAG = 'sodos'
 
 
-class TransientError(exception.SodosError):
-    """The site's API failed in a way a retry may fix."""
-
-
-class PermanentError(exception.SodosError):
-    """The site refused the request; retrying will not help.
-
-    ``details`` go into the action's failed result beside ``error``
-    (``id_burnt`` of an image copy, say).
-    """
-
-    def __init__(
-        self, message: str = '', details: dict[str, Any] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.details: dict[str, Any] = dict(details or {})
+# Shared with the identity writers (sodos.exception): the same classes.
+TransientError = exception.TransientError
+PermanentError = exception.PermanentError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,13 +27,13 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from sodos.exec import driver
+from sodos import exception
 from sodos.identity import converge
 from sodos.identity import model
 
 
 class IdentityWriter(abc.ABC):
-    """One site's identity store. Errors are ``sodos.exec.driver``'s
+    """One site's identity store. Errors are :mod:`sodos.exception`'s
     TransientError and PermanentError, with the service's own text."""
 
     @abc.abstractmethod
@@ -80,12 +80,12 @@ def needs_mark(
     """
     single = model.SINGULAR[kind]
     if obj is None:
-        raise driver.PermanentError(
+        raise exception.PermanentError(
             'Could not find %s: %s.' % (single, local_id)
         )
     name = obj.get('name')
     if name in protected.get(kind, set()):
-        raise driver.PermanentError(
+        raise exception.PermanentError(
             '%s %s is protected ([identity]protected_%s): sodos does not '
             'change it' % (single, name, kind)
         )
@@ -93,7 +93,7 @@ def needs_mark(
     if marker == gid:
         return False
     if marker:
-        raise driver.PermanentError(
+        raise exception.PermanentError(
             "%s %s (%s) has the %s %s: it is sodos's already, not adopted "
             'again' % (single, name, local_id, model.MARKER, marker)
         )

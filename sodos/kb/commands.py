@@ -40,7 +40,8 @@ SCHEMA_VERSION = 1
 # Commands that only the AnalysePlan/KnowMon beside the Raft leader may
 # propose. They carry the term they were made in; the applier refuses one
 # made in a term older than the newest it has seen (a deposed leader may
-# believe it leads for a while: research/pysyncobj.md, issue #101).
+# believe it leads for a while: "A deposed leader" in
+# doc/source/contributor/design-notes.rst).
 LEADER_ONLY = frozenset(
     {
         'leader.claim',

@@ -18,13 +18,10 @@ One entry per command type. Changing the meaning of an entry means bumping
 
 from typing import Any
 
+from sodos.domain.schemas import NAME
 from sodos.identity import key_schemas
 from sodos.identity import schemas as identity_schemas
 
-NAME: dict[str, Any] = {
-    'type': 'string',
-    'pattern': r'^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$',
-}
 # host:port, host being a name, an IPv4 address or a bracketed IPv6 one.
 ADDRESS: dict[str, Any] = {
     'type': 'string',
@@ -34,7 +31,8 @@ UUID_HEX: dict[str, Any] = {'type': 'string', 'pattern': '^[0-9a-f]{32}$'}
 SMALL_TEXT: dict[str, Any] = {'type': 'string', 'maxLength': 1024}
 # Free-form JSON objects are bounded so that one command stays small: the
 # Raft log is replayed by every member and entries above ~1 MB stall the
-# leader's single thread (research/pysyncobj.md §2g).
+# leader's single thread (doc/source/contributor/design-notes.rst,
+# "Large entries").
 OBJECT: dict[str, Any] = {'type': 'object', 'maxProperties': 256}
 # Placements (and removals) in one plan.apply command: a plan is cut in
 # chunks of this size, each a few hundred KB at most.

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sodos import exception
-from sodos.analyseplan import appliance as appliance_mod
+from sodos.domain import appliance as appliance_mod
 from sodos.sim import report as report_mod
 from sodos.sim import sample as sample_mod
 from sodos.sim import scenario as scenario_mod

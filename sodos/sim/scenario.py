@@ -47,7 +47,7 @@ import fastjsonschema
 import yaml
 
 from sodos import exception
-from sodos.analyseplan import appliance
+from sodos.domain import appliance
 from sodos.exec import simulator
 from sodos.kb import schemas
 

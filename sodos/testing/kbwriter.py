@@ -24,7 +24,7 @@ import time
 import uuid
 from typing import Any
 
-from sodos.analyseplan import appliance as appliance_mod
+from sodos.domain import appliance as appliance_mod
 from sodos.knowmon import rpcapi
 
 

@@ -31,8 +31,8 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 from keystoneclient.v3 import client as ks_client
 
-from sodos.identity import api as identity_api
 from sodos.identity import crypto
+from sodos.knowmon import identity_api
 from tests.integration import sodos_sites as sodos_sites_mod
 from tests.integration.conftest import SITE_NAMES
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import webob
 
+from sodos import readmodel
 from sodos.api import errors
 from sodos.api import util
 from sodos.api.policies import alert as policies
 from sodos.api.schemas import alert as schemas
-from sodos.kb import views
 
 STATES = ('open', 'acknowledged', 'all')
 
@@ -43,7 +43,7 @@ def _alert(req: webob.Request, alert_id: str) -> dict[str, Any]:
             'no open alert %s (closed alerts are in /v1/history/alerts)'
             % alert_id
         )
-    row: dict[str, Any] = views.alert_row(alert_id, alert)
+    row: dict[str, Any] = readmodel.alert_row(alert_id, alert)
     return row
 
 
@@ -51,7 +51,7 @@ def list_alerts(req: webob.Request) -> webob.Response:
     util.authorize(req, policies.LIST)
     state = util.query(req, {'state': _state}).get('state', 'open')
     rows = [
-        views.alert_row(aid, alert)
+        readmodel.alert_row(aid, alert)
         for aid, alert in sorted(util.read(req, 'alerts').items())
     ]
     if state != 'all':

@@ -19,12 +19,12 @@ from typing import Any
 
 import webob
 
-from sodos.analyseplan import appliance as appliance_mod
+from sodos import readmodel
 from sodos.api import errors
 from sodos.api import util
 from sodos.api.policies import appliance as policies
 from sodos.api.schemas import appliance as schemas
-from sodos.kb import views
+from sodos.domain import appliance as appliance_mod
 
 
 def _detail(req: webob.Request, appliance_id: str) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def _detail(req: webob.Request, appliance_id: str) -> dict[str, Any]:
     record = util.read(req, 'appliances').get(appliance_id)
     if record is None:
         raise errors.not_found('no appliance %s' % appliance_id)
-    detail: dict[str, Any] = views.appliance_detail(
+    detail: dict[str, Any] = readmodel.appliance_detail(
         appliance_id,
         record,
         util.read(req, 'placements'),
@@ -44,7 +44,7 @@ def _detail(req: webob.Request, appliance_id: str) -> dict[str, Any]:
 def list_appliances(req: webob.Request) -> webob.Response:
     util.authorize(req, policies.LIST)
     util.query(req, {})
-    rows = views.appliance_rows(
+    rows = readmodel.appliance_rows(
         util.read(req, 'appliances'),
         util.read(req, 'placements'),
         util.read(req, 'monitoring'),

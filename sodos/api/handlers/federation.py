@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import webob
 
+from sodos import readmodel
 from sodos.api import util
 from sodos.api.policies import federation as policies
-from sodos.kb import views
 
 
 def show(req: webob.Request) -> webob.Response:
@@ -40,7 +40,7 @@ def show(req: webob.Request) -> webob.Response:
                 'voter_count': policy.get('voter_count'),
                 'paused': bool(policy.get('paused')),
                 'consolidate': bool(policy.get('consolidate')),
-                'sites': views.site_counts(sites),
+                'sites': readmodel.site_counts(sites),
             }
         }
     )

@@ -20,7 +20,8 @@ resolved and every field checked before anything is proposed; what the
 KB refuses (a name taken, a domain that still holds objects) is 409 with
 its reason. Passwords are taken in bodies only (the request log shows
 the path and query), encrypted with ``[identity]secret`` as
-``sodos-manage identity`` does (:class:`sodos.identity.api.IdentityAPI`)
+``sodos-manage identity`` does
+(:class:`sodos.knowmon.identity_api.IdentityAPI`)
 and never shown: a user shows ``password_version``.
 
 Memberships and role assignments are in :mod:`.identity_links`.
@@ -38,10 +39,10 @@ from sodos.api import errors
 from sodos.api import util
 from sodos.api.policies import identity as policies
 from sodos.api.schemas import identity as schemas
-from sodos.identity import api as identity_api
 from sodos.identity import crypto
 from sodos.identity import model
 from sodos.identity import schemas as identity_schemas
+from sodos.knowmon import identity_api
 
 _REF = re.compile(identity_schemas.ENTITY_NAME['pattern'])
 _ID_ARG = {

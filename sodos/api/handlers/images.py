@@ -18,7 +18,7 @@ Glance as usual; once that site's monitoring summary lists it active,
 ``POST /v1/images`` registers it by its id, taking its name, formats,
 size and hash (and, unless the body gives them, its metadata) from the
 summary. Where it should be is its target; where it is comes from every
-site's summary and the copies under way (:mod:`sodos.kb.views`).
+site's summary and the copies under way (:mod:`sodos.readmodel`).
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from typing import Any
 import fastjsonschema
 import webob
 
+from sodos import readmodel
 from sodos.api import errors
 from sodos.api import util
 from sodos.api.policies import image as policies
 from sodos.api.schemas import image as schemas
 from sodos.kb import schemas as kb_schemas
-from sodos.kb import views
 
 _IMAGE_ID = re.compile(kb_schemas.IMAGE_ID['pattern'])
 # What the image's detail is made from.
@@ -64,14 +64,14 @@ def _entry(kb: dict[str, Any], image_id: str) -> dict[str, Any]:
 
 def _detail(req: webob.Request, image_id: str) -> dict[str, Any]:
     kb = _kb(req)
-    detail: dict[str, Any] = views.image_detail(kb, _entry(kb, image_id))
+    detail: dict[str, Any] = readmodel.image_detail(kb, _entry(kb, image_id))
     return detail
 
 
 def list_images(req: webob.Request) -> webob.Response:
     util.authorize(req, policies.LIST)
     util.query(req, {})
-    return util.respond({'images': views.image_rows(_kb(req))})
+    return util.respond({'images': readmodel.image_rows(_kb(req))})
 
 
 def show(req: webob.Request, image_id: str) -> webob.Response:

@@ -18,11 +18,11 @@ from typing import Any
 
 import webob
 
+from sodos import readmodel
 from sodos.api import errors
 from sodos.api import util
 from sodos.api.policies import site as policies
 from sodos.api.schemas import site as schemas
-from sodos.kb import views
 
 
 def _site(req: webob.Request, name: str) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def _site(req: webob.Request, name: str) -> dict[str, Any]:
             'no site named %r (known: %s)'
             % (name, ', '.join(sorted(sites)) or 'none')
         )
-    row: dict[str, Any] = views.site_row(
+    row: dict[str, Any] = readmodel.site_row(
         name,
         sites[name],
         util.read(req, 'monitoring'),
@@ -45,7 +45,7 @@ def _site(req: webob.Request, name: str) -> dict[str, Any]:
 def list_sites(req: webob.Request) -> webob.Response:
     util.authorize(req, policies.LIST)
     util.query(req, {})
-    rows = views.site_rows(
+    rows = readmodel.site_rows(
         util.read(req, 'sites'),
         util.read(req, 'monitoring'),
         util.read(req, 'placements'),

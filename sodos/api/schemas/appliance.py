@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-from sodos.analyseplan import appliance
 from sodos.api.schemas import common
+from sodos.domain import appliance
 
 CREATE = common.obj(['appliance'], appliance=appliance.SCHEMA)

@@ -13,7 +13,8 @@
 """The membership control channel: a small authenticated side channel.
 
 Read-only Raft members have no Raft port, and a Raft follower does not
-forward the log (research/promotion.md §5), so a newcomer that knows one
+forward the log ("Joining through one member" in
+doc/source/contributor/design-notes.rst), so a newcomer that knows one
 member cannot learn the voters through Raft. Every member therefore also
 listens on Raft port + 1 for a few requests: ``hello`` (join), ``heartbeat``
 (liveness, sent to the leader), ``status`` and ``leave``.

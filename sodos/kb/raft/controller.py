@@ -16,7 +16,8 @@ Runs in its own thread at every member and acts only while its member is
 the Raft leader. Every change goes: take the replicated lock; change the
 Raft configuration and wait for it to commit; record the new roles in the
 KB; release the lock. An unknown outcome is reconciled by reading the
-leader's configuration, never assumed (research/promotion.md §3, §6).
+leader's configuration, never assumed (doc/source/contributor/design-notes.rst,
+"One membership change at a time" and "Unknown outcomes").
 """
 
 from __future__ import annotations

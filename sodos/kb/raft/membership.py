@@ -18,7 +18,8 @@ the Raft leader only. Each cycle it decides at most one membership change
 (:func:`decide`, pure, so it is tested on hand-made views), and carries it
 out under a replicated lock, waiting for each step to commit before the
 next: pysyncobj does not serialise membership changes itself
-(research/promotion.md §3).
+(doc/source/contributor/design-notes.rst,
+"One membership change at a time").
 """
 
 from __future__ import annotations
@@ -137,7 +138,8 @@ def _replace_lost(view: View) -> Decision | None:
         if lost < view.replace_after:
             continue
         # Remove before add: with the dead voter still counted, an add
-        # can block every write (research/promotion.md §2). And never
+        # can block every write ("Remove before add" in
+        # doc/source/contributor/design-notes.rst). And never
         # change anything without a quorum of the new configuration.
         if not _has_quorum_without(view, address):
             return None

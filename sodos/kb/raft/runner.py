@@ -17,7 +17,8 @@ ticks it from one thread of its own. Every call into the SyncObj happens in
 that thread (other threads queue work for it), which makes promotion
 possible: a read-only SyncObj cannot become a voter in place, so the
 runner destroys it and builds a voter on the same journal and dump, with
-fresh state objects (research/promotion.md §1).
+fresh state objects (doc/source/contributor/design-notes.rst,
+"No promotion in place").
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ TICK = 0.05
 STATUS_PERIOD = 0.1
 # How long a freshly built voter waits for the leader before it may
 # campaign: without this hold, a promoted member whose journal carries the
-# current term forces an election (research/promotion.md §1b).
+# current term forces an election (doc/source/contributor/design-notes.rst,
+# "The candidacy hold").
 CANDIDACY_HOLD = 30.0
 RETRYABLE = frozenset(
     {

@@ -145,7 +145,8 @@ def syncobj_conf(
         appendEntriesUseBatch=raft.batch_append_entries,
         bindAddress='%s:%d' % (settings.bind_host, settings.port),
         # Both, always: a journal without a dump silently loses the whole
-        # state after a compaction and a restart (research/pysyncobj.md).
+        # state after a compaction and a restart ("Journal and dump" in
+        # doc/source/contributor/design-notes.rst).
         journalFile=settings.journal,
         fullDumpFile=settings.dump,
         # A snapshot stalls the tick thread while it is written (no fork,

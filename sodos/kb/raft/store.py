@@ -14,7 +14,8 @@
 
 pysyncobj's log records membership *changes* only, not the voter set a
 member started with, and read-only members receive data only from the
-current leader (research/promotion.md §4). So every member keeps the
+current leader ("What read-only members learn" in
+doc/source/contributor/design-notes.rst). So every member keeps the
 latest full voter list here and starts from it after a restart.
 """
 

@@ -20,7 +20,7 @@ from collections import Counter
 import pytest
 
 from sodos.analyseplan import images
-from sodos.analyseplan import imageview
+from sodos.domain import imageview
 from tests.unit.analyseplan.kbviews import kb as kb_view
 from tests.unit.analyseplan.kbviews import placed
 from tests.unit.analyseplan.kbviews import site

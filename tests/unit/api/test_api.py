@@ -91,7 +91,7 @@ def test_a_body_too_large_is_refused(client, fed):
 
 
 def test_an_unexpected_failure_is_500_without_traceback(client, monkeypatch):
-    from sodos.kb import views
+    from sodos import readmodel as views
 
     def broken(*args):
         raise RuntimeError('boom')

@@ -12,7 +12,7 @@
 
 """The read model shared by the API and sodos-manage."""
 
-from sodos.kb import views
+from sodos import readmodel as views
 
 A = 'a' * 32
 SPEC = {

@@ -14,8 +14,8 @@ import pytest
 
 from sodos.exec import identity_sync
 from sodos.exec import simulator_identity
-from sodos.identity import api as identity_api
 from sodos.identity import crypto
+from sodos.knowmon import identity_api
 
 SECRET = 'federation identity secret'
 

@@ -287,7 +287,7 @@ def test_the_site_down_leaves_the_request_pending(ident, here, api):
 
 
 def test_a_protected_name_is_refused_before_the_request(api):
-    from sodos.identity import api as identity_api
+    from sodos.knowmon import identity_api
 
     ident = identity_api.IdentityAPI(
         api, 'here', protected={'projects': {'admin'}}

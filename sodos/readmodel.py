@@ -16,14 +16,17 @@ The REST API and ``sodos-manage`` show sites, appliances and alerts the
 same way, so the rows are built here once, from KB sections as
 :meth:`KnowMonClient.read` returns them. Pure functions: no I/O, and
 nothing here changes the data it is given.
+
+It sits above the Knowledge Base and the domain (:mod:`sodos.domain`)
+and below the REST API and the commands; the KB itself never needs it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sodos.analyseplan import appliance as appliance_mod
-from sodos.analyseplan import imageview
+from sodos.domain import appliance as appliance_mod
+from sodos.domain import imageview
 
 Section = dict[str, Any]
 # The state shown for a member the planner has not placed (yet).

@@ -44,7 +44,7 @@ from typing import Any
 import fastjsonschema
 
 from sodos import exception
-from sodos.kb import schemas
+from sodos.domain import schemas
 
 MAX_INSTANCES = 256
 _MEMBER_NAME = {

@@ -13,11 +13,15 @@
 """Changing the federation's identity: names in, committed commands out.
 
 The proposer side of :mod:`sodos.kb.identity`, for ``sodos-manage
-identity`` and (later) the REST API. It resolves names to the KB's
+identity`` and the REST API. It resolves names to the KB's
 global ids, validates (the KB checks again: two proposers may race),
 encrypts passwords with ``[identity]secret`` and returns once the KB
 committed the change. Domains are named by name or id; ``default`` is
 the domain every Keystone has.
+
+It lives beside :mod:`sodos.knowmon.rpcapi`, the client it proposes
+through, rather than in :mod:`sodos.identity`: the identity model sits
+below the Knowledge Base (whose appliers use it) and imports no role.
 """
 
 from __future__ import annotations

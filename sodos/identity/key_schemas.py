@@ -10,11 +10,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""JSON schemas of the shared-identity commands: fernet keys, revocations.
+"""JSON schema parts of the shared-identity commands: keys, revocations.
 
-Merged into :data:`sodos.kb.schemas.ARGS` (the appliers are in
-:mod:`sodos.kb.identity_keys`); the same rules apply (a change of
-meaning bumps :data:`sodos.kb.commands.SCHEMA_VERSION`).
+The commands are declared in :mod:`sodos.kb.sections.identity_keys`; the
+same rules apply (a change of meaning bumps
+:data:`sodos.kb.commands.SCHEMA_VERSION`).
 """
 
 from typing import Any
@@ -80,44 +80,3 @@ REVOCATION_EVENT: dict[str, Any] = {
 }
 # Events in one identity.revocation.add command.
 EVENTS_CHUNK = 200
-
-
-def _obj(required: list[str], **props: Any) -> dict[str, Any]:
-    return {
-        'type': 'object',
-        'properties': props,
-        'required': required,
-        'additionalProperties': False,
-    }
-
-
-ARGS: dict[str, dict[str, Any]] = {
-    # The leader's first repository (initial: only if there is none yet),
-    # or an operator's replacement of a compromised one.
-    'identity.keys.set': _obj(
-        ['keys'],
-        keys=REPO,
-        initial={'type': 'boolean'},
-        reason=identity_schemas.DESCRIPTION,
-    ),
-    # Made by the leader from the repository named by base_hash.
-    'identity.keys.rotate': _obj(
-        ['keys', 'base_hash'], keys=REPO, base_hash=SHA256
-    ),
-    # A site's Exec: the repository it holds.
-    'identity.keys.ack': _obj(
-        ['site', 'hash'], site=identity_schemas.SITE, hash=SHA256
-    ),
-    'identity.revocation.add': _obj(
-        ['events'],
-        events={
-            'type': 'array',
-            'minItems': 1,
-            'maxItems': EVENTS_CHUNK,
-            'items': REVOCATION_EVENT,
-        },
-    ),
-    'identity.revocation.prune': _obj(
-        ['revoked_before'], revoked_before=TIMESTAMP
-    ),
-}

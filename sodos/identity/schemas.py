@@ -10,10 +10,12 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""JSON schemas of the identity commands of the Knowledge Base.
+"""JSON schema parts of the identity commands of the Knowledge Base.
 
-Merged into :data:`sodos.kb.schemas.ARGS`; the same rules apply (a
-change of meaning bumps :data:`sodos.kb.commands.SCHEMA_VERSION`).
+The commands (:mod:`sodos.kb.sections.identity`,
+:mod:`sodos.kb.sections.adoption`) and the API build on them; the same
+rules apply (a change of meaning bumps
+:data:`sodos.kb.commands.SCHEMA_VERSION`).
 """
 
 from typing import Any
@@ -68,131 +70,3 @@ LOCAL_ID: dict[str, Any] = {
 }
 # Why an adoption failed, or what to know about one that was done.
 ADOPTION_TEXT: dict[str, Any] = {'type': 'string', 'maxLength': 1024}
-
-
-def _obj(required: list[str], **props: Any) -> dict[str, Any]:
-    return {
-        'type': 'object',
-        'properties': props,
-        'required': required,
-        'additionalProperties': False,
-    }
-
-
-_LINK_ASSIGNMENT = _obj(
-    ['role', 'actor_type', 'actor_id', 'target_type', 'target_id'],
-    role=ROLE_NAME,
-    actor_type={'enum': ['user', 'group']},
-    actor_id=GLOBAL_ID,
-    target_type={'enum': ['project', 'domain']},
-    target_id=DOMAIN_REF,
-)
-_MAP_ENTRIES = {
-    'type': 'array',
-    'maxItems': 1000,
-    'items': _obj(
-        ['kind', 'id', 'local_id'],
-        kind=KIND,
-        id=GLOBAL_ID,
-        local_id=LOCAL_ID,
-    ),
-}
-
-ARGS: dict[str, dict[str, Any]] = {
-    'identity.domain.put': _obj(
-        ['domain_id', 'name'],
-        domain_id=GLOBAL_ID,
-        name=ENTITY_NAME,
-        description=DESCRIPTION,
-        enabled={'type': 'boolean'},
-    ),
-    'identity.project.put': _obj(
-        ['project_id', 'name', 'domain_id'],
-        project_id=GLOBAL_ID,
-        name=ENTITY_NAME,
-        domain_id=DOMAIN_REF,
-        description=DESCRIPTION,
-        enabled={'type': 'boolean'},
-    ),
-    'identity.user.put': _obj(
-        ['user_id', 'name', 'domain_id'],
-        user_id=GLOBAL_ID,
-        name=ENTITY_NAME,
-        domain_id=DOMAIN_REF,
-        description=DESCRIPTION,
-        email=EMAIL,
-        enabled={'type': 'boolean'},
-        password=PASSWORD,
-    ),
-    'identity.group.put': _obj(
-        ['group_id', 'name', 'domain_id'],
-        group_id=GLOBAL_ID,
-        name=ENTITY_NAME,
-        domain_id=DOMAIN_REF,
-        description=DESCRIPTION,
-    ),
-    'identity.domain.delete': _obj(['domain_id'], domain_id=GLOBAL_ID),
-    'identity.project.delete': _obj(['project_id'], project_id=GLOBAL_ID),
-    'identity.user.delete': _obj(['user_id'], user_id=GLOBAL_ID),
-    'identity.group.delete': _obj(['group_id'], group_id=GLOBAL_ID),
-    'identity.membership.put': _obj(
-        ['group_id', 'user_id'], group_id=GLOBAL_ID, user_id=GLOBAL_ID
-    ),
-    'identity.membership.delete': _obj(
-        ['group_id', 'user_id'], group_id=GLOBAL_ID, user_id=GLOBAL_ID
-    ),
-    'identity.assignment.put': _LINK_ASSIGNMENT,
-    'identity.assignment.delete': _LINK_ASSIGNMENT,
-    # Written by a site's Exec: the ids its Keystone gave.
-    'identity.map': _obj(
-        ['site'],
-        site=SITE,
-        set=_MAP_ENTRIES,
-        drop={
-            'type': 'array',
-            'maxItems': 1000,
-            'items': _obj(['kind', 'id'], kind=KIND, id=GLOBAL_ID),
-        },
-    ),
-    # Adoption (sodos.identity.adoption): asked by an operator, carried
-    # out by the named site's Exec, which alone reads its Keystone.
-    'identity.adopt': _obj(
-        ['request_id', 'kind', 'name', 'domain_id', 'site', 'requested_by'],
-        request_id=GLOBAL_ID,
-        kind=KIND,
-        name=ENTITY_NAME,
-        domain_id=DOMAIN_REF,
-        site=SITE,
-        requested_by={'type': 'string', 'minLength': 1, 'maxLength': 255},
-    ),
-    'identity.adoption.finish': _obj(
-        ['request_id', 'outcome'],
-        request_id=GLOBAL_ID,
-        outcome={'enum': ['done', 'failed']},
-        # done: the object's global id, the site's id and the attributes
-        # read at the site; failed: the reason.
-        id=GLOBAL_ID,
-        local_id=LOCAL_ID,
-        attrs=_obj(
-            [],
-            description=DESCRIPTION,
-            enabled={'type': 'boolean'},
-            email=EMAIL,
-        ),
-        # The links that come with it: on a project, roles of federation
-        # users and groups; in a group, federation users.
-        assignments={
-            'type': 'array',
-            'maxItems': 1000,
-            'items': _obj(
-                ['role', 'actor_type', 'actor_id'],
-                role=ROLE_NAME,
-                actor_type={'enum': ['user', 'group']},
-                actor_id=GLOBAL_ID,
-            ),
-        },
-        members={'type': 'array', 'maxItems': 1000, 'items': GLOBAL_ID},
-        reason=ADOPTION_TEXT,
-        note=ADOPTION_TEXT,
-    ),
-}

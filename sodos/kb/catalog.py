@@ -12,43 +12,19 @@
 
 """The federated catalog: every site's Keystone endpoints.
 
-``site.catalog`` (arguments in :mod:`sodos.kb.schemas`) replaces a
+``site.catalog`` (:mod:`sodos.kb.sections.catalog`) replaces a
 site's published endpoints, each a service type and name, an interface,
 a region and a URL. Only the site itself writes its catalog: its Exec
 reads it from the site's Keystone and commits it when it changed
 (:mod:`sodos.exec.catalog_sync`). The section keeps the catalog of a
 site that left; the readers skip it.
 
-The applier is deterministic, as every applier of :mod:`sodos.kb.state`.
+This module lists what the section holds.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from sodos.kb import state
-
-Result = dict[str, Any]
-
-
-def _catalog(data: dict[str, Any]) -> dict[str, Any]:
-    # A state snapshotted before the catalog existed has no section yet.
-    found: dict[str, Any] = data.setdefault('catalog', {})
-    return found
-
-
-@state.applier('site.catalog')
-def _site_catalog(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
-    args = cmd['args']
-    site = state.own_site(data, cmd, 'write the catalog of')
-    old = _catalog(data).get(site)
-    if old is not None and old['endpoints'] == args['endpoints']:
-        return {'changed': False}
-    _catalog(data)[site] = {
-        'endpoints': args['endpoints'],
-        'updated_at': cmd['ts'],
-    }
-    return {'changed': True}
 
 
 def rows(

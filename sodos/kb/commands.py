@@ -15,7 +15,7 @@
 A command is made and validated by its proposer, which stamps it with a
 unique id, a wall-clock timestamp, its origin site and (for commands only
 the leader may make) the Raft term it was made in. The replicated appliers
-(:mod:`sodos.kb.state`) then need no clock, no randomness and no I/O: every
+(:mod:`sodos.kb.sections`) then need no clock, no randomness and no I/O: every
 member applies the same bytes to the same state and gets the same result.
 
 Every command carries ``v``, the schema version of its envelope and
@@ -34,29 +34,20 @@ import fastjsonschema
 
 from sodos import exception
 from sodos.kb import schemas
+from sodos.kb.sections import federation
+from sodos.kb.sections import registry
 
 SCHEMA_VERSION = 1
 
 # Commands that only the AnalysePlan/KnowMon beside the Raft leader may
-# propose. They carry the term they were made in; the applier refuses one
-# made in a term older than the newest it has seen (a deposed leader may
-# believe it leads for a while: "A deposed leader" in
-# doc/source/contributor/design-notes.rst).
+# propose (see sodos.kb.sections.base.Declared). They carry the term they
+# were made in; the applier refuses one made in a term older than the
+# newest it has seen (a deposed leader may believe it leads for a while:
+# "A deposed leader" in doc/source/contributor/design-notes.rst).
 LEADER_ONLY = frozenset(
-    {
-        'leader.claim',
-        'site.status',
-        'member.role',
-        'membership.lock',
-        'membership.unlock',
-        'placement.set',
-        'placement.delete',
-        'action.put',
-        'action.prune',
-        'plan.apply',
-        'identity.keys.rotate',
-        'identity.revocation.prune',
-    }
+    name
+    for name, declared in registry.DECLARED.items()
+    if declared.leader_only
 )
 
 _ENVELOPE_SCHEMA: dict[str, Any] = {
@@ -64,7 +55,7 @@ _ENVELOPE_SCHEMA: dict[str, Any] = {
     'properties': {
         'v': {'type': 'integer', 'minimum': 1},
         'id': {'type': 'string', 'pattern': '^[0-9a-f]{32}$'},
-        'type': {'type': 'string', 'enum': sorted(schemas.ARGS)},
+        'type': {'type': 'string', 'enum': sorted(registry.DECLARED)},
         'ts': {'type': 'number', 'minimum': 0},
         'origin': schemas.NAME,
         'term': {'type': ['integer', 'null'], 'minimum': 0},
@@ -77,9 +68,13 @@ _ENVELOPE_SCHEMA: dict[str, Any] = {
 # fastjsonschema compiles each schema to Python code: ~4 us a command
 # against ~60 us for jsonschema, and every member checks every command.
 _ENVELOPE = fastjsonschema.compile(_ENVELOPE_SCHEMA)
-_ARGS = {name: fastjsonschema.compile(s) for name, s in schemas.ARGS.items()}
+_ARGS = {
+    name: fastjsonschema.compile(declared.schema)
+    for name, declared in registry.DECLARED.items()
+}
 _POLICY = {
-    key: fastjsonschema.compile(s) for key, s in schemas.POLICY_VALUES.items()
+    key: fastjsonschema.compile(s)
+    for key, s in federation.POLICY_VALUES.items()
 }
 
 

@@ -38,7 +38,8 @@ sites, or twice, is one entry. They only matter while a token they
 revoke could still be valid: the leader prunes them, cut-off in the
 command, after :data:`REVOCATION_RETENTION`.
 
-Appliers are deterministic, as every applier (:mod:`sodos.kb.state`).
+This module holds what the proposers, the readers and the appliers
+share; the commands are in :mod:`sodos.kb.sections.identity_keys`.
 """
 
 from __future__ import annotations
@@ -48,10 +49,6 @@ import hashlib
 import json
 from typing import Any
 
-from sodos.identity import fernet
-from sodos.kb import state
-
-Result = dict[str, Any]
 SECTION = 'identity_keys'
 # The columns of Keystone's revocation_event table sodos copies: all but
 # the per-site autoincrement id (keystone/revoke/backends/sql.py).
@@ -76,9 +73,6 @@ TIME_FIELDS = ('issued_before', 'expires_at', 'revoked_at')
 # site never re-inserts what its Keystone has just pruned.
 REVOCATION_RETENTION = 3600.0 + 1800.0
 _TIME_FORMAT = '%Y-%m-%dT%H:%M:%S.%f'
-
-
-# -- pure helpers, shared with the proposers --------------------------------
 
 
 def format_time(moment: datetime.datetime) -> str:
@@ -130,160 +124,3 @@ def lagging_sites(sites: dict[str, Any], keys: dict[str, Any]) -> list[str]:
         if (sites.get(name) or {}).get('status') == 'up'
         and ack['hash'] != repo['hash']
     )
-
-
-# -- appliers ---------------------------------------------------------------
-
-
-def _section(data: dict[str, Any]) -> dict[str, Any]:
-    # A state snapshotted before the section existed has none yet.
-    found: dict[str, Any] = data.setdefault(SECTION, {})
-    found.setdefault('repo', None)
-    found.setdefault('acks', {})
-    found.setdefault('revocations', {})
-    found.setdefault('revocations_pruned_before', None)
-    return found
-
-
-def _check_keys(keys: dict[str, Any]) -> str:
-    """The repository's hash; refused if two keys are the same."""
-    prints = [entry['fingerprint'] for entry in keys.values()]
-    if len(set(prints)) != len(prints):
-        raise state.Rejected('the same key appears twice in the repository')
-    return fernet.sealed_hash(keys)
-
-
-def _install(
-    sec: dict[str, Any], keys: dict[str, Any], cmd: dict[str, Any], why: str
-) -> Result:
-    old = sec['repo']
-    digest = _check_keys(keys)
-    generation = old['generation'] + 1 if old else 1
-    sec['repo'] = {
-        'keys': keys,
-        'hash': digest,
-        'generation': generation,
-        'changed_at': cmd['ts'],
-        'rotated_at': cmd['ts'],
-        'reason': why,
-        'by': cmd['origin'],
-    }
-    return {'changed': True, 'hash': digest, 'generation': generation}
-
-
-@state.applier('identity.keys.set')
-def _keys_set(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
-    args = cmd['args']
-    sec = _section(data)
-    old = sec['repo']
-    digest = _check_keys(args['keys'])
-    if old is not None and (args.get('initial') or old['hash'] == digest):
-        # The initial repository of a leader that lost a race, or a
-        # replay: the current one stays.
-        return {
-            'changed': False,
-            'hash': old['hash'],
-            'generation': old['generation'],
-        }
-    why = args.get('reason') or ('initial' if old is None else 'replaced')
-    return _install(sec, args['keys'], cmd, why)
-
-
-def _check_rotation(old: dict[str, Any], new: dict[str, Any]) -> None:
-    """Refuse a ``new`` repository that is not one rotation of ``old``."""
-    primary = str(max(int(i) for i in old) + 1)
-    if new.get(primary) != old['0']:
-        raise state.Rejected(
-            'not a rotation of the current keys: the staged key 0 must '
-            'become key %s' % primary
-        )
-    if new['0']['fingerprint'] in {e['fingerprint'] for e in old.values()}:
-        raise state.Rejected(
-            'not a rotation of the current keys: the new staged key 0 '
-            'must be a new key'
-        )
-    kept = sorted(int(i) for i in new if i not in ('0', primary))
-    if any(new[str(i)] != old.get(str(i)) for i in kept):
-        raise state.Rejected(
-            'not a rotation of the current keys: secondary keys changed'
-        )
-    older = sorted(int(i) for i in old if i != '0')
-    if kept and kept != older[len(older) - len(kept) :]:
-        raise state.Rejected(
-            'not a rotation of the current keys: the oldest keys must be '
-            'the ones dropped'
-        )
-
-
-@state.applier('identity.keys.rotate')
-def _keys_rotate(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
-    args = cmd['args']
-    sec = _section(data)
-    old = sec['repo']
-    if old is None:
-        raise state.Rejected('no fernet keys in the KB yet: nothing to rotate')
-    if args['base_hash'] != old['hash']:
-        raise state.Rejected(
-            'rotation made from keys %s, but the KB holds %s (generation %d)'
-            % (args['base_hash'][:12], old['hash'][:12], old['generation'])
-        )
-    lagging = lagging_sites(data['sites'], sec)
-    if lagging:
-        raise state.Rejected(
-            'lock-step: site(s) %s do not hold the current keys '
-            '(generation %d) yet; a second rotation would leave them '
-            'unable to validate new tokens'
-            % (', '.join(lagging), old['generation'])
-        )
-    _check_rotation(old['keys'], args['keys'])
-    return _install(sec, args['keys'], cmd, 'rotation')
-
-
-@state.applier('identity.keys.ack')
-def _keys_ack(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
-    args = cmd['args']
-    site = state.own_site(data, cmd, 'acknowledge keys for')
-    sec = _section(data)
-    repo = sec['repo']
-    current = repo is not None and repo['hash'] == args['hash']
-    old = sec['acks'].get(site)
-    if old is not None and old['hash'] == args['hash']:
-        return {'changed': False, 'current': current}
-    sec['acks'][site] = {'hash': args['hash'], 'at': cmd['ts']}
-    return {'changed': True, 'current': current}
-
-
-@state.applier('identity.revocation.add')
-def _revocation_add(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
-    sec = _section(data)
-    cutoff = sec['revocations_pruned_before']
-    events = sec['revocations']
-    counts = {'added': 0, 'duplicates': 0, 'expired': 0}
-    for event in cmd['args']['events']:
-        content = event_content(event)
-        if cutoff is not None and content['revoked_at'] < cutoff:
-            # Pruned already: adding it back would only make it come
-            # back at every site until the next prune.
-            counts['expired'] += 1
-            continue
-        key = event_key(content)
-        if key in events:
-            counts['duplicates'] += 1
-            continue
-        events[key] = dict(content, site=cmd['origin'])
-        counts['added'] += 1
-    return counts
-
-
-@state.applier('identity.revocation.prune')
-def _revocation_prune(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
-    sec = _section(data)
-    cutoff = cmd['args']['revoked_before']
-    events = sec['revocations']
-    gone = sorted(k for k, e in events.items() if e['revoked_at'] < cutoff)
-    for key in gone:
-        del events[key]
-    previous = sec['revocations_pruned_before']
-    if previous is None or cutoff > previous:
-        sec['revocations_pruned_before'] = cutoff
-    return {'pruned': len(gone)}

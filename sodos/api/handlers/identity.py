@@ -12,8 +12,8 @@
 
 """The federation identity: domains, projects, users and groups.
 
-The desired state lives in the KB (:mod:`sodos.kb.identity`); every
-site's Exec brings its Keystone in line with it. Objects are named in
+The desired state lives in the KB (:mod:`sodos.kb.sections.identity`);
+every site's Exec brings its Keystone in line with it. Objects are named in
 paths, bodies and queries by global id or by name, a name being looked
 up in ``domain`` (``default`` when not given). Everything named is
 resolved and every field checked before anything is proposed; what the

@@ -19,6 +19,7 @@ from sodos.db import api
 from sodos.db import migration
 from sodos.kb import commands
 from sodos.kb import state
+from sodos.kb.sections import alerts
 from sodos.knowmon import history
 
 
@@ -171,7 +172,7 @@ def test_pruning_drops_only_actions_ended_before_the_cutoff():
 
 def test_closed_alerts_kept_in_the_kb_are_bounded():
     kb = KB()
-    for n in range(state.CLOSED_ALERTS_KEPT + 5):
+    for n in range(alerts.CLOSED_ALERTS_KEPT + 5):
         alert_id = '%032x' % n
         kb.propose(
             'alert.raise',
@@ -184,6 +185,6 @@ def test_closed_alerts_kept_in_the_kb_are_bounded():
         kb.propose('alert.close', alert_id=alert_id)
 
     kept = kb.read('closed_alerts')
-    assert len(kept) == state.CLOSED_ALERTS_KEPT
+    assert len(kept) == alerts.CLOSED_ALERTS_KEPT
     assert '%032x' % 0 not in kept
-    assert '%032x' % (state.CLOSED_ALERTS_KEPT + 4) in kept
+    assert '%032x' % (alerts.CLOSED_ALERTS_KEPT + 4) in kept

@@ -26,7 +26,7 @@ there. Where the image is present is not stored here: each site's
 monitoring summary says what its Glance holds, and the AnalysePlan leader
 (:mod:`sodos.analyseplan.images`) issues the copies that are missing.
 
-Commands (arguments in :mod:`sodos.kb.schemas`):
+Commands:
 
 * ``image.register``: add an entry; replaying it changes nothing, and a
   second register of the same ID may change its name, metadata and
@@ -37,16 +37,18 @@ Commands (arguments in :mod:`sodos.kb.schemas`):
 * ``image.site_failed``: a site that cannot get the image under its ID
   any more (Glance never reuses the ID of a deleted image at a site).
 
-The appliers are deterministic, as every applier of :mod:`sodos.kb.state`.
+The appliers are deterministic, as every applier
+(:mod:`sodos.kb.sections.base`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sodos.kb import state
+from sodos.kb import schemas
+from sodos.kb.sections import base
 
-Result = dict[str, Any]
+COMMANDS = base.Family()
 # What names one image content: an ID never changes its bytes.
 CONTENT = ('size', 'os_hash_algo', 'os_hash_value')
 # What a second image.register may change.
@@ -63,7 +65,7 @@ def _known(data: dict[str, Any], image_id: str) -> dict[str, Any]:
     """The registered image, being deleted or not."""
     entry: dict[str, Any] | None = _images(data).get(image_id)
     if entry is None:
-        raise state.Rejected('unknown image %s' % image_id)
+        raise base.Rejected('unknown image %s' % image_id)
     return entry
 
 
@@ -71,7 +73,7 @@ def _entry(data: dict[str, Any], image_id: str) -> dict[str, Any]:
     """The registered image, unless it is being deleted."""
     entry = _known(data, image_id)
     if entry['state'] == 'deleting':
-        raise state.Rejected(
+        raise base.Rejected(
             'image %s is being deleted: register the image again under '
             'a new ID' % image_id
         )
@@ -84,7 +86,7 @@ def target(data: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
     if kind == 'sites':
         unknown = sorted(set(given['sites']) - set(data['sites']))
         if unknown:
-            raise state.Rejected(
+            raise base.Rejected(
                 'target: unknown site(s) %s' % ', '.join(unknown)
             )
         return {'kind': kind, 'sites': sorted(given['sites'])}
@@ -93,18 +95,46 @@ def target(data: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
     return {'kind': kind}
 
 
-@state.applier('image.register')
-def _image_register(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+@COMMANDS.command(
+    'image.register',
+    schemas.obj(
+        [
+            'image_id',
+            'name',
+            'disk_format',
+            'container_format',
+            'size',
+            'os_hash_algo',
+            'os_hash_value',
+            'origin_site',
+        ],
+        image_id=schemas.IMAGE_ID,
+        name=schemas.TEXT255,
+        disk_format=schemas.IMAGE_FORMAT,
+        container_format=schemas.IMAGE_FORMAT,
+        size={'type': 'integer', 'minimum': 0},
+        os_hash_algo={'type': 'string', 'pattern': '^[a-z0-9_]{1,32}$'},
+        os_hash_value={'type': 'string', 'pattern': '^[0-9a-f]{8,256}$'},
+        checksum={
+            'type': ['string', 'null'],
+            'pattern': '^[0-9a-f]{32}$',
+        },
+        metadata=schemas.IMAGE_METADATA,
+        origin_site=schemas.NAME,
+        target=schemas.IMAGE_TARGET,
+    ),
+)
+def _image_register(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
     args = cmd['args']
     image_id = args['image_id']
     if args['origin_site'] not in data['sites']:
-        raise state.Rejected('unknown origin site %r' % args['origin_site'])
+        raise base.Rejected('unknown origin site %r' % args['origin_site'])
     old = _images(data).get(image_id)
     if old is not None:
         _entry(data, image_id)
         differs = [k for k in CONTENT if old[k] != args[k]]
         if differs:
-            raise state.Rejected(
+            raise base.Rejected(
                 'image %s is registered with another %s: an image ID names '
                 'one content, register the new one under a new ID'
                 % (image_id, ' and '.join(differs))
@@ -135,8 +165,17 @@ def _image_register(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
     return {'created': True}
 
 
-@state.applier('image.distribute')
-def _image_distribute(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+@COMMANDS.command(
+    'image.distribute',
+    schemas.obj(
+        ['image_id', 'target'],
+        image_id=schemas.IMAGE_ID,
+        target=schemas.IMAGE_TARGET,
+    ),
+)
+def _image_distribute(
+    data: dict[str, Any], cmd: dict[str, Any]
+) -> base.Result:
     args = cmd['args']
     entry = _entry(data, args['image_id'])
     wanted = target(data, args['target'])
@@ -146,8 +185,10 @@ def _image_distribute(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
     return {'changed': True}
 
 
-@state.applier('image.delete')
-def _image_delete(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+@COMMANDS.command(
+    'image.delete', schemas.obj(['image_id'], image_id=schemas.IMAGE_ID)
+)
+def _image_delete(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
     entry = _known(data, cmd['args']['image_id'])
     if entry['state'] == 'deleting':
         return {'changed': False}
@@ -155,12 +196,24 @@ def _image_delete(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
     return {'changed': True}
 
 
-@state.applier('image.site_failed')
-def _image_site_failed(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+# Made by the AnalysePlan leader: a site that can never get the image
+# under its ID.
+@COMMANDS.command(
+    'image.site_failed',
+    schemas.obj(
+        ['image_id', 'site', 'reason'],
+        image_id=schemas.IMAGE_ID,
+        site=schemas.NAME,
+        reason=schemas.SMALL_TEXT,
+    ),
+)
+def _image_site_failed(
+    data: dict[str, Any], cmd: dict[str, Any]
+) -> base.Result:
     args = cmd['args']
     entry = _known(data, args['image_id'])
     if args['site'] not in data['sites']:
-        raise state.Rejected('unknown site %r' % args['site'])
+        raise base.Rejected('unknown site %r' % args['site'])
     failed = entry.setdefault('failed_sites', {})
     if args['site'] in failed:
         return {'changed': False}
@@ -169,14 +222,17 @@ def _image_site_failed(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
     return {'changed': True}
 
 
-@state.applier('image.purge')
-def _image_purge(data: dict[str, Any], cmd: dict[str, Any]) -> Result:
+# Made by the AnalysePlan leader: an entry whose copies are all gone.
+@COMMANDS.command(
+    'image.purge', schemas.obj(['image_id'], image_id=schemas.IMAGE_ID)
+)
+def _image_purge(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
     image_id = cmd['args']['image_id']
     entry = _images(data).get(image_id)
     if entry is None:
         return {'purged': False}
     if entry['state'] != 'deleting':
-        raise state.Rejected(
+        raise base.Rejected(
             'image %s is not being deleted: delete it first' % image_id
         )
     del _images(data)[image_id]

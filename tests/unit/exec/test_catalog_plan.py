@@ -13,8 +13,8 @@
 """What a site publishes of its catalog, and the remote regions and
 endpoints its Keystone should list, applied to a simulated Keystone."""
 
-from sodos.exec import catalog_plan as cp
-from sodos.exec import simulator_catalog
+from sodos.exec.catalog import plan as cp
+from sodos.exec.drivers.simulator import catalog as simulator_catalog
 
 UP = {'status': 'up'}
 

@@ -14,12 +14,13 @@
 
 import pytest
 
-from sodos.exec import catalog_plan
-from sodos.exec import catalog_sync
-from sodos.exec import driver
 from sodos.exec import role as exec_role
-from sodos.exec import simulator_catalog
+from sodos.exec.catalog import plan as catalog_plan
+from sodos.exec.catalog import sync as catalog_sync
+from sodos.exec.drivers import base as driver
+from sodos.exec.drivers.simulator import catalog as simulator_catalog
 from sodos.kb import commands
+from tests.unit import helpers
 from tests.unit.helpers import Wrapped
 
 
@@ -103,7 +104,9 @@ def test_an_unregistered_site_tries_again_soon(conf, api, keystone):
 
 def test_a_site_api_down_publishes_nothing(conf, loop, api):
     conf.set_override('api_down', True, 'simulator')
-    keystone = catalog_sync.make(conf, None, lambda: api).store
+    keystone = catalog_sync.make(
+        conf, helpers.site_driver(conf), lambda: api
+    ).store
     loop.store = keystone
     line = loop.run_once()
     assert 'own catalog not read: simulated site here: API unreachable' in line

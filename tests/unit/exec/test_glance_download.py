@@ -23,9 +23,9 @@ from keystoneauth1 import fixture
 from keystoneauth1 import session
 from keystoneauth1.identity import v3
 
-from sodos.exec import driver
-from sodos.exec import image_copy
-from sodos.exec.openstack import glance_download
+from sodos.exec.drivers import base as driver
+from sodos.exec.drivers.openstack import glance_download
+from sodos.exec.images import copy as image_copy
 
 AUTH = 'http://keystone.b.test/v3'
 SOURCE = 'http://glance.a.test:9292'

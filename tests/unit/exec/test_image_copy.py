@@ -17,10 +17,10 @@ import io
 
 import pytest
 
-from sodos.exec import driver
-from sodos.exec import image_copy
-from sodos.exec import simulator
-from sodos.exec import simulator_images
+from sodos.exec.drivers import base as driver
+from sodos.exec.drivers.simulator import driver as simulator
+from sodos.exec.drivers.simulator import images as simulator_images
+from sodos.exec.images import copy as image_copy
 
 DATA = bytes(range(256)) * 4096 + b'tail'  # 1 MiB and 4 bytes
 IMAGE = '5f0b6d3c-9a43-4e2a-9d5e-3c1f1a1d2e3f'
@@ -203,7 +203,7 @@ class WrappingGlance:
 
 
 def test_openstack_upload_reports_the_readers_error_not_the_wrapper():
-    from sodos.exec.openstack import images as glance_images
+    from sodos.exec.drivers.openstack import images as glance_images
 
     corrupted = bytearray(DATA)
     corrupted[-1] ^= 0xFF

@@ -24,10 +24,10 @@ from oslo_config import cfg
 from sodos import conf as sodos_conf
 from sodos.conf import site_profile
 from sodos.exec import actions
-from sodos.exec import image_relay
 from sodos.exec import role as exec_role
-from sodos.exec import simulator
-from sodos.exec import simulator_images
+from sodos.exec.drivers.simulator import driver as simulator
+from sodos.exec.drivers.simulator import images as simulator_images
+from sodos.exec.images import relay as image_relay
 
 IMAGE = '5f0b6d3c-9a43-4e2a-9d5e-3c1f1a1d2e3f'
 SIZE = 3 * 1048576 + 123

@@ -17,10 +17,10 @@ import logging
 
 import pytest
 
-from sodos.exec import driver
-from sodos.exec import image_copy
-from sodos.exec import image_pull
-from sodos.exec import simulator
+from sodos.exec.drivers import base as driver
+from sodos.exec.drivers.simulator import driver as simulator
+from sodos.exec.images import copy as image_copy
+from sodos.exec.images import pull as image_pull
 
 IMAGE = '5f0b6d3c-9a43-4e2a-9d5e-3c1f1a1d2e3f'
 PARAMS = {
@@ -86,7 +86,7 @@ def test_stream_never_asks_for_a_pull(conf):
 def test_auto_streams_in_api_mode_and_says_why_once(conf, caplog):
     conf.set_override('mode', 'api', 'identity')
     site = Site(conf)
-    with caplog.at_level(logging.INFO, logger='sodos.exec.image_pull'):
+    with caplog.at_level(logging.INFO, logger='sodos.exec.images.pull'):
         copy(conf, site)
         result = copy(conf, site)
     assert [c[0] for c in site.calls] == ['stream', 'stream']
@@ -100,7 +100,7 @@ def test_auto_streams_when_the_site_cannot_pull_and_says_why_once(
     conf, caplog
 ):
     site = Site(conf, pull=driver.PullUnavailable('no region of site a'))
-    with caplog.at_level(logging.INFO, logger='sodos.exec.image_pull'):
+    with caplog.at_level(logging.INFO, logger='sodos.exec.images.pull'):
         copy(conf, site)
         result = copy(conf, site)
     assert [c[0] for c in site.calls] == ['pull', 'stream'] * 2

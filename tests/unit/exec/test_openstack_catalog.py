@@ -18,9 +18,9 @@ from keystoneauth1 import fixture
 from keystoneauth1 import session
 from keystoneauth1.identity import v3
 
-from sodos.exec import catalog_plan
-from sodos.exec import driver
-from sodos.exec.openstack import catalog
+from sodos.exec.catalog import plan as catalog_plan
+from sodos.exec.drivers import base as driver
+from sodos.exec.drivers.openstack import catalog
 
 AUTH = 'http://keystone.test/v3'
 

@@ -19,9 +19,9 @@ from novaclient import exceptions as nova_exc
 
 from sodos import exception
 from sodos.conf import keystoneauth
-from sodos.exec import driver
-from sodos.exec.openstack import driver as os_driver
-from sodos.exec.openstack import errors
+from sodos.exec.drivers import base as driver
+from sodos.exec.drivers.openstack import driver as os_driver
+from sodos.exec.drivers.openstack import errors
 
 
 @pytest.mark.parametrize(

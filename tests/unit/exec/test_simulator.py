@@ -18,8 +18,9 @@ import re
 import pytest
 
 from sodos import exception
-from sodos.exec import driver
-from sodos.exec import simulator
+from sodos.exec.drivers import base as driver
+from sodos.exec.drivers.simulator import driver as simulator
+from sodos.exec.drivers.simulator import site as simulated_site
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def test_no_room_means_error_with_novas_fault_and_no_usage(sim):
     third = sim.boot(spec('three'))
     server = sim.get_server(third.id)
     assert server.status == 'ERROR'
-    assert server.fault == simulator.NO_VALID_HOST
+    assert server.fault == simulated_site.NO_VALID_HOST
     assert sim.capacity()['ram_mb'].used == 4096.0
 
 

@@ -47,23 +47,21 @@ from keystoneauth1 import session as ks_session
 from oslo_config import cfg
 
 from sodos.conf import keystoneauth
-from sodos.exec.catalog import plan as catalog_plan
 from sodos.exec.drivers import base as driver
 from sodos.exec.drivers.openstack import catalog
 from sodos.exec.drivers.openstack import errors
+from sodos.exec.drivers.openstack import glance_source
 from sodos.exec.drivers.openstack import images
+from sodos.exec.drivers.openstack.glance_source import INTERFACE
+from sodos.exec.drivers.openstack.glance_source import METHOD
 from sodos.exec.images import copy as image_copy
 
 LOG = logging.getLogger(__name__)
-METHOD = 'glance-download'
 # Set by Glance, with the task's id, from the import request until the
 # import ends, whatever the end.
 LOCK = 'os_glance_import_task'
 # Seconds between two progress lines of one import.
 PROGRESS_EVERY = 30.0
-# The interface of the source's endpoint Glance is told to use: the
-# other sites' Keystone list only public ones (catalog_plan).
-INTERFACE = 'public'
 
 
 def transfer_session(conf: cfg.ConfigOpts) -> ks_session.Session:
@@ -121,6 +119,7 @@ class Puller:
             interface=interfaces[0] if interfaces else 'public',
         )
         self.regions = catalog.KeystoneCatalog(conf, site_session)
+        self.sources = glance_source.Sources(glance, self.regions, session)
         self.clock = clock
 
     def pull_in(
@@ -136,11 +135,11 @@ class Puller:
         step = pull_step(image_id, images.get(self.glance, image_id), expected)
         if step == 'done':
             return {'created': False}
-        self.check_enabled()
-        region, url = self.source(source_site)
+        self.sources.check_enabled()
+        region, url = self.sources.find(source_site)
         source = None
         if step in ('create', 'import'):
-            source = self.check_source(url, image_id, expected, source_site)
+            source = self.sources.check(url, image_id, expected, source_site)
             if step == 'create':
                 images.create(
                     self.glance, self.site_session, image_id, metadata
@@ -149,122 +148,6 @@ class Puller:
         found = self.wait(image_id, region, what, wait)
         self.verify(found, expected, source, what)
         return {'created': True}
-
-    # -- can this site pull from that one? ---------------------------------
-
-    def check_enabled(self) -> None:
-        what = "reading this site's Glance import methods"
-        try:
-            with errors.translated(what):
-                info = self.glance.images.get_import_info()
-        except driver.PermanentError as exc:
-            # An image API without the import discovery (Glance < 16).
-            raise driver.PullUnavailable('%s: %s' % (what, exc)) from exc
-        offered = (info.get('import-methods') or {}).get('value') or []
-        if METHOD not in offered:
-            raise driver.PullUnavailable(
-                "this site's Glance does not offer the %s import method "
-                '(it offers %s; add it to its [DEFAULT]enabled_import_methods)'
-                % (METHOD, ', '.join(offered) or 'none')
-            )
-
-    def source(self, source_site: str) -> tuple[str, str]:
-        """The source's region in this site's Keystone, and the URL of
-        its Glance in the transfer user's catalog (what Glance will see).
-        """
-        found = self.regions.regions()
-        # A region sodos listed for the site, else one named as the site
-        # (listed by hand).
-        candidates = [
-            r.id
-            for r in found
-            if catalog_plan.marked_site(r.description) == source_site
-        ] + [r.id for r in found if r.id == source_site]
-        if not candidates:
-            raise driver.PullUnavailable(
-                "no region of site %s in this site's Keystone "
-                '([identity]publish_remote_endpoints lists the other sites)'
-                % source_site
-            )
-        region = candidates[0]
-        url = self._endpoint(region)
-        if url is None:
-            # The token's catalog may predate the region: once more with
-            # a new token (which Glance will then see too).
-            self.session.invalidate()
-            url = self._endpoint(region)
-        if url is None:
-            raise driver.PullUnavailable(
-                'region %s (site %s) has no %s image endpoint in the '
-                "catalog this site's Keystone gives the [image_transfer] "
-                'user' % (region, source_site, INTERFACE)
-            )
-        return region, url.rstrip('/')
-
-    def _endpoint(self, region: str) -> str | None:
-        try:
-            url = self.session.get_endpoint(
-                service_type='image', interface=INTERFACE, region_name=region
-            )
-        except ks_exc.EndpointNotFound:
-            return None
-        except ks_exc.Unauthorized as exc:
-            # Said once per text: no request id in it.
-            raise driver.PullUnavailable(
-                "this site's Keystone refused the [image_transfer] "
-                'credentials (HTTP 401)'
-            ) from exc
-        except ks_exc.ClientException as exc:
-            raise driver.PullFailed(
-                'logging in as the [image_transfer] user: %s' % exc
-            ) from exc
-        return str(url) if url else None
-
-    def check_source(
-        self,
-        url: str,
-        image_id: str,
-        expected: dict[str, Any],
-        source_site: str,
-    ) -> dict[str, Any]:
-        """The source's record of the image, as Glance will read it; a
-        source that holds other data serves no one."""
-        where = "site %s's Glance (%s)" % (source_site, url)
-        try:
-            response = self.session.get(
-                '%s/v2/images/%s' % (url, image_id), raise_exc=False
-            )
-        except ks_exc.ClientException as exc:
-            raise driver.PullFailed('reaching %s: %s' % (where, exc)) from exc
-        if response.status_code in (401, 403):
-            raise driver.PullUnavailable(
-                '%s refused the [image_transfer] user (%d): its token must '
-                'be valid there ([identity]mode = shared at both sites) '
-                'and it needs the admin role on a federation project'
-                % (where, response.status_code)
-            )
-        if response.status_code == 404:
-            raise driver.PermanentError(
-                'image %s is not at site %s' % (image_id, source_site)
-            )
-        if response.status_code != 200:
-            raise driver.PullFailed(
-                '%s answered %d: %s'
-                % (where, response.status_code, response.text[:300])
-            )
-        found: dict[str, Any] = response.json()
-        if found.get('status') != 'active':
-            raise driver.PermanentError(
-                'image %s is %s at site %s, not active'
-                % (image_id, found.get('status'), source_site)
-            )
-        mismatch = image_copy.compare(found, expected)
-        if mismatch:
-            raise driver.PermanentError(
-                'image %s at site %s is not the registered image (%s): not '
-                'fetched' % (image_id, source_site, mismatch)
-            )
-        return found
 
     # -- the import ---------------------------------------------------------
 

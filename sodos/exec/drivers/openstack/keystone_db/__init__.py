@@ -20,7 +20,10 @@ gives every site the same ids, so one token is good at every site.
   Keystone schema version this writer was not checked against;
 * :mod:`.rows`: pure functions from an operation to rows, and back;
 * :mod:`.writer`: :class:`~.writer.KeystoneDBWriter`, one transaction
-  per operation.
+  per operation, with :mod:`.read`, :mod:`.delete`, :mod:`.passwords`
+  and the rules it keeps (:mod:`.rules`);
+* :func:`shared_writer`: the writer the openstack driver gives the
+  identity loop in ``[identity]mode = shared``.
 """
 
 from __future__ import annotations

@@ -39,8 +39,6 @@ cache entries expire.
 from __future__ import annotations
 
 import contextlib
-import datetime
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,8 +48,10 @@ from sqlalchemy import exc as sa_exc
 
 from sodos.exec.drivers import base as driver
 from sodos.exec.drivers.openstack.keystone_db import delete
+from sodos.exec.drivers.openstack.keystone_db import passwords
 from sodos.exec.drivers.openstack.keystone_db import read
 from sodos.exec.drivers.openstack.keystone_db import rows
+from sodos.exec.drivers.openstack.keystone_db import rules
 from sodos.exec.drivers.openstack.keystone_db import schema
 from sodos.identity import converge
 from sodos.identity import model
@@ -200,7 +200,9 @@ class KeystoneDBWriter(writer.IdentityWriter):
                 )
 
     def _create(self, conn: sa.Connection, op: converge.Op) -> str:
-        self._refuse_protected(op.kind, op.gid, op.attrs.get('name'))
+        rules.refuse_protected(
+            self.protected, op.kind, op.gid, op.attrs.get('name')
+        )
         if read.find(conn, op.kind, op.gid) is not None:
             # Made by an earlier try whose answer was lost (or, if sodos
             # did not make it, refused as any change would be).
@@ -225,7 +227,7 @@ class KeystoneDBWriter(writer.IdentityWriter):
         if op.kind == 'users' and op.password is not None:
             hashed = rows.hash_password(op.password)
             extra = rows.load_extra(row['extra'])
-            _record_password(extra, op, hashed)
+            passwords.record(extra, op, hashed)
             row['extra'] = rows.dump_extra(extra)
         conn.execute(sa.insert(_TABLES[op.kind]).values(row))
         if op.kind == 'users':
@@ -237,7 +239,7 @@ class KeystoneDBWriter(writer.IdentityWriter):
             key = made.inserted_primary_key
             assert key is not None
             if hashed is not None:
-                _store_password(conn, int(key[0]), hashed)
+                passwords.store(conn, int(key[0]), hashed)
         return op.gid
 
     def _update(self, conn: sa.Connection, op: converge.Op, lid: str) -> str:
@@ -246,15 +248,17 @@ class KeystoneDBWriter(writer.IdentityWriter):
             raise driver.PermanentError(
                 'Could not find %s: %s.' % (model.SINGULAR[op.kind], lid)
             )
-        self._refuse_unowned(op, lid, have)
-        self._refuse_protected(op.kind, lid, have.name)
-        self._refuse_protected(op.kind, lid, op.attrs.get('name'))
+        rules.refuse_unowned(op, lid, have)
+        rules.refuse_protected(self.protected, op.kind, lid, have.name)
+        rules.refuse_protected(
+            self.protected, op.kind, lid, op.attrs.get('name')
+        )
         values = rows.updated_columns(op.kind, op.attrs)
         extra = dict(have.extra, **rows.split(op.kind, op.attrs)[1])
         if op.kind == 'users':
             self._update_local_user(conn, lid, op, have)
             if op.password is not None:
-                self._set_password(conn, op, lid, extra)
+                passwords.set_password(conn, op, lid, extra)
         if extra != have.extra:
             values['extra'] = rows.dump_extra(extra)
         if values:
@@ -284,36 +288,12 @@ class KeystoneDBWriter(writer.IdentityWriter):
                 sa.update(local).where(local.c.user_id == uid).values(changes)
             )
 
-    def _set_password(
-        self,
-        conn: sa.Connection,
-        op: converge.Op,
-        uid: str,
-        extra: dict[str, Any],
-    ) -> None:
-        """Make ``op``'s password the user's newest and record it in
-        ``extra`` (which the caller writes)."""
-        assert op.password is not None
-        local_id = read.local_user_id(conn, uid)
-        if local_id is None:
-            raise driver.PermanentError(
-                'user %s is not a local user of this Keystone: it has no '
-                'password to set' % uid
-            )
-        newest = read.newest_hashes(conn, uid).get(uid)
-        if not rows.verify_password(op.password, newest):
-            if newest is not None and op.password_set_at is not None:
-                _revoke_tokens_before(conn, uid, op.password_set_at)
-            newest = rows.hash_password(op.password)
-            _store_password(conn, local_id, newest)
-        _record_password(extra, op, newest)
-
     def _delete(self, conn: sa.Connection, op: converge.Op) -> None:
         have = read.find(conn, op.kind, op.local_id)
         if have is None:
             return  # already gone
-        self._refuse_unowned(op, op.local_id, have)
-        self._refuse_protected(op.kind, op.local_id, have.name)
+        rules.refuse_unowned(op, op.local_id, have)
+        rules.refuse_protected(self.protected, op.kind, op.local_id, have.name)
         delete.delete(conn, op.kind, op.local_id, have.name)
 
     def _membership(self, conn: sa.Connection, op: converge.Op) -> None:
@@ -322,14 +302,16 @@ class KeystoneDBWriter(writer.IdentityWriter):
         group = read.find(conn, 'groups', group_id)
         if group is None:
             raise driver.PermanentError('Could not find group: %s.' % group_id)
-        self._refuse_protected('groups', group_id, group.name)
+        rules.refuse_protected(self.protected, 'groups', group_id, group.name)
         if not group.marker:
             raise driver.PermanentError(
                 "group %s was not made by sodos: its members are not sodos's "
                 'to change' % group.name
             )
         user = read.find(conn, 'users', user_id)
-        self._refuse_protected('users', user_id, user.name if user else None)
+        rules.refuse_protected(
+            self.protected, 'users', user_id, user.name if user else None
+        )
         members = schema.USER_GROUP_MEMBERSHIP
         match = (members.c.group_id == group_id) & (
             members.c.user_id == user_id
@@ -351,8 +333,11 @@ class KeystoneDBWriter(writer.IdentityWriter):
         role, actor_type, actor_id, target_type, target_id = op.grant
         actor = read.find(conn, actor_type + 's', actor_id)
         target = read.find(conn, target_type + 's', target_id)
-        self._refuse_protected(
-            actor_type + 's', actor_id, actor.name if actor else None
+        rules.refuse_protected(
+            self.protected,
+            actor_type + 's',
+            actor_id,
+            actor.name if actor else None,
         )
         role_id = self._role_id(conn, role, required=op.action == 'grant')
         if role_id is None:
@@ -398,90 +383,3 @@ class KeystoneDBWriter(writer.IdentityWriter):
                 'Keystone' % name
             )
         return self._roles.get(name)
-
-    # -- the writer's own rules ---------------------------------------------
-
-    def _refuse_protected(self, kind: str, lid: str, name: Any) -> None:
-        """The same rule as converge's: a protected name, or for a
-        domain a protected id."""
-        names = self.protected.get(kind, set())
-        if name in names or (kind == 'domains' and lid in names):
-            raise driver.PermanentError(
-                '%s %s is protected ([identity]protected_%s): sodos does '
-                'not change it' % (model.SINGULAR[kind], name or lid, kind)
-            )
-
-    def _refuse_unowned(
-        self, op: converge.Op, lid: str, have: read.Found
-    ) -> None:
-        """Refuse to change what sodos did not make; but an unmarked
-        object that has the global id already may be marked (adopted)."""
-        if lid == op.gid and (
-            have.marker == op.gid
-            or (not have.marker and op.attrs.get(model.MARKER) == op.gid)
-        ):
-            return
-        single = model.SINGULAR[op.kind]
-        if lid != op.gid:
-            raise driver.PermanentError(
-                "%s %s has the id %s at this site, not the federation's "
-                '%s: shared identity needs the same id at every site'
-                % (single, have.name, lid, op.gid)
-            )
-        mark = (
-            'it has no %s' % model.MARKER
-            if not have.marker
-            else 'its %s is %s' % (model.MARKER, have.marker)
-        )
-        raise driver.PermanentError(
-            '%s %s (%s) was not made by sodos (%s): sodos does not change it'
-            % (single, have.name, lid, mark)
-        )
-
-
-def _revoke_tokens_before(
-    conn: sa.Connection, uid: str, set_at: float
-) -> None:
-    """Revoke the user's tokens made before the federation changed its
-    password, as Keystone does when a password changes. Every site writes
-    the same event (the KB's time, in whole seconds as MariaDB keeps it,
-    rounded up so that no token of the old password is spared), so the
-    revocation copier stores it once."""
-    when = datetime.datetime.fromtimestamp(
-        math.ceil(set_at), datetime.UTC
-    ).replace(tzinfo=None)
-    event = schema.REVOCATION_EVENT
-    found = conn.execute(
-        sa.select(event.c.id).where(
-            event.c.user_id == uid, event.c.issued_before == when
-        )
-    ).first()
-    if found is None:
-        conn.execute(
-            sa.insert(event).values(
-                user_id=uid, issued_before=when, revoked_at=when
-            )
-        )
-
-
-def _store_password(conn: sa.Connection, local_id: int, hashed: str) -> None:
-    """Make ``hashed`` the local user's only password row: Keystone checks
-    the newest one; older ones would only feed its password history,
-    which sodos does not keep."""
-    password = schema.PASSWORD
-    conn.execute(
-        sa.delete(password).where(password.c.local_user_id == local_id)
-    )
-    conn.execute(
-        sa.insert(password).values(
-            rows.password_row(local_id, hashed, rows.utcnow())
-        )
-    )
-
-
-def _record_password(
-    extra: dict[str, Any], op: converge.Op, hashed: str | None
-) -> None:
-    """Mark in a user's ``extra`` which KB password its hash holds."""
-    extra[model.PASSWORD_VERSION] = op.password_version
-    extra[rows.PASSWORD_CHECK] = rows.password_check(hashed)

@@ -76,9 +76,11 @@ def make(
     site_driver: exec_driver.Driver,
     knowmon: Callable[[], rpcapi.KnowMonClient],
 ) -> IdentitySync | None:
-    """The identity loop ``[identity]mode`` asks for, None if none.
+    """The identity loop ``[identity]mode`` asks for; None when the mode
+    is off or the site's driver has no writer for it.
 
-    :raises ConfigError: for a mode not implemented yet.
+    :raises ConfigError: the driver's writer for the mode lacks options
+        or cannot use them.
     """
     mode = conf.identity.mode
     if mode == 'off':

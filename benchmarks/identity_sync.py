@@ -18,7 +18,7 @@
 Three real OpenStack sites (minicloud sites, started here unless
 ``--site`` names three that run). In this process: a one-member Raft KB
 and, for each site, the Exec identity loop of that site
-(:mod:`sodos.exec.identity_sync`, ``[identity]mode = api``) with its own
+(:mod:`sodos.exec.identity.sync`, ``[identity]mode = api``) with its own
 ``[site_auth]``. The changes are made one after the other through the
 identity API, cycling through: create a project, create a user with a
 password, grant the user ``member`` on the project, disable the user.
@@ -50,9 +50,9 @@ from keystoneclient.v3 import client as ks_client
 from oslo_config import cfg
 
 from sodos import exception
-from sodos.exec import identity_sync
-from sodos.exec.openstack import driver as os_driver
-from sodos.exec.openstack import identity as os_identity
+from sodos.exec.drivers.openstack import driver as os_driver
+from sodos.exec.drivers.openstack import identity as os_identity
+from sodos.exec.identity import sync as identity_sync
 from sodos.identity import crypto
 from sodos.knowmon import identity_api
 from sodos.knowmon import role as knowmon_role

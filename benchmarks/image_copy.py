@@ -52,8 +52,8 @@ import image_fanout
 
 from sodos import exception
 from sodos.exec import actions
-from sodos.exec import image_relay
-from sodos.exec.openstack import driver as os_driver
+from sodos.exec.drivers.openstack import driver as os_driver
+from sodos.exec.images import relay as image_relay
 from sodos.testing import clouds
 from sodos.testing import minicloud
 

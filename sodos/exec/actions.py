@@ -33,9 +33,9 @@ from oslo_config import cfg
 from stevedore import extension
 
 from sodos import plugins
-from sodos.exec import driver
-from sodos.exec import image_copy
-from sodos.exec import servers
+from sodos.exec.drivers import base as driver
+from sodos.exec.images import copy as image_copy
+from sodos.exec.servers import operations as servers
 from sodos.kb import schemas
 
 NAMESPACE = 'sodos.exec.actions'
@@ -198,7 +198,7 @@ class CopyImage(Handler):
 
     The image keeps its id and metadata; its bytes are checked against
     ``expected`` while they stream from the source's relay, or once the
-    site's Glance fetched them itself (sodos.exec.image_copy).
+    site's Glance fetched them itself (sodos.exec.images.copy).
     """
 
     kind = 'image.copy'

@@ -44,7 +44,7 @@ from oslo_log import log
 
 from sodos import exception
 from sodos.exec import actions
-from sodos.exec import driver
+from sodos.exec.drivers import base as driver
 from sodos.kb import commands
 from sodos.knowmon.rpcapi import KnowMonClient
 

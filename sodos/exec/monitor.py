@@ -26,7 +26,7 @@ import time
 from typing import Any
 
 from sodos import exception
-from sodos.exec import driver
+from sodos.exec.drivers import base as driver
 
 
 def collect(drv: driver.Driver) -> dict[str, Any]:

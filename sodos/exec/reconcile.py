@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from sodos.exec import driver
+from sodos.exec.drivers import base as driver
 
 
 @dataclasses.dataclass

@@ -21,9 +21,9 @@ Three loops share one driver (``[exec]driver``):
   (sooner when Nova notifies a change) and reports it to KnowMon;
 * the notification listener, when ``[exec]notifications_url`` is set.
 
-Beside them the image relay (sodos.exec.image_relay, ``[image_relay]``)
+Beside them the image relay (sodos.exec.images.relay, ``[image_relay]``)
 serves this site's images to the other sites' Exec, and the catalog loop
-(sodos.exec.catalog_sync) publishes the site's Keystone catalog and, if
+(sodos.exec.catalog.sync) publishes the site's Keystone catalog and, if
 asked, lists the other sites' endpoints in it.
 
 Fencing: Exec acts only while its KnowMon is in contact with a quorum. A
@@ -51,14 +51,14 @@ from sodos import periodic
 from sodos import roles
 from sodos.conf import image_relay as relay_conf
 from sodos.exec import actions
-from sodos.exec import catalog_sync
-from sodos.exec import driver as exec_driver
 from sodos.exec import executor
-from sodos.exec import identity_keys
-from sodos.exec import identity_sync
-from sodos.exec import image_relay
 from sodos.exec import monitor
 from sodos.exec import reconcile
+from sodos.exec.catalog import sync as catalog_sync
+from sodos.exec.drivers import base as exec_driver
+from sodos.exec.identity import keys as identity_keys
+from sodos.exec.identity import sync as identity_sync
+from sodos.exec.images import relay as image_relay
 from sodos.knowmon.rpcapi import KnowMonClient
 
 LOG = log.getLogger(__name__)
@@ -93,8 +93,10 @@ class ExecRole(roles.Role):
             conf, self.driver, lambda: self.knowmon_api
         )
         # Shared fernet keys and revocation events ([identity]mode = shared).
-        self.identity_keys = identity_keys.make(conf, lambda: self.knowmon_api)
-        # The catalog loop (sodos.exec.catalog_sync), beside it too.
+        self.identity_keys = identity_keys.make(
+            conf, self.driver, lambda: self.knowmon_api
+        )
+        # The catalog loop (sodos.exec.catalog.sync), beside it too.
         self.catalog = catalog_sync.make(
             conf, self.driver, lambda: self.knowmon_api
         )
@@ -138,7 +140,7 @@ class ExecRole(roles.Role):
             self.catalog.start()
         if self.conf.exec.notifications_url:
             # Only then the message bus's library (~25 MB).
-            from sodos.exec import notifications
+            from sodos.exec.servers import notifications
 
             self._listener = notifications.listener(self.conf, self._notified)
         if self._listener is not None:

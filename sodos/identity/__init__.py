@@ -15,7 +15,7 @@
 The desired state (domains, projects, users, groups, memberships, role
 assignments) lives in the Knowledge Base
 (:mod:`sodos.kb.sections.identity`); each site's Exec converges its own
-Keystone to it (:mod:`sodos.exec.identity_sync`) through a writer
+Keystone to it (:mod:`sodos.exec.identity.sync`) through a writer
 (:mod:`sodos.identity.writer`). The diff is made by pure functions
 (:mod:`sodos.identity.converge`) so that it can be tested without a
 Keystone.

@@ -13,13 +13,13 @@
 """How a site's identity is read and written: the writer interface.
 
 ``[identity]mode`` chooses the writer. ``api`` goes through the site's
-public Keystone API (:mod:`sodos.exec.openstack.identity`, or the
-simulated Keystone of :mod:`sodos.exec.simulator_identity`): same names
+public Keystone API (:mod:`sodos.exec.drivers.openstack.identity`, or the
+simulated Keystone of :mod:`sodos.exec.drivers.simulator.identity`): same names
 at every site, the site's own ids. ``shared`` writes Keystone's database
-(:mod:`sodos.exec.openstack.keystone_db`): the federation's ids and
+(:mod:`sodos.exec.drivers.openstack.keystone_db`): the federation's ids and
 password hashes at every site; the fernet keys and revocation events
 that make one token valid everywhere travel beside it
-(:mod:`sodos.exec.identity_keys`).
+(:mod:`sodos.exec.identity.keys`).
 """
 
 from __future__ import annotations

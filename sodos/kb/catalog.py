@@ -16,7 +16,7 @@
 site's published endpoints, each a service type and name, an interface,
 a region and a URL. Only the site itself writes its catalog: its Exec
 reads it from the site's Keystone and commits it when it changed
-(:mod:`sodos.exec.catalog_sync`). The section keeps the catalog of a
+(:mod:`sodos.exec.catalog.sync`). The section keeps the catalog of a
 site that left; the readers skip it.
 
 This module lists what the section holds.

@@ -48,7 +48,7 @@ import yaml
 
 from sodos import exception
 from sodos.domain import appliance
-from sodos.exec import simulator
+from sodos.exec.drivers.simulator import site as simulator
 from sodos.kb import schemas
 
 # Disruptions and their undoing; 'recover' undoes crash, freeze and load.

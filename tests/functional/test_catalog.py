@@ -15,7 +15,7 @@ each site publishes its catalog, every API lists them all, and with
 [identity]publish_remote_endpoints each site's Keystone lists the other's
 region."""
 
-from sodos.exec import simulator_catalog
+from sodos.exec.drivers.simulator import catalog as simulator_catalog
 from sodos.testing import federation
 from tests.functional.test_api import api_config
 from tests.functional.test_api import call

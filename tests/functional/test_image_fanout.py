@@ -24,7 +24,7 @@ import json
 import os
 import time
 
-from sodos.exec import simulator_images
+from sodos.exec.drivers.simulator import images as simulator_images
 from sodos.testing import kbwriter
 
 IMAGE = '5f0c2a9e-1b7d-4c3e-9a8f-6d2b1e0c4a7f'

@@ -27,8 +27,8 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 
-from sodos.exec import catalog_sync
-from sodos.exec.openstack import catalog as ks_catalog
+from sodos.exec.catalog import sync as catalog_sync
+from sodos.exec.drivers.openstack import catalog as ks_catalog
 from sodos.testing import clouds
 from sodos.testing import federation
 from tests.integration.conftest import SITE_NAMES

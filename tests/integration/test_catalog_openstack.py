@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 from keystoneclient.v3 import client as ks_client
 
-from sodos.exec import catalog_plan
+from sodos.exec.catalog import plan as catalog_plan
 from sodos.testing import ports
 from tests.integration import sodos_sites as sodos_sites_mod
 from tests.integration.conftest import SITE_NAMES

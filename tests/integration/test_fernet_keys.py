@@ -33,14 +33,16 @@ import subprocess
 import sys
 import time
 import uuid
+from unittest import mock
 
 import pytest
 import sqlalchemy
 from oslo_config import cfg
 
 from sodos import conf as sodos_conf
-from sodos.exec import identity_keys as exec_keys
-from sodos.exec.openstack import keystone_revocations
+from sodos.exec.drivers.openstack import driver as os_driver
+from sodos.exec.drivers.openstack import keystone_revocations
+from sodos.exec.identity import keys as exec_keys
 from sodos.identity import fernet
 from sodos.kb import commands
 from sodos.kb import identity_keys
@@ -180,6 +182,13 @@ def _site_conf(mc, tmp_path):
     return conf
 
 
+def _exec_driver(mc, conf):
+    """The openstack Exec driver of ``conf``, on the minicloud's admin
+    session (``conf`` has no ``[site_auth]``)."""
+    with mock.patch.object(os_driver, 'session', return_value=mc.session()):
+        return os_driver.OpenStackDriver(conf)
+
+
 def _post_token(mc, username, password):
     from keystoneauth1 import session as ks_session
 
@@ -277,8 +286,8 @@ def test_one_token_for_two_sites(two_sites, tmp_path):
             )
         )
     leader = fernet_rotation.FernetRotation(conf_a, backend)
-    sync_a = exec_keys.make(conf_a, lambda: api)
-    sync_b = exec_keys.make(conf_b, lambda: api)
+    sync_a = exec_keys.make(conf_a, _exec_driver(site_a, conf_a), lambda: api)
+    sync_b = exec_keys.make(conf_b, _exec_driver(site_b, conf_b), lambda: api)
 
     # A user at site a, copied into site b's database with its id.
     name = 'it-fernet-%s' % uuid.uuid4().hex[:8]

@@ -25,9 +25,9 @@ import time
 
 import pytest
 
-from sodos.exec import image_relay
 from sodos.exec import role as exec_role
-from sodos.exec.openstack import driver as os_driver
+from sodos.exec.drivers.openstack import driver as os_driver
+from sodos.exec.images import relay as image_relay
 from sodos.knowmon import role as knowmon_role
 from sodos.testing import clouds
 from sodos.testing import kbwriter

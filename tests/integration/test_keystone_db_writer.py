@@ -37,9 +37,9 @@ from keystoneauth1.identity import v3
 from oslo_config import cfg
 
 from sodos import conf as sodos_conf
-from sodos.exec.openstack.keystone_db import rows
-from sodos.exec.openstack.keystone_db import schema
-from sodos.exec.openstack.keystone_db import writer as db_writer
+from sodos.exec.drivers.openstack.keystone_db import rows
+from sodos.exec.drivers.openstack.keystone_db import schema
+from sodos.exec.drivers.openstack.keystone_db import writer as db_writer
 from sodos.identity import converge
 from sodos.identity import model
 from sodos.testing import minicloud

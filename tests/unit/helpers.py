@@ -12,6 +12,18 @@
 
 """Helpers shared by the unit tests."""
 
+from unittest import mock
+
+from sodos.exec.drivers import base as exec_driver
+from sodos.exec.drivers.openstack import driver as os_driver
+
+
+def site_driver(conf):
+    """The Exec driver ``[exec]driver`` names. An openstack one gets a
+    session that reaches no Keystone: its clients are made, not used."""
+    with mock.patch.object(os_driver, 'session'):
+        return exec_driver.load(conf)
+
 
 class Wrapped:
     """A KnowMon API with some answers replaced."""

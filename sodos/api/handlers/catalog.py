@@ -13,7 +13,7 @@
 """The federated catalog: every site's Keystone endpoints, by region.
 
 Each site's Exec publishes its own catalog in the KB when it changes
-(:mod:`sodos.exec.catalog_sync`); a site that left is not listed.
+(:mod:`sodos.exec.catalog.sync`); a site that left is not listed.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@
 
 """The reconcile rules, on plain data."""
 
-from sodos.exec import driver
 from sodos.exec import reconcile
+from sodos.exec.drivers import base as driver
 
 APP = 'a' * 32
 

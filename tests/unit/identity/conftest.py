@@ -12,8 +12,8 @@
 
 import pytest
 
-from sodos.exec import identity_sync
-from sodos.exec import simulator_identity
+from sodos.exec.drivers.simulator import identity as simulator_identity
+from sodos.exec.identity import sync as identity_sync
 from sodos.identity import crypto
 from sodos.knowmon import identity_api
 

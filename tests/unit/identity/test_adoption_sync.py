@@ -16,9 +16,9 @@
 import pytest
 
 from sodos import exception
-from sodos.exec import driver
-from sodos.exec import identity_sync
-from sodos.exec import simulator_identity
+from sodos.exec.drivers import base as driver
+from sodos.exec.drivers.simulator import identity as simulator_identity
+from sodos.exec.identity import sync as identity_sync
 from sodos.identity import adoption
 from sodos.identity import model
 from tests.unit.identity.conftest import SECRET

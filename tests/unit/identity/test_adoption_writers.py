@@ -20,11 +20,11 @@ import sqlalchemy as sa
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 
-from sodos.exec import driver
-from sodos.exec import identity_sync
-from sodos.exec.openstack import identity
-from sodos.exec.openstack.keystone_db import rows
-from sodos.exec.openstack.keystone_db import schema
+from sodos.exec.drivers import base as driver
+from sodos.exec.drivers.openstack import identity
+from sodos.exec.drivers.openstack.keystone_db import rows
+from sodos.exec.drivers.openstack.keystone_db import schema
+from sodos.exec.identity import sync as identity_sync
 from sodos.identity import model
 from tests.unit.identity.test_keystone_db_schema import NOW
 from tests.unit.identity.test_keystone_db_schema import engine  # noqa: F401

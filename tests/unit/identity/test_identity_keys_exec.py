@@ -19,8 +19,8 @@ import pytest
 import sqlalchemy
 
 from sodos import exception
-from sodos.exec import identity_keys as exec_keys
-from sodos.exec.openstack import keystone_revocations
+from sodos.exec.drivers.openstack import keystone_revocations
+from sodos.exec.identity import keys as exec_keys
 from sodos.identity import crypto
 from sodos.identity import fernet
 from sodos.kb import commands
@@ -81,7 +81,7 @@ def db(shared):
 
 @pytest.fixture
 def sync(conf, api, db):
-    made = exec_keys.make(conf, lambda: api)
+    made = exec_keys.make(conf, helpers.site_driver(conf), lambda: api)
     yield made
     made.revocations.close()
 
@@ -99,10 +99,14 @@ def kb_keys(api):
 
 
 def test_off_unless_shared_on_a_real_site(conf):
-    assert exec_keys.make(conf, lambda: None) is None
+    assert (
+        exec_keys.make(conf, helpers.site_driver(conf), lambda: None) is None
+    )
     # The simulator has no Keystone to hold keys or revocations.
     conf.set_override('mode', 'shared', 'identity')
-    assert exec_keys.make(conf, lambda: None) is None
+    assert (
+        exec_keys.make(conf, helpers.site_driver(conf), lambda: None) is None
+    )
 
 
 def test_shared_mode_needs_its_options(conf):
@@ -110,7 +114,7 @@ def test_shared_mode_needs_its_options(conf):
     conf.set_override('mode', 'shared', 'identity')
     conf.set_override('secret', SECRET, 'identity')
     with pytest.raises(exception.ConfigError) as caught:
-        exec_keys.make(conf, lambda: None)
+        exec_keys.make(conf, helpers.site_driver(conf), lambda: None)
     assert str(caught.value) == (
         '[identity]mode = shared needs [identity]fernet_key_repository, '
         '[identity]keystone_database_connection: set them in the '
@@ -185,7 +189,7 @@ def test_another_secret_writes_nothing_and_acknowledges_nothing(
 def test_fenced_without_quorum(conf, api, db, leader):
     leader.step()
     fenced = helpers.Wrapped(api, in_quorum=False)
-    made = exec_keys.make(conf, lambda: fenced)
+    made = exec_keys.make(conf, helpers.site_driver(conf), lambda: fenced)
     assert made.run_once() == 'identity keys: fenced (no quorum), not acting'
     assert fernet.read_repo(conf.identity.fernet_key_repository) == {}
     made.revocations.close()
@@ -296,7 +300,7 @@ def test_an_unreadable_table_is_said(conf, api, tmp_path):
         'sqlite:///%s' % (tmp_path / 'empty.sqlite'),
         'identity',
     )
-    made = exec_keys.make(conf, lambda: api)
+    made = exec_keys.make(conf, helpers.site_driver(conf), lambda: api)
     line = made.run_once()
     assert line.endswith(
         'revocations: not read: no revocation_event table in the Keystone '

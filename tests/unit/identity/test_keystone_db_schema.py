@@ -21,10 +21,10 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from sodos.exec import driver
-from sodos.exec.openstack.keystone_db import rows
-from sodos.exec.openstack.keystone_db import schema
-from sodos.exec.openstack.keystone_db import writer as db_writer
+from sodos.exec.drivers import base as driver
+from sodos.exec.drivers.openstack.keystone_db import rows
+from sodos.exec.drivers.openstack.keystone_db import schema
+from sodos.exec.drivers.openstack.keystone_db import writer as db_writer
 from sodos.identity import converge
 from sodos.identity import model
 

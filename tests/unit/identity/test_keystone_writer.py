@@ -14,7 +14,7 @@
 
 from types import SimpleNamespace
 
-from sodos.exec.openstack import identity
+from sodos.exec.drivers.openstack import identity
 from sodos.identity import converge
 from sodos.identity import model
 

@@ -16,10 +16,11 @@ Keystone with the global ids, and the choice of writer."""
 import pytest
 
 from sodos import exception
-from sodos.exec import identity_sync
-from sodos.exec import simulator_identity
-from sodos.exec.openstack.keystone_db import writer as db_writer
+from sodos.exec.drivers.openstack.keystone_db import writer as db_writer
+from sodos.exec.drivers.simulator import identity as simulator_identity
+from sodos.exec.identity import sync as identity_sync
 from sodos.identity import model
+from tests.unit import helpers
 from tests.unit.identity.conftest import SECRET
 
 
@@ -27,7 +28,7 @@ from tests.unit.identity.conftest import SECRET
 def shared(api, conf):
     conf.set_override('secret', SECRET, 'identity')
     conf.set_override('mode', 'shared', 'identity')
-    made = identity_sync.make(conf, object(), lambda: api)
+    made = identity_sync.make(conf, helpers.site_driver(conf), lambda: api)
     assert made is not None
     return made
 
@@ -128,7 +129,7 @@ def test_openstack_shared_mode_makes_the_database_writer(conf, tmp_path):
     conf.set_override('driver', 'openstack', 'exec')
     url = 'sqlite:///%s' % (tmp_path / 'keystone.db')
     conf.set_override('keystone_database_connection', url, 'identity')
-    made = identity_sync.make(conf, object(), lambda: None)
+    made = identity_sync.make(conf, helpers.site_driver(conf), lambda: None)
     assert isinstance(made.writer, db_writer.KeystoneDBWriter)
     assert made.same_ids
     made.writer.close()
@@ -143,7 +144,7 @@ def test_an_unusable_database_url_is_a_config_error(conf):
         'identity',
     )
     with pytest.raises(exception.ConfigError) as refused:
-        identity_sync.make(conf, object(), lambda: None)
+        identity_sync.make(conf, helpers.site_driver(conf), lambda: None)
     text = str(refused.value)
     assert '[identity]keystone_database_connection' in text
     assert 'hunter2' not in text

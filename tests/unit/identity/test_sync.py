@@ -15,8 +15,9 @@
 import pytest
 
 from sodos import exception
-from sodos.exec import identity_sync
+from sodos.exec.identity import sync as identity_sync
 from sodos.identity import model
+from tests.unit import helpers
 
 
 def _setup(ident):
@@ -224,17 +225,20 @@ def test_shared_mode_needs_the_keystone_database(conf):
         exception.ConfigError,
         match=r'\[identity\]keystone_database_connection',
     ):
-        identity_sync.make(conf, object(), lambda: None)
+        identity_sync.make(conf, helpers.site_driver(conf), lambda: None)
 
 
 def test_off_mode_makes_no_loop(conf):
     conf.set_override('mode', 'off', 'identity')
-    assert identity_sync.make(conf, object(), lambda: None) is None
+    assert (
+        identity_sync.make(conf, helpers.site_driver(conf), lambda: None)
+        is None
+    )
 
 
 def test_exec_runs_the_loop_on_the_simulator_driver(conf, api):
     from sodos.exec import role as exec_role
-    from sodos.exec import simulator_identity
+    from sodos.exec.drivers.simulator import identity as simulator_identity
 
     role = exec_role.ExecRole(conf, api)
     try:

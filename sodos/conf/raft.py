@@ -111,6 +111,15 @@ OPTS: list[cfg.Opt] = [
         help='Batch log entries per heartbeat: higher throughput, '
         'latency of about one [raft]heartbeat_period per write.',
     ),
+    cfg.IntOpt(
+        'max_frame_bytes',
+        default=4 * 1024 * 1024,
+        min=256 * 1024,
+        help='A peer that announces a larger message on the Raft port is '
+        'disconnected before anything of it is buffered. Members send '
+        'entries and snapshots in chunks of 64 KiB; the limit only has to '
+        'exceed the largest single Knowledge Base command.',
+    ),
     cfg.StrOpt(
         'fsync',
         default='batch',

@@ -45,6 +45,7 @@ from sodos.kb import commands
 from sodos.kb.raft import control
 from sodos.kb.raft import controller
 from sodos.kb.raft import endpoints
+from sodos.kb.raft import frames
 from sodos.kb.raft import heartbeat
 from sodos.kb.raft import journal
 from sodos.kb.raft import membership
@@ -70,6 +71,7 @@ class RaftBackend(backend.StateBackend):
         self.key = control.derive_key(self.settings.password)
         self.membership = store.MembershipFile(self.settings.data_dir)
         journal.configure(self.settings.journal, conf.raft.fsync)
+        frames.install(conf.raft.max_frame_bytes)
         self.heartbeats = heartbeat.Table()
         self.runner = runner.RaftRunner(
             self.address,

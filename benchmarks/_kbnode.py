@@ -89,6 +89,7 @@ def make_conf(args: argparse.Namespace) -> cfg.ConfigOpts:
         'voter_count': args.voter_count,
         'join': args.join or [],
         'commit_timeout': COMMIT_TIMEOUT,
+        'fsync': args.fsync,
     }
     for name, value in raft.items():
         conf.set_override(name, value, 'raft')
@@ -346,6 +347,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument('--voter-count', type=int, default=3)
     parser.add_argument('--peers', type=lambda s: s.split(','), default=[])
     parser.add_argument('--join', type=lambda s: s.split(','), default=[])
+    parser.add_argument(
+        '--fsync', choices=['always', 'batch', 'off'], default='off'
+    )
     return parser.parse_args(argv)
 
 

@@ -25,7 +25,13 @@ Both cases run the same cluster shape: 3 voters, each its own process on
   thread does).
 * ``sodos``: a ``RaftBackend`` per process (a bootstrapped site and two
   that join and are promoted to voters); the client makes
-  ``monitoring.report`` commands for its own site and submits them.
+  ``monitoring.report`` commands for its own site and submits them. Its
+  journal is not synced (``[raft]fsync = off``), like pysyncobj's: the
+  ``ratio`` compares like with like.
+* ``sodos_batch``, ``sodos_always`` (``--fsync``, both by default): the
+  same with ``[raft]fsync = batch`` (sodos's default) and ``always``;
+  their ratios to ``raw`` are ``ratio_fsync_batch`` and
+  ``ratio_fsync_always``: what durability through a power loss costs.
 
 The client runs inside a follower's process (``--leader``: also inside
 the leader's). Each case measures sequential synchronous writes (commit
@@ -64,7 +70,7 @@ from sodos.testing import ports  # noqa: E402
 NODE = os.path.join(HERE, '_kbnode.py')
 VOTERS = 3
 PASSWORD = 'benchmark-password'
-MODES = ('raw', 'sodos')
+FSYNC_POLICIES = ('batch', 'always')
 FORM_TIMEOUT = 90.0
 WARMUP = {'sync': 5, 'pipelined': 500, 'window': 100}
 
@@ -200,6 +206,8 @@ class Cluster:
     def start(self) -> None:
         addresses = self._addresses()
         names = ['site-%d' % i for i in range(VOTERS)]
+        # sodos, sodos_batch, sodos_always: [raft]fsync off, batch, always
+        fsync = ['--fsync', self.mode.partition('_')[2] or 'off']
         if self.mode == 'raw':
             for name, address in zip(names, addresses, strict=True):
                 peers = ','.join(a for a in addresses if a != address)
@@ -209,7 +217,7 @@ class Cluster:
         else:
             # The first site bootstraps; the others join through it and
             # its leader promotes them to voters.
-            first = Node('sodos', names[0], addresses[0], self.root, [])
+            first = Node('sodos', names[0], addresses[0], self.root, fsync)
             self.nodes.append(first)
             first.expect(FORM_TIMEOUT)
             for name, address in zip(names[1:], addresses[1:], strict=True):
@@ -219,10 +227,10 @@ class Cluster:
                         name,
                         address,
                         self.root,
-                        ['--join', addresses[0]],
+                        ['--join', addresses[0]] + fsync,
                     )
                 )
-        for node in self.nodes[1:] if self.mode == 'sodos' else self.nodes:
+        for node in self.nodes if self.mode == 'raw' else self.nodes[1:]:
             node.expect(FORM_TIMEOUT)
 
     def wait_formed(self, timeout: float = FORM_TIMEOUT) -> dict[str, Any]:
@@ -358,6 +366,7 @@ def report(
             'sodos_tick': 'autoTick=False, doTick(0.05) in its tick thread',
             'append_entries': 'batched, every 0.1 s',
             'persistence': 'journal + dump files, password set',
+            'fsync': 'raw: none (pysyncobj); sodos: off, then per --fsync',
         },
         'rounds': args.rounds,
         'sync_writes': args.sync,
@@ -365,7 +374,7 @@ def report(
         'window': args.window,
     }
     where = ['follower'] + (['leader'] if args.leader else [])
-    for mode in MODES:
+    for mode in modes(args):
         mine = [r for r in runs if r['mode'] == mode]
         out['%s_payload_bytes' % mode] = median(mine, 'payload_bytes')
         for place in where:
@@ -400,6 +409,18 @@ def report(
             / out['raw%s_sync_ops_s' % suffix],
             3,
         )
+        for policy in args.fsync:
+            mode = 'sodos_' + policy
+            out['ratio_fsync_%s%s' % (policy, suffix)] = round(
+                out['%s%s_ops_s' % (mode, suffix)]
+                / out['raw%s_ops_s' % suffix],
+                3,
+            )
+            out['ratio_sync_fsync_%s%s' % (policy, suffix)] = round(
+                out['%s%s_sync_ops_s' % (mode, suffix)]
+                / out['raw%s_sync_ops_s' % suffix],
+                3,
+            )
     out['runs'] = [
         {
             'mode': r['mode'],
@@ -449,6 +470,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help='also measure with the client on the leader',
     )
     parser.add_argument(
+        '--fsync',
+        type=lambda s: [p for p in s.split(',') if p],
+        default=list(FSYNC_POLICIES),
+        help='[raft]fsync policies to measure sodos with as well, besides '
+        'off (default batch,always; an empty value for none)',
+    )
+    parser.add_argument(
         '--quick',
         action='store_true',
         help='a small run: 1 round, 20 sync, 2000 pipelined '
@@ -461,7 +489,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     for name in ('rounds', 'sync', 'pipelined', 'window'):
         if getattr(args, name) < 1:
             parser.error('--%s must be at least 1' % name)
+    unknown = sorted(set(args.fsync) - set(FSYNC_POLICIES))
+    if unknown:
+        parser.error(
+            '--fsync: %s not among %s'
+            % (', '.join(unknown), ', '.join(FSYNC_POLICIES))
+        )
     return args
+
+
+def modes(args: argparse.Namespace) -> list[str]:
+    """The cases of one round, in the order they run."""
+    return ['raw', 'sodos'] + ['sodos_' + p for p in args.fsync]
 
 
 def _terminate(signum: int, _frame: Any) -> None:
@@ -475,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     try:
         for round_ in range(1, args.rounds + 1):
-            for mode in MODES:
+            for mode in modes(args):
                 label = '[%d/%d]' % (round_, args.rounds)
                 runs.append(run_case(mode, root, args, label))
     except KeyboardInterrupt:

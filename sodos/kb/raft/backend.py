@@ -27,11 +27,9 @@ read-only members until the federation has its ``voter_count`` voters.
 from __future__ import annotations
 
 import concurrent.futures
-import functools
 import logging
 import os
 import threading
-import time
 import uuid
 from typing import Any
 
@@ -46,6 +44,7 @@ from sodos.kb.raft import control
 from sodos.kb.raft import controller
 from sodos.kb.raft import endpoints
 from sodos.kb.raft import frames
+from sodos.kb.raft import health
 from sodos.kb.raft import heartbeat
 from sodos.kb.raft import journal
 from sodos.kb.raft import membership
@@ -58,9 +57,6 @@ LOG = logging.getLogger(__name__)
 # How long a new site keeps asking the members in [raft]join before it
 # gives up (and exits, for its service manager to restart it).
 JOIN_PATIENCE = 60.0
-DIVERGED = "this member's Knowledge Base diverged from the leader's"
-BEHIND = "this member applies nothing of the leader's log"
-UNCHECKED = "this member's Raft files failed their check"
 
 
 class RaftBackend(backend.StateBackend):
@@ -88,18 +84,7 @@ class RaftBackend(backend.StateBackend):
         self._role_lock = threading.Lock()
         self.problem: str | None = None
         self._left = False
-        # The applied count at which the leader found this member's KB
-        # diverged from its own (None: it agrees, as far as it knows).
-        self._diverged_at: int | None = None
-        # The applied index at which the leader finds this member stuck
-        # (heartbeat.STALLED_AFTER), or None.
-        self._behind_at: int | None = None
-        self._afresh_from: int | None = None
-        # Set when this member's files failed their check at start: it
-        # replicates afresh and must not vote on its empty log until the
-        # leader has removed it from the voters (it may be promoted again
-        # later, as any caught-up member).
-        self._refuses_vote = False
+        self.health = health.Health(self)
 
     # -- start and stop --------------------------------------------------
 
@@ -121,8 +106,8 @@ class RaftBackend(backend.StateBackend):
             voters, bootstrap = [self.address], True
             LOG.info('raft: no state and no [raft]join: new federation')
         self.membership.save(voters=voters)
-        self._check_files()
-        voter = self._should_vote(voters)
+        self.health.check_files()
+        voter = self.health.may_vote(voters)
         host, port = self.settings.bind_host, self.settings.port
         if voter:
             settings.check_port_free(host, port, 'Raft port')
@@ -140,33 +125,6 @@ class RaftBackend(backend.StateBackend):
             name='sodos-register',
             daemon=True,
         ).start()
-
-    def _check_files(self) -> None:
-        problems = journal.check_files(
-            self.settings.journal, self.settings.dump
-        )
-        if not problems:
-            return
-        self._set_aside('unchecked')
-        self._refuses_vote = True
-        self.problem = (
-            '%s (%s): they were set aside; this member replicates afresh '
-            'and votes again only once the leader has replaced it as a '
-            'voter' % (UNCHECKED, '; '.join(problems))
-        )
-        LOG.critical('raft: %s', self.problem)
-
-    def _should_vote(self, voters: list[str]) -> bool:
-        """Whether the voters the leader gave make this member a voter."""
-        if self.address in voters:
-            return not self._refuses_vote
-        if self._refuses_vote:
-            LOG.info(
-                'raft: the leader no longer counts this member as a voter: '
-                'it may be promoted again once caught up'
-            )
-            self._refuses_vote = False
-        return False
 
     def abandon_writes(self) -> None:
         self.runner.abandon_writes()
@@ -324,8 +282,7 @@ class RaftBackend(backend.StateBackend):
         return bool(self.runner.status().get('is_leader'))
 
     def in_quorum(self) -> bool:
-        fenced = self._diverged_at is not None or self._behind_at is not None
-        if fenced and self.runner.voter:
+        if self.health.fenced() and self.runner.voter:
             return False
         return _in_quorum(self.runner.status())
 
@@ -372,7 +329,7 @@ class RaftBackend(backend.StateBackend):
     def follow_leader(self, voters: list[str]) -> None:
         """Become what the leader's configuration says this member is."""
         status = self.runner.status()
-        should_vote = self._should_vote(voters)
+        should_vote = self.health.may_vote(voters)
         if should_vote == bool(status.get('voter')):
             return
         with self._role_lock:
@@ -386,92 +343,12 @@ class RaftBackend(backend.StateBackend):
             self.membership.save(voters=voters)
             self.runner.rebuild(should_vote, voters)
 
+    # The leader's verdicts, from its heartbeat replies (sodos.kb.raft.health).
     def diverged(self, count: int | None) -> None:
-        """The leader's verdict on this member's Knowledge Base.
-
-        A read-only member sets its journal and dump aside and replicates
-        again from the leader's snapshot: it holds no vote, so nothing of
-        the federation's depends on its log. A voter is fenced (Exec acts
-        only in quorum, see in_quorum) and waits for its operator: its
-        log counts towards commits, so replacing it is a membership
-        decision.
-        """
-        if count == self._diverged_at:
-            return
-        self._diverged_at = count
-        if count is None:
-            LOG.info('raft: the leader finds this member agrees again')
-            if self.problem and self.problem.startswith(DIVERGED):
-                self.problem = None
-            return
-        if self.runner.voter:
-            self.problem = (
-                '%s after %d commands; Exec is fenced. Stop this site, move '
-                '%s aside and start it again to replicate afresh'
-                % (DIVERGED, count, self.settings.data_dir)
-            )
-            LOG.critical('raft: %s', self.problem)
-            return
-        self._replicate_afresh(
-            '%s after %d commands; replicating afresh' % (DIVERGED, count),
-            'diverged',
-        )
+        self.health.diverged(count)
 
     def behind(self, index: int | None) -> None:
-        """The leader finds this member stuck at ``index`` (None: not).
-
-        A stuck member must not serve its stale Knowledge Base as if it
-        were current. A read-only member sets its files aside and
-        replicates afresh from the leader's snapshot. A voter is fenced
-        like a diverged one; the leader replaces it as a voter (see
-        membership._replace_lost), after which it is read-only and
-        replicates afresh in its turn.
-        """
-        if index is None:
-            if self._behind_at is not None:
-                LOG.info('raft: the leader finds this member applying again')
-            self._behind_at = None
-            # A member that set unchecked files aside is well again once
-            # it applies the leader's log and no longer refuses to vote.
-            settled = (BEHIND,) if self._refuses_vote else (BEHIND, UNCHECKED)
-            if self.problem and self.problem.startswith(settled):
-                self.problem = None
-            return
-        first = index != self._behind_at
-        self._behind_at = index
-        if self.runner.voter:
-            if first:
-                self.problem = (
-                    '%s: stuck at index %d; Exec is fenced until the leader '
-                    'replaces this voter and it replicates afresh'
-                    % (BEHIND, index)
-                )
-                LOG.critical('raft: %s', self.problem)
-            return
-        if self._afresh_from != index:
-            # Once per stall: the fresh copy's index moves at once.
-            self._afresh_from = index
-            self._replicate_afresh(
-                '%s: stuck at index %d; replicating afresh' % (BEHIND, index),
-                'behind',
-            )
-
-    def _replicate_afresh(self, problem: str, why: str) -> None:
-        """Set this read-only member's files aside and replicate again."""
-        self.problem = problem
-        LOG.critical('raft: %s', self.problem)
-        with self._role_lock:
-            voters = list(self.runner.status().get('voters', []))
-            self.runner.rebuild(
-                False, voters, functools.partial(self._set_aside, why)
-            )
-
-    def _set_aside(self, why: str) -> None:
-        suffix = '.%s-%d' % (why, int(time.time()))
-        for path in (self.settings.journal, self.settings.dump):
-            if os.path.exists(path):
-                os.replace(path, path + suffix)
-                LOG.warning('raft: kept %s as %s', path, path + suffix)
+        self.health.behind(index)
 
     def finish_leave(self) -> bool:
         """Stop replicating once this site's leave is complete."""
@@ -509,7 +386,7 @@ class RaftBackend(backend.StateBackend):
         if sorted(voters) != status.get('voters'):
             with self._role_lock:
                 self.membership.save(voters=voters)
-                self.runner.rebuild(self._should_vote(voters), voters)
+                self.runner.rebuild(self.health.may_vote(voters), voters)
 
 
 def _in_quorum(raw: dict[str, Any]) -> bool:

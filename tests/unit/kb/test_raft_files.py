@@ -130,10 +130,10 @@ def test_a_voter_with_corrupt_files_refuses_to_vote(make_conf, running):
     assert 'votes again only once the leader has replaced it' in (
         voter.problem
     )
-    assert voter._should_vote([voter.address]) is False
+    assert voter.health.may_vote([voter.address]) is False
     # Once the leader no longer counts it as a voter, the refusal is over
     # (and the problem once the leader finds it applying its log).
-    assert voter._should_vote(['127.0.0.1:1']) is False
-    assert voter._should_vote([voter.address]) is True
+    assert voter.health.may_vote(['127.0.0.1:1']) is False
+    assert voter.health.may_vote([voter.address]) is True
     voter.behind(None)
     assert voter.problem is None

@@ -24,7 +24,6 @@ fresh state objects (doc/source/contributor/design-notes.rst,
 from __future__ import annotations
 
 import concurrent.futures
-import functools
 import logging
 import queue
 import threading
@@ -37,6 +36,7 @@ from pysyncobj.monotonic import monotonic
 
 from sodos import exception
 from sodos.kb.raft import snapshot
+from sodos.kb.raft import writes
 from sodos.kb.raft.consumer import KBConsumer
 from sodos.kb.raft.repair import RepairingSyncObj
 
@@ -49,46 +49,7 @@ STATUS_PERIOD = 0.1
 # current term forces an election (doc/source/contributor/design-notes.rst,
 # "The candidacy hold").
 CANDIDACY_HOLD = 30.0
-RETRYABLE = frozenset(
-    {
-        FAIL_REASON.QUEUE_FULL,
-        FAIL_REASON.MISSING_LEADER,
-        FAIL_REASON.DISCARDED,
-        FAIL_REASON.NOT_LEADER,
-        FAIL_REASON.LEADER_CHANGED,
-        getattr(FAIL_REASON, 'UNKNOWN_OUTCOME', -1),
-    }
-)
-RETRY_DELAY = 0.1
-
-
-def _abandoned() -> exception.NotReady:
-    """What a write gets once the site is stopping (abandon_writes)."""
-    return exception.NotReady(
-        'the site is stopping: the write was not waited for (its outcome '
-        'is unknown; retrying it is safe)'
-    )
-
-
-# A forwarded write can go unanswered for good: pysyncobj drops the
-# waiting callbacks of a follower that installs a snapshot. Send again
-# (same id, so it applies once) when nothing was heard for this long.
-RESEND_AFTER = 5.0
-
 Applied = Callable[[dict[str, Any], dict[str, Any]], None]
-
-
-class _Pending:
-    __slots__ = ('wire', 'future', 'deadline', 'retry_at', 'sent_at')
-
-    def __init__(self, wire: dict[str, Any], deadline: float) -> None:
-        self.wire = wire
-        self.future: concurrent.futures.Future[dict[str, Any]] = (
-            concurrent.futures.Future()
-        )
-        self.deadline = deadline
-        self.retry_at: float | None = None
-        self.sent_at = 0.0
 
 
 class RaftRunner:
@@ -110,11 +71,8 @@ class RaftRunner:
         self._reader: KBConsumer | None = None
         self.voter = False
         self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._outbox: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
-        self._pending: dict[str, _Pending] = {}
-        self._scanned_at = 0.0
+        self.writes = writes.Writes(self._send)
         self._stopping = threading.Event()
-        self._abandoned = threading.Event()
         self._thread: threading.Thread | None = None
         self._status: dict[str, Any] = {}
         self._status_at = 0.0
@@ -190,7 +148,7 @@ class RaftRunner:
                 # dead tick thread would silently freeze the member.
                 LOG.exception('raft: tick failed')
                 self._stopping.wait(TICK)
-        self._fail_all(exception.NotReady('the Raft member is stopping'))
+        self.writes.fail_all(exception.NotReady('the Raft member is stopping'))
         try:
             self._obj.destroy()
         except Exception:
@@ -198,12 +156,9 @@ class RaftRunner:
 
     def _tick(self) -> None:
         self._run_calls()
-        if self._abandoned.is_set():
-            self._drop_outbox()
-            self._fail_all(_abandoned())
-        self._send_outbox()
+        self.writes.tick()
         self._obj.doTick(TICK)
-        self._retry_and_expire()
+        self.writes.retry_and_expire()
         self._refresh_status()
 
     # -- work for the tick thread ----------------------------------------
@@ -244,9 +199,7 @@ class RaftRunner:
             if between is not None:
                 between()
             self._build(voter, voters, hold=voter)
-            # Whatever was queued in the old object is lost with it.
-            for pending in self._pending.values():
-                pending.retry_at = monotonic()
+            self.writes.retry_all_soon()
 
         self.call(do)
 
@@ -280,103 +233,22 @@ class RaftRunner:
         self.call(do)
         return result[0] if result else FAIL_REASON.REQUEST_DENIED
 
-    # -- writes ----------------------------------------------------------
-
-    def abandon_writes(self) -> None:
-        """Fail every write still waiting, and every new one."""
-        self._abandoned.set()
+    # -- writes (sodos.kb.raft.writes) ------------------------------------
 
     def submit(
         self, wire: dict[str, Any], timeout: float
     ) -> concurrent.futures.Future[dict[str, Any]]:
-        if self._abandoned.is_set():
-            failed: concurrent.futures.Future[dict[str, Any]]
-            failed = concurrent.futures.Future()
-            failed.set_exception(_abandoned())
-            return failed
-        pending = _Pending(wire, monotonic() + timeout)
-        self._outbox.put(pending)
-        return pending.future
+        return self.writes.submit(wire, timeout)
 
-    def _send_outbox(self) -> None:
-        while True:
-            try:
-                pending = self._outbox.get_nowait()
-            except queue.Empty:
-                return
-            known = self._pending.get(pending.wire['id'])
-            if known is not None:
-                # The same command again: answer both from one commit.
-                known.future.add_done_callback(
-                    functools.partial(_copy_outcome, pending.future)
-                )
-                continue
-            self._pending[pending.wire['id']] = pending
-            self._send(pending)
+    def abandon_writes(self) -> None:
+        """Fail every write still waiting, and every new one."""
+        self.writes.abandon()
 
-    def _send(self, pending: _Pending) -> None:
+    def _send(
+        self, wire: dict[str, Any], callback: Callable[[Any, int], None]
+    ) -> None:
         assert self._consumer is not None
-        pending.sent_at = monotonic()
-        self._consumer.apply(
-            pending.wire, callback=functools.partial(self._answered, pending)
-        )
-
-    def _answered(self, pending: _Pending, result: Any, error: int) -> None:
-        if pending.future.done():
-            return
-        if error == FAIL_REASON.SUCCESS:
-            self._pending.pop(pending.wire['id'], None)
-            pending.future.set_result(result)
-        elif error in RETRYABLE:
-            pending.retry_at = monotonic() + RETRY_DELAY
-        else:
-            self._pending.pop(pending.wire['id'], None)
-            pending.future.set_exception(
-                exception.SodosError(
-                    'the Raft log refused %s (reason %s)'
-                    % (pending.wire['type'], error)
-                )
-            )
-
-    def _retry_and_expire(self) -> None:
-        now = monotonic()
-        # Thousands may be pending under load: a scan per tick would cost
-        # more than the writes themselves; every RETRY_DELAY is enough.
-        if now - self._scanned_at < RETRY_DELAY:
-            return
-        self._scanned_at = now
-        for command_id, pending in list(self._pending.items()):
-            if pending.future.done():
-                del self._pending[command_id]
-            elif now > pending.deadline:
-                del self._pending[command_id]
-                pending.future.set_exception(
-                    exception.CommitTimeout(
-                        '%s %s was not committed in time: no leader with a '
-                        'quorum answered. It may still apply later; '
-                        'retrying it is safe'
-                        % (pending.wire['type'], command_id)
-                    )
-                )
-            elif pending.retry_at is not None and now >= pending.retry_at:
-                pending.retry_at = None
-                self._send(pending)
-            elif now - pending.sent_at > RESEND_AFTER:
-                self._send(pending)
-
-    def _drop_outbox(self) -> None:
-        while True:
-            try:
-                pending = self._outbox.get_nowait()
-            except queue.Empty:
-                return
-            pending.future.set_exception(_abandoned())
-
-    def _fail_all(self, error: Exception) -> None:
-        for pending in self._pending.values():
-            if not pending.future.done():
-                pending.future.set_exception(error)
-        self._pending.clear()
+        self._consumer.apply(wire, callback=callback)
 
     # -- reads -----------------------------------------------------------
 
@@ -448,13 +320,3 @@ class RaftRunner:
         if voters != self._voters:
             self._voters = voters
             self._on_voters(voters)
-
-
-def _copy_outcome(
-    target: concurrent.futures.Future[Any],
-    source: concurrent.futures.Future[Any],
-) -> None:
-    if source.exception() is not None:
-        target.set_exception(source.exception())
-    else:
-        target.set_result(source.result())

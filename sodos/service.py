@@ -39,7 +39,7 @@ from oslo_service import service  # noqa: E402 - needs the backend first
 
 from sodos import conf as sodos_conf  # noqa: E402
 from sodos import exception  # noqa: E402
-from sodos import roles as sodos_roles  # noqa: E402
+from sodos import roleset  # noqa: E402
 from sodos import systemd  # noqa: E402
 
 LOG = log.getLogger(__name__)
@@ -138,7 +138,7 @@ class SiteService(service.Service):
         super().__init__()
         self.conf = conf
         # Resolving the names here makes an unknown role a start-up error.
-        self.roles = sodos_roles.RoleSet(conf, role_names)
+        self.roles = roleset.RoleSet(conf, role_names)
         self.started = threading.Event()
         self.error: BaseException | None = None
         self.notifier = systemd.Notifier()

@@ -21,6 +21,7 @@ from oslo_config import cfg
 from sodos import conf as sodos_conf
 from sodos import exception
 from sodos import roles
+from sodos import roleset
 from sodos.analyseplan import role as analyseplan_role
 from sodos.exec import role as exec_role
 from sodos.knowmon import role as knowmon_role
@@ -259,7 +260,7 @@ def test_a_bad_reloaded_interval_keeps_the_last_good_one(tmp_path, api):
 
 def test_unknown_role_names_the_option(conf):
     with pytest.raises(exception.ConfigError) as error:
-        roles.RoleSet(conf, ['knowmon', 'bogus'])
+        roleset.RoleSet(conf, ['knowmon', 'bogus'])
     assert str(error.value) == (
         "[DEFAULT]roles (or --roles): unknown role 'bogus' "
         '(known: analyseplan, api, exec, knowmon)'
@@ -268,13 +269,13 @@ def test_unknown_role_names_the_option(conf):
 
 def test_no_role_is_an_error(conf):
     with pytest.raises(exception.ConfigError, match=r'\[DEFAULT\]roles'):
-        roles.RoleSet(conf, [])
+        roleset.RoleSet(conf, [])
 
 
 def test_knowmon_starts_first_and_serves_the_others_in_process(conf):
     conf.set_override('loop_interval', 30.0, 'exec')
     conf.set_override('loop_interval', 30.0, 'analyseplan')
-    role_set = roles.RoleSet(conf, ['analyseplan', 'exec', 'knowmon'])
+    role_set = roleset.RoleSet(conf, ['analyseplan', 'exec', 'knowmon'])
     role_set.start()
     try:
         assert role_set.names == ['knowmon', 'exec', 'analyseplan']
@@ -294,7 +295,7 @@ def test_knowmon_starts_first_and_serves_the_others_in_process(conf):
 def test_roles_beside_the_kb_member_wake_for_what_concerns_them(conf):
     conf.set_override('loop_interval', 300.0, 'exec')
     conf.set_override('loop_interval', 300.0, 'analyseplan')
-    role_set = roles.RoleSet(conf, ['knowmon', 'exec', 'analyseplan'])
+    role_set = roleset.RoleSet(conf, ['knowmon', 'exec', 'analyseplan'])
     role_set.start()
     try:
         knowmon, exec_, plan = role_set.roles
@@ -379,7 +380,7 @@ def test_a_failed_start_stops_what_had_started(conf, monkeypatch):
         'stop',
         lambda self: stopped.append(self.name),
     )
-    role_set = roles.RoleSet(conf, ['knowmon', 'exec'])
+    role_set = roleset.RoleSet(conf, ['knowmon', 'exec'])
     with pytest.raises(exception.ConfigError):
         role_set.start()
     assert stopped == ['knowmon']

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from typing import Any
 
 from oslo_config import cfg
@@ -46,8 +47,10 @@ from oslo_log import log
 from sodos import exception
 from sodos import periodic
 from sodos.exec.catalog import plan as catalog_plan
-from sodos.exec.drivers import base as exec_driver
 from sodos.knowmon import rpcapi
+
+if TYPE_CHECKING:
+    from sodos.exec.drivers import base as exec_driver
 
 LOG = log.getLogger(__name__)
 # Seconds between two looks at the KB: [exec]monitor_interval, kept
@@ -63,7 +66,7 @@ GATHER_INTERVAL = 60.0
 # Seconds before a failed sync of the other sites' endpoints is tried
 # again when nothing changed meanwhile.
 REMOTE_RETRY = 60.0
-DRIVER_ERRORS = (exec_driver.TransientError, exec_driver.PermanentError)
+DRIVER_ERRORS = (exception.TransientError, exception.PermanentError)
 
 
 def publish_remote(conf: cfg.ConfigOpts) -> bool:

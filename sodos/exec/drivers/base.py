@@ -37,6 +37,7 @@ from oslo_config import cfg
 
 from sodos import exception
 from sodos import plugins
+from sodos.exec.images import errors as image_errors
 
 if TYPE_CHECKING:
     # Only for the capabilities' types: sodos.identity.writer imports
@@ -164,26 +165,6 @@ COPIED_FIELDS = (
 )
 
 
-class ImageNotFound(PermanentError):
-    """No image with that id at the site."""
-
-
-class ImageNotActive(PermanentError):
-    """The image exists at the site but has no data to serve."""
-
-
-class PullUnavailable(PermanentError):
-    """The site cannot fetch this image from that source by itself: not
-    set up for it (credentials, import method, catalog, policy). Nothing
-    a stream copy cannot use was changed (at most the image was made,
-    ``queued``): the image can still be streamed to it."""
-
-
-class PullFailed(TransientError):
-    """The site's own fetch of an image failed; the image is left as a
-    stream copy finds it (``queued``), under its id."""
-
-
 class Reader(Protocol):
     """A file-like source of bytes, as glanceclient's upload reads it."""
 
@@ -296,14 +277,14 @@ class Driver(abc.ABC):
         glance-download), then checked against ``expected``.
 
         ``wait(seconds)`` sleeps between two looks at the import and
-        returns True when Exec is stopping. Raises
-        :class:`PullUnavailable` when the site cannot do it (before any
-        data moved), :class:`PullFailed` when the fetch failed and left
-        the image for a stream copy. An image that became active with
-        other data is deleted (its id is burnt here). Idempotent as
+        returns True when Exec is stopping. Raises ``PullUnavailable``
+        when the site cannot do it (before any data moved), ``PullFailed``
+        when the fetch failed and left the image for a stream copy (both
+        in :mod:`sodos.exec.images.errors`). An image that became active
+        with other data is deleted (its id is burnt here). Idempotent as
         :meth:`copy_in`.
         """
-        raise PullUnavailable(
+        raise image_errors.PullUnavailable(
             'the %s Exec driver cannot have its site fetch images by '
             'itself' % self.conf.exec.driver
         )

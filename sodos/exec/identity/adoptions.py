@@ -25,7 +25,6 @@ from typing import Any
 from oslo_config import cfg
 
 from sodos import exception
-from sodos.exec.drivers import base as exec_driver
 from sodos.identity import adoption
 from sodos.identity import converge
 from sodos.identity import model
@@ -57,7 +56,7 @@ class Adopter:
         (:mod:`sodos.identity.adoption`), and mark what was adopted."""
         try:
             observed = self.writer.snapshot()
-        except (exec_driver.TransientError, exec_driver.PermanentError) as exc:
+        except (exception.TransientError, exception.PermanentError) as exc:
             LOG.warning('identity: %d adoption(s) wait: %s', len(waiting), exc)
             return
         for rid, request in waiting:
@@ -75,8 +74,8 @@ class Adopter:
                     api, 'identity.adoption.finish', args, site
                 )
             except (
-                exec_driver.TransientError,
-                exec_driver.PermanentError,
+                exception.TransientError,
+                exception.PermanentError,
                 exception.SodosError,
             ) as exc:
                 # Still pending: decided again at the next look.
@@ -101,7 +100,7 @@ class Adopter:
         that fails is made by the next pass, which finds it by name."""
         try:
             self.writer.mark(kind, done['local_id'], done['id'])
-        except (exec_driver.TransientError, exec_driver.PermanentError) as exc:
+        except (exception.TransientError, exception.PermanentError) as exc:
             LOG.warning(
                 'identity: %s adopted, not marked yet (the next pass marks '
                 'it): %s',

@@ -26,7 +26,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log
 
-from sodos.exec.drivers import base as exec_driver
+from sodos import exception
 from sodos.identity import converge
 from sodos.identity import crypto
 from sodos.identity import model
@@ -166,7 +166,7 @@ class Converger:
                 return False
         try:
             lid = self.writer.apply(op)
-        except (exec_driver.TransientError, exec_driver.PermanentError) as exc:
+        except (exception.TransientError, exception.PermanentError) as exc:
             result.failed.append('%s: %s' % (op.describe(), exc))
             result.failed_keys.add(op.key)
             LOG.warning('identity: %s failed: %s', op.describe(), exc)

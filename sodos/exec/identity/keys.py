@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Protocol
 
@@ -46,12 +47,14 @@ from oslo_log import log
 
 from sodos import exception
 from sodos import periodic
-from sodos.exec.drivers import base as exec_driver
 from sodos.identity import crypto
 from sodos.identity import fernet
 from sodos.identity import key_schemas
 from sodos.kb import identity_keys
 from sodos.knowmon import rpcapi
+
+if TYPE_CHECKING:
+    from sodos.exec.drivers import base as exec_driver
 
 LOG = log.getLogger(__name__)
 REQUIRED = ('secret', 'fernet_key_repository', 'keystone_database_connection')

@@ -47,6 +47,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from typing import Any
 
 from oslo_config import cfg
@@ -54,7 +55,6 @@ from oslo_log import log
 
 from sodos import exception
 from sodos import periodic
-from sodos.exec.drivers import base as exec_driver
 from sodos.exec.identity import adoptions as identity_adoptions
 from sodos.exec.identity import converger
 from sodos.identity import adoption
@@ -62,6 +62,9 @@ from sodos.identity import converge
 from sodos.identity import model
 from sodos.identity import writer as writer_mod
 from sodos.knowmon import rpcapi
+
+if TYPE_CHECKING:
+    from sodos.exec.drivers import base as exec_driver
 
 LOG = log.getLogger(__name__)
 ALERT_KIND = 'identity_drift'

@@ -41,15 +41,18 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from typing import Any
 
 from oslo_config import cfg
 
 from sodos import exception
 from sodos.conf import image_transfer as transfer_conf
-from sodos.exec.drivers import base as driver
 from sodos.exec.images import pull as image_pull
 from sodos.exec.images import relay as image_relay
+
+if TYPE_CHECKING:
+    from sodos.exec.drivers import base as driver
 
 LOG = logging.getLogger(__name__)
 MIB = 1024 * 1024
@@ -59,17 +62,17 @@ UPLOADING = frozenset({'saving', 'importing', 'uploading'})
 BURNT = frozenset({'killed', 'deleted', 'pending_delete'})
 
 
-class HashMismatch(driver.PermanentError):
+class HashMismatch(exception.PermanentError):
     """The bytes received are not the image the federation registered."""
 
 
-class ShortRead(driver.TransientError):
+class ShortRead(exception.TransientError):
     """The stream ended before the image's size: the transfer broke."""
 
 
-def burnt(image_id: str, why: str) -> driver.PermanentError:
+def burnt(image_id: str, why: str) -> exception.PermanentError:
     """The error for an id this site can never give the image again."""
-    return driver.PermanentError(
+    return exception.PermanentError(
         'image %s cannot be copied to this site under its id: %s (Glance '
         'never reuses the id of a deleted or killed image)' % (image_id, why),
         details={'id_burnt': True},
@@ -79,7 +82,7 @@ def burnt(image_id: str, why: str) -> driver.PermanentError:
 def check_algo(expected: dict[str, Any]) -> str:
     algo = str(expected.get('os_hash_algo') or 'sha512')
     if algo not in hashlib.algorithms_available:
-        raise driver.PermanentError(
+        raise exception.PermanentError(
             'unknown os_hash_algo %r in the expected image (known: %s)'
             % (algo, ', '.join(sorted(hashlib.algorithms_guaranteed)))
         )
@@ -110,13 +113,13 @@ def next_step(
             )
         return 'done'
     if status in UPLOADING:
-        raise driver.TransientError(
+        raise exception.TransientError(
             'image %s is %s at this site: an upload is in progress'
             % (image_id, status)
         )
     if status in BURNT:
         raise burnt(image_id, 'it is %s here' % status)
-    raise driver.PermanentError(
+    raise exception.PermanentError(
         'image %s is %s at this site; an operator must look at it'
         % (image_id, status)
     )
@@ -251,7 +254,7 @@ class RelaySource:
         try:
             return self._response.read(size if size >= 0 else None)
         except (OSError, http.client.HTTPException) as exc:
-            raise driver.TransientError(
+            raise exception.TransientError(
                 '%s: the stream from the source broke: %s' % (self.what, exc)
             ) from exc
 
@@ -275,15 +278,15 @@ class RelaySource:
                 reason or exc.reason,
             )
             if exc.code == 403:
-                raise driver.PermanentError(
+                raise exception.PermanentError(
                     message + ' (do both sites have the same [raft]password '
                     'and a clock within [image_relay]url_ttl?)'
                 ) from None
             if exc.code in (404, 409):
-                raise driver.PermanentError(message) from None
-            raise driver.TransientError(message) from None
+                raise exception.PermanentError(message) from None
+            raise exception.TransientError(message) from None
         except (OSError, http.client.HTTPException) as exc:
-            raise driver.TransientError(
+            raise exception.TransientError(
                 '%s: the source relay %s is unreachable: %s'
                 % (self.what, shown, exc)
             ) from exc
@@ -320,7 +323,7 @@ def copy(
         if outcome is None:
             method = transfer_conf.STREAM
             outcome = _stream(conf, drv, site, params, what)
-    except driver.PermanentError as exc:
+    except exception.PermanentError as exc:
         exc.details.setdefault('method', method)
         raise
     seconds = time.monotonic() - started
@@ -359,7 +362,7 @@ def _stream(
             conf, params['source_url'], image_id, site
         )
     except exception.ConfigError as exc:
-        raise driver.PermanentError(str(exc)) from exc
+        raise exception.PermanentError(str(exc)) from exc
     source = RelaySource(url, conf.image_relay.timeout, what)
     reader = HashingReader(source, expected, what)
     try:

@@ -25,12 +25,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from typing import Any
 
 from oslo_config import cfg
 
 from sodos.conf import image_transfer as transfer_conf
-from sodos.exec.drivers import base as driver
+from sodos.exec.images import errors as image_errors
+
+if TYPE_CHECKING:
+    from sodos.exec.drivers import base as driver
 
 LOG = logging.getLogger(__name__)
 
@@ -72,11 +76,11 @@ def pull(
             params['source_site'],
             wait,
         )
-    except driver.PullUnavailable as exc:
+    except image_errors.PullUnavailable as exc:
         if forced:
             raise
         _tell_once(logging.WARNING, site, str(exc))
-    except driver.PullFailed as exc:
+    except image_errors.PullFailed as exc:
         if forced:
             raise
         LOG.warning('%s: glance-download failed, streaming it: %s', what, exc)

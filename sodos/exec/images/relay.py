@@ -37,13 +37,17 @@ import socket
 import threading
 import time
 import urllib.parse
+from typing import TYPE_CHECKING
 from typing import Any
 
 from oslo_config import cfg
 
 from sodos import exception
 from sodos.conf import image_relay as relay_conf
-from sodos.exec.drivers import base as driver
+from sodos.exec.images import errors as image_errors
+
+if TYPE_CHECKING:
+    from sodos.exec.drivers import base as driver
 
 LOG = logging.getLogger(__name__)
 # The key used when [raft]insecure_dev_mode runs a federation with no
@@ -215,9 +219,9 @@ class Relay:
     def _send(self, request: _Handler, image_id: str, target: str) -> None:
         try:
             meta, chunks = self.driver.open_image(image_id)
-        except driver.ImageNotFound as exc:
+        except image_errors.ImageNotFound as exc:
             return _refuse(request, 404, str(exc))
-        except driver.ImageNotActive as exc:
+        except image_errors.ImageNotActive as exc:
             return _refuse(request, 409, str(exc))
         except exception.SodosError as exc:
             return _refuse(request, 503, str(exc), retry_after=RETRY_AFTER)

@@ -23,7 +23,7 @@ import urllib.request
 import pytest
 
 from sodos import exception
-from sodos import roles
+from sodos import roleset
 from sodos.api import policies
 from sodos.api import policy
 from sodos.testing import ports
@@ -46,7 +46,7 @@ def port(conf):
 
 
 def test_the_api_role_serves_beside_knowmon(conf, port):
-    role_set = roles.RoleSet(conf, ['api', 'knowmon'])
+    role_set = roleset.RoleSet(conf, ['api', 'knowmon'])
     assert [c.name for c in role_set.classes] == ['knowmon', 'api']
     role_set.start()
     try:
@@ -75,7 +75,7 @@ def test_a_port_in_use_is_a_start_error_naming_the_option(conf, port):
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', port))
         sock.listen()
-        role_set = roles.RoleSet(conf, ['knowmon', 'api'])
+        role_set = roleset.RoleSet(conf, ['knowmon', 'api'])
         with pytest.raises(exception.ConfigError, match=r'\[api\]bind_'):
             role_set.start()
     assert role_set.roles == []

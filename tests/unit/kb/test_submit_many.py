@@ -68,7 +68,7 @@ def test_a_stopping_member_fails_its_writes_at_once(make_member):
 
 
 def test_stopping_the_roles_abandons_the_writes_first(knowmon, conf):
-    from sodos import roles
+    from sodos import roleset
 
     calls = []
     knowmon.backend.abandon_writes = lambda: calls.append('abandon')
@@ -79,7 +79,7 @@ def test_stopping_the_roles_abandons_the_writes_first(knowmon, conf):
         original_stop()
 
     knowmon.stop = stop
-    role_set = roles.RoleSet(conf, ['knowmon'])
+    role_set = roleset.RoleSet(conf, ['knowmon'])
     role_set.roles = [knowmon]  # as start() leaves them
     role_set.stop()
     assert calls == ['abandon', 'stop knowmon']

@@ -55,6 +55,7 @@ from sodos.exec.drivers.openstack import images
 from sodos.exec.drivers.openstack.glance_source import INTERFACE
 from sodos.exec.drivers.openstack.glance_source import METHOD
 from sodos.exec.images import copy as image_copy
+from sodos.exec.images import errors as image_errors
 
 LOG = logging.getLogger(__name__)
 # Set by Glance, with the task's id, from the import request until the
@@ -70,11 +71,11 @@ def transfer_session(conf: cfg.ConfigOpts) -> ks_session.Session:
     try:
         auth = ks_loading.load_auth_from_conf_options(conf, 'image_transfer')
     except Exception as exc:
-        raise driver.PullUnavailable(
+        raise image_errors.PullUnavailable(
             '[image_transfer]: cannot load the auth plugin: %s' % exc
         ) from exc
     if auth is None:
-        raise driver.PullUnavailable(
+        raise image_errors.PullUnavailable(
             '[image_transfer]auth_type is not set: no federation user whose '
             "token this site's Glance could send to the source"
         )
@@ -100,7 +101,7 @@ class Puller:
     ) -> None:
         opts = conf.site_auth
         if not opts.region_name:
-            raise driver.PullUnavailable(
+            raise image_errors.PullUnavailable(
                 "[site_auth]region_name is not set: with the other sites' "
                 "regions listed in this site's Keystone, the import would "
                 'not know which Glance is this one'
@@ -164,7 +165,7 @@ class Puller:
             # Not queued any more: another attempt's import is running.
             return
         except (glance_exc.HTTPForbidden, glance_exc.HTTPBadRequest) as exc:
-            raise driver.PullUnavailable(
+            raise image_errors.PullUnavailable(
                 "%s: this site's Glance refused the %s import: %s"
                 % (what, METHOD, exc)
             ) from exc
@@ -173,7 +174,7 @@ class Puller:
             glance_exc.ClientException,
             ks_exc.ClientException,
         ) as exc:
-            raise driver.PullFailed(
+            raise image_errors.PullFailed(
                 '%s: starting the %s import: %s' % (what, METHOD, exc)
             ) from exc
         LOG.info('%s: %s import started (region %s)', what, METHOD, region)
@@ -230,7 +231,7 @@ class Puller:
                 image_id, 'its %s import ended %s' % (METHOD, status or 'gone')
             )
         if status == 'queued':
-            raise driver.PullFailed(
+            raise image_errors.PullFailed(
                 '%s: the %s import failed: %s; the image is queued again'
                 % (what, METHOD, self.failure(image_id) or 'no reason given')
             )

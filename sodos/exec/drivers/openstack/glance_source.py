@@ -14,7 +14,7 @@
 
 Checked before the glance-download import (:mod:`.glance_download`) is
 asked for, so that a site not set up for it says why
-(:class:`~sodos.exec.drivers.base.PullUnavailable`) before anything is
+(:class:`~sodos.exec.images.errors.PullUnavailable`) before anything is
 made here, and the image can still be streamed.
 """
 
@@ -31,6 +31,7 @@ from sodos.exec.drivers import base as driver
 from sodos.exec.drivers.openstack import catalog
 from sodos.exec.drivers.openstack import errors
 from sodos.exec.images import copy as image_copy
+from sodos.exec.images import errors as image_errors
 
 METHOD = 'glance-download'
 # The interface of the source's endpoint Glance is told to use: the
@@ -62,10 +63,10 @@ class Sources:
                 info = self.glance.images.get_import_info()
         except driver.PermanentError as exc:
             # An image API without the import discovery (Glance < 16).
-            raise driver.PullUnavailable('%s: %s' % (what, exc)) from exc
+            raise image_errors.PullUnavailable('%s: %s' % (what, exc)) from exc
         offered = (info.get('import-methods') or {}).get('value') or []
         if METHOD not in offered:
-            raise driver.PullUnavailable(
+            raise image_errors.PullUnavailable(
                 "this site's Glance does not offer the %s import method "
                 '(it offers %s; add it to its [DEFAULT]enabled_import_methods)'
                 % (METHOD, ', '.join(offered) or 'none')
@@ -84,7 +85,7 @@ class Sources:
             if catalog_plan.marked_site(r.description) == source_site
         ] + [r.id for r in found if r.id == source_site]
         if not candidates:
-            raise driver.PullUnavailable(
+            raise image_errors.PullUnavailable(
                 "no region of site %s in this site's Keystone "
                 '([identity]publish_remote_endpoints lists the other sites)'
                 % source_site
@@ -97,7 +98,7 @@ class Sources:
             self.session.invalidate()
             url = self._endpoint(region)
         if url is None:
-            raise driver.PullUnavailable(
+            raise image_errors.PullUnavailable(
                 'region %s (site %s) has no %s image endpoint in the '
                 "catalog this site's Keystone gives the [image_transfer] "
                 'user' % (region, source_site, INTERFACE)
@@ -113,12 +114,12 @@ class Sources:
             return None
         except ks_exc.Unauthorized as exc:
             # Said once per text: no request id in it.
-            raise driver.PullUnavailable(
+            raise image_errors.PullUnavailable(
                 "this site's Keystone refused the [image_transfer] "
                 'credentials (HTTP 401)'
             ) from exc
         except ks_exc.ClientException as exc:
-            raise driver.PullFailed(
+            raise image_errors.PullFailed(
                 'logging in as the [image_transfer] user: %s' % exc
             ) from exc
         return str(url) if url else None
@@ -138,9 +139,11 @@ class Sources:
                 '%s/v2/images/%s' % (url, image_id), raise_exc=False
             )
         except ks_exc.ClientException as exc:
-            raise driver.PullFailed('reaching %s: %s' % (where, exc)) from exc
+            raise image_errors.PullFailed(
+                'reaching %s: %s' % (where, exc)
+            ) from exc
         if response.status_code in (401, 403):
-            raise driver.PullUnavailable(
+            raise image_errors.PullUnavailable(
                 '%s refused the [image_transfer] user (%d): its token must '
                 'be valid there ([identity]mode = shared at both sites) '
                 'and it needs the admin role on a federation project'
@@ -151,7 +154,7 @@ class Sources:
                 'image %s is not at site %s' % (image_id, source_site)
             )
         if response.status_code != 200:
-            raise driver.PullFailed(
+            raise image_errors.PullFailed(
                 '%s answered %d: %s'
                 % (where, response.status_code, response.text[:300])
             )

@@ -35,6 +35,7 @@ from keystoneauth1 import session as ks_session
 from sodos.exec.drivers import base as driver
 from sodos.exec.drivers.openstack import errors
 from sodos.exec.images import copy as image_copy
+from sodos.exec.images import errors as image_errors
 
 LOG = logging.getLogger(__name__)
 # Metadata a copy passes to Glance at create, besides the properties.
@@ -96,9 +97,11 @@ def open_image(
 ) -> tuple[dict[str, Any], Iterator[bytes]]:
     found = get(glance, image_id)
     if found is None:
-        raise driver.ImageNotFound('image %s is not at this site' % image_id)
+        raise image_errors.ImageNotFound(
+            'image %s is not at this site' % image_id
+        )
     if found.get('status') != 'active':
-        raise driver.ImageNotActive(
+        raise image_errors.ImageNotActive(
             'image %s is %s at this site' % (image_id, found.get('status'))
         )
     with errors.translated('downloading image %s' % image_id):

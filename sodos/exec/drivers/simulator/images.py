@@ -34,6 +34,7 @@ from typing import Any
 
 from sodos.exec.drivers import base as driver
 from sodos.exec.images import copy as image_copy
+from sodos.exec.images import errors as image_errors
 
 CHUNK = 1024 * 1024
 # Metadata fields kept besides the properties.
@@ -136,11 +137,11 @@ class SimulatedImages:
         self._call()
         found = self.get(image_id)
         if found is None:
-            raise driver.ImageNotFound(
+            raise image_errors.ImageNotFound(
                 'image %s is not at this site' % image_id
             )
         if found['status'] != 'active':
-            raise driver.ImageNotActive(
+            raise image_errors.ImageNotActive(
                 'image %s is %s at this site' % (image_id, found['status'])
             )
         return _view(found), content(image_id, found['size'])

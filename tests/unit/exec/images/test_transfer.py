@@ -20,6 +20,7 @@ import pytest
 from sodos.exec.drivers import base as driver
 from sodos.exec.drivers.simulator import driver as simulator
 from sodos.exec.images import copy as image_copy
+from sodos.exec.images import errors as image_errors
 from sodos.exec.images import pull as image_pull
 
 IMAGE = '5f0b6d3c-9a43-4e2a-9d5e-3c1f1a1d2e3f'
@@ -99,7 +100,7 @@ def test_auto_streams_in_api_mode_and_says_why_once(conf, caplog):
 def test_auto_streams_when_the_site_cannot_pull_and_says_why_once(
     conf, caplog
 ):
-    site = Site(conf, pull=driver.PullUnavailable('no region of site a'))
+    site = Site(conf, pull=image_errors.PullUnavailable('no region of site a'))
     with caplog.at_level(logging.INFO, logger='sodos.exec.images.pull'):
         copy(conf, site)
         result = copy(conf, site)
@@ -111,7 +112,7 @@ def test_auto_streams_when_the_site_cannot_pull_and_says_why_once(
 
 
 def test_auto_streams_into_the_image_a_failed_pull_left(conf):
-    site = Site(conf, pull=driver.PullFailed('HTTP Error 401'))
+    site = Site(conf, pull=image_errors.PullFailed('HTTP Error 401'))
     result = copy(conf, site)
     assert [c[0] for c in site.calls] == ['pull', 'stream']
     assert result['method'] == 'stream'
@@ -130,7 +131,11 @@ def test_a_wrong_pulled_copy_is_not_streamed_again(conf):
 
 
 @pytest.mark.parametrize(
-    'error', [driver.PullUnavailable('no region'), driver.PullFailed('401')]
+    'error',
+    [
+        image_errors.PullUnavailable('no region'),
+        image_errors.PullFailed('401'),
+    ],
 )
 def test_forced_glance_download_fails_rather_than_streams(conf, error):
     conf.set_override('method', 'glance-download', 'image_transfer')
@@ -153,7 +158,7 @@ def test_a_stream_failure_names_its_method(conf):
 
 
 def test_the_simulator_cannot_pull(conf):
-    with pytest.raises(driver.PullUnavailable, match='simulator'):
+    with pytest.raises(image_errors.PullUnavailable, match='simulator'):
         simulator.SimulatorDriver(conf).pull_in(
             IMAGE, {}, PARAMS['expected'], 'a', lambda s: False
         )

@@ -26,6 +26,7 @@ from keystoneauth1.identity import v3
 from sodos.exec.drivers import base as driver
 from sodos.exec.drivers.openstack import glance_download
 from sodos.exec.images import copy as image_copy
+from sodos.exec.images import errors as image_errors
 
 AUTH = 'http://keystone.b.test/v3'
 SOURCE = 'http://glance.a.test:9292'
@@ -287,7 +288,9 @@ def test_a_failed_import_leaves_the_image_queued_with_glances_reason(
     puller, glance, clock
 ):
     glance.store['_outcome'] = ('failed', None, 2)
-    with pytest.raises(driver.PullFailed, match='HTTP Error 401') as caught:
+    with pytest.raises(
+        image_errors.PullFailed, match='HTTP Error 401'
+    ) as caught:
         pull(puller, clock)
     assert isinstance(caught.value, driver.TransientError)
     assert glance.store[IMAGE]['status'] == 'queued'
@@ -329,7 +332,9 @@ def test_exec_stopping_ends_the_wait_not_the_import(puller, glance, clock):
 
 def test_without_the_import_method_nothing_is_made(puller, glance, clock):
     glance.store['_methods'] = ['glance-direct', 'web-download']
-    with pytest.raises(driver.PullUnavailable, match='enabled_import_methods'):
+    with pytest.raises(
+        image_errors.PullUnavailable, match='enabled_import_methods'
+    ):
         pull(puller, clock)
     assert IMAGE not in glance.store
 
@@ -338,7 +343,9 @@ def test_a_source_without_a_region_here_is_unavailable(
     puller, glance, clock, requests_mock
 ):
     requests_mock.get(AUTH + '/regions', json={'regions': [{'id': 'R-B'}]})
-    with pytest.raises(driver.PullUnavailable, match='no region of site a'):
+    with pytest.raises(
+        image_errors.PullUnavailable, match='no region of site a'
+    ):
         pull(puller, clock)
     assert IMAGE not in glance.store
 
@@ -367,7 +374,7 @@ def test_a_region_missing_from_the_catalog_is_looked_up_with_a_new_token(
     puller.session.invalidate()
     assert pull(puller, clock) == {'created': False}
     del glance.store[IMAGE]
-    with pytest.raises(driver.PullUnavailable, match='no public image'):
+    with pytest.raises(image_errors.PullUnavailable, match='no public image'):
         pull(puller, clock)
     assert IMAGE not in glance.store
 
@@ -377,7 +384,7 @@ def test_a_source_refusing_the_token_is_unavailable(
     puller, glance, clock, requests_mock, status
 ):
     requests_mock.get('%s/v2/images/%s' % (SOURCE, IMAGE), status_code=status)
-    with pytest.raises(driver.PullUnavailable, match='refused the'):
+    with pytest.raises(image_errors.PullUnavailable, match='refused the'):
         pull(puller, clock)
     assert IMAGE not in glance.store
 
@@ -396,10 +403,12 @@ def test_a_source_holding_other_data_serves_nothing(
 
 
 def test_no_transfer_credentials_is_a_clear_unavailability(conf):
-    with pytest.raises(driver.PullUnavailable, match='auth_type is not set'):
+    with pytest.raises(
+        image_errors.PullUnavailable, match='auth_type is not set'
+    ):
         glance_download.transfer_session(conf)
     conf.set_override('auth_type', 'password', 'image_transfer')
-    with pytest.raises(driver.PullUnavailable, match='cannot load'):
+    with pytest.raises(image_errors.PullUnavailable, match='cannot load'):
         glance_download.transfer_session(conf)  # no auth_url
     conf.set_override('auth_url', AUTH, 'image_transfer')
     conf.set_override('username', 'sodos-images', 'image_transfer')
@@ -421,7 +430,7 @@ def test_transfer_credentials_refused_here_are_unavailable(
 
     requests_mock.post(AUTH + '/auth/tokens', json=login)
     with pytest.raises(
-        driver.PullUnavailable, match=r'credentials \(HTTP 401\)$'
+        image_errors.PullUnavailable, match=r'credentials \(HTTP 401\)$'
     ):
         pull(puller, clock)
     assert IMAGE not in glance.store

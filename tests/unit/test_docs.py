@@ -29,6 +29,7 @@ import importlib
 import pathlib
 import pkgutil
 import re
+import tomllib
 
 from oslo_config import generator as config_generator
 from oslo_policy import generator as policy_generator
@@ -229,3 +230,13 @@ def test_every_manage_command_and_option_is_documented():
 def test_the_admin_guide_links_the_manage_reference():
     index = (DOC / 'admin' / 'index.rst').read_text(encoding='utf-8')
     assert re.search(r'^\s+sodos-manage$', index, re.M)
+
+
+def test_the_contributor_picture_of_the_layers_is_the_contract():
+    with open(DOC.parents[1] / 'pyproject.toml', 'rb') as f:
+        contracts = tomllib.load(f)['tool']['importlinter']['contracts']
+    layers = next(c for c in contracts if c['type'] == 'layers')['layers']
+    page = (DOC / 'contributor' / 'architecture.rst').read_text()
+    block = page.split('.. code-block:: text\n\n', 1)[1].split('\n\n')[0]
+    drawn = [line.strip().split('   ')[0] for line in block.splitlines()]
+    assert drawn == layers

@@ -12,6 +12,10 @@
 
 """Errors raised by sodos, each with a message an operator can act on."""
 
+from __future__ import annotations
+
+from typing import Any
+
 
 class SodosError(Exception):
     """Base class of every error sodos raises on purpose."""
@@ -19,6 +23,24 @@ class SodosError(Exception):
 
 class ConfigError(SodosError):
     """The configuration cannot work; the message names the option."""
+
+
+class InvalidJson(SodosError, ValueError):
+    """Not JSON, or a value JSON cannot carry: NaN or Infinity, a string
+    with a lone surrogate, nesting deeper than the limit.
+
+    A ValueError too, so that code reading JSON (which already catches
+    ValueError for malformed text) refuses these the same way. ``path``
+    is where, as keys and indexes from the top (empty when unknown);
+    ``problem`` is what is wrong, without the place.
+    """
+
+    def __init__(
+        self, message: str, path: tuple[Any, ...] = (), problem: str = ''
+    ) -> None:
+        super().__init__(message)
+        self.path = list(path)
+        self.problem = problem or message
 
 
 class InvalidCommand(SodosError):

@@ -25,6 +25,24 @@ class ConfigError(SodosError):
     """The configuration cannot work; the message names the option."""
 
 
+class InvalidJson(SodosError, ValueError):
+    """Not JSON, or a value JSON cannot carry: NaN or Infinity, a string
+    with a lone surrogate, nesting deeper than the limit.
+
+    A ValueError too, so that code reading JSON (which already catches
+    ValueError for malformed text) refuses these the same way. ``path``
+    is where, as keys and indexes from the top (empty when unknown);
+    ``problem`` is what is wrong, without the place.
+    """
+
+    def __init__(
+        self, message: str, path: tuple[Any, ...] = (), problem: str = ''
+    ) -> None:
+        super().__init__(message)
+        self.path = list(path)
+        self.problem = problem or message
+
+
 class InvalidCommand(SodosError):
     """A command was malformed; nothing was submitted."""
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.parse
 from typing import Any
 
 import webob
@@ -48,6 +49,8 @@ from sodos.knowmon import rpcapi
 
 LOG = log.getLogger(__name__)
 WSGIApp = Any
+# Printable ASCII but the space: logged as they are.
+_PRINTABLE = ''.join(chr(c) for c in range(0x21, 0x7F))
 
 
 class FaultWrapper:
@@ -63,11 +66,12 @@ class FaultWrapper:
     def __call__(self, req: webob.Request) -> webob.Response:
         started = time.monotonic()
         try:
+            _check_url(req)
             response = req.get_response(self.application)
         except errors.ApiError as exc:
             response = error_response(req, exc)
         except Exception as exc:
-            LOG.exception('%s %s failed', req.method, req.path_info)
+            LOG.exception('%s %s failed', _loggable(req.method), _url(req))
             response = error_response(
                 req,
                 errors.ApiError(
@@ -84,12 +88,47 @@ class FaultWrapper:
             self.errors += response.status_int >= 500
         LOG.info(
             '%s %s %d %.3f s',
-            req.method,
-            req.path_qs,
+            _loggable(req.method),
+            _url(req),
             response.status_int,
             time.monotonic() - started,
         )
         return response
+
+
+def _check_url(req: webob.Request) -> None:
+    """A 400 for a path or query that is not UTF-8 once percent-decoded
+    (``%ff``): WebOb raises UnicodeDecodeError wherever it is first read,
+    which was a 500."""
+    for part, read in (
+        ('path', lambda: req.path_info),
+        ('query string', lambda: req.GET),
+    ):
+        try:
+            read()
+        except UnicodeDecodeError as exc:
+            raise errors.invalid_query(
+                'the %s is not UTF-8 once percent-decoded: %s'
+                % (part, exc.reason)
+            ) from None
+
+
+def _loggable(text: str) -> str:
+    """``text`` percent-encoded but for printable ASCII: what a client
+    sent cannot start a new log line (a newline) or hold a terminal
+    escape."""
+    return urllib.parse.quote(
+        text, safe=_PRINTABLE, encoding='latin-1', errors='backslashreplace'
+    )
+
+
+def _url(req: webob.Request) -> str:
+    """The request's path and query as sent, whether or not they decode:
+    the WSGI server passes them as latin-1 text, one char a byte."""
+    environ = req.environ
+    url = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
+    query = environ.get('QUERY_STRING')
+    return _loggable(url + ('?' + query if query else ''))
 
 
 def _request_id(req: webob.Request) -> str | None:

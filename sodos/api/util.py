@@ -31,6 +31,7 @@ from oslo_context import context as oslo_context
 from oslo_policy import policy as oslo_policy
 
 from sodos import exception
+from sodos import jsonsafe
 from sodos.analyseplan import planner as planner_mod
 from sodos.analyseplan import whatif as whatif_mod
 from sodos.api import errors
@@ -40,8 +41,9 @@ from sodos.knowmon import rpcapi
 SERVICES_KEY = 'sodos.services'
 CONTEXT_KEY = 'sodos.context'
 REQUEST_ID_KEY = 'openstack.request_id'
-_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$')
-_UUID_HEX = re.compile(r'^[0-9a-f]{32}$')
+# \Z, not $: "$" also matches before a final newline ("here\n").
+_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}\Z')
+_UUID_HEX = re.compile(r'^[0-9a-f]{32}\Z')
 
 
 @dataclasses.dataclass
@@ -140,8 +142,8 @@ def json_body(req: webob.Request, schema: dict[str, Any]) -> dict[str, Any]:
         data: Any = {}
     else:
         try:
-            data = json.loads(raw.decode('utf-8'))
-        except (UnicodeDecodeError, ValueError) as exc:
+            data = jsonsafe.loads(raw, 'body')
+        except exception.InvalidJson as exc:
             raise errors.ApiError(
                 400, errors.INVALID_JSON, 'request body is not JSON: %s' % exc
             ) from None

@@ -37,6 +37,7 @@ import yaml
 from oslo_config import cfg
 
 from sodos import exception
+from sodos import jsonsafe
 from sodos import readmodel
 from sodos.analyseplan import planner as planner_mod
 from sodos.analyseplan import whatif
@@ -66,11 +67,13 @@ def _read_spec(path: str) -> Any:
     except OSError as exc:
         raise exception.SodosError('cannot read %s: %s' % (path, exc)) from exc
     try:
-        return yaml.safe_load(text)  # JSON is YAML too
+        return jsonsafe.load_yaml(text, 'spec')  # JSON is YAML too
     except yaml.YAMLError as exc:
         raise exception.SodosError(
             '%s is neither JSON nor YAML: %s' % (path, exc)
         ) from exc
+    except exception.InvalidJson as exc:
+        raise exception.SodosError('%s: %s' % (path, exc)) from None
 
 
 def appliance_create(conf: cfg.ConfigOpts) -> int:

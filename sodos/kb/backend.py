@@ -33,6 +33,7 @@ from typing import Any
 from oslo_config import cfg
 
 from sodos import exception
+from sodos import jsonsafe
 from sodos import plugins
 from sodos.kb import commands
 
@@ -113,8 +114,10 @@ class StateBackend(abc.ABC):
 
         :raises CommandRejected: if ``check`` and the applier refused it.
         :raises CommitTimeout: if it could not commit in time.
+        :raises InvalidCommand: it carries a value JSON cannot; not
+            submitted.
         """
-        result = self.submit_async(command, timeout).result()
+        result = self._submit_safe(command, timeout).result()
         if check and not result.get('ok'):
             raise exception.CommandRejected(
                 '%s refused: %s' % (command.type, result.get('error'))
@@ -136,8 +139,27 @@ class StateBackend(abc.ABC):
         ..., 'timeout': True}`` (its outcome is unknown, as for
         :meth:`submit`).
         """
-        futures = [self.submit_async(command, timeout) for command in batch]
+        futures = [self._submit_safe(command, timeout) for command in batch]
         return [outcome(future) for future in futures]
+
+    def _submit_safe(
+        self, command: commands.Command, timeout: float | None
+    ) -> concurrent.futures.Future[Result]:
+        """:meth:`submit_async`, but a command carrying what JSON cannot
+        (NaN, a lone surrogate, deep nesting) fails with InvalidCommand
+        and never enters the log: replicated, it would make every read
+        of it invalid JSON at every site. Checked here, by the proposer
+        only: an applier refusing it would diverge from members running
+        older code."""
+        try:
+            jsonsafe.check(command.args, command.type)
+        except exception.InvalidJson as exc:
+            failed: concurrent.futures.Future[Result] = (
+                concurrent.futures.Future()
+            )
+            failed.set_exception(exception.InvalidCommand(str(exc)))
+            return failed
+        return self.submit_async(command, timeout)
 
     def abandon_writes(self) -> None:
         """Fail the writes waiting for their commit, and any new one:

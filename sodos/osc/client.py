@@ -13,11 +13,11 @@
 """A thin client of the sodos REST API v1, over a keystoneauth1 Adapter.
 
 One method per API call, returning the decoded body with its envelope
-removed. Every failure (an error answer, an unreachable endpoint) is
-raised as a :class:`osc_lib.exceptions.CommandError` whose text is what
-the user should read: the API's own message, its stable code and the
-request id to quote to an operator. Nothing here imports the rest of
-sodos, so the client works where only the CLI is installed.
+removed. Every failure (an error answer, an unreachable endpoint) is raised
+as a :class:`osc_lib.exceptions.CommandError` whose text is what the user
+should read: the API's own message, its stable code and the request id to
+quote to an operator. Nothing here imports the rest of sodos but its strict
+JSON reader (jsonsafe), so the client works where only the CLI is installed.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from keystoneauth1 import adapter
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 from osc_lib import exceptions
+
+from sodos import jsonsafe
 
 SERVICE_TYPE = 'sodos'
 API_PATH = '/v1'
@@ -92,10 +94,9 @@ def _error_from(response: Any) -> ApiError:
     code = _CODE_BY_STATUS.get(status, 'internal' if status >= 500 else '')
     message = ''
     try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error = body.get('error') if isinstance(body, dict) else None
+        error = jsonsafe.loads(response.content)['error']
+    except (ValueError, KeyError, TypeError):
+        error = None
     if isinstance(error, dict):
         if isinstance(error.get('code'), str):
             code = error['code']
@@ -159,7 +160,7 @@ class Client:
         if response.status_code == 204 or not response.content:
             return None
         try:
-            return response.json()
+            return jsonsafe.loads(response.content, 'reply')
         except ValueError as exc:
             raise exceptions.CommandError(
                 '%s %s%s answered something that is not JSON'

@@ -47,6 +47,7 @@ import fastjsonschema
 import yaml
 
 from sodos import exception
+from sodos import jsonsafe
 from sodos.domain import appliance
 from sodos.exec.drivers.simulator import site as simulator
 from sodos.kb import schemas
@@ -359,7 +360,16 @@ def load(path: str) -> Scenario:
 
 def parse(text: str, label: str = 'scenario', path: str = '') -> Scenario:
     try:
-        data = yaml.safe_load(text)
+        # No NaN (.nan), lone surrogate or deep nesting: the report and
+        # the commands made from the scenario are JSON.
+        data = jsonsafe.load_yaml(text, label)
+    except exception.InvalidJson as exc:
+        # Without a path, the YAML reader may have run out of stack: its
+        # line finder would too.
+        line = _Lines(text).line(exc.path) if exc.path else 1
+        raise InvalidScenario(
+            '%s line %d: %s: %s' % (label, line, _field(exc.path), exc.problem)
+        ) from None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise InvalidScenario(

@@ -33,6 +33,7 @@ import hashlib
 import hmac
 import http.server
 import logging
+import re
 import socket
 import threading
 import time
@@ -57,6 +58,13 @@ DEV_MODE_SECRET = 'sodos-insecure-dev-mode'
 MAX_TTL = 3600
 RETRY_AFTER = 5
 PATH_PREFIX = '/images/'
+# Glance's image ids, as the KB keeps them (sodos.kb.schemas.IMAGE_ID).
+# Matched whole (fullmatch): "$" would also match before a final newline.
+_IMAGE_ID = re.compile(
+    '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+)
+_SITE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}')
+_CONTROL = re.compile(r'[\x00-\x1f\x7f-\x9f]')
 
 
 def _key(conf: cfg.ConfigOpts) -> bytes:
@@ -186,6 +194,16 @@ class Relay:
             return _refuse(request, 404, 'no such resource')
         image_id = urllib.parse.unquote(parsed.path[len(PATH_PREFIX) :])
         query = dict(urllib.parse.parse_qsl(parsed.query))
+        malformed = _malformed(image_id, query.get('target', ''))
+        if malformed:
+            # Nothing the client sent is logged as it is: a newline in an
+            # id would start a forged log line.
+            LOG.warning(
+                'image relay: refused a request from %s: %s',
+                request.client_address[0],
+                malformed,
+            )
+            return _refuse(request, 400, malformed)
         why = check(self.conf, image_id, query, time.time())
         if why:
             LOG.warning(
@@ -277,6 +295,16 @@ class Relay:
         return None
 
 
+def _malformed(image_id: str, target: str) -> str:
+    """Why the image id or the target site cannot be one ('' if they
+    can); the values are quoted (repr), so safe to log."""
+    if not _IMAGE_ID.fullmatch(image_id):
+        return '%r is not an image id (a Glance image UUID)' % image_id[:64]
+    if target and not _SITE.fullmatch(target):
+        return '%r is not a site name' % target[:64]
+    return ''
+
+
 def _flip(chunk: bytes, offset: int) -> bytes:
     """The chunk with one byte changed ([image_relay]test_corrupt_byte_at)."""
     changed = bytearray(chunk)
@@ -305,7 +333,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.relay.serve(self)
 
     def log_message(self, format: str, *args: Any) -> None:
-        LOG.debug('image relay: %s ' + format, self.address_string(), *args)
+        # http.server logs the request line as received: a carriage
+        # return or an escape sequence in it must not reach the log.
+        LOG.debug(
+            'image relay: %s %s',
+            self.address_string(),
+            _CONTROL.sub(_escape, format % args),
+        )
+
+
+def _escape(found: re.Match[str]) -> str:
+    return '\\x%02x' % ord(found.group())
 
 
 class _ServerV6(http.server.ThreadingHTTPServer):

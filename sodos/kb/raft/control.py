@@ -40,6 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sodos import exception
+from sodos import jsonsafe
 
 LOG = logging.getLogger(__name__)
 
@@ -79,7 +80,10 @@ def _recv(reader: Any) -> dict[str, Any]:
         raise ConnectionError('connection closed')
     if len(line) > MAX_LINE:
         raise ValueError('message too long')
-    message = json.loads(line)
+    # Strict before anything else reads it, the MAC check included: a
+    # peer that is not yet authenticated must not make the decoder
+    # recurse, nor have NaN or a lone surrogate reach a handler.
+    message = jsonsafe.loads(line, 'message')
     if not isinstance(message, dict):
         raise ValueError('message is not an object')
     return message
@@ -96,13 +100,18 @@ class _RequestHandler(socketserver.StreamRequestHandler):
             _send(self.request, {'nonce': nonce})
             seq = 0
             while True:
-                request = _recv(self.rfile)
                 seq += 1
+                try:
+                    request = _recv(self.rfile)
+                except ValueError as exc:
+                    self._refuse(key, nonce, seq, exc)
+                    return
                 op, args = request.get('op'), request.get('args', {})
                 mac = _mac(key, nonce, seq, 'request', [op, args])
                 if not hmac.compare_digest(str(request.get('mac')), mac):
+                    # %r: whatever the peer sent, on one log line.
                     LOG.warning(
-                        'control channel: refused %s from %s: wrong password',
+                        'control channel: refused %r from %s: wrong password',
                         op,
                         self.client_address[0],
                     )
@@ -111,6 +120,23 @@ class _RequestHandler(socketserver.StreamRequestHandler):
                 _send(self.request, self._answer(key, nonce, seq, op, args))
         except (OSError, ValueError):
             return
+
+    def _refuse(
+        self, key: bytes, nonce: str, seq: int, problem: ValueError
+    ) -> None:
+        """Answer a message that is not one, then close the connection:
+        the peer may not follow the protocol at all."""
+        LOG.warning(
+            'control channel: closed the connection from %s: bad message: %s',
+            self.client_address[0],
+            problem,
+        )
+        body: dict[str, Any] = {
+            'ok': False,
+            'error': 'bad message: %s' % problem,
+        }
+        body['mac'] = _mac(key, nonce, seq, 'reply', body)
+        _send(self.request, body)
 
     def _answer(
         self, key: bytes, nonce: str, seq: int, op: Any, args: Any

@@ -30,6 +30,8 @@ from cliff import columns
 from osc_lib import exceptions
 from osc_lib.command import command
 
+from sodos import exception
+from sodos import jsonsafe
 from sodos.osc import client
 from sodos.osc.v1 import common
 
@@ -76,6 +78,25 @@ def _show(appliance: dict[str, Any]) -> Any:
 
 
 def _parse(path: str, text: str) -> Any:
+    try:
+        spec = _decode(path, text)
+        # What the API would refuse (NaN, a lone surrogate, deep
+        # nesting), said before sending.
+        jsonsafe.check(spec, 'spec')
+    except RecursionError:
+        # The JSON and YAML readers recurse: a local file, read once.
+        raise exceptions.CommandError(
+            'the spec file %s nests deeper than %d levels'
+            % (path, jsonsafe.MAX_DEPTH)
+        ) from None
+    except exception.InvalidJson as exc:
+        raise exceptions.CommandError(
+            'the spec file %s: %s' % (path, exc)
+        ) from None
+    return spec
+
+
+def _decode(path: str, text: str) -> Any:
     # JSON first: JSON indented with tabs is not YAML.
     try:
         return json.loads(text)

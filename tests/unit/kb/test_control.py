@@ -96,3 +96,70 @@ def test_unreachable_member_is_named():
 def test_control_address_is_raft_port_plus_one():
     assert control.control_address('10.0.0.1:7700') == ('10.0.0.1', 7701)
     assert control.control_address('[::1]:7700') == ('::1', 7701)
+
+
+def _frame(args, op='echo'):
+    """A request with a valid MAC, as json.dumps writes it (NaN too)."""
+
+    def make(nonce):
+        mac = control._mac(KEY, nonce, 1, 'request', [op, args])
+        return json.dumps({'op': op, 'args': args, 'mac': mac}).encode()
+
+    return make
+
+
+def _deep(levels):
+    return lambda nonce: (
+        b'{"op": "echo", "args": ' + (b'[' * levels + b']' * levels) + b'}'
+    )
+
+
+def _exchange(server, make):
+    host, port = server.server_address
+    with socket.create_connection((host, port), timeout=10) as sock:
+        reader = sock.makefile('rb')
+        nonce = json.loads(reader.readline())['nonce']
+        sock.sendall(make(nonce) + b'\n')
+        return reader.readline(), reader.readline()
+
+
+@pytest.mark.parametrize(
+    'make, problem',
+    [
+        (_deep(5000), 'nested deeper than 64'),
+        (_deep(100_000), 'nested deeper than 64'),
+        (_frame({'x': float('nan')}), 'message.args.x: NaN'),
+        (_frame({'x': float('inf')}), 'message.args.x: Infinity'),
+        (_frame({'x': '\ud800'}), 'message.args.x: string has a lone'),
+        (lambda nonce: b'[1, 2]', 'not an object'),
+    ],
+)
+def test_a_frame_json_cannot_carry_is_answered_and_closed(
+    server, caplog, make, problem
+):
+    reply, after = _exchange(server, make)
+    assert reply, 'the connection was dropped without an answer'
+    answer = json.loads(reply)
+    assert answer['ok'] is False
+    assert answer['error'].startswith('bad message: ')
+    assert problem in answer['error']
+    assert after == b''  # closed
+    assert server.calls == []
+    assert 'closed the connection from 127.0.0.1: bad message' in caplog.text
+    assert problem in caplog.text
+    # The server goes on serving.
+    assert control.call(server.raft_address, KEY, 'echo', a=1) == {
+        'echo': {'a': 1}
+    }
+
+
+def test_a_refused_operation_name_is_logged_on_one_line(server, caplog):
+    with pytest.raises(exception.AuthenticationFailed):
+        control.call(
+            server.raft_address,
+            control.derive_key('wrong'),
+            'echo\nWARNING forged line',
+        )
+    refusals = [r.getMessage() for r in caplog.records if 'refused' in r.msg]
+    assert refusals
+    assert all('\n' not in message for message in refusals), refusals

@@ -301,3 +301,34 @@ def test_delete_reports_each_failure(run, api):
     assert 'zz: no zz (HTTP 404 not_found' in result.stderr
     assert '1 of 2 appliance(s) not deleted: zz' in result.stderr
     assert [r.method for r in api.request_history].count('DELETE') == 1
+
+
+@pytest.mark.parametrize(
+    'name, content, message',
+    [
+        (
+            'nan.json',
+            '{"name": "shop", "members": [{"name": "w", "count": NaN}]}',
+            'spec.members[0].count: NaN is not allowed',
+        ),
+        (
+            'nan.yaml',
+            'name: shop\nmembers: [{name: w, count: .nan}]\n',
+            'spec.members[0].count: NaN is not allowed',
+        ),
+        ('bad.json', '{"name": "\\ud800"}', 'spec.name: string has a lone'),
+        ('deep.json', '[' * 5000 + ']' * 5000, 'nests deeper than 64 levels'),
+        ('deep.yaml', 'a: ' + '[' * 5000 + ']' * 5000, 'nests deeper'),
+    ],
+)
+def test_create_refuses_what_json_cannot_carry(
+    run, api, tmp_path, name, content, message
+):
+    path = tmp_path / name
+    path.write_text(content)
+    result = run('sodos', 'appliance', 'create', '--file', str(path))
+    assert result.rc != 0
+    assert message in result.stderr
+    assert str(path) in result.stderr
+    assert 'Traceback' not in result.stderr
+    assert not api.called

@@ -141,3 +141,30 @@ def test_bodies_and_queries(sodos, requests_mock):
         'limit': ['5'],
     }
     assert sodos.appliance_delete('a1') is None
+
+
+@pytest.mark.parametrize(
+    'text',
+    [
+        '{"federation": {"x": NaN}}',
+        '{"federation": {"x": "\\ud800"}}',
+        '[' * 5000 + ']' * 5000,
+    ],
+)
+def test_a_reply_json_cannot_carry_is_not_json(sodos, requests_mock, text):
+    requests_mock.get(URL + '/federation', text=text)
+    with pytest.raises(exceptions.CommandError, match='not JSON'):
+        sodos.federation()
+
+
+def test_an_error_body_json_cannot_carry_is_not_trusted(sodos, requests_mock):
+    requests_mock.get(
+        URL + '/federation',
+        status_code=409,
+        text='{"error": {"code": "conflict", "message": "x\\ud800"}}',
+    )
+    with pytest.raises(client.ApiError) as caught:
+        sodos.federation()
+    # Said as the raw answer, which prints (a lone surrogate does not).
+    assert caught.value.code == 'conflict'
+    str(caught.value).encode('utf-8')

@@ -188,3 +188,41 @@ def test_missing_sites():
 def test_unreadable_file(tmp_path):
     with pytest.raises(scenario.InvalidScenario, match='cannot read'):
         scenario.load(str(tmp_path / 'none.yaml'))
+
+
+@pytest.mark.parametrize(
+    'change, message',
+    [
+        (
+            ('cost: 0.01', 'cost: .nan'),
+            'test.yaml line 5: sites[0].cost: NaN is not allowed',
+        ),
+        (
+            ('cost: 0.01', 'cost: .inf'),
+            'test.yaml line 5: sites[0].cost: Infinity is not allowed',
+        ),
+        (
+            ('{tier: edge}', '{tier: "edge\\ud800"}'),
+            'test.yaml line 10: sites[2].labels.tier: string has a lone',
+        ),
+        (
+            ('{tier: edge}', '{tier: %s}' % ('[' * 5000 + ']' * 5000)),
+            'test.yaml line 1: (top level): nested deeper than 64 levels',
+        ),
+    ],
+)
+def test_values_json_cannot_carry_are_refused(change, message):
+    text = GOOD.replace(*change)
+    assert text != GOOD
+    assert _error(text).startswith(message)
+
+
+def test_sodos_sim_names_the_file_and_the_field(tmp_path, capsys):
+    from sodos.cmd import sim
+
+    path = tmp_path / 'nan.yaml'
+    path.write_text(GOOD.replace('cost: 0.01', 'cost: .nan'))
+    assert sim.main(['validate', str(path)]) == 1
+    err = capsys.readouterr().err
+    assert 'nan.yaml line 5: sites[0].cost: NaN is not allowed' in err
+    assert 'Traceback' not in err

@@ -13,6 +13,8 @@
 """The image relay on loopback, and image actions between two simulated
 sites through it."""
 
+import logging
+import socket
 import threading
 import time
 import urllib.error
@@ -335,3 +337,46 @@ def test_the_planners_copy_action_is_carried_out(source, target):
         drv.image_details()[IMAGE]['os_hash_value']
         == (details['os_hash_value'])
     )
+
+
+def _one_line_logs(caplog):
+    for record in caplog.records:
+        message = record.getMessage()
+        assert not any(c in message for c in '\n\r\x1b'), message
+
+
+@pytest.mark.parametrize(
+    'image_id, target, said',
+    [
+        (IMAGE + '\nimage relay: sent image x', 'dst', 'not an image id'),
+        ('../../etc/passwd', 'dst', 'not an image id'),
+        (IMAGE.upper(), 'dst', 'not an image id'),
+        (IMAGE, 'dst\nimage relay: forged', 'not a site name'),
+    ],
+)
+def test_a_malformed_id_or_site_is_400_and_logged_on_one_line(
+    source, caplog, image_id, target, said
+):
+    caplog.set_level(logging.DEBUG)
+    # Signed, as a site knowing the password could: the shape is checked
+    # whatever the signature.
+    url = image_relay.signed_url(source.conf, source.url, image_id, target)
+    status, body, _ = get(url)
+    assert status == 400
+    assert said in body.decode()
+    assert 'refused a request from 127.0.0.1: ' in caplog.text
+    _one_line_logs(caplog)
+    # Unsigned too.
+    status, _, _ = get(url.split('&sig=')[0] + '&sig=00')
+    assert status == 400
+    _one_line_logs(caplog)
+
+
+def test_the_request_line_is_logged_without_control_characters(source, caplog):
+    caplog.set_level(logging.DEBUG)
+    host, port = source.url.split('//')[1].rsplit(':', 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b'GET /images/\x1b[2J\rx HTTP/1.0\r\n\r\n')
+        assert sock.makefile('rb').readline().startswith(b'HTTP/1.0 400')
+    assert '\\x1b[2J' in caplog.text
+    _one_line_logs(caplog)

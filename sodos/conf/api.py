@@ -107,7 +107,8 @@ OPTS: list[cfg.Opt] = [
         min=1024,
         help='Largest request body accepted, in bytes: the API answers '
         '413 to a request that declares a longer one, under uwsgi and in '
-        'sodos-site alike. Its JSON bodies are far smaller.',
+        'sodos-site alike; sodos-site reads a chunked body up to it and '
+        "refuses it past. The API's JSON bodies are far smaller.",
     ),
     cfg.FloatOpt(
         'loop_interval',

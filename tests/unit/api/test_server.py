@@ -259,18 +259,73 @@ def test_the_api_answers_413_to_a_body_over_its_limit(conf, make_app):
     assert 'max_request_body_size' in error['message']
 
 
+def chunks(size):
+    yield b'{"x": "'
+    for _ in range(size // 512):
+        yield b'a' * 512
+    yield b'"}'
+
+
+def test_a_chunked_body_is_read_to_the_limit_and_checked_by_the_api(
+    conf, make_app
+):
+    conf.set_override('max_request_body_size', 1024, 'api')
+    server = make_server(make_app('noauth'), max_request_body_size=1024)
+    server.start()
+    body = b''.join(
+        b'%x\r\n%s\r\n' % (len(chunk), chunk) for chunk in chunks(4096)
+    )
+    try:
+        with socket.create_connection(
+            ('127.0.0.1', server.port), timeout=LIVENESS
+        ) as sock:
+            # In one write: the server answers before reading the whole
+            # body, and a client still sending then might see its
+            # connection reset instead of the answer.
+            sock.sendall(
+                b'POST /v1/whatif HTTP/1.1\r\nHost: api\r\n'
+                b'Content-Type: application/json\r\n'
+                b'Transfer-Encoding: chunked\r\n\r\n%s0\r\n\r\n' % body
+            )
+            resp = http.client.HTTPResponse(sock)
+            resp.begin()
+            status, error = resp.status, json.loads(resp.read())['error']
+    finally:
+        server.stop()
+    assert (status, error['code']) == (413, 'invalid_body')
+    assert 'max_request_body_size' in error['message']
+
+
+def test_a_chunked_body_within_the_limit_is_passed_on_whole():
+    server = make_server(echo, max_request_body_size=4096)
+    server.start()
+    try:
+        conn = http.client.HTTPConnection(
+            '127.0.0.1', server.port, timeout=LIVENESS
+        )
+        conn.request('POST', '/w', body=chunks(2048), encode_chunked=True)
+        resp = conn.getresponse()
+        answer = resp.status, resp.read()
+        conn.close()
+    finally:
+        server.stop()
+    assert answer == (201, b''.join(chunks(2048)))
+
+
 def test_the_server_is_built_from_the_api_options(conf):
     conf.set_override('bind_port', 0, 'api')
     conf.set_override('backlog', 7, 'api')
     conf.set_override('threads', 3, 'api')
     conf.set_override('client_socket_timeout', 4.5, 'api')
     conf.set_override('shutdown_timeout', 2.5, 'api')
+    conf.set_override('max_request_body_size', 2048, 'api')
     server = server_mod.Server.from_conf(conf, echo)
     try:
         httpd = server._httpd
         assert (httpd.request_queue_size, httpd.timeout) == (7, 4.5)
         assert (httpd.requests.min, httpd.requests.max) == (3, 3)
         assert server.shutdown_timeout == 2.5
+        assert httpd.wsgi_app.limit == 2048
         assert server.url == 'http://127.0.0.1:%d' % server.port
     finally:
         server.stop()

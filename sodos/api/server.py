@@ -110,6 +110,8 @@ class Server:
     ) -> None:
         self._httpd = _Cheroot(
             (host, port),
+            # Bodies are limited by the API, with a 413 and its error body;
+            # cheroot's max_request_body_size would answer before it.
             _SizedBodies(app, max_request_body_size),
             numthreads=threads,
             max=threads,
@@ -120,10 +122,8 @@ class Server:
         self._httpd.timeout = client_socket_timeout
         self._httpd.shutdown_timeout = shutdown_timeout
         self._httpd.max_request_header_size = MAX_HEADER_BYTES
-        # Not cheroot's own body limit: it would answer 413 before the
-        # API, without the API's error body (sodos.api.handler).
         self.shutdown_timeout = shutdown_timeout
-        error: list[OSError] = []
+        error: list[Exception] = []
         # A thread's daemon flag is its creator's: the worker threads
         # that prepare() starts are made daemons by starting them from a
         # daemon thread, so a request stuck past the stop bound never
@@ -133,10 +133,12 @@ class Server:
         )
         binder.start()
         binder.join()
+        if error and not isinstance(error[0], OSError):
+            raise error[0]
         if error:
             raise exception.ConfigError(
                 '[api]bind_host/bind_port: cannot listen on %s:%d: %s'
-                % (host, port, error[0].strerror or error[0])
+                % (host, port, getattr(error[0], 'strerror', None) or error[0])
             ) from error[0]
         self.host = host
         self.port = self._httpd.bind_addr[1]
@@ -157,10 +159,11 @@ class Server:
             max_request_body_size=api.max_request_body_size,
         )
 
-    def _prepare(self, error: list[OSError]) -> None:
+    def _prepare(self, error: list[Exception]) -> None:
         try:
             self._httpd.prepare()
-        except OSError as exc:
+        except Exception as exc:
+            # Raised again by the constructor, in its caller's thread.
             error.append(exc)
 
     @property

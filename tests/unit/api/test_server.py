@@ -324,6 +324,8 @@ def test_the_server_is_built_from_the_api_options(conf):
         httpd = server._httpd
         assert (httpd.request_queue_size, httpd.timeout) == (7, 4.5)
         assert (httpd.requests.min, httpd.requests.max) == (3, 3)
+        # A request stuck past the stop never holds the process up.
+        assert all(worker.daemon for worker in httpd.requests._threads)
         assert server.shutdown_timeout == 2.5
         assert httpd.wsgi_app.limit == 2048
         assert server.url == 'http://127.0.0.1:%d' % server.port

@@ -92,6 +92,8 @@ def test_a_burst_of_writes_waits_in_the_backlog_and_is_served_whole():
     def client(i):
         body = json.dumps({'write': i}).encode()
         try:
+            # A connection the backlog cannot hold is not completed
+            # before the server accepts: it fails here, after a bound.
             sock = socket.create_connection(
                 ('127.0.0.1', server.port), timeout=10
             )

@@ -15,8 +15,8 @@
 A one-process site (and a local simulated federation) runs the API
 beside its other roles, over the KnowMon API of the process (or over RPC
 when KnowMon runs elsewhere). It listens on ``[api]bind_host`` and
-``[api]bind_port`` with a small threaded server; production serves
-:mod:`sodos.wsgi.api` under uwsgi instead.
+``[api]bind_port`` with the server of :mod:`sodos.api.server`;
+production may serve :mod:`sodos.wsgi.api` under uwsgi instead.
 """
 
 from __future__ import annotations
@@ -41,9 +41,7 @@ class ApiRole(roles.Role):
         self._seen = (0, 0)
 
     def start(self) -> None:
-        self.server = server_mod.Server(
-            self.app, self.conf.api.bind_host, self.conf.api.bind_port
-        )
+        self.server = server_mod.Server.from_conf(self.conf, self.app)
         self.server.start()
         super().start()
 

@@ -63,10 +63,52 @@ OPTS: list[cfg.Opt] = [
         help='How requests are authenticated.',
     ),
     cfg.IntOpt(
+        'backlog',
+        default=128,
+        min=1,
+        help='Connections the kernel holds for the "api" role of '
+        'sodos-site while its server is busy accepting others (the listen '
+        'backlog, capped by net.core.somaxconn). A burst of clients larger '
+        'than this may see its connections dropped or reset before a '
+        "request is read. 128 is the default of the OpenStack services' "
+        'WSGI servers (oslo.service). Under uwsgi, --listen applies instead.',
+    ),
+    cfg.IntOpt(
+        'threads',
+        default=16,
+        min=1,
+        help='Requests the "api" role of sodos-site serves at once, each '
+        'in a thread of its own. Connections beyond them are accepted and '
+        'wait their turn. A write holds its thread until the Knowledge '
+        'Base has committed it. Under uwsgi, its --processes and '
+        '--threads apply instead.',
+    ),
+    cfg.FloatOpt(
+        'client_socket_timeout',
+        default=30.0,
+        min=1.0,
+        help='Seconds the "api" role of sodos-site waits on a silent '
+        'client (a request sent in part, a response not read, an idle '
+        'kept-alive connection) before closing its connection. A '
+        'half-sent request holds a thread for that long, at most.',
+    ),
+    cfg.FloatOpt(
+        'shutdown_timeout',
+        default=10.0,
+        min=0.0,
+        help='Seconds a stopping "api" role of sodos-site gives the '
+        'requests it is serving to finish, once it no longer accepts new '
+        'connections. Past it their connections are shut and the role '
+        'stops without them.',
+    ),
+    cfg.IntOpt(
         'max_request_body_size',
         default=1024 * 1024,
         min=1024,
-        help='Largest request body accepted, in bytes (413 above).',
+        help='Largest request body accepted, in bytes: the API answers '
+        '413 to a request that declares a longer one, under uwsgi and in '
+        'sodos-site alike; sodos-site reads a chunked body up to it and '
+        "refuses it past. The API's JSON bodies are far smaller.",
     ),
     cfg.FloatOpt(
         'loop_interval',

@@ -15,11 +15,13 @@
 A :class:`Query` travels unchanged from the caller through every layer
 (KnowMon's clients and manager, the state backend, the Raft runner and
 consumer) down to :meth:`sodos.kb.state.KnowledgeState.freeze`, which is
-the one place that interprets it. A new way to narrow a read is a new
-field here: the layers in between only pass the query on. Over the
-message bus a query travels as its non-default fields, by name (the
-``read`` method's arguments since RPC API 1.0), so a KnowMon of any
-release understands the fields it knows.
+the one place that interprets it (state.check_query says what it cannot
+answer). A new way to narrow a read is a new field here, read there; the
+layers in between only pass the query on (the RPC API gets a version for
+the new argument: sodos.knowmon.rpcapi). Over the message bus a query
+travels as its non-default fields, by name (the ``read`` method's
+arguments since RPC API 1.0), so a KnowMon of any release understands
+the fields it knows.
 
 A :data:`Reply` is what KnowMon's ``read`` answers, in process or over
 the bus (see sodos/knowmon/manager.py for why errors are results).

@@ -27,17 +27,13 @@ from typing import Any
 
 from sodos.domain import appliance as appliance_mod
 from sodos.domain import imageview
+from sodos.kb import shapes
 
 Section = dict[str, Any]
 # The state shown for a member the planner has not placed (yet).
 UNPLACED = 'unplaced'
 # A placed member whose site has not reported its server yet.
 BUILDING = 'building'
-
-
-def _summary(monitoring: Section, site: str) -> dict[str, Any]:
-    summary: dict[str, Any] = (monitoring.get(site) or {}).get('summary') or {}
-    return summary
 
 
 def member_states(
@@ -66,8 +62,7 @@ def member_states(
         if placed.get('appliance_id') != appliance_id:
             continue
         site = placed.get('site', '')
-        summary = _summary(monitoring, site)
-        entry = (summary.get('servers') or {}).get(key) or {}
+        entry = shapes.servers(shapes.summary(monitoring, site)).get(key) or {}
         rows[placed['member']] = {
             'member': placed['member'],
             'site': site,
@@ -140,7 +135,7 @@ def location(value: Any) -> dict[str, float] | None:
     return {'lat': lat, 'lon': lon}
 
 
-def _capacity(summary: dict[str, Any]) -> dict[str, Any]:
+def _capacity(summary: shapes.Summary) -> dict[str, Any]:
     capacity = summary.get('capacity') or {}
     if not capacity:
         return {}
@@ -158,8 +153,8 @@ def site_row(
     name: str, site: dict[str, Any], monitoring: Section, placements: Section
 ) -> dict[str, Any]:
     """A site as operators see it: status, profile, capacity, load."""
-    profile = (site.get('info') or {}).get('profile') or {}
-    summary = _summary(monitoring, name)
+    profile = shapes.profile(site)
+    summary = shapes.summary(monitoring, name)
     api = summary.get('api')
     return {
         'name': name,

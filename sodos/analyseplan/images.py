@@ -44,6 +44,7 @@ from collections import Counter
 from typing import Any
 
 from sodos.domain import imageview
+from sodos.kb import shapes
 
 # Alert ids are derived from what they are about, so that every leader
 # raises the same alert once.
@@ -178,7 +179,7 @@ def schedule(
     registry = kb.get('images') or {}
     waiting: Counter[tuple[str, str]] = Counter()
     for placed in (kb.get('placements') or {}).values():
-        awaiting = (placed.get('info') or {}).get('awaiting_image')
+        awaiting = shapes.placement_info(placed).get('awaiting_image')
         if awaiting:
             waiting[(awaiting, placed['site'])] += 1
     todo = []

@@ -23,16 +23,20 @@ carrying the term the plan was made in.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sodos.analyseplan import planner
 from sodos.domain import imageview
+from sodos.kb import shapes
 from sodos.kb.schemas import PLAN_CHUNK
 
 ENDED = ('done', 'failed')
 
 
-def _create(site: str, appliance_id: str, member: str, info: dict) -> dict:
+def _create(
+    site: str, appliance_id: str, member: str, info: Mapping[str, Any]
+) -> dict:
     params = {
         'appliance_id': appliance_id,
         'member': member,
@@ -91,7 +95,7 @@ def from_plan(plan: planner.Plan, kb: dict[str, Any]) -> list[dict]:
         removals.append(
             {'appliance_id': removal.appliance_id, 'member': removal.member}
         )
-        if sites.get(removal.site, {}).get('status') == 'up':
+        if shapes.is_up(sites, removal.site):
             actions.append(
                 _delete(removal.site, removal.appliance_id, removal.member)
             )
@@ -150,8 +154,7 @@ def cleanups(kb: dict[str, Any], retry_after: float, now: float) -> list:
     # (one pass, rather than every site's servers for every member).
     reported: dict[str, list[str]] = {}
     for name in sorted(monitoring):
-        servers = (monitoring[name].get('summary') or {}).get('servers')
-        for key in servers or ():
+        for key in shapes.servers(shapes.summary_of(monitoring[name])):
             reported.setdefault(key, []).append(name)
     latest: dict[tuple[str, str, str], dict] = {}
     for action in kb.get('actions', {}).values():
@@ -172,7 +175,7 @@ def cleanups(kb: dict[str, Any], retry_after: float, now: float) -> list:
             for name in reported.get(key, ()):
                 if name == home:
                     continue
-                if sites.get(name, {}).get('status') != 'up':
+                if not shapes.is_up(sites, name):
                     continue  # its Exec deletes it once back (reconcile)
                 pending = latest.get((key, name, 'server.delete'))
                 if pending and pending['state'] not in ENDED:
@@ -222,18 +225,15 @@ def releases(kb: dict[str, Any]) -> list:
     out = []
     for key in sorted(kb.get('placements', {})):
         placed = kb['placements'][key]
-        info = placed.get('info') or {}
+        info = shapes.placement_info(placed)
         home = placed['site']
         if not info.get('awaiting_image'):
             continue
-        if sites.get(home, {}).get('status') != 'up':
+        if not shapes.is_up(sites, home):
             continue
         if since.get((key, home), -1.0) >= placed.get('placed_at', 0.0):
             continue
-        servers = ((monitoring.get(home) or {}).get('summary') or {}).get(
-            'servers'
-        ) or {}
-        if key in servers:
+        if key in shapes.servers(shapes.summary(monitoring, home)):
             continue
         if imageview.present(kb, home, info['image'], by_image):
             out.append(

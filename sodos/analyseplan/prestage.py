@@ -36,6 +36,7 @@ from typing import Any
 from sodos.analyseplan import planner as planner_mod
 from sodos.analyseplan.view import Events
 from sodos.domain import imageview
+from sodos.kb import shapes
 
 # What-if plans asked per cycle, at most.
 WHATIFS_PER_CYCLE = 4
@@ -113,7 +114,7 @@ class Prestager:
         hosting = {
             p['site']
             for p in (kb.get('placements') or {}).values()
-            if (p.get('info') or {}).get('image') in refs
+            if shapes.placement_info(p).get('image') in refs
         }
         for gone in set(self._answers) - hosting:
             del self._answers[gone]

@@ -41,6 +41,7 @@ from oslo_log import log
 from sodos import exception
 from sodos import roles
 from sodos.kb import commands
+from sodos.kb import shapes
 from sodos.knowmon import overload
 from sodos.knowmon.rpcapi import KnowMonClient
 
@@ -261,8 +262,7 @@ class AnalysePlanRole(roles.Role):
                 continue
             if any(p['site'] == name for p in placements.values()):
                 continue
-            summary = (monitoring.get(name) or {}).get('summary') or {}
-            if summary.get('servers'):
+            if shapes.servers(shapes.summary(monitoring, name)):
                 continue
             self._queue(
                 'site.maintenance',

@@ -30,6 +30,7 @@ import math
 from typing import Any
 
 from sodos.domain import imageview
+from sodos.kb import shapes
 
 # Resource columns, in placement's units.
 RESOURCES = ('vcpu', 'ram_mb', 'disk_gb')
@@ -62,7 +63,7 @@ class SiteTable:
         self.profiles: list[dict[str, Any]] = []
         for name in self.names:
             site = sites[name]
-            summary = (monitoring.get(name) or {}).get('summary') or {}
+            summary = shapes.summary(monitoring, name)
             self.status.append(_status(name, site, summary, events))
             capacity = summary.get('capacity') or {}
             entries = [capacity.get(res) or {} for res in RESOURCES]
@@ -70,8 +71,8 @@ class SiteTable:
             self.used.append([float(e.get('used') or 0.0) for e in entries])
             self.images.append(_images(summary))
             self.flavors.append(summary.get('flavors') or {})
-            self.servers.append(summary.get('servers') or {})
-            self.profiles.append((site.get('info') or {}).get('profile') or {})
+            self.servers.append(shapes.servers(summary))
+            self.profiles.append(shapes.profile(site))
         self.usable = [s == 'ok' for s in self.status]
         self.cost = [
             float(p.get('cost_per_vcpu_hour') or 0.0) for p in self.profiles
@@ -84,10 +85,7 @@ class SiteTable:
         ]
         self.latency = [
             float(
-                (
-                    ((monitoring.get(n) or {}).get('summary') or {}).get('api')
-                    or {}
-                ).get('latency_ms')
+                shapes.api(shapes.summary(monitoring, n)).get('latency_ms')
                 or 0.0
             )
             for n in self.names
@@ -156,7 +154,7 @@ def finite(row: list[float]) -> list[float]:
     return [x if math.isfinite(x) else 0.0 for x in row]
 
 
-def _images(summary: dict[str, Any]) -> frozenset[str]:
+def _images(summary: shapes.Summary) -> frozenset[str]:
     """The images a site can boot from now, by name and by ID."""
     details = summary.get('image_details') or {}
     return frozenset(summary.get('images') or ()) | frozenset(
@@ -169,7 +167,7 @@ def _images(summary: dict[str, Any]) -> frozenset[str]:
 def _status(
     name: str,
     site: dict[str, Any],
-    summary: dict[str, Any],
+    summary: shapes.Summary,
     events: Events,
 ) -> str:
     """'ok', or why the site takes no new member."""
@@ -184,6 +182,6 @@ def _status(
         return maintenance
     if not summary:
         return 'no monitoring yet'
-    if not (summary.get('api') or {}).get('ok'):
+    if not shapes.api(summary).get('ok'):
         return 'site API down'
     return 'ok'

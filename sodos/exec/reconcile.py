@@ -31,6 +31,7 @@ import dataclasses
 from typing import Any
 
 from sodos.exec.drivers import base as driver
+from sodos.kb import shapes
 
 
 @dataclasses.dataclass
@@ -122,5 +123,5 @@ def _best(found: list[driver.Server]) -> driver.Server:
 
 
 def _buildable(placed: dict[str, Any]) -> bool:
-    info = placed.get('info') or {}
+    info = shapes.placement_info(placed)
     return bool(info.get('image')) and bool(info.get('flavor'))

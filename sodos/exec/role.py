@@ -59,6 +59,7 @@ from sodos.exec.drivers import base as exec_driver
 from sodos.exec.identity import keys as identity_keys
 from sodos.exec.identity import sync as identity_sync
 from sodos.exec.images import relay as image_relay
+from sodos.kb import shapes
 from sodos.knowmon.rpcapi import KnowMonClient
 
 LOG = log.getLogger(__name__)
@@ -250,7 +251,7 @@ class ExecRole(roles.Role):
         """
         if self.relay is None or self._relay_url_checked:
             return
-        profile = (site.get('info') or {}).get('profile') or {}
+        profile = shapes.profile(site)
         published = profile.get('image_relay')
         if published == self.relay.url:
             self._relay_url_checked = True

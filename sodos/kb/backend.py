@@ -36,6 +36,7 @@ from sodos import exception
 from sodos import jsonsafe
 from sodos import plugins
 from sodos.kb import commands
+from sodos.kb import query as kbquery
 
 LOG = logging.getLogger(__name__)
 NAMESPACE = 'sodos.state_backends'
@@ -194,16 +195,18 @@ class StateBackend(abc.ABC):
 
     # -- reads -----------------------------------------------------------
 
-    @abc.abstractmethod
     def read(
-        self,
-        section: str | None = None,
-        site: str | None = None,
-        key: str | None = None,
+        self, query: kbquery.Query | str | None = None, **fields: Any
     ) -> Any:
-        """A copy of the locally applied state (may lag the leader);
-        with ``site``, only what concerns that site (state.BY_SITE); with
-        ``key``, only that entry of the section."""
+        """A copy of the locally applied state (may lag the leader), as
+        much of it as ``query`` asks (:func:`sodos.kb.query.of`'s
+        shorthand taken: ``read('sites')``)."""
+        return self.read_query(kbquery.of(query, **fields))
+
+    @abc.abstractmethod
+    def read_query(self, query: kbquery.Query) -> Any:
+        """:meth:`read` for a query already made: what a backend
+        implements (the shorthand stays in one place)."""
 
     @abc.abstractmethod
     def status(self) -> MemberStatus:

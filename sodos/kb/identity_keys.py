@@ -49,6 +49,8 @@ import hashlib
 import json
 from typing import Any
 
+from sodos.kb import shapes
+
 SECTION = 'identity_keys'
 # The columns of Keystone's revocation_event table sodos copies: all but
 # the per-site autoincrement id (keystone/revoke/backends/sql.py).
@@ -121,6 +123,5 @@ def lagging_sites(sites: dict[str, Any], keys: dict[str, Any]) -> list[str]:
     return sorted(
         name
         for name, ack in (keys.get('acks') or {}).items()
-        if (sites.get(name) or {}).get('status') == 'up'
-        and ack['hash'] != repo['hash']
+        if shapes.is_up(sites, name) and ack['hash'] != repo['hash']
     )

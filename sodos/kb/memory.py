@@ -28,6 +28,7 @@ from oslo_config import cfg
 
 from sodos.kb import backend
 from sodos.kb import commands
+from sodos.kb import query as kbquery
 from sodos.kb import state
 
 
@@ -59,14 +60,9 @@ class MemoryBackend(backend.StateBackend):
         future.set_result(result)
         return future
 
-    def read(
-        self,
-        section: str | None = None,
-        site: str | None = None,
-        key: str | None = None,
-    ) -> Any:
+    def read_query(self, query: kbquery.Query) -> Any:
         with self._lock:
-            thaw = self._state.freeze(section, site, key)
+            thaw = self._state.freeze(query)
         return thaw()
 
     @property

@@ -39,6 +39,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sodos.kb import commands
+from sodos.kb import query as kbquery
 from sodos.kb.sections import base
 from sodos.kb.sections import registry
 
@@ -159,27 +160,13 @@ class KnowledgeState:
             return {'ok': False, 'error': str(exc)}
 
     def read(
-        self,
-        section: str | None = None,
-        site: str | None = None,
-        key: str | None = None,
+        self, query: kbquery.Query | str | None = None, **fields: Any
     ) -> Any:
-        """A deep copy of one section (or all), safe to hand out.
+        """A deep copy of what ``query`` asks (query.of's shorthand
+        taken), safe to hand out."""
+        return self.freeze(kbquery.of(query, **fields))()
 
-        ``site`` keeps only what concerns that site (see BY_SITE): Exec
-        asks every cycle, and copying every site's actions at every site
-        costs the whole federation CPU that grows with its size squared.
-        ``key`` keeps only that entry of the section (``{}`` if absent):
-        an action that looks up its own member's placement.
-        """
-        return self.freeze(section, site, key)()
-
-    def freeze(
-        self,
-        section: str | None = None,
-        site: str | None = None,
-        key: str | None = None,
-    ) -> Callable[[], Any]:
+    def freeze(self, query: kbquery.Query) -> Callable[[], Any]:
         """What :meth:`read` returns, taken now and unpacked later.
 
         The members' readers hold the log's lock only while this runs and
@@ -187,16 +174,16 @@ class KnowledgeState:
         deep copy, so the thread that applies the log (and, on the
         leader, sends the heartbeats) waits that much less.
         """
-        if section is None:
+        if query.section is None:
             return frozen(self.data)
-        if section not in self.data:
+        if query.section not in self.data:
             # A section added after this state was last snapshotted.
-            return frozen(empty()[section])
-        data = self.data[section]
-        if key is not None:
-            data = {key: data[key]} if key in data else {}
-        if site is not None:
-            data = only_site(section, data, site)
+            return frozen(empty()[query.section])
+        data = self.data[query.section]
+        if query.key is not None:
+            data = {query.key: data[query.key]} if query.key in data else {}
+        if query.site is not None:
+            data = only_site(query.section, data, query.site)
         return frozen(data)
 
 
@@ -232,6 +219,25 @@ def only_site(section: str, data: dict[str, Any], site: str) -> dict[str, Any]:
         'section %s cannot be read by site (only %s)'
         % (section, ', '.join(BY_SITE))
     )
+
+
+def check_query(query: kbquery.Query) -> str | None:
+    """Why this state cannot answer ``query``, or None if it can."""
+    if query.section is not None and query.section not in SECTIONS:
+        return 'unknown KB section %r (known: %s)' % (
+            query.section,
+            ', '.join(SECTIONS),
+        )
+    if query.site is not None and query.section not in BY_SITE:
+        return 'KB section %r cannot be read by site (only %s)' % (
+            query.section,
+            ', '.join(BY_SITE),
+        )
+    if query.key is not None and (
+        query.section is None or not isinstance(query.key, str)
+    ):
+        return 'a read by key names a section and a string key'
+    return None
 
 
 def fold_digest(digest: int, wire: Any) -> int:

@@ -33,6 +33,8 @@ from typing import Any
 
 from oslo_config import cfg
 
+from sodos.kb import shapes
+
 LOG = logging.getLogger(__name__)
 
 ENDED = ('done', 'failed')
@@ -131,7 +133,7 @@ class HistoryRecorder:
     def _copy_samples(self, monitoring: dict[str, Any]) -> int:
         written = 0
         for site, entry in monitoring.items():
-            summary = (entry or {}).get('summary') or {}
+            summary = shapes.summary_of(entry)
             collected = summary.get('collected_at')
             if not isinstance(collected, (int, float)):
                 continue

@@ -17,8 +17,9 @@ raised (as oslo.messaging expected exceptions would be), so that a caller
 in another process gets the same plain message a caller in this process
 does, with no remote traceback, and one written for any release of the
 other side: a result dict needs no shared exception classes. ``read``
-wraps its data the same way (``{'ok': True, 'data': ...}``); the clients
+wraps its data the same way (a :data:`sodos.kb.query.Reply`); the clients
 unwrap it and raise :class:`sodos.exception.SodosError` on an error.
+Both clients call these methods by name (methods.py).
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from oslo_config import cfg
 from sodos import exception
 from sodos.kb import backend as kb_backend
 from sodos.kb import commands
+from sodos.kb import query as kbquery
 from sodos.kb import state
+from sodos.knowmon import methods
 from sodos.knowmon import summary as summary_rules
 
 # Version history: rpcapi.KnowMonAPI's docstring.
@@ -51,35 +54,20 @@ class KnowMonManager:
         self.backend = backend
         self.conf = conf
 
-    def read(
-        self,
-        context: Any,
-        section: str | None = None,
-        site: str | None = None,
-        key: str | None = None,
-    ) -> Any:
-        if section is not None and section not in state.SECTIONS:
-            return {
-                'ok': False,
-                'error': 'unknown KB section %r (known: %s)'
-                % (section, ', '.join(state.SECTIONS)),
-            }
-        if site is not None and section not in state.BY_SITE:
-            return {
-                'ok': False,
-                'error': 'KB section %r cannot be read by site (only %s)'
-                % (section, ', '.join(state.BY_SITE)),
-            }
-        if key is not None and (section is None or not isinstance(key, str)):
-            return {
-                'ok': False,
-                'error': 'a read by key names a section and a string key',
-            }
+    def read(self, context: Any, **fields: Any) -> kbquery.Reply:
+        """The KB as a read asks it: ``fields`` are a Query's wire form,
+        the arguments by name that clients of every release send."""
         try:
-            data = self.backend.read(section, site, key)
-            return {'ok': True, 'data': data}
+            query = kbquery.Query.from_wire(fields)
         except exception.SodosError as exc:
-            return {'ok': False, 'error': str(exc)}
+            return kbquery.refusal(str(exc))
+        problem = state.check_query(query)
+        if problem:
+            return kbquery.refusal(problem)
+        try:
+            return kbquery.answer(self.backend.read(query))
+        except exception.SodosError as exc:
+            return kbquery.refusal(str(exc))
 
     def submit(
         self, context: Any, command: Any, commit_timeout: float | None = None
@@ -157,7 +145,7 @@ class KnowMonManager:
         return self.backend.liveness()
 
 
-class LocalKnowMonAPI:
+class LocalKnowMonAPI(methods.KnowMonClient):
     """KnowMonAPI for roles in the KnowMon's own process.
 
     Same methods and results as the RPC client, without a message bus in
@@ -169,44 +157,5 @@ class LocalKnowMonAPI:
     def __init__(self, manager: KnowMonManager) -> None:
         self.manager = manager
 
-    def read(
-        self,
-        section: str | None = None,
-        site: str | None = None,
-        key: str | None = None,
-    ) -> Any:
-        return unwrap(self.manager.read({}, section, site, key))
-
-    def submit(
-        self, command: dict[str, Any], timeout: float | None = None
-    ) -> dict[str, Any]:
-        return self.manager.submit({}, command, timeout)
-
-    def submit_many(
-        self, wires: list[dict[str, Any]], timeout: float | None = None
-    ) -> list[dict[str, Any]]:
-        return self.manager.submit_many({}, wires, timeout)
-
-    def status(self) -> dict[str, Any]:
-        return self.manager.status({})
-
-    def in_quorum(self) -> bool:
-        return self.manager.in_quorum({})
-
-    def liveness(self) -> dict[str, float]:
-        return self.manager.liveness({})
-
-    def report(
-        self, summary: dict[str, Any], force: bool = False
-    ) -> dict[str, Any]:
-        return self.manager.report({}, summary, force)
-
-    def close(self) -> None:
-        """Nothing to release: the KnowMon role owns the backend."""
-
-
-def unwrap(reply: dict[str, Any]) -> Any:
-    """The data of a ``read`` reply, or its error raised."""
-    if not reply.get('ok'):
-        raise exception.SodosError(reply.get('error'))
-    return reply['data']
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        return getattr(self.manager, method)({}, **kwargs)

@@ -23,6 +23,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sodos.kb import shapes
+
 NAMESPACE = uuid.UUID('0c5b8f8e-2f43-4f7e-8f3c-6a1b9d2e4c11')
 KIND = 'overload'
 
@@ -31,7 +33,7 @@ def alert_id(site: str) -> str:
     return uuid.uuid5(NAMESPACE, 'overload:' + site).hex
 
 
-def utilisation(summary: dict[str, Any]) -> dict[str, float]:
+def utilisation(summary: shapes.Summary) -> dict[str, float]:
     """Percent used per resource with a non-zero total."""
     out = {}
     for res, entry in sorted((summary.get('capacity') or {}).items()):
@@ -51,9 +53,9 @@ def changes(
     """(alert.raise args to commit, alert ids to close)."""
     raise_, close = [], []
     for name in sorted(monitoring):
-        if sites.get(name, {}).get('status') != 'up':
+        if not shapes.is_up(sites, name):
             continue
-        used = utilisation(monitoring[name].get('summary') or {})
+        used = utilisation(shapes.summary(monitoring, name))
         hot = {r: u for r, u in used.items() if u > threshold}
         aid = alert_id(name)
         if hot and aid not in alerts:

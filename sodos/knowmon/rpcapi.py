@@ -29,19 +29,22 @@ API version history:
 * 1.2 - read takes site: only what concerns one site.
 * 1.3 - Add submit_many: several commands committed together; read
   takes key: one entry of a section.
+
+A method is added in methods.py (an entry of METHODS and a line of the
+shared client class) and served by manager.py; a new way to narrow a read
+is a field of sodos.kb.query.Query and an entry of read's ``later``.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
-from typing import Protocol
 
 from oslo_config import cfg
 
 from sodos import exception
 from sodos.kb import commands
-from sodos.knowmon import manager
+from sodos.knowmon import methods
 
 LOG = logging.getLogger(__name__)
 
@@ -53,41 +56,11 @@ UNSUPPORTED = 'does not support RPC version'
 CLOSE_TIMEOUT = 5.0
 
 
-class KnowMonClient(Protocol):
-    """What roles may ask of their site's KnowMon, wherever it runs."""
-
-    # How the calls travel, for the roles' cycle lines: 'RPC', 'in-process'.
-    via: str
-
-    def read(
-        self,
-        section: str | None = None,
-        site: str | None = None,
-        key: str | None = None,
-    ) -> Any: ...
-
-    def submit(
-        self, command: dict[str, Any], timeout: float | None = None
-    ) -> dict[str, Any]: ...
-
-    def submit_many(
-        self, wires: list[dict[str, Any]], timeout: float | None = None
-    ) -> list[dict[str, Any]]: ...
-
-    def status(self) -> dict[str, Any]: ...
-
-    def in_quorum(self) -> bool: ...
-
-    def liveness(self) -> dict[str, float]: ...
-
-    def report(
-        self, summary: dict[str, Any], force: bool = False
-    ) -> dict[str, Any]: ...
-
-    def close(self) -> None: ...
+# What roles may ask of their site's KnowMon, wherever it runs.
+KnowMonClient = methods.KnowMonClient
 
 
-class KnowMonAPI:
+class KnowMonAPI(methods.KnowMonClient):
     VERSION = '1.3'
     via = 'RPC'
 
@@ -121,14 +94,21 @@ class KnowMonAPI:
         # Whether the KnowMon takes submit_many (API 1.3).
         self._batches = True
 
-    def _call(
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        spec = methods.METHODS[method]
+        timeout = float(self.conf.rpc_response_timeout)
+        if spec.commits:
+            commit = kwargs.get('commit_timeout')
+            timeout = (commit or self.conf.raft.commit_timeout) + SUBMIT_MARGIN
+        return self._send(method, kwargs, timeout, spec.version_for(kwargs))
+
+    def _send(
         self,
         method: str,
-        timeout: float | None = None,
+        kwargs: dict[str, Any],
+        timeout: float,
         version: str = '1.0',
-        **kwargs: Any,
     ) -> Any:
-        timeout = timeout or float(self.conf.rpc_response_timeout)
         client = self.client.prepare(timeout=timeout, version=version)
         bus_timeout, remote_error, bus_error = self._errors
         try:
@@ -162,47 +142,13 @@ class KnowMonAPI:
                 % (self.site, method, _type_name(exc), first_line)
             ) from exc
 
-    def read(
-        self,
-        section: str | None = None,
-        site: str | None = None,
-        key: str | None = None,
-    ) -> Any:
-        if key is not None:
-            return manager.unwrap(
-                self._call(
-                    'read', version='1.3', section=section, site=site, key=key
-                )
-            )
-        if site is None:
-            return manager.unwrap(self._call('read', section=section))
-        return manager.unwrap(
-            self._call('read', version='1.2', section=section, site=site)
-        )
-
-    def submit(
-        self, command: dict[str, Any], timeout: float | None = None
-    ) -> dict[str, Any]:
-        budget = (timeout or self.conf.raft.commit_timeout) + SUBMIT_MARGIN
-        result: dict[str, Any] = self._call(
-            'submit', timeout=budget, command=command, commit_timeout=timeout
-        )
-        return result
-
     def submit_many(
         self, wires: list[dict[str, Any]], timeout: float | None = None
     ) -> list[dict[str, Any]]:
         if not self._batches:
             return [self.submit(wire, timeout) for wire in wires]
-        budget = (timeout or self.conf.raft.commit_timeout) + SUBMIT_MARGIN
         try:
-            result: list[dict[str, Any]] = self._call(
-                'submit_many',
-                timeout=budget,
-                version='1.3',
-                wires=wires,
-                commit_timeout=timeout,
-            )
+            return super().submit_many(wires, timeout)
         except exception.SodosError as exc:
             if UNSUPPORTED not in str(exc):
                 raise
@@ -213,31 +159,6 @@ class KnowMonAPI:
             )
             self._batches = False
             return [self.submit(wire, timeout) for wire in wires]
-        return result
-
-    def status(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._call('status')
-        return result
-
-    def in_quorum(self) -> bool:
-        return bool(self._call('in_quorum'))
-
-    def liveness(self) -> dict[str, float]:
-        result: dict[str, float] = self._call('liveness')
-        return result
-
-    def report(
-        self, summary: dict[str, Any], force: bool = False
-    ) -> dict[str, Any]:
-        budget = self.conf.raft.commit_timeout + SUBMIT_MARGIN
-        result: dict[str, Any] = self._call(
-            'report',
-            timeout=budget,
-            version='1.1',
-            summary=summary,
-            force=force,
-        )
-        return result
 
     def close(self) -> None:
         if not self._own_transport:

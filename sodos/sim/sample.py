@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sodos.kb import shapes
+
 _UNPLACED_PREFIX = 'member '
 _UNPLACED_INFIX = ' cannot be placed: '
 
@@ -78,8 +80,7 @@ def take(
     for name, report in kb['monitoring'].items():
         if procs.get(name) != 'running':
             continue
-        summary = (report or {}).get('summary') or {}
-        for key, entry in (summary.get('servers') or {}).items():
+        for key, entry in shapes.servers(shapes.summary_of(report)).items():
             for server in [entry] + list(entry.get('others') or []):
                 seen.setdefault(key, []).append(
                     (name, server.get('status', '?'))
@@ -95,8 +96,8 @@ def take(
         site = placed['site']
         status = next((s for n, s in seen.get(key, []) if n == site), None)
         if status is None:
-            summary = (kb['monitoring'].get(site) or {}).get('summary') or {}
-            entry = (summary.get('servers') or {}).get(key) or {}
+            summary = shapes.summary(kb['monitoring'], site)
+            entry = shapes.servers(summary).get(key) or {}
             status = entry.get('status', 'PENDING')
         members[key] = {
             'site': site,

@@ -20,6 +20,8 @@ import pytest
 from sodos import exception
 from sodos import rpc
 from sodos.kb import commands
+from sodos.knowmon import manager
+from sodos.knowmon import methods
 from sodos.knowmon import rpcapi
 
 
@@ -185,7 +187,7 @@ def test_a_silent_knowmon_is_not_ready(conf):
     client = rpcapi.KnowMonAPI(conf, site='nobody')
     started = time.monotonic()
     with pytest.raises(exception.NotReady, match='nobody did not answer'):
-        client._call('status', timeout=0.5)
+        client._send('status', {}, timeout=0.5)
     assert time.monotonic() - started < 5
     client.close()
 
@@ -242,3 +244,44 @@ def test_a_remote_failure_has_no_traceback(over_bus, knowmon, error, name):
     assert str(caught.value) == (
         'KnowMon of site here failed on liveness: %s: disk on fire' % name
     )
+
+
+def test_every_method_of_the_table_is_served_and_called():
+    for name in methods.METHODS:
+        assert callable(getattr(manager.KnowMonManager, name))
+        assert callable(getattr(methods.KnowMonClient, name))
+
+
+def test_a_read_asks_the_api_version_its_fields_need():
+    read = methods.METHODS['read']
+    assert read.version_for({'section': 'alerts'}) == '1.0'
+    assert read.version_for({'section': 'alerts', 'site': 'a'}) == '1.2'
+    assert read.version_for({'section': 'alerts', 'key': 'k'}) == '1.3'
+    assert read.version_for({'section': 'alerts', 'site': None}) == '1.0'
+    # Versions compare as numbers, not strings.
+    assert (
+        methods.Method('1.2', later={'x': '1.10'}).version_for({'x': 1})
+        == '1.10'
+    )
+
+
+def test_a_read_in_the_arguments_of_older_clients_is_answered(knowmon, api):
+    raise_alert(api, 'a' * 32, 'here')
+    reply = knowmon.manager.read({}, section='alerts', site='here', key=None)
+    assert set(reply['data']) == {'a' * 32}
+    assert knowmon.manager.read({}, section='policy')['ok'] is True
+    reply = knowmon.manager.read({}, section='alerts', colour='red')
+    assert reply['ok'] is False
+    assert 'unknown read argument' in reply['error']
+
+
+def test_a_read_by_key_of_an_older_knowmon_fails_plainly(
+    over_bus, api, monkeypatch
+):
+    # A KnowMon serving API 1.2: reads by site still work; by key, the
+    # bus refuses the version rather than answering the whole section.
+    monkeypatch.setattr(manager, 'API_VERSION', '1.2')
+    raise_alert(api, 'c' * 32, 'here')
+    assert set(over_bus.read('alerts', site='here')) == {'c' * 32}
+    with pytest.raises(exception.SodosError, match=rpcapi.UNSUPPORTED):
+        over_bus.read('alerts', key='c' * 32)

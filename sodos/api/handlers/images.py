@@ -35,6 +35,7 @@ from sodos.api import util
 from sodos.api.policies import image as policies
 from sodos.api.schemas import image as schemas
 from sodos.kb import schemas as kb_schemas
+from sodos.kb import shapes
 
 _IMAGE_ID = re.compile(kb_schemas.IMAGE_ID['pattern'])
 # What the image's detail is made from.
@@ -134,12 +135,12 @@ def _holders(
     a word on the others that list it."""
     active, others = [], []
     for name in sorted(kb['sites']):
-        summary = (kb['monitoring'].get(name) or {}).get('summary') or {}
+        summary = shapes.summary(kb['monitoring'], name)
         found = (summary.get('image_details') or {}).get(image_id)
         if not found:
             continue
         if found.get('status') == 'active':
-            up = kb['sites'][name].get('status') == 'up'
+            up = shapes.is_up(kb['sites'], name)
             active.append((not up, name, found))
         else:
             others.append('%s at site %s' % (found.get('status'), name))

@@ -40,6 +40,7 @@ from sodos import exception
 from sodos.conf import site_profile
 from sodos.kb import backend
 from sodos.kb import commands
+from sodos.kb import query as kbquery
 from sodos.kb.raft import control
 from sodos.kb.raft import controller
 from sodos.kb.raft import endpoints
@@ -227,13 +228,8 @@ class RaftBackend(backend.StateBackend):
             timeout = self.conf.raft.commit_timeout
         return self.runner.submit(command.to_wire(), timeout)
 
-    def read(
-        self,
-        section: str | None = None,
-        site: str | None = None,
-        key: str | None = None,
-    ) -> Any:
-        return self.runner.read(section, site, key)
+    def read_query(self, query: kbquery.Query) -> Any:
+        return self.runner.read(query)
 
     @property
     def term(self) -> int:

@@ -21,6 +21,7 @@ from typing import Any
 from pysyncobj import SyncObjConsumer
 from pysyncobj import replicated
 
+from sodos.kb import query as kbquery
 from sodos.kb import state
 
 Applied = Callable[[dict[str, Any], dict[str, Any]], None]
@@ -56,14 +57,9 @@ class KBConsumer(SyncObjConsumer):
             self._on_applied(wire, result)
         return result
 
-    def read(
-        self,
-        section: str | None = None,
-        site: str | None = None,
-        key: str | None = None,
-    ) -> Any:
+    def read(self, query: kbquery.Query) -> Any:
         with self._lock:
-            thaw = self.kb.freeze(section, site, key)
+            thaw = self.kb.freeze(query)
         return thaw()
 
     @property

@@ -35,6 +35,7 @@ from pysyncobj import SyncObjConf
 from pysyncobj.monotonic import monotonic
 
 from sodos import exception
+from sodos.kb import query as kbquery
 from sodos.kb.raft import snapshot
 from sodos.kb.raft import writes
 from sodos.kb.raft.consumer import KBConsumer
@@ -252,16 +253,11 @@ class RaftRunner:
 
     # -- reads -----------------------------------------------------------
 
-    def read(
-        self,
-        section: str | None = None,
-        site: str | None = None,
-        key: str | None = None,
-    ) -> Any:
+    def read(self, query: kbquery.Query) -> Any:
         reader = self._reader
         if reader is None:
             raise exception.NotReady('the Raft member has not started')
-        return reader.read(section, site, key)
+        return reader.read(query)
 
     def status(self) -> dict[str, Any]:
         return self._status

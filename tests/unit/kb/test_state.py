@@ -15,6 +15,7 @@ import copy
 import pytest
 
 from sodos.kb import commands
+from sodos.kb import query
 from sodos.kb import state
 
 FED = 'f' * 32
@@ -220,7 +221,7 @@ def test_reads_are_copies(kb):
 
 
 def test_a_frozen_read_is_the_state_when_it_was_taken(kb):
-    thaw = kb.freeze('sites')
+    thaw = kb.freeze(query.Query('sites'))
     kb.apply(
         cmd('site.status', {'site': 'a', 'status': 'down', 'reason': 'r'})
     )

@@ -59,9 +59,9 @@ from typing import Any
 import yaml
 
 from sodos import exception
+from sodos.sim import federation
+from sodos.sim import ports
 from sodos.sim import runner as sim_runner
-from sodos.testing import federation
-from sodos.testing import ports
 
 EDGE_100 = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))),

@@ -13,7 +13,7 @@
 """Plays a scenario on real site processes on loopback.
 
 One ``sodos-site`` process per site (all roles, the simulator Exec
-driver), started through :class:`sodos.testing.federation.LocalFederation`
+driver), started through :class:`sodos.sim.federation.LocalFederation`
 with the site's ``[site_profile]`` and ``[simulator]`` capacity from the
 scenario. The runner joins the federation as a read-only KB member (no
 message bus), puts the appliances, waits until every member runs, then
@@ -36,11 +36,11 @@ from typing import Any
 
 from sodos import exception
 from sodos.analyseplan import appliance as appliance_mod
+from sodos.sim import federation
+from sodos.sim import ports
 from sodos.sim import report as report_mod
 from sodos.sim import sample as sample_mod
 from sodos.sim import scenario as scenario_mod
-from sodos.testing import federation
-from sodos.testing import ports
 
 # Loops short enough that a run moves at a human pace (seconds), as
 # tools/local_federation.py and benchmarks/failover.py use them.

@@ -37,15 +37,15 @@ from typing import Any
 
 from keystoneauth1 import session as ks_session
 
-from sodos.testing.minicloud import accounts
-from sodos.testing.minicloud import backends
-from sodos.testing.minicloud import configs
-from sodos.testing.minicloud import errors
-from sodos.testing.minicloud import layout as layout_mod
-from sodos.testing.minicloud import neutron as neutron_mod
-from sodos.testing.minicloud import processes
-from sodos.testing.minicloud import seed
-from sodos.testing.minicloud import startup
+from tests.minicloud import accounts
+from tests.minicloud import backends
+from tests.minicloud import configs
+from tests.minicloud import errors
+from tests.minicloud import layout as layout_mod
+from tests.minicloud import neutron as neutron_mod
+from tests.minicloud import processes
+from tests.minicloud import seed
+from tests.minicloud import startup
 
 # The site's daemons, with neutron.daemon(mode) in place of 'neutron'.
 DAEMONS = (

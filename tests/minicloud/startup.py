@@ -45,18 +45,18 @@ from concurrent import futures
 from typing import TYPE_CHECKING
 from typing import Any
 
-from sodos.testing.minicloud import backends
-from sodos.testing.minicloud import catalog
-from sodos.testing.minicloud import errors
-from sodos.testing.minicloud import layout as layout_mod
-from sodos.testing.minicloud import neutron as neutron_mod
-from sodos.testing.minicloud import neutron_stub
-from sodos.testing.minicloud import probes
-from sodos.testing.minicloud import processes
-from sodos.testing.minicloud import seed
+from tests.minicloud import backends
+from tests.minicloud import catalog
+from tests.minicloud import errors
+from tests.minicloud import layout as layout_mod
+from tests.minicloud import neutron as neutron_mod
+from tests.minicloud import neutron_stub
+from tests.minicloud import probes
+from tests.minicloud import processes
+from tests.minicloud import seed
 
 if TYPE_CHECKING:
-    from sodos.testing.minicloud import site as site_mod
+    from tests.minicloud import site as site_mod
 
 WAIT = 300.0
 

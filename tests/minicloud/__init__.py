@@ -26,9 +26,9 @@ from tests.minicloud.backends import DEFAULT_TRANSPORT_URL
 from tests.minicloud.errors import MinicloudError
 from tests.minicloud.layout import free_port_base
 from tests.minicloud.layout import free_port_bases
-from tests.minicloud.site import INSTALL_HINT
+from tests.minicloud.packages import INSTALL_HINT
+from tests.minicloud.packages import missing_packages
 from tests.minicloud.site import Site
-from tests.minicloud.site import missing_packages
 
 __all__ = [
     'DEFAULT_DATABASE_URL',

@@ -52,10 +52,17 @@ from novaclient import client as nova_client
 from sodos import exception
 from sodos.exec import role as exec_role
 from sodos.knowmon import role as knowmon_role
-from sodos.testing import clouds
-from sodos.testing import kbwriter
-from sodos.testing import minicloud
-from sodos.testing import ports
+from sodos.sim import ports
+
+# The test bed (minicloud and its helpers, under tests/) is not
+# installed with sodos: it is imported from this checkout.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from tests import clouds  # noqa: E402
+from tests import kbwriter  # noqa: E402
+from tests import minicloud  # noqa: E402
 
 IMAGE = 'fake-image'
 FLAVOR = 'm1.tiny'

@@ -59,9 +59,8 @@ from typing import Any
 import yaml
 
 from sodos import exception
-from sodos.sim import runner as sim_runner
-from sodos.testing import federation
-from sodos.testing import ports
+from sodos.sim import federation
+from sodos.sim import ports
 
 EDGE_100 = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -138,9 +137,9 @@ def add_site(fed: federation.LocalFederation) -> None:
     own outgoing connections could take while it is down."""
     site = fed.add_site(start=False)
     taken = {s.address for s in fed.sites.values() if s is not site}
-    site.address = ports.free_address(*sim_runner.listen_ports())
+    site.address = ports.free_address(*ports.listen_ports())
     while site.address in taken:
-        site.address = ports.free_address(*sim_runner.listen_ports())
+        site.address = ports.free_address(*ports.listen_ports())
     site.write_config()
     site.start()
 

@@ -56,9 +56,16 @@ from sodos.exec.identity import sync as identity_sync
 from sodos.identity import crypto
 from sodos.knowmon import identity_api
 from sodos.knowmon import role as knowmon_role
-from sodos.testing import clouds
-from sodos.testing import minicloud
-from sodos.testing import ports
+from sodos.sim import ports
+
+# The test bed (minicloud and its helpers, under tests/) is not
+# installed with sodos: it is imported from this checkout.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from tests import clouds  # noqa: E402
+from tests import minicloud  # noqa: E402
 
 SECRET = 'benchmark identity secret'
 PREFIX = 'bench-id-'

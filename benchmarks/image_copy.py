@@ -54,8 +54,15 @@ from sodos import exception
 from sodos.exec import actions
 from sodos.exec.drivers.openstack import driver as os_driver
 from sodos.exec.images import relay as image_relay
-from sodos.testing import clouds
-from sodos.testing import minicloud
+
+# The test bed (minicloud and its helpers, under tests/) is not
+# installed with sodos: it is imported from this checkout.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from tests import clouds  # noqa: E402
+from tests import minicloud  # noqa: E402
 
 MIB = 1024 * 1024
 

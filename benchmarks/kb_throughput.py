@@ -65,7 +65,7 @@ ROOT = os.path.dirname(HERE)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from sodos.testing import ports  # noqa: E402
+from sodos.sim import ports  # noqa: E402
 
 NODE = os.path.join(HERE, '_kbnode.py')
 VOTERS = 3

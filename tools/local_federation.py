@@ -35,7 +35,7 @@ import uuid
 import prettytable
 
 from sodos.kb.raft import report
-from sodos.testing import federation
+from sodos.sim import federation
 
 # Short loops, so that the demo moves at a human pace (seconds).
 DEMO_SETTINGS = {

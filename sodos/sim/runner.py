@@ -13,7 +13,7 @@
 """Plays a scenario on real site processes on loopback.
 
 One ``sodos-site`` process per site (all roles, the simulator Exec
-driver), started through :class:`sodos.testing.federation.LocalFederation`
+driver), started through :class:`sodos.sim.federation.LocalFederation`
 with the site's ``[site_profile]`` and ``[simulator]`` capacity from the
 scenario. The runner joins the federation as a read-only KB member (no
 message bus), puts the appliances, waits until every member runs, then
@@ -36,11 +36,12 @@ from typing import Any
 
 from sodos import exception
 from sodos.domain import appliance as appliance_mod
+from sodos.sim import events
+from sodos.sim import federation
+from sodos.sim import ports
 from sodos.sim import report as report_mod
 from sodos.sim import sample as sample_mod
 from sodos.sim import scenario as scenario_mod
-from sodos.testing import federation
-from sodos.testing import ports
 
 # Loops short enough that a run moves at a human pace (seconds), as
 # tools/local_federation.py and benchmarks/failover.py use them.
@@ -65,7 +66,6 @@ PROGRESS_EVERY = 2.0
 PUT_CONCURRENCY = 16
 STOP_TIMEOUT = 30.0
 START_BATCH = 10
-EPHEMERAL_PORTS = '/proc/sys/net/ipv4/ip_local_port_range'
 
 
 class RunFailed(exception.SodosError):
@@ -118,6 +118,11 @@ class Runner:
             self._last_progress = taken['t']
             self.log(report_mod.progress_line(taken, self._last_event))
         return taken
+
+    def show_event(self, what: str) -> None:
+        """The progress line names ``what`` as the last event, at once."""
+        self._last_event = what
+        self._last_progress = -PROGRESS_EVERY
 
     @property
     def expected(self) -> list[str]:
@@ -216,7 +221,7 @@ class Runner:
             % (len(sc.sites), sc.voters, fed.root)
         )
         taken: set[str] = set()
-        low, high = listen_ports()
+        low, high = ports.listen_ports()
         for site in sc.sites:
             self.extras[site.name] = self._site_config(site)
             local = fed.add_site(site.name, start=False)
@@ -350,7 +355,7 @@ class Runner:
             while True:
                 now = self.clock()
                 while pending and self.started + pending[0].at <= now:
-                    self._fire(fed, client, pending.pop(0))
+                    events.fire(self, fed, client, pending.pop(0))
                     last_fired = self.clock()
                 taken = self._sample(client)
                 if not pending:
@@ -364,119 +369,6 @@ class Runner:
             # Ctrl-C or SIGTERM: report what was seen, then stop it all.
             self.interrupted = True
             self.log('interrupted: stopping')
-
-    # -- events ----------------------------------------------------------
-
-    def _fire(self, fed, client, event: scenario_mod.Event) -> None:
-        t = self.clock()
-        record: dict[str, Any] = {
-            'index': event.index,
-            'at': event.at,
-            't': round(t, 3),
-            'action': event.action,
-            'sites': list(event.sites),
-            'what': event.describe(),
-        }
-        if event.note:
-            record['note'] = event.note
-        try:
-            getattr(self, '_do_' + event.action)(fed, client, event)
-        except exception.SodosError as exc:
-            record['error'] = str(exc)
-            self.log('event %s failed: %s' % (event.describe(), exc))
-        self.played.append(record)
-        self._last_event = '%s @%.0f' % (event.describe(), event.at)
-        self._last_progress = -PROGRESS_EVERY  # show it now
-        self.log('[%6.1f s] event: %s' % (t, event.describe()))
-
-    def _do_crash(self, fed, client, event) -> None:
-        for name in event.sites:
-            fed.sites[name].kill()
-            self.procs[name] = 'crashed'
-
-    def _do_freeze(self, fed, client, event) -> None:
-        for name in event.sites:
-            fed.sites[name].freeze()
-            self.procs[name] = 'frozen'
-
-    def _do_recover(self, fed, client, event) -> None:
-        for name in event.sites:
-            site = fed.sites[name]
-            if self.procs[name] == 'crashed':
-                site.start()
-            elif self.procs[name] == 'frozen':
-                site.thaw()
-            self.procs[name] = 'running'
-            simulator = self.extras[name]['simulator']
-            if simulator.pop('failed_hosts', None):
-                site.write_config(**self.extras[name])
-                site.signal(signal.SIGHUP)
-            for appliance_id in self.load_ids.pop(name, []):
-                client.propose(
-                    'appliance.delete', {'appliance_id': appliance_id}
-                )
-
-    def _do_drain(self, fed, client, event) -> None:
-        for name in event.sites:
-            client.propose(
-                'site.maintenance', {'site': name, 'state': 'draining'}
-            )
-
-    def _do_undrain(self, fed, client, event) -> None:
-        for name in event.sites:
-            client.propose('site.maintenance', {'site': name, 'state': ''})
-
-    def _do_policy(self, fed, client, event) -> None:
-        client.propose('policy.set', {'key': event.key, 'value': event.value})
-
-    def _do_load(self, fed, client, event) -> None:
-        """Capacity lost (hosts failed, via the simulator's mutable
-        failure switch and SIGHUP) and usage added (appliances pinned to
-        the site)."""
-        for name in event.sites:
-            site = fed.sites[name]
-            if event.hosts_down:
-                self.extras[name]['simulator']['failed_hosts'] = [
-                    str(n) for n in range(1, event.hosts_down + 1)
-                ]
-                site.write_config(**self.extras[name])
-                site.signal(signal.SIGHUP)
-            for n in range(event.extra):
-                appliance_id = uuid.uuid4().hex
-                spec = appliance_mod.validate(
-                    {
-                        'name': 'load-%s-%d' % (name, n),
-                        'priority': 0,
-                        'members': [
-                            {
-                                'name': 'load',
-                                'image': 'fake-image',
-                                'flavor': event.flavor,
-                            }
-                        ],
-                        'constraints': {'sites': [name]},
-                    }
-                )
-                client.propose(
-                    'appliance.put',
-                    {'appliance_id': appliance_id, 'spec': spec},
-                )
-                self.load_ids.setdefault(name, []).append(appliance_id)
-
-
-def listen_ports() -> tuple[int, int]:
-    """Ports for the sites to listen on, below the kernel's ephemeral
-    range: a hundred sites open thousands of outgoing connections, whose
-    local ports would otherwise take the port of a site that has not
-    started yet, or of one that a crash event stopped."""
-    try:
-        with open(EPHEMERAL_PORTS, encoding='ascii') as f:
-            first = int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 20000, 40000
-    if first < 12000:
-        return 20000, 40000
-    return 10000, first - 2
 
 
 def _last_error(log: str) -> str:

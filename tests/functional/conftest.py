@@ -18,7 +18,7 @@ import urllib.parse
 
 import pytest
 
-from sodos.testing import federation
+from sodos.sim import federation
 
 DEFAULT_TRANSPORT_URL = 'rabbit://guest:guest@127.0.0.1:5672/'
 

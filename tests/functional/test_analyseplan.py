@@ -19,8 +19,8 @@ then the leader's site is killed and the new leader plans.
 
 import time
 
-from sodos.testing import federation
-from sodos.testing import kbwriter
+from sodos.sim import federation
+from tests import kbwriter
 
 SETTINGS = dict(
     federation.FAST_SIMULATED_SETTINGS,

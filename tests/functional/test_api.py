@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 
-from sodos.testing import ports
+from sodos.sim import ports
 from tests.functional.test_analyseplan import SETTINGS
 
 SPEC = {

@@ -16,7 +16,7 @@ each site publishes its catalog, every API lists them all, and with
 region."""
 
 from sodos.exec.drivers.simulator import catalog as simulator_catalog
-from sodos.testing import federation
+from sodos.sim import federation
 from tests.functional.test_api import api_config
 from tests.functional.test_api import call
 from tests.functional.test_api import wait

@@ -17,8 +17,8 @@ re-placed elsewhere; once resumed it deletes its stale servers, and no
 member ever ends up running at two sites.
 """
 
-from sodos.testing import federation
-from sodos.testing import kbwriter
+from sodos.sim import federation
+from tests import kbwriter
 
 EXEC_SETTINGS = federation.FAST_SIMULATED_SETTINGS
 

@@ -25,8 +25,8 @@ import os
 import subprocess
 import time
 
-from sodos.testing import federation
-from sodos.testing import ports
+from sodos.sim import federation
+from sodos.sim import ports
 from tests.functional.test_osc import _openstack_command
 
 SITE = 'site-1'

@@ -25,7 +25,7 @@ import os
 import time
 
 from sodos.exec.drivers.simulator import images as simulator_images
-from sodos.testing import kbwriter
+from tests import kbwriter
 
 IMAGE = '5f0c2a9e-1b7d-4c3e-9a8f-6d2b1e0c4a7f'
 SIZE = 3 * 1024 * 1024 + 17

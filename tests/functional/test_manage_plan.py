@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from sodos.testing import federation
+from sodos.sim import federation
 from tests.functional.test_analyseplan import SETTINGS
 
 

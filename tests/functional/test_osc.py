@@ -26,8 +26,8 @@ import urllib.request
 
 import pytest
 
-from sodos.testing import federation
-from sodos.testing import ports
+from sodos.sim import federation
+from sodos.sim import ports
 
 SITE = 'site-1'
 SPEC = (

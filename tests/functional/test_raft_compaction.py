@@ -29,7 +29,7 @@ from pysyncobj import pickle
 from sodos import conf as sodos_conf
 from sodos.kb import commands
 from sodos.kb.raft import backend as raft_backend
-from sodos.testing import ports
+from sodos.sim import ports
 
 ENTRIES = 30
 PERIOD = 1.0

@@ -36,7 +36,7 @@ from sodos import conf as sodos_conf
 from sodos.kb import commands
 from sodos.kb.raft import backend as raft_backend
 from sodos.kb.raft.repair import RepairingSyncObj
-from sodos.testing import ports
+from sodos.sim import ports
 
 UNSENT = 5
 WRITES = 3000

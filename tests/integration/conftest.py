@@ -31,8 +31,8 @@ from concurrent import futures
 
 import pytest
 
-from sodos.testing import minicloud
-from sodos.testing.minicloud import backends
+from tests import minicloud
+from tests.minicloud import backends
 
 # Three sites: the third takes the members of a site lost (AnalysePlan).
 SITE_NAMES = ('sodos-it-a', 'sodos-it-b', 'sodos-it-c')

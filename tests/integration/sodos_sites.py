@@ -29,8 +29,8 @@ from typing import Any
 
 from sodos.exec.catalog import sync as catalog_sync
 from sodos.exec.drivers.openstack import catalog as ks_catalog
-from sodos.testing import clouds
-from sodos.testing import federation
+from sodos.sim import federation
+from tests import clouds
 from tests.integration.conftest import SITE_NAMES
 
 

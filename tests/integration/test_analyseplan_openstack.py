@@ -26,7 +26,7 @@ import time
 import pytest
 from novaclient import client as nova_client
 
-from sodos.testing import kbwriter
+from tests import kbwriter
 from tests.integration import sodos_sites
 from tests.integration.conftest import SITE_NAMES
 

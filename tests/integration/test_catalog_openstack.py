@@ -36,7 +36,7 @@ import pytest
 from keystoneclient.v3 import client as ks_client
 
 from sodos.exec.catalog import plan as catalog_plan
-from sodos.testing import ports
+from sodos.sim import ports
 from tests.integration import sodos_sites as sodos_sites_mod
 from tests.integration.conftest import SITE_NAMES
 

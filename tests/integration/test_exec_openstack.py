@@ -30,7 +30,7 @@ import pytest
 from keystoneauth1 import adapter as ks_adapter
 from novaclient import client as nova_client
 
-from sodos.testing import kbwriter
+from tests import kbwriter
 from tests.integration import sodos_sites as sodos_sites_mod
 from tests.integration.conftest import SITE_NAMES
 

@@ -49,8 +49,8 @@ from sodos.kb import identity_keys
 from sodos.kb import memory
 from sodos.knowmon import fernet_rotation
 from sodos.knowmon import manager
-from sodos.testing import minicloud
-from sodos.testing.minicloud import backends
+from tests import minicloud
+from tests.minicloud import backends
 
 SECRET = 'integration fernet secret'
 MAX_KEYS = 4

@@ -40,9 +40,9 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 from keystoneauth1.identity import v3
 
-from sodos.testing import clouds
-from sodos.testing import kbwriter
-from sodos.testing import ports
+from sodos.sim import ports
+from tests import clouds
+from tests import kbwriter
 from tests.functional.test_osc import _openstack_command
 from tests.integration import sodos_sites
 from tests.integration.conftest import SITE_NAMES

@@ -37,7 +37,7 @@ from keystoneauth1.identity import v3
 from keystoneclient.v3 import client as ks_client
 from novaclient import client as nova_client
 
-from sodos.testing import ports
+from sodos.sim import ports
 from tests.functional.test_osc import _openstack_command
 from tests.integration import sodos_sites as sodos_sites_mod
 from tests.integration.conftest import SITE_NAMES

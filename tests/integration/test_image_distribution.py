@@ -34,9 +34,9 @@ import urllib.request
 import pytest
 from novaclient import client as nova_client
 
-from sodos.testing import clouds
-from sodos.testing import kbwriter
-from sodos.testing import ports
+from sodos.sim import ports
+from tests import clouds
+from tests import kbwriter
 from tests.integration import sodos_sites
 from tests.integration.conftest import SITE_NAMES
 

@@ -29,9 +29,9 @@ from sodos.exec import role as exec_role
 from sodos.exec.drivers.openstack import driver as os_driver
 from sodos.exec.images import relay as image_relay
 from sodos.knowmon import role as knowmon_role
-from sodos.testing import clouds
-from sodos.testing import kbwriter
-from sodos.testing import ports
+from sodos.sim import ports
+from tests import clouds
+from tests import kbwriter
 
 SIZE = 3 * 1048576 + 4321
 PROPERTIES = {'os_distro': 'cirros', 'hw_disk_bus': 'scsi', 'sodos_it': 'yes'}

@@ -42,9 +42,9 @@ from sodos.exec.drivers.openstack.keystone_db import schema
 from sodos.exec.drivers.openstack.keystone_db import writer as db_writer
 from sodos.identity import converge
 from sodos.identity import model
-from sodos.testing import minicloud
-from sodos.testing.minicloud import backends
+from tests import minicloud
 from tests.integration.conftest import SITE_NAMES
+from tests.minicloud import backends
 
 KEYSTONE_MANAGE = os.path.join(
     os.path.dirname(sys.executable), 'keystone-manage'

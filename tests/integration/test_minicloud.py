@@ -36,9 +36,9 @@ from keystoneauth1 import adapter
 from keystoneauth1 import exceptions as ks_exceptions
 from oslo_config import cfg
 
-from sodos.testing import minicloud
-from sodos.testing.minicloud import neutron as neutron_mod
-from sodos.testing.minicloud import smoke
+from tests import minicloud
+from tests.minicloud import neutron as neutron_mod
+from tests.minicloud import smoke
 
 try:
     from glanceclient import client as glance_client

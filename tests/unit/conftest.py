@@ -44,7 +44,7 @@ def knowmon(conf):
 def make_member(tmp_path):
     """Start one-member raft federations on loopback; stop them after."""
     from sodos.kb.raft import backend
-    from sodos.testing import ports
+    from sodos.sim import ports
 
     started = []
 

@@ -20,7 +20,7 @@ import os
 
 import pytest
 
-from sodos.testing import clouds
+from tests import clouds
 
 
 class FakeImages:

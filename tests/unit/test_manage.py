@@ -16,7 +16,7 @@ import pytest
 
 from sodos.cmd import manage
 from sodos.kb.raft import store
-from sodos.testing import ports
+from sodos.sim import ports
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from sodos import exception
 from sodos import roleset
 from sodos.api import policies
 from sodos.api import policy
-from sodos.testing import ports
+from sodos.sim import ports
 
 
 def get(url):

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from sodos.exec import role as exec_role
-from sodos.testing import kbwriter
+from tests import kbwriter
 from tests.unit.helpers import Wrapped
 
 APP = 'a' * 32

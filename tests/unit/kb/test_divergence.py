@@ -30,7 +30,7 @@ from sodos.kb.raft import consumer as consumer_mod
 from sodos.kb.raft import control
 from sodos.kb.raft import heartbeat
 from sodos.knowmon import divergence
-from sodos.testing import ports
+from sodos.sim import ports
 
 
 def alert(i, site='a'):

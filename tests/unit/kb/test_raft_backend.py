@@ -19,7 +19,7 @@ import pytest
 from sodos import exception
 from sodos.kb.raft import backend as raft_backend
 from sodos.kb.raft import store
-from sodos.testing import ports
+from sodos.sim import ports
 
 
 def started(conf):

@@ -26,7 +26,7 @@ import pytest
 
 from sodos.kb.raft import backend as raft_backend
 from sodos.kb.raft import journal_format
-from sodos.testing import ports
+from sodos.sim import ports
 
 
 def wait_for(predicate, what, timeout=30):

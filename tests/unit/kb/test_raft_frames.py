@@ -27,7 +27,7 @@ import pytest
 
 from sodos.kb.raft import backend as raft_backend
 from sodos.kb.raft import frames
-from sodos.testing import ports
+from sodos.sim import ports
 
 
 @pytest.fixture(autouse=True)

@@ -27,7 +27,6 @@ by their pidfiles, files, databases, vhost) and builds it anew.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -37,15 +36,16 @@ from typing import Any
 
 from keystoneauth1 import session as ks_session
 
-from sodos.testing.minicloud import accounts
-from sodos.testing.minicloud import backends
-from sodos.testing.minicloud import configs
-from sodos.testing.minicloud import errors
-from sodos.testing.minicloud import layout as layout_mod
-from sodos.testing.minicloud import neutron as neutron_mod
-from sodos.testing.minicloud import processes
-from sodos.testing.minicloud import seed
-from sodos.testing.minicloud import startup
+from tests.minicloud import accounts
+from tests.minicloud import backends
+from tests.minicloud import configs
+from tests.minicloud import errors
+from tests.minicloud import layout as layout_mod
+from tests.minicloud import neutron as neutron_mod
+from tests.minicloud import packages
+from tests.minicloud import processes
+from tests.minicloud import seed
+from tests.minicloud import startup
 
 # The site's daemons, with neutron.daemon(mode) in place of 'neutron'.
 DAEMONS = (
@@ -58,31 +58,6 @@ DAEMONS = (
     'nova-api',
     'nova-compute',
 )
-_EXECUTABLES = (
-    'keystone-manage',
-    'glance-manage',
-    'placement-manage',
-    'nova-manage',
-    'nova-conductor',
-    'nova-scheduler',
-    'nova-compute',
-    'uwsgi',
-)
-_MODULES = ('pymysql', 'keystoneclient', 'glanceclient', 'novaclient')
-INSTALL_HINT = (
-    'pip install -c tools/openstack-constraints.txt '
-    '-r integration-requirements.txt'
-)
-
-
-def missing_packages(neutron: str = neutron_mod.DEFAULT_MODE) -> list[str]:
-    """The OpenStack executables and modules this venv lacks.
-
-    neutron: the neutron mode the site would run.
-    """
-    missing = processes.missing(_EXECUTABLES)
-    missing += [m for m in _MODULES if importlib.util.find_spec(m) is None]
-    return missing + neutron_mod.missing(neutron)
 
 
 def _print(line: str) -> None:
@@ -312,13 +287,17 @@ class Site:
     # Steps of start
 
     def _preflight(self) -> None:
-        missing = missing_packages(neutron_mod.STUB)
+        missing = packages.missing_packages(neutron_mod.STUB)
         if missing:
             raise errors.MinicloudError(
                 'preflight',
                 'OpenStack packages missing next to %s (%s); install them '
                 'with: %s'
-                % (processes.bin_dir(), ', '.join(missing), INSTALL_HINT),
+                % (
+                    processes.bin_dir(),
+                    ', '.join(missing),
+                    packages.INSTALL_HINT,
+                ),
             )
         missing = neutron_mod.missing(self.neutron)
         if missing:
@@ -331,7 +310,7 @@ class Site:
                     neutron_mod.REQUIREMENT,
                     processes.bin_dir(),
                     ', '.join(missing),
-                    INSTALL_HINT,
+                    packages.INSTALL_HINT,
                 ),
             )
         backends.check_reachable(self.database_url, self.base_transport_url)

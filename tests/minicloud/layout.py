@@ -27,7 +27,7 @@ import random
 import re
 import socket
 
-from sodos.testing.minicloud import errors
+from tests.minicloud import errors
 
 HOST = '127.0.0.1'
 

@@ -10,16 +10,18 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Loopback addresses for test members.
+"""Loopback addresses for the sites and members of a local federation.
 
 A member listens on its Raft port and on the next one (control channel),
-so a test needs two free consecutive ports.
+so each needs two free consecutive ports.
 """
 
 from __future__ import annotations
 
 import random
 import socket
+
+EPHEMERAL_PORTS = '/proc/sys/net/ipv4/ip_local_port_range'
 
 
 def _free(port: int) -> bool:
@@ -39,3 +41,18 @@ def free_address(low: int = 20000, high: int = 40000) -> str:
         if _free(port) and _free(port + 1):
             return '127.0.0.1:%d' % port
     raise RuntimeError('no two consecutive free ports on loopback')
+
+
+def listen_ports() -> tuple[int, int]:
+    """Ports for the sites to listen on, below the kernel's ephemeral
+    range: a hundred sites open thousands of outgoing connections, whose
+    local ports would otherwise take the port of a site that has not
+    started yet, or of one that a crash event stopped."""
+    try:
+        with open(EPHEMERAL_PORTS, encoding='ascii') as f:
+            first = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 20000, 40000
+    if first < 12000:
+        return 20000, 40000
+    return 10000, first - 2

@@ -23,12 +23,12 @@ import time
 from typing import TYPE_CHECKING
 from typing import Any
 
-from sodos.testing.minicloud import errors
-from sodos.testing.minicloud import probes
-from sodos.testing.minicloud import seed
+from tests.minicloud import errors
+from tests.minicloud import probes
+from tests.minicloud import seed
 
 if TYPE_CHECKING:
-    from sodos.testing.minicloud import site as site_mod
+    from tests.minicloud import site as site_mod
 
 BOOT_TIMEOUT = 120.0
 

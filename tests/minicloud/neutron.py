@@ -40,10 +40,10 @@ import os
 import shutil
 import sys
 
-from sodos.testing.minicloud import configs
-from sodos.testing.minicloud import errors
-from sodos.testing.minicloud import layout as layout_mod
-from sodos.testing.minicloud import processes
+from tests.minicloud import configs
+from tests.minicloud import errors
+from tests.minicloud import layout as layout_mod
+from tests.minicloud import processes
 
 REAL = 'real'
 STUB = 'stub'

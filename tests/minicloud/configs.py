@@ -26,8 +26,8 @@ import shutil
 import sys
 from typing import Any
 
-from sodos.testing.minicloud import accounts
-from sodos.testing.minicloud import layout as layout_mod
+from tests.minicloud import accounts
+from tests.minicloud import layout as layout_mod
 
 Sections = dict[str, dict[str, Any]]
 

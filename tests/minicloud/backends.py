@@ -28,7 +28,7 @@ import amqp
 import sqlalchemy
 from sqlalchemy import pool
 
-from sodos.testing.minicloud import errors
+from tests.minicloud import errors
 
 DEFAULT_DATABASE_URL = 'mysql+pymysql://root@127.0.0.1:3306'
 DEFAULT_TRANSPORT_URL = 'rabbit://guest:guest@127.0.0.1:5672/'

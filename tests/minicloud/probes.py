@@ -29,7 +29,7 @@ from typing import Any
 from keystoneauth1 import adapter
 from keystoneauth1 import session as ks_session
 
-from sodos.testing.minicloud import errors
+from tests.minicloud import errors
 
 PLACEMENT_MICROVERSION = '1.14'
 
@@ -109,7 +109,7 @@ def lists_networks(network_api: adapter.Adapter) -> bool:
 def compute(sess: ks_session.Session, region: str) -> Any:
     from novaclient import client
 
-    from sodos.testing.minicloud import seed
+    from tests.minicloud import seed
 
     return client.Client(
         seed.COMPUTE_MICROVERSION, session=sess, region_name=region

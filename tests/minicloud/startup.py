@@ -38,25 +38,24 @@ import grp
 import os
 import pwd
 import sys
-import threading
 import time
 from collections.abc import Callable
 from concurrent import futures
 from typing import TYPE_CHECKING
 from typing import Any
 
-from sodos.testing.minicloud import backends
-from sodos.testing.minicloud import catalog
-from sodos.testing.minicloud import errors
-from sodos.testing.minicloud import layout as layout_mod
-from sodos.testing.minicloud import neutron as neutron_mod
-from sodos.testing.minicloud import neutron_stub
-from sodos.testing.minicloud import probes
-from sodos.testing.minicloud import processes
-from sodos.testing.minicloud import seed
+from tests.minicloud import backends
+from tests.minicloud import catalog
+from tests.minicloud import layout as layout_mod
+from tests.minicloud import neutron as neutron_mod
+from tests.minicloud import neutron_stub
+from tests.minicloud import probes
+from tests.minicloud import processes
+from tests.minicloud import seed
+from tests.minicloud import tasks
 
 if TYPE_CHECKING:
-    from sodos.testing.minicloud import site as site_mod
+    from tests.minicloud import site as site_mod
 
 WAIT = 300.0
 
@@ -66,9 +65,8 @@ class Startup:
         self.site = site
         self.layout = site.layout
         self.started = started
-        self.abort = threading.Event()
-        self.first_error: errors.MinicloudError | None = None
-        self._lock = threading.Lock()
+        self.tasks = tasks.Group()
+        self.abort = self.tasks.abort
         self.runner = processes.Runner(self.layout, self.abort)
 
     def say(self, text: str) -> None:
@@ -133,7 +131,7 @@ class Startup:
             '--keystone-group',
             grp.getgrgid(os.getgid()).gr_name,
         ]
-        _parallel(
+        tasks.parallel(
             lambda: self._run('keystone db sync', 'keystone', 'db_sync'),
             lambda: self._run(
                 'keystone keys', 'keystone', 'fernet_setup', *owner
@@ -334,7 +332,7 @@ class Startup:
                 fn: Callable[..., None],
                 *args: Any,
             ) -> futures.Future:
-                return pool.submit(self._guard, phase, log, fn, *args)
+                return pool.submit(self.tasks.guard, phase, log, fn, *args)
 
             lay = self.layout
             rabbit = task('rabbit vhost', None, self.rabbit)
@@ -387,36 +385,8 @@ class Startup:
                 # Ctrl-C: end the tasks quickly, the pool waits for them.
                 self.abort.set()
                 raise
-            if self.first_error is not None:
+            if self.tasks.first_error is not None:
                 # Let the other tasks see `abort` and end, then report the
                 # root cause rather than a task that only depended on it.
                 futures.wait(every)
-                raise self.first_error
-
-    def _guard(
-        self, phase: str, log: str | None, fn: Callable[..., None], *args: Any
-    ) -> None:
-        """Run a task; any failure becomes a MinicloudError and aborts."""
-        try:
-            fn(*args)
-        except errors.MinicloudError as e:
-            self._failed(e)
-            raise
-        except Exception as e:
-            error = errors.MinicloudError(
-                phase, '%s: %s' % (type(e).__name__, e), log
-            )
-            self._failed(error)
-            raise error from e
-
-    def _failed(self, error: errors.MinicloudError) -> None:
-        with self._lock:
-            if self.first_error is None:
-                self.first_error = error
-        self.abort.set()
-
-
-def _parallel(*calls: Callable[[], None]) -> None:
-    with futures.ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        for future in [pool.submit(c) for c in calls]:
-            future.result()
+                raise self.tasks.first_error

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from keystoneauth1 import session as ks_session
 
-from sodos.testing.minicloud import accounts
-from sodos.testing.minicloud import layout as layout_mod
-from sodos.testing.minicloud import neutron
+from tests.minicloud import accounts
+from tests.minicloud import layout as layout_mod
+from tests.minicloud import neutron
 
 
 def services(

@@ -36,8 +36,8 @@ from glanceclient import client as glance_client
 from oslo_config import cfg
 
 from sodos import conf as sodos_conf
-from sodos.testing import federation
-from sodos.testing import minicloud
+from sodos.sim import federation
+from tests import minicloud
 
 # What Glance shows of an image that a copy keeps the same at every site
 # (besides its additional properties).

@@ -30,8 +30,8 @@ import time
 
 import psutil
 
-from sodos.testing.minicloud import errors
-from sodos.testing.minicloud import layout as layout_mod
+from tests.minicloud import errors
+from tests.minicloud import layout as layout_mod
 
 # uwsgi masters stop at once on SIGINT; on SIGTERM (die-on-term) they wait
 # out the workers' mercy period.

@@ -21,14 +21,14 @@ The OpenStack packages come from integration-requirements.txt (with
 tools/openstack-constraints.txt) and must be in the running venv.
 """
 
-from sodos.testing.minicloud.backends import DEFAULT_DATABASE_URL
-from sodos.testing.minicloud.backends import DEFAULT_TRANSPORT_URL
-from sodos.testing.minicloud.errors import MinicloudError
-from sodos.testing.minicloud.layout import free_port_base
-from sodos.testing.minicloud.layout import free_port_bases
-from sodos.testing.minicloud.site import INSTALL_HINT
-from sodos.testing.minicloud.site import Site
-from sodos.testing.minicloud.site import missing_packages
+from tests.minicloud.backends import DEFAULT_DATABASE_URL
+from tests.minicloud.backends import DEFAULT_TRANSPORT_URL
+from tests.minicloud.errors import MinicloudError
+from tests.minicloud.layout import free_port_base
+from tests.minicloud.layout import free_port_bases
+from tests.minicloud.packages import INSTALL_HINT
+from tests.minicloud.packages import missing_packages
+from tests.minicloud.site import Site
 
 __all__ = [
     'DEFAULT_DATABASE_URL',

@@ -12,10 +12,10 @@
 
 """A federation of real sodos site processes on loopback.
 
-Used by the functional tests, the benchmarks and the local quick start:
-each site is a ``sodos-site`` process with its own config file, data
-directory and log, talking real Raft over TCP to the others. Sites are
-started, stopped, killed and frozen by their pid only.
+Used by ``sodos-sim``, the functional tests, the benchmarks and the
+local quick start: each site is a ``sodos-site`` process with its own
+config file, data directory and log, talking real Raft over TCP to the
+others. Sites are started, stopped, killed and frozen by their pid only.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 from sodos import exception
 from sodos.kb.raft import control
 from sodos.kb.raft import report
-from sodos.testing import ports
+from sodos.sim import ports
 
 # Timeouts for a LAN (here: loopback), as doc/configuration.rst recommends.
 LAN_SETTINGS: dict[str, dict[str, Any]] = {

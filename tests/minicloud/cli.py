@@ -30,13 +30,13 @@ import sys
 import tempfile
 import traceback
 
-from sodos.testing.minicloud import backends
-from sodos.testing.minicloud import configs
-from sodos.testing.minicloud import errors
-from sodos.testing.minicloud import neutron
-from sodos.testing.minicloud import processes
-from sodos.testing.minicloud import site as site_mod
-from sodos.testing.minicloud import smoke
+from tests.minicloud import backends
+from tests.minicloud import configs
+from tests.minicloud import errors
+from tests.minicloud import neutron
+from tests.minicloud import processes
+from tests.minicloud import site as site_mod
+from tests.minicloud import smoke
 
 _URLS = {
     'keystone': 'auth_url',

@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -113,6 +114,7 @@ class LocalSite:
                 'log_file': self.log_path,
                 'debug': fed.debug,
                 'transport_url': fed.transport_url,
+                'control_exchange': fed.control_exchange,
             },
             'raft': {
                 'address': self.address,
@@ -244,6 +246,11 @@ class LocalFederation:
         self.voter_count = voter_count
         self.roles = list(roles)
         self.transport_url = transport_url
+        # Sites of one federation share one message bus exchange of their
+        # own: two federations on one broker (tests run side by side, a
+        # simulation beside a demo) use the same site names, and their
+        # RPC calls would otherwise reach each other's sites.
+        self.control_exchange = 'sodos-' + uuid.uuid4().hex[:12]
         self.debug = debug
         self.settings: dict[str, dict[str, Any]] = {
             g: dict(o) for g, o in LAN_SETTINGS.items()
@@ -342,6 +349,7 @@ class LocalFederation:
             rpc.register_opts(conf)
             conf([], project='sodos', default_config_files=[])
             conf.set_override('transport_url', self.transport_url)
+            conf.set_override('control_exchange', self.control_exchange)
             self._rpc_conf = (conf, rpc.transport(conf))
         conf, transport = self._rpc_conf
         return rpcapi.KnowMonAPI(conf, site=site.name, transport=transport)

@@ -68,10 +68,14 @@ class SiteUpFilter(Filter):
     name = 'site_up'
     static = True
 
-    def mask(self, table, inst, ctx):
+    def mask(
+        self, table: SiteTable, inst: appliance.Instance, ctx: Context
+    ) -> list[bool] | None:
         return table.usable
 
-    def why(self, table, i, inst, ctx):
+    def why(
+        self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
+    ) -> str:
         return table.status[i]
 
 
@@ -81,13 +85,17 @@ class ConstraintsFilter(Filter):
     name = 'constraints'
     static = True
 
-    def mask(self, table, inst, ctx):
+    def mask(
+        self, table: SiteTable, inst: appliance.Instance, ctx: Context
+    ) -> list[bool] | None:
         return [
             appliance.allows(ctx.constraints, name, table.profiles[i])
             for i, name in enumerate(table.names)
         ]
 
-    def why(self, table, i, inst, ctx):
+    def why(
+        self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
+    ) -> str:
         return 'not allowed by the constraints (sites, regions, labels)'
 
 
@@ -99,10 +107,14 @@ class ImageFilter(Filter):
     name = 'image'
     static = True
 
-    def mask(self, table, inst, ctx):
+    def mask(
+        self, table: SiteTable, inst: appliance.Instance, ctx: Context
+    ) -> list[bool] | None:
         return [table.image_ok(i, inst.image) for i in range(len(table.names))]
 
-    def why(self, table, i, inst, ctx):
+    def why(
+        self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
+    ) -> str:
         if inst.image in table.copyable:
             return 'image %s cannot be copied here (failed here before)' % (
                 inst.image
@@ -115,13 +127,17 @@ class FlavorFilter(Filter):
     name = 'flavor'
     static = True
 
-    def mask(self, table, inst, ctx):
+    def mask(
+        self, table: SiteTable, inst: appliance.Instance, ctx: Context
+    ) -> list[bool] | None:
         return [
             all(math.isfinite(x) for x in need)
             for need in table.need(inst.flavor)
         ]
 
-    def why(self, table, i, inst, ctx):
+    def why(
+        self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
+    ) -> str:
         return 'flavor %s unknown' % inst.flavor
 
 
@@ -130,7 +146,9 @@ class CapacityFilter(Filter):
 
     name = 'capacity'
 
-    def mask(self, table, inst, ctx):
+    def mask(
+        self, table: SiteTable, inst: appliance.Instance, ctx: Context
+    ) -> list[bool] | None:
         keep = 1.0 - ctx.constraints.get('headroom_pct', 0) / 100.0
         # Spelled out per resource: the planner's innermost loop.
         return [
@@ -142,7 +160,9 @@ class CapacityFilter(Filter):
             )
         ]
 
-    def why(self, table, i, inst, ctx):
+    def why(
+        self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
+    ) -> str:
         keep = 1.0 - ctx.constraints.get('headroom_pct', 0) / 100.0
         need = table.need(inst.flavor)[i]
         for j, res in enumerate(RESOURCES):
@@ -163,14 +183,18 @@ class SpreadFilter(Filter):
 
     name = 'spread'
 
-    def mask(self, table, inst, ctx):
+    def mask(
+        self, table: SiteTable, inst: appliance.Instance, ctx: Context
+    ) -> list[bool] | None:
         used = [i for i, n in ctx.sites_used.items() if n > 0]
         if not used or len(used) >= ctx.constraints.get('spread', 1):
             return None
         taken = set(used)
         return [i not in taken for i in range(len(table.names))]
 
-    def why(self, table, i, inst, ctx):
+    def why(
+        self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
+    ) -> str:
         return 'already hosts a member (spread %d)' % (
             ctx.constraints.get('spread', 1)
         )
@@ -179,7 +203,9 @@ class SpreadFilter(Filter):
 class AffinityFilter(Filter):
     name = 'affinity'
 
-    def mask(self, table, inst, ctx):
+    def mask(
+        self, table: SiteTable, inst: appliance.Instance, ctx: Context
+    ) -> list[bool] | None:
         if not ctx.constraints.get('affinity'):
             return None
         used = [i for i, n in ctx.sites_used.items() if n > 0]
@@ -188,7 +214,9 @@ class AffinityFilter(Filter):
         taken = set(used)
         return [i in taken for i in range(len(table.names))]
 
-    def why(self, table, i, inst, ctx):
+    def why(
+        self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
+    ) -> str:
         return 'affinity: the other members are elsewhere'
 
 
@@ -198,12 +226,16 @@ class FailedHereFilter(Filter):
 
     name = 'failed_here'
 
-    def mask(self, table, inst, ctx):
+    def mask(
+        self, table: SiteTable, inst: appliance.Instance, ctx: Context
+    ) -> list[bool] | None:
         if not ctx.excluded:
             return None
         return [i not in ctx.excluded for i in range(len(table.names))]
 
-    def why(self, table, i, inst, ctx):
+    def why(
+        self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
+    ) -> str:
         return 'the server failed there before'
 
 

@@ -134,7 +134,9 @@ class _Sources:
         return chosen
 
 
-def copy_action(entry: dict[str, Any], site: str, source: str, url: str):
+def copy_action(
+    entry: dict[str, Any], site: str, source: str, url: str
+) -> dict[str, Any]:
     """The ``image.copy`` action item that gets ``entry`` to ``site``."""
     meta = entry.get('metadata') or {}
     metadata = {

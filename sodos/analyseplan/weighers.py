@@ -65,7 +65,7 @@ class FreeRamWeigher(Weigher):
     name = 'free_ram'
     static = False
 
-    def weigh(self, table):
+    def weigh(self, table: SiteTable) -> list[float]:
         top = max([total[1] for total in table.total], default=0.0)
         if top <= 0.0:
             return [0.0] * len(table.names)
@@ -84,7 +84,7 @@ class CostWeigher(Weigher):
 
     name = 'cost'
 
-    def weigh(self, table):
+    def weigh(self, table: SiteTable) -> list[float]:
         return _lower_is_better(table.cost)
 
 
@@ -93,7 +93,7 @@ class EnergyWeigher(Weigher):
 
     name = 'energy'
 
-    def weigh(self, table):
+    def weigh(self, table: SiteTable) -> list[float]:
         return _lower_is_better(table.energy)
 
 
@@ -102,7 +102,7 @@ class LatencyWeigher(Weigher):
 
     name = 'latency'
 
-    def weigh(self, table):
+    def weigh(self, table: SiteTable) -> list[float]:
         return _lower_is_better(table.latency)
 
 
@@ -113,7 +113,7 @@ class PackWeigher(Weigher):
     name = 'pack'
     static = False
 
-    def weigh(self, table):
+    def weigh(self, table: SiteTable) -> list[float]:
         return [float(active) for active in table.active]
 
 

@@ -66,19 +66,34 @@ def fire(
     run.log('[%6.1f s] event: %s' % (t, event.describe()))
 
 
-def crash(run, fed, client, event) -> None:
+def crash(
+    run: runner_mod.Runner,
+    fed: federation.LocalFederation,
+    client: Any,
+    event: scenario_mod.Event,
+) -> None:
     for name in event.sites:
         fed.sites[name].kill()
         run.procs[name] = 'crashed'
 
 
-def freeze(run, fed, client, event) -> None:
+def freeze(
+    run: runner_mod.Runner,
+    fed: federation.LocalFederation,
+    client: Any,
+    event: scenario_mod.Event,
+) -> None:
     for name in event.sites:
         fed.sites[name].freeze()
         run.procs[name] = 'frozen'
 
 
-def recover(run, fed, client, event) -> None:
+def recover(
+    run: runner_mod.Runner,
+    fed: federation.LocalFederation,
+    client: Any,
+    event: scenario_mod.Event,
+) -> None:
     for name in event.sites:
         site = fed.sites[name]
         if run.procs[name] == 'crashed':
@@ -94,21 +109,41 @@ def recover(run, fed, client, event) -> None:
             client.propose('appliance.delete', {'appliance_id': appliance_id})
 
 
-def drain(run, fed, client, event) -> None:
+def drain(
+    run: runner_mod.Runner,
+    fed: federation.LocalFederation,
+    client: Any,
+    event: scenario_mod.Event,
+) -> None:
     for name in event.sites:
         client.propose('site.maintenance', {'site': name, 'state': 'draining'})
 
 
-def undrain(run, fed, client, event) -> None:
+def undrain(
+    run: runner_mod.Runner,
+    fed: federation.LocalFederation,
+    client: Any,
+    event: scenario_mod.Event,
+) -> None:
     for name in event.sites:
         client.propose('site.maintenance', {'site': name, 'state': ''})
 
 
-def policy(run, fed, client, event) -> None:
+def policy(
+    run: runner_mod.Runner,
+    fed: federation.LocalFederation,
+    client: Any,
+    event: scenario_mod.Event,
+) -> None:
     client.propose('policy.set', {'key': event.key, 'value': event.value})
 
 
-def load(run, fed, client, event) -> None:
+def load(
+    run: runner_mod.Runner,
+    fed: federation.LocalFederation,
+    client: Any,
+    event: scenario_mod.Event,
+) -> None:
     """Capacity lost (hosts failed, via the simulator's mutable failure
     switch and SIGHUP) and usage added (appliances pinned to the site)."""
     for name in event.sites:

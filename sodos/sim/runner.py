@@ -242,12 +242,7 @@ class Runner:
                 local.start()
             count = min(len(sites), first + START_BATCH)
             self._wait(
-                fed,
-                lambda r, count=count: (
-                    sum(m['status'] == 'up' for m in r['members']) >= count
-                ),
-                timeout,
-                '%d sites up' % count,
+                fed, _up_at_least(count), timeout, '%d sites up' % count
             )
         count = len(sc.sites)
         self._wait(
@@ -262,7 +257,13 @@ class Runner:
         self.formed = self.clock()
         self.log('federation formed in %.1f s' % self.formed)
 
-    def _wait(self, fed, predicate, timeout: float, what: str) -> None:
+    def _wait(
+        self,
+        fed: federation.LocalFederation,
+        predicate: Callable[[dict[str, Any]], Any],
+        timeout: float,
+        what: str,
+    ) -> None:
         """fed.wait, in short steps, giving up as soon as a site exits
         (a bad option, a port taken) rather than at the timeout."""
         deadline = time.monotonic() + timeout
@@ -384,3 +385,12 @@ def _merge(*sources: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         for group, options in source.items():
             out.setdefault(group, {}).update(options)
     return out
+
+
+def _up_at_least(count: int) -> Callable[[dict[str, Any]], bool]:
+    """Whether a federation report shows at least ``count`` sites up."""
+
+    def enough(report: dict[str, Any]) -> bool:
+        return sum(m['status'] == 'up' for m in report['members']) >= count
+
+    return enough

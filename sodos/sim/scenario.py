@@ -399,7 +399,7 @@ def parse(text: str, label: str = 'scenario', path: str = '') -> Scenario:
     return _build(data, fail, label, path)
 
 
-def _build(data: dict[str, Any], fail: Any, label: str, path: str):
+def _build(data: dict[str, Any], fail: Any, label: str, path: str) -> Scenario:
     sites = _sites(data, fail)
     names = {s.name for s in sites}
     regions = {s.region for s in sites}

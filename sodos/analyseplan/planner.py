@@ -41,86 +41,16 @@ from typing import Any
 from sodos import exception
 from sodos import plugins
 from sodos.analyseplan import filters as filters_mod
+from sodos.analyseplan import keeping
 from sodos.analyseplan import objective
 from sodos.analyseplan import weighers as weighers_mod
-from sodos.analyseplan.view import RESOURCES
+from sodos.analyseplan.plan import Move
+from sodos.analyseplan.plan import Plan
+from sodos.analyseplan.plan import Removal
+from sodos.analyseplan.plan import Unplaced
 from sodos.analyseplan.view import Events
 from sodos.analyseplan.view import SiteTable
-from sodos.analyseplan.view import finite
 from sodos.domain import appliance
-
-
-@dataclasses.dataclass
-class Move:
-    key: str
-    appliance_id: str
-    member: str
-    site: str
-    from_site: str | None
-    reason: str
-    image: str
-    flavor: str
-    failed_sites: list[str]
-
-
-@dataclasses.dataclass
-class Unplaced:
-    key: str
-    appliance_id: str
-    member: str
-    from_site: str | None
-    reason: str
-
-
-@dataclasses.dataclass
-class Removal:
-    key: str
-    appliance_id: str
-    member: str
-    site: str
-
-
-@dataclasses.dataclass
-class Plan:
-    moves: list[Move]
-    unplaced: list[Unplaced]
-    removals: list[Removal]
-    kept: int
-    capacity_left: dict[str, dict[str, float]]
-    # What a consolidation empties and saves, if it runs.
-    consolidation: dict[str, Any] | None = None
-
-    def affected_appliances(self) -> list[str]:
-        found = {m.appliance_id for m in self.moves}
-        found |= {u.appliance_id for u in self.unplaced}
-        return sorted(found)
-
-    def summary(self) -> str:
-        parts = ['%d kept' % self.kept]
-        if self.moves:
-            parts.append('%d to place' % len(self.moves))
-        if self.removals:
-            parts.append('%d to remove' % len(self.removals))
-        if self.unplaced:
-            parts.append('%d cannot be placed' % len(self.unplaced))
-        if self.consolidation:
-            parts.append(
-                'emptying %(site)s saves %(saving_per_hour)g/h'
-                % self.consolidation
-            )
-        return ', '.join(parts)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            'moves': [dataclasses.asdict(m) for m in self.moves],
-            'unplaced': [dataclasses.asdict(u) for u in self.unplaced],
-            'removals': [dataclasses.asdict(r) for r in self.removals],
-            'kept': self.kept,
-            'affected_appliances': self.affected_appliances(),
-            'capacity_left': self.capacity_left,
-            'consolidation': self.consolidation,
-        }
-
 
 # With the federation policy 'consolidate' on, these weighers alone.
 CONSOLIDATION_WEIGHTS = {'marginal_cost': 1.0}
@@ -163,7 +93,7 @@ class Planner:
             key: (p.get('info') or {}).get('flavor', '')
             for key, p in placements.items()
         }
-        failed = _failed_sites(kb.get('actions', {}), placements)
+        failed = keeping.failed_sites(kb.get('actions', {}), placements)
         specs = _specs(kb.get('appliances', {}))
         order = sorted(specs, key=lambda a: (-specs[a]['priority'], a))
         contexts: dict[str, filters_mod.Context] = {}
@@ -179,9 +109,9 @@ class Planner:
                 wanted.add(inst.key)
                 placed = placements.get(inst.key)
                 site = placed['site'] if placed else None
-                why = _must_move(table, ctx, inst, site, failed)
+                why = keeping.must_move(table, ctx, inst, site, failed)
                 if why is None and site is not None:
-                    why = _image_unreachable(table, inst, placed, site)
+                    why = keeping.image_unreachable(table, inst, placed, site)
                 if why is None:
                     assert site is not None
                     i = table.index[site]
@@ -197,7 +127,9 @@ class Planner:
             hot = table.index.get(name)
             if hot is None or not table.usable[hot]:
                 continue
-            for inst in _evictions(table, hot, kept_at.get(hot, []), target):
+            for inst in keeping.evictions(
+                table, hot, kept_at.get(hot, []), target
+            ):
                 kept_at[hot].remove(inst)
                 contexts[inst.appliance_id].sites_used[hot] -= 1
                 banned.setdefault(inst.key, set()).add(hot)
@@ -223,7 +155,9 @@ class Planner:
                 or p['appliance_id'] not in appliances
             )
         ]
-        plan = Plan(moves, unplaced, removals, kept, _left(table))
+        plan = Plan(
+            moves, unplaced, removals, kept, keeping.capacity_left(table)
+        )
         plan.consolidation = saving
         return plan
 
@@ -428,76 +362,6 @@ def _static_signature(ctx: filters_mod.Context) -> Any:
     )
 
 
-def _must_move(
-    table: SiteTable,
-    ctx: filters_mod.Context,
-    inst: appliance.Instance,
-    site: str | None,
-    failed: dict[str, set[str]],
-) -> str | None:
-    """Why the member cannot stay where it is; None if it can."""
-    if site is None:
-        return 'new'
-    i = table.index.get(site)
-    if i is None:
-        return 'site %s left' % site
-    if not table.usable[i]:
-        return 'site %s: %s' % (site, table.status[i])
-    if site in failed.get(inst.key, ()):
-        return 'its server failed at %s' % site
-    if not appliance.allows(ctx.constraints, site, table.profiles[i]):
-        return 'site %s no longer allowed by the constraints' % site
-    return None
-
-
-def _image_unreachable(
-    table: SiteTable,
-    inst: appliance.Instance,
-    placed: dict[str, Any],
-    site: str,
-) -> str | None:
-    """A member placed to wait for its image, where no copy can bring it
-    any more (the copy failed for good there, or no site holds it)."""
-    if not (placed.get('info') or {}).get('awaiting_image'):
-        return None
-    if table.image_ok(table.index[site], inst.image):
-        return None
-    return 'image %s cannot reach site %s' % (inst.image, site)
-
-
-def _evictions(
-    table: SiteTable,
-    i: int,
-    members: list[appliance.Instance],
-    target: float,
-) -> list[appliance.Instance]:
-    """Members to move off overloaded site ``i``, lowest priority first,
-    until every resource is at most ``target`` of its total.
-
-    Servers still there whose member is placed elsewhere (a move not
-    cleaned up yet) are about to go: they do not count.
-    """
-    used = table.used[i]
-    placed_here = {inst.key for inst in members}
-    for key in table.servers[i]:
-        if key not in placed_here and '/' in key:
-            flavor = table.flavor_of.get(key)
-            if flavor:
-                used = _minus(used, finite(table.need(flavor)[i]))
-    limit = [total * target for total in table.total[i]]
-    out = []
-    for inst in sorted(members, key=lambda m: (m.priority, m.key)):
-        if all(u <= lim for u, lim in zip(used, limit, strict=True)):
-            break
-        used = _minus(used, finite(table.need(inst.flavor)[i]))
-        out.append(inst)
-    return out
-
-
-def _minus(row: list[float], other: list[float]) -> list[float]:
-    return [a - b for a, b in zip(row, other, strict=True)]
-
-
 def _both(mask: list[bool], other: list[bool]) -> list[bool]:
     return [a and b for a, b in zip(mask, other, strict=True)]
 
@@ -506,46 +370,6 @@ def _weighed(
     score: list[float], multiplier: float, weights: list[float]
 ) -> list[float]:
     return [s + multiplier * w for s, w in zip(score, weights, strict=True)]
-
-
-def _failed_sites(
-    actions: dict[str, Any], placements: dict[str, Any]
-) -> dict[str, set[str]]:
-    """Member key -> sites where its server failed for good.
-
-    From the placements' record of earlier failures, and from create
-    actions that failed with a permanent error (transient ones are
-    retried in place).
-    """
-    failed: dict[str, set[str]] = {}
-    for key, placed in placements.items():
-        for site in (placed.get('info') or {}).get('failed_sites') or ():
-            failed.setdefault(key, set()).add(site)
-    for action in actions.values():
-        if action.get('kind') != 'server.create':
-            continue
-        if action.get('state') != 'failed':
-            continue
-        result = action.get('result') or {}
-        if result.get('transient'):
-            continue
-        params = action.get('params') or {}
-        key = '%s/%s' % (params.get('appliance_id'), params.get('member'))
-        placed = placements.get(key)
-        # Only a failure at the site the member is placed at counts: an
-        # older one elsewhere is history.
-        if placed and placed.get('site') == action['site']:
-            failed.setdefault(key, set()).add(action['site'])
-    return failed
-
-
-def _left(table: SiteTable) -> dict[str, dict[str, float]]:
-    free = table.free()
-    return {
-        name: {res: free[i][j] for j, res in enumerate(RESOURCES)}
-        for i, name in enumerate(table.names)
-        if table.usable[i]
-    }
 
 
 def from_conf(conf: Any, consolidate: bool = False) -> Planner:

@@ -1,0 +1,140 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Which placements a plan keeps, and which must move.
+
+A member stays where it is while its site is up, not draining, still
+allowed by its appliance's constraints, holds its image, and is not where
+its server failed for good; an overloaded site gives up the fewest
+members that bring it under the target. What the planner leaves of each
+site's capacity is reported with the plan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sodos.analyseplan import filters as filters_mod
+from sodos.analyseplan.view import RESOURCES
+from sodos.analyseplan.view import SiteTable
+from sodos.analyseplan.view import finite
+from sodos.domain import appliance
+
+
+def must_move(
+    table: SiteTable,
+    ctx: filters_mod.Context,
+    inst: appliance.Instance,
+    site: str | None,
+    failed: dict[str, set[str]],
+) -> str | None:
+    """Why the member cannot stay where it is; None if it can."""
+    if site is None:
+        return 'new'
+    i = table.index.get(site)
+    if i is None:
+        return 'site %s left' % site
+    if not table.usable[i]:
+        return 'site %s: %s' % (site, table.status[i])
+    if site in failed.get(inst.key, ()):
+        return 'its server failed at %s' % site
+    if not appliance.allows(ctx.constraints, site, table.profiles[i]):
+        return 'site %s no longer allowed by the constraints' % site
+    return None
+
+
+def image_unreachable(
+    table: SiteTable,
+    inst: appliance.Instance,
+    placed: dict[str, Any],
+    site: str,
+) -> str | None:
+    """A member placed to wait for its image, where no copy can bring it
+    any more (the copy failed for good there, or no site holds it)."""
+    if not (placed.get('info') or {}).get('awaiting_image'):
+        return None
+    if table.image_ok(table.index[site], inst.image):
+        return None
+    return 'image %s cannot reach site %s' % (inst.image, site)
+
+
+def evictions(
+    table: SiteTable,
+    i: int,
+    members: list[appliance.Instance],
+    target: float,
+) -> list[appliance.Instance]:
+    """Members to move off overloaded site ``i``, lowest priority first,
+    until every resource is at most ``target`` of its total.
+
+    Servers still there whose member is placed elsewhere (a move not
+    cleaned up yet) are about to go: they do not count.
+    """
+    used = table.used[i]
+    placed_here = {inst.key for inst in members}
+    for key in table.servers[i]:
+        if key not in placed_here and '/' in key:
+            flavor = table.flavor_of.get(key)
+            if flavor:
+                used = minus(used, finite(table.need(flavor)[i]))
+    limit = [total * target for total in table.total[i]]
+    out = []
+    for inst in sorted(members, key=lambda m: (m.priority, m.key)):
+        if all(u <= lim for u, lim in zip(used, limit, strict=True)):
+            break
+        used = minus(used, finite(table.need(inst.flavor)[i]))
+        out.append(inst)
+    return out
+
+
+def minus(row: list[float], other: list[float]) -> list[float]:
+    return [a - b for a, b in zip(row, other, strict=True)]
+
+
+def failed_sites(
+    actions: dict[str, Any], placements: dict[str, Any]
+) -> dict[str, set[str]]:
+    """Member key -> sites where its server failed for good.
+
+    From the placements' record of earlier failures, and from create
+    actions that failed with a permanent error (transient ones are
+    retried in place).
+    """
+    failed: dict[str, set[str]] = {}
+    for key, placed in placements.items():
+        for site in (placed.get('info') or {}).get('failed_sites') or ():
+            failed.setdefault(key, set()).add(site)
+    for action in actions.values():
+        if action.get('kind') != 'server.create':
+            continue
+        if action.get('state') != 'failed':
+            continue
+        result = action.get('result') or {}
+        if result.get('transient'):
+            continue
+        params = action.get('params') or {}
+        key = '%s/%s' % (params.get('appliance_id'), params.get('member'))
+        placed = placements.get(key)
+        # Only a failure at the site the member is placed at counts: an
+        # older one elsewhere is history.
+        if placed and placed.get('site') == action['site']:
+            failed.setdefault(key, set()).add(action['site'])
+    return failed
+
+
+def capacity_left(table: SiteTable) -> dict[str, dict[str, float]]:
+    free = table.free()
+    return {
+        name: {res: free[i][j] for j, res in enumerate(RESOURCES)}
+        for i, name in enumerate(table.names)
+        if table.usable[i]
+    }

@@ -12,7 +12,7 @@
 
 """What the events of a scenario do to the federation of a run.
 
-One function per action of :data:`sodos.sim.scenario.ACTIONS`. Each gets
+One function per action of :data:`sodos.sim.scenario_model.ACTIONS`. Each gets
 the runner, whose ``procs`` (what was done to each site process),
 ``extras`` (the config a site was started with) and ``load_ids`` (the
 appliances a ``load`` event pinned to a site) it updates, so that the

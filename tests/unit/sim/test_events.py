@@ -11,10 +11,10 @@
 # under the License.
 
 from sodos.sim import events
-from sodos.sim import scenario
+from sodos.sim import scenario_model
 
 
 def test_every_action_a_scenario_accepts_can_be_played():
-    # A scenario is validated against scenario.ACTIONS before it runs;
+    # A scenario is validated against scenario_model.ACTIONS before it runs;
     # an action missing here would only fail mid-run.
-    assert set(events.ACTIONS) == set(scenario.ACTIONS)
+    assert set(events.ACTIONS) == set(scenario_model.ACTIONS)

@@ -44,6 +44,7 @@ from sodos.exec.drivers.openstack import driver as os_driver
 from sodos.exec.drivers.openstack import keystone_revocations
 from sodos.exec.identity import keys as exec_keys
 from sodos.identity import fernet
+from sodos.identity import fernet_repo
 from sodos.kb import commands
 from sodos.kb import identity_keys
 from sodos.kb import memory
@@ -70,11 +71,11 @@ def test_rotation_matches_keystone_fernet_rotate(tmp_path, max_keys):
     os.mkdir(directory, 0o700)
     utils = _keystone_fernet_utils(directory, max_keys)
     utils.initialize_key_repository()
-    ours = fernet.read_repo(directory)
+    ours = fernet_repo.read_repo(directory)
     assert sorted(ours) == sorted(fernet.initial_repo(max_keys))
     for _ in range(2 * max_keys):
         utils.rotate_keys()
-        theirs = fernet.read_repo(directory)
+        theirs = fernet_repo.read_repo(directory)
         # The same rotation given Keystone's new staged key.
         ours = fernet.rotate(ours, max_keys, theirs[0])
         assert ours == theirs
@@ -89,7 +90,7 @@ def test_keystone_reads_a_repository_sodos_wrote(tmp_path):
         keystone_conf.CONF([], project='keystone', default_config_files=[])
     directory = str(tmp_path / 'keys')
     repo = fernet.rotate(fernet.initial_repo(3), 3, fernet.generate_key())
-    fernet.write_repo(directory, repo)
+    fernet_repo.write_repo(directory, repo)
     loaded = _keystone_fernet_utils(directory, 3).load_keys()
     # Primary first, as Keystone orders them: it encrypts with key 2.
     assert loaded == [repo[2], repo[1], repo[0]]
@@ -260,12 +261,12 @@ def two_sites(minicloud_sites, tmp_path):
 
     sites = [minicloud_sites[SITE_NAMES[0]], minicloud_sites[SITE_NAMES[1]]]
     saved = {
-        mc.name: fernet.read_repo(mc.layout.data('fernet-keys'))
+        mc.name: fernet_repo.read_repo(mc.layout.data('fernet-keys'))
         for mc in sites
     }
     yield sites
     for mc in sites:
-        fernet.write_repo(mc.layout.data('fernet-keys'), saved[mc.name])
+        fernet_repo.write_repo(mc.layout.data('fernet-keys'), saved[mc.name])
 
 
 def test_one_token_for_two_sites(two_sites, tmp_path):

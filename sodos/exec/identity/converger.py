@@ -28,6 +28,7 @@ from oslo_log import log
 
 from sodos import exception
 from sodos.identity import converge
+from sodos.identity import converge_links
 from sodos.identity import crypto
 from sodos.identity import model
 from sodos.identity import writer as writer_mod
@@ -118,11 +119,11 @@ class Converger:
         """Memberships, then role assignments; returns the site's links
         as the KB wants them."""
         wanted: set[tuple[str, ...]] = set()
-        for op in converge.plan_memberships(
+        for op in converge_links.plan_memberships(
             desired, observed, result.ids, protected
         ):
             self._run(op, desired, result)
-        for op in converge.plan_assignments(
+        for op in converge_links.plan_assignments(
             desired, observed, result.ids, protected
         ):
             self._run(op, desired, result)
@@ -132,7 +133,7 @@ class Converger:
             if group and user:
                 wanted.add((group, user))
         for link in desired['assignments'].values():
-            grant = converge.local_grant(link, result.ids)
+            grant = converge_links.local_grant(link, result.ids)
             if grant is not None:
                 wanted.add(grant)
         return wanted

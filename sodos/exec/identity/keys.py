@@ -49,6 +49,7 @@ from sodos import exception
 from sodos import periodic
 from sodos.identity import crypto
 from sodos.identity import fernet
+from sodos.identity import fernet_repo
 from sodos.identity import key_schemas
 from sodos.kb import identity_keys
 from sodos.knowmon import rpcapi
@@ -186,11 +187,11 @@ class KeySync:
         directory = self.conf.identity.fernet_key_repository
         generation = repo['generation']
         try:
-            held = fernet.content_hash(fernet.read_repo(directory))
+            held = fernet.content_hash(fernet_repo.read_repo(directory))
             wrote = held != repo['hash']
             if wrote:
-                fernet.write_repo(directory, self._unseal(repo['keys']))
-                held = fernet.content_hash(fernet.read_repo(directory))
+                fernet_repo.write_repo(directory, self._unseal(repo['keys']))
+                held = fernet.content_hash(fernet_repo.read_repo(directory))
         except (crypto.SecretError, fernet.RepositoryError) as exc:
             self._trouble = True
             return 'generation %d NOT written: %s' % (generation, exc)

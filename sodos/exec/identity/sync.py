@@ -58,7 +58,7 @@ from sodos import periodic
 from sodos.exec.identity import adoptions as identity_adoptions
 from sodos.exec.identity import converger
 from sodos.identity import adoption
-from sodos.identity import converge
+from sodos.identity import converge_links
 from sodos.identity import model
 from sodos.identity import writer as writer_mod
 from sodos.knowmon import rpcapi
@@ -198,8 +198,8 @@ class IdentitySync:
     ) -> None:
         """Write the ID map and raise the drift alert, if there is cause."""
         current = desired['idmap'].get(self.site, {})
-        sets, drops = converge.map_changes(
-            current, converge.site_map(result.ids)
+        sets, drops = converge_links.map_changes(
+            current, converge_links.site_map(result.ids)
         )
         try:
             # In chunks: one command stays small in the Raft log.

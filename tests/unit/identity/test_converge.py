@@ -13,6 +13,7 @@
 """The diff between the KB and a site: pure functions."""
 
 from sodos.identity import converge
+from sodos.identity import converge_links
 from sodos.identity import model
 
 PROTECTED = {
@@ -164,7 +165,7 @@ def test_grants_missing_and_revokes_extra_on_managed_targets_only():
         ('admin', 'user', 'LM', 'project', 'LP'),  # extra: revoked
         ('member', 'user', 'LM', 'project', 'LX'),  # not sodos's project
     }
-    ops = converge.plan_assignments(want, observed, ids, PROTECTED)
+    ops = converge_links.plan_assignments(want, observed, ids, PROTECTED)
     assert [(o.action, o.grant) for o in ops] == [
         ('grant', ('member', 'user', 'LU', 'project', 'LP')),
         ('revoke', ('admin', 'user', 'LM', 'project', 'LP')),
@@ -181,7 +182,7 @@ def test_memberships_in_managed_groups():
         users={'LU': {'name': 'u'}, 'LM': {'name': 'm'}},
         memberships={('LG', 'LM'), ('OTHER', 'LM')},
     )
-    ops = converge.plan_memberships(want, observed, ids, PROTECTED)
+    ops = converge_links.plan_memberships(want, observed, ids, PROTECTED)
     assert [(o.action, o.member) for o in ops] == [
         ('add', ('LG', 'LU')),
         ('remove', ('LG', 'LM')),
@@ -201,7 +202,7 @@ def test_a_domain_holding_site_objects_is_not_deleted():
 def test_id_map_changes():
     current = {'users': {U1: 'old', P1: 'gone'}}
     wanted = {'users': {U1: 'new'}, 'projects': {P1: 'LP'}}
-    sets, drops = converge.map_changes(current, wanted)
+    sets, drops = converge_links.map_changes(current, wanted)
     assert sets == [
         {'kind': 'projects', 'id': P1, 'local_id': 'LP'},
         {'kind': 'users', 'id': U1, 'local_id': 'new'},

@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet
 
 from sodos.identity import crypto
 from sodos.identity import fernet
+from sodos.identity import fernet_repo
 
 SECRET = 'federation identity secret'
 
@@ -128,14 +129,14 @@ def listing(path):
 
 def test_read_repo_reads_as_keystone_does(tmp_path):
     d = tmp_path / 'keys'
-    assert fernet.read_repo(str(d)) == {}
+    assert fernet_repo.read_repo(str(d)) == {}
     d.mkdir()
     (d / '0').write_text('staged\n')
     (d / '3').write_text('primary')
     (d / '0.tmp').write_text('half written')
     (d / '5').write_text('')
     (d / '7').mkdir()
-    assert fernet.read_repo(str(d)) == {0: 'staged', 3: 'primary'}
+    assert fernet_repo.read_repo(str(d)) == {0: 'staged', 3: 'primary'}
 
 
 @pytest.mark.parametrize('exchange', [True, False])
@@ -143,19 +144,19 @@ def test_write_repo_replaces_the_directory_whole(
     tmp_path, monkeypatch, exchange
 ):
     if not exchange:
-        monkeypatch.setattr(fernet, '_exchange', lambda a, b: False)
+        monkeypatch.setattr(fernet_repo, '_exchange', lambda a, b: False)
     target = tmp_path / 'fernet-keys'
     first = fernet.initial_repo(3)
-    fernet.write_repo(str(target), first)
-    assert fernet.read_repo(str(target)) == first
+    fernet_repo.write_repo(str(target), first)
+    assert fernet_repo.read_repo(str(target)) == first
     assert oct(target.stat().st_mode & 0o777) == '0o700'
     assert listing(str(target)) == {'0': '0o600', '1': '0o600'}
     second = fernet.rotate(first, 3, fernet.generate_key())
-    fernet.write_repo(str(target), second)
-    assert fernet.read_repo(str(target)) == second
+    fernet_repo.write_repo(str(target), second)
+    assert fernet_repo.read_repo(str(target)) == second
     third = fernet.rotate(second, 3, fernet.generate_key())
-    fernet.write_repo(str(target), third)
-    assert fernet.read_repo(str(target)) == third
+    fernet_repo.write_repo(str(target), third)
+    assert fernet_repo.read_repo(str(target)) == third
     assert sorted(os.listdir(str(target))) == ['0', '2', '3']
     # Nothing left beside it.
     assert os.listdir(str(tmp_path)) == ['fernet-keys']
@@ -164,30 +165,30 @@ def test_write_repo_replaces_the_directory_whole(
 def test_write_repo_follows_a_symlink(tmp_path):
     real = tmp_path / 'real'
     link = tmp_path / 'link'
-    fernet.write_repo(str(real), fernet.initial_repo(3))
+    fernet_repo.write_repo(str(real), fernet.initial_repo(3))
     link.symlink_to(real)
     repo = fernet.initial_repo(3)
-    fernet.write_repo(str(link), repo)
+    fernet_repo.write_repo(str(link), repo)
     assert link.is_symlink()
-    assert fernet.read_repo(str(real)) == repo
+    assert fernet_repo.read_repo(str(real)) == repo
 
 
 def test_write_repo_is_never_partial_without_exchange(tmp_path, monkeypatch):
     """File by file, each step leaves a working repository."""
-    monkeypatch.setattr(fernet, '_exchange', lambda a, b: False)
+    monkeypatch.setattr(fernet_repo, '_exchange', lambda a, b: False)
     target = str(tmp_path / 'keys')
     first = fernet.initial_repo(3)
-    fernet.write_repo(target, first)
+    fernet_repo.write_repo(target, first)
     second = fernet.rotate(first, 3, fernet.generate_key())
     third = fernet.rotate(second, 3, fernet.generate_key())
-    fernet.write_repo(target, second)
+    fernet_repo.write_repo(target, second)
     seen = []
     real_rename, real_unlink = os.rename, os.unlink
 
     def look():
-        seen.append(fernet.read_repo(target))
+        seen.append(fernet_repo.read_repo(target))
 
-    # fernet.os is the os module: shutil's own calls pass dir_fd.
+    # fernet_repo.os is the os module: shutil's own calls pass dir_fd.
     def rename(a, b, **kw):
         real_rename(a, b, **kw)
         if a.startswith(target):
@@ -198,9 +199,9 @@ def test_write_repo_is_never_partial_without_exchange(tmp_path, monkeypatch):
         if not kw:
             look()
 
-    monkeypatch.setattr(fernet.os, 'rename', rename)
-    monkeypatch.setattr(fernet.os, 'unlink', unlink)
-    fernet.write_repo(target, third)
+    monkeypatch.setattr(fernet_repo.os, 'rename', rename)
+    monkeypatch.setattr(fernet_repo.os, 'unlink', unlink)
+    fernet_repo.write_repo(target, third)
     # Key 3 added, key 0 replaced, key 1 removed.
     assert len(seen) == 3
     assert seen[-1] == third
@@ -218,7 +219,7 @@ def test_write_repo_keeps_the_owner_and_group_read(tmp_path):
     target.mkdir(mode=0o750)
     os.chown(target, 65534, 65534)
     os.chmod(target, 0o750)
-    fernet.write_repo(str(target), fernet.initial_repo(3))
+    fernet_repo.write_repo(str(target), fernet.initial_repo(3))
     st = target.stat()
     assert (st.st_uid, st.st_gid) == (65534, 65534)
     assert oct(st.st_mode & 0o777) == '0o750'
@@ -231,64 +232,66 @@ def test_write_repo_keeps_the_owner_and_group_read(tmp_path):
 def test_write_repo_refuses_bad_input_and_changes_nothing(tmp_path):
     target = tmp_path / 'keys'
     repo = fernet.initial_repo(3)
-    fernet.write_repo(str(target), repo)
+    fernet_repo.write_repo(str(target), repo)
     with pytest.raises(fernet.RepositoryError, match='no staged key 0'):
-        fernet.write_repo(str(target), {1: fernet.generate_key(), 2: repo[0]})
+        fernet_repo.write_repo(
+            str(target), {1: fernet.generate_key(), 2: repo[0]}
+        )
     with pytest.raises(fernet.RepositoryError, match='not a fernet key'):
-        fernet.write_repo(str(target), {0: 'plain text', 1: repo[1]})
-    assert fernet.read_repo(str(target)) == repo
+        fernet_repo.write_repo(str(target), {0: 'plain text', 1: repo[1]})
+    assert fernet_repo.read_repo(str(target)) == repo
     afile = tmp_path / 'file'
     afile.write_text('x')
     with pytest.raises(fernet.RepositoryError, match='not a directory'):
-        fernet.write_repo(str(afile), repo)
+        fernet_repo.write_repo(str(afile), repo)
     with pytest.raises(fernet.RepositoryError, match='cannot create'):
-        fernet.write_repo(str(tmp_path / 'missing' / 'keys'), repo)
+        fernet_repo.write_repo(str(tmp_path / 'missing' / 'keys'), repo)
 
 
 def test_write_repo_swaps_in_one_step_where_the_system_can(
     tmp_path, monkeypatch
 ):
-    if fernet._renameat2() is None:
+    if fernet_repo._renameat2() is None:
         pytest.skip('no renameat2 here')
     swaps = []
-    real = fernet._exchange
+    real = fernet_repo._exchange
 
     def exchange(a, b):
         swaps.append(real(a, b))
         return swaps[-1]
 
-    monkeypatch.setattr(fernet, '_exchange', exchange)
+    monkeypatch.setattr(fernet_repo, '_exchange', exchange)
     target = str(tmp_path / 'keys')
-    fernet.write_repo(target, fernet.initial_repo(3))
+    fernet_repo.write_repo(target, fernet.initial_repo(3))
     inode = os.stat(target).st_ino
     repo = fernet.initial_repo(3)
-    fernet.write_repo(target, repo)
+    fernet_repo.write_repo(target, repo)
     assert swaps == [True]
     # Another directory took the path: the old one was not emptied and
     # refilled in place.
     assert os.stat(target).st_ino != inode
-    assert fernet.read_repo(target) == repo
+    assert fernet_repo.read_repo(target) == repo
 
 
 def test_write_repo_in_place_when_the_parent_is_not_writable(
     tmp_path, monkeypatch
 ):
     target = str(tmp_path / 'keys')
-    fernet.write_repo(target, fernet.initial_repo(3))
+    fernet_repo.write_repo(target, fernet.initial_repo(3))
     inode = os.stat(target).st_ino
 
     def refused(**kwargs):
         raise PermissionError(13, 'Permission denied')
 
-    monkeypatch.setattr(fernet.tempfile, 'mkdtemp', refused)
+    monkeypatch.setattr(fernet_repo.tempfile, 'mkdtemp', refused)
     repo = fernet.initial_repo(3)
-    fernet.write_repo(target, repo)
-    assert fernet.read_repo(target) == repo
+    fernet_repo.write_repo(target, repo)
+    assert fernet_repo.read_repo(target) == repo
     assert os.stat(target).st_ino == inode
     assert sorted(os.listdir(target)) == ['0', '1']
     # A missing directory cannot be made there.
     with pytest.raises(fernet.RepositoryError, match='cannot create'):
-        fernet.write_repo(str(tmp_path / 'other'), repo)
+        fernet_repo.write_repo(str(tmp_path / 'other'), repo)
 
 
 def test_write_repo_removes_what_an_interrupted_write_left(tmp_path):
@@ -298,5 +301,5 @@ def test_write_repo_removes_what_an_interrupted_write_left(tmp_path):
     (leftover / '0').write_text(fernet.generate_key())
     unrelated = tmp_path / '.other.abc.new'
     unrelated.mkdir()
-    fernet.write_repo(target, fernet.initial_repo(3))
+    fernet_repo.write_repo(target, fernet.initial_repo(3))
     assert sorted(os.listdir(str(tmp_path))) == ['.other.abc.new', 'keys']

@@ -23,6 +23,7 @@ from sodos.exec.drivers.openstack import keystone_revocations
 from sodos.exec.identity import keys as exec_keys
 from sodos.identity import crypto
 from sodos.identity import fernet
+from sodos.identity import fernet_repo
 from sodos.kb import commands
 from sodos.kb import identity_keys
 from sodos.knowmon import fernet_rotation
@@ -128,7 +129,7 @@ def test_shared_mode_needs_its_options(conf):
 def test_nothing_to_write_before_the_leader_made_keys(sync, conf):
     line = sync.run_once()
     assert line.startswith('identity keys: none in the KB yet;')
-    assert fernet.read_repo(conf.identity.fernet_key_repository) == {}
+    assert fernet_repo.read_repo(conf.identity.fernet_key_repository) == {}
 
 
 def test_keys_are_written_then_acknowledged_once(sync, api, leader, conf):
@@ -137,13 +138,13 @@ def test_keys_are_written_then_acknowledged_once(sync, api, leader, conf):
     line = sync.run_once()
     assert 'identity keys: generation 1 written and acknowledged' in line
     directory = conf.identity.fernet_key_repository
-    held = fernet.read_repo(directory)
+    held = fernet_repo.read_repo(directory)
     assert held == fernet.unseal(crypto.PasswordBox(SECRET), repo['keys'])
     assert kb_keys(api)['acks']['here']['hash'] == repo['hash']
     # In line: no write, no second ack.
-    mtime = fernet.os.stat(directory).st_mtime_ns
+    mtime = fernet_repo.os.stat(directory).st_mtime_ns
     assert 'generation 1 held;' in sync.run_once()
-    assert fernet.os.stat(directory).st_mtime_ns == mtime
+    assert fernet_repo.os.stat(directory).st_mtime_ns == mtime
     at = kb_keys(api)['acks']['here']['at']
     sync.run_once()
     assert kb_keys(api)['acks']['here']['at'] == at
@@ -152,14 +153,14 @@ def test_keys_are_written_then_acknowledged_once(sync, api, leader, conf):
 def test_a_rotation_reaches_the_directory(sync, api, leader, conf):
     leader.step()
     sync.run_once()
-    first = fernet.read_repo(conf.identity.fernet_key_repository)
+    first = fernet_repo.read_repo(conf.identity.fernet_key_repository)
     repo = kb_keys(api)['repo']
     leader.step(
         now=repo['rotated_at'] + conf.identity.fernet_rotation_interval
     )
     assert kb_keys(api)['repo']['generation'] == 2
     assert 'generation 2 written and acknowledged' in sync.run_once()
-    second = fernet.read_repo(conf.identity.fernet_key_repository)
+    second = fernet_repo.read_repo(conf.identity.fernet_key_repository)
     assert second[2] == first[0]  # the staged key became primary
     assert second[1] == first[1]
     assert second[0] not in first.values()
@@ -169,10 +170,10 @@ def test_keys_changed_by_hand_are_put_back(sync, api, leader, conf):
     leader.step()
     sync.run_once()
     directory = conf.identity.fernet_key_repository
-    good = fernet.read_repo(directory)
-    fernet.write_repo(directory, fernet.initial_repo(3))
+    good = fernet_repo.read_repo(directory)
+    fernet_repo.write_repo(directory, fernet.initial_repo(3))
     assert 'generation 1 written' in sync.run_once()
-    assert fernet.read_repo(directory) == good
+    assert fernet_repo.read_repo(directory) == good
 
 
 def test_another_secret_writes_nothing_and_acknowledges_nothing(
@@ -182,7 +183,7 @@ def test_another_secret_writes_nothing_and_acknowledges_nothing(
     conf.set_override('secret', 'another secret', 'identity')
     line = sync.run_once()
     assert 'generation 1 NOT written: the password was encrypted with ' in line
-    assert fernet.read_repo(conf.identity.fernet_key_repository) == {}
+    assert fernet_repo.read_repo(conf.identity.fernet_key_repository) == {}
     assert kb_keys(api)['acks'] == {}
 
 
@@ -191,7 +192,7 @@ def test_fenced_without_quorum(conf, api, db, leader):
     fenced = helpers.Wrapped(api, in_quorum=False)
     made = exec_keys.make(conf, helpers.site_driver(conf), lambda: fenced)
     assert made.run_once() == 'identity keys: fenced (no quorum), not acting'
-    assert fernet.read_repo(conf.identity.fernet_key_repository) == {}
+    assert fernet_repo.read_repo(conf.identity.fernet_key_repository) == {}
     made.revocations.close()
 
 

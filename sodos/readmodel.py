@@ -12,13 +12,13 @@
 
 """The read model: what operators are shown of the Knowledge Base.
 
-The REST API and ``sodos-manage`` show sites, appliances and alerts the
-same way, so the rows are built here once, from KB sections as
+The REST API shows sites, appliances and alerts through these rows,
+built here once, from KB sections as
 :meth:`KnowMonClient.read` returns them. Pure functions: no I/O, and
 nothing here changes the data it is given.
 
 It sits above the Knowledge Base and the domain (:mod:`sodos.domain`)
-and below the REST API and the commands; the KB itself never needs it.
+and below the REST API; the KB itself never needs it.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""sodos-manage: federation membership and the history database.
+"""sodos-manage: what an operator does on a site's hosts.
 
 sodos-manage federation status [--format table|json]
 sodos-manage federation join --peer HOST:PORT
@@ -19,8 +19,11 @@ sodos-manage federation leave [--timeout S]
 sodos-manage db sync [--revision R]
 sodos-manage db version
 
-and the appliance, site, policy and plan commands of manage_plan.py,
-and the identity commands of manage_identity.py.
+the site, policy and plan commands of manage_plan.py, and the identity
+keys commands of manage_identity_keys.py. Only what cannot go through
+the REST API, or is needed when the API cannot be used, is here: the
+rest is ``openstack sodos`` (manage_moved.py says where each removed
+command went).
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from oslo_config import cfg
 
 from sodos import conf as sodos_conf
 from sodos import exception
-from sodos.cmd import manage_identity
+from sodos.cmd import manage_identity_keys
+from sodos.cmd import manage_moved
 from sodos.cmd import manage_plan
 from sodos.db import migration
 from sodos.kb.raft import control
@@ -187,10 +191,27 @@ def _add_parsers(subparsers: Any) -> None:
     leave.add_argument('--timeout', type=float, default=60.0)
     _add_db_parsers(subparsers)
     manage_plan.add_parsers(subparsers)
-    manage_identity.add_parsers(subparsers)
+    identity = subparsers.add_parser(
+        'identity', help="the federation's shared fernet keys"
+    )
+    objects = identity.add_subparsers(dest='object')
+    objects.required = True
+    manage_identity_keys.add_parsers(objects)
+
+
+# The first word of every command, for manage_moved to find the command
+# among the options (a test checks it against the parsers).
+CATEGORIES = ('federation', 'db', 'site', 'policy', 'plan', 'identity')
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    # Before the configuration is read: the pointer to the command that
+    # replaces a removed one needs no config file, not even a readable one.
+    moved = manage_moved.message(args, CATEGORIES)
+    if moved is not None:
+        print('sodos-manage: error: %s' % moved, file=sys.stderr)
+        return 2
     conf = cfg.ConfigOpts()
     sodos_conf.register_opts(conf)
     # A command fails at once on an unreachable database, unless the
@@ -200,10 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg.SubCommandOpt('category', title='commands', handler=_add_parsers)
     )
     try:
-        conf(sys.argv[1:] if argv is None else argv, project='sodos')
+        conf(args, project='sodos')
         category = conf.category.name
         if category == 'identity':
-            return manage_identity.run(conf)
+            return manage_identity_keys.run(conf)
         if category == 'db':
             return DB_COMMANDS[conf.category.action](conf)
         if category != 'federation':

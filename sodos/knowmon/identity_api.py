@@ -13,7 +13,7 @@
 """Changing the federation's identity: names in, committed commands out.
 
 The proposer side of :mod:`sodos.kb.sections.identity`, for
-``sodos-manage identity`` and the REST API. It resolves names to the KB's
+the REST API. It resolves names to the KB's
 global ids, validates (the KB checks again: two proposers may race),
 encrypts passwords with ``[identity]secret`` and returns once the KB
 committed the change. Domains are named by name or id; ``default`` is

@@ -15,15 +15,17 @@
 Three ``sodos-site`` processes (one Raft federation, RPC over RabbitMQ),
 each converging its own minicloud Keystone to the KB's identity through
 the Keystone API (``[identity]mode = api``). The test writes the
-identity with ``sodos-manage identity`` and the Python API, logs in at
-every site with keystoneauth as the new user, and makes hand edits with
-python-keystoneclient to see them repaired.
+identity with ``openstack sodos identity`` (the first site serves the
+REST API) and the Python API, logs in at every site with keystoneauth as
+the new user, and makes hand edits with python-keystoneclient to see
+them repaired.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
-import sys
 
 import pytest
 from keystoneauth1 import exceptions as ks_exc
@@ -33,6 +35,8 @@ from keystoneclient.v3 import client as ks_client
 
 from sodos.identity import crypto
 from sodos.knowmon import identity_api
+from sodos.sim import ports
+from tests.functional.test_osc import _openstack_command
 from tests.integration import sodos_sites as sodos_sites_mod
 from tests.integration.conftest import SITE_NAMES
 
@@ -42,15 +46,21 @@ USER = 'it-identity-alice'
 PASSWORD = 'it-alice-Passw0rd'
 ROLE = 'member'
 WAIT = 120.0
+API_PORT = int(ports.free_address().rsplit(':', 1)[1])
 
 
-def identity_settings(settings):
+def identity_settings(settings, mc):
     settings['identity'] = {
         'mode': 'api',
         'secret': SECRET,
         'sync_interval': 0.5,
         'audit_interval': 3,
     }
+    if mc.name == SITE_NAMES[0]:
+        settings['DEFAULT'] = {
+            'roles': ['knowmon', 'exec', 'analyseplan', 'api']
+        }
+        settings['api'] = {'auth_strategy': 'noauth', 'bind_port': API_PORT}
 
 
 @pytest.fixture(scope='module')
@@ -59,7 +69,7 @@ def sodos_sites(minicloud_sites, tmp_path_factory):
     with sodos_sites_mod.running_federation(
         minicloud_sites,
         str(tmp_path_factory.mktemp('sodos-identity')),
-        tune=identity_settings,
+        tune_site=identity_settings,
     ) as fed:
         yield fed
 
@@ -102,17 +112,22 @@ def wait_for(check, what, timeout=WAIT):
     sodos_sites_mod.wait_for(check, what, timeout)
 
 
-def manage(site, *args, stdin=None):
+def openstack_sodos(*args, stdin=None):
+    """``openstack sodos identity ARGS`` against the first site's API."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
+    env.pop('SODOS_URL', None)
     done = subprocess.run(
         [
-            sys.executable,
-            '-m',
-            'sodos.cmd.manage',
-            '--config-file',
-            site.config_path,
+            _openstack_command(),
+            '--os-auth-type',
+            'none',
+            '--os-endpoint',
+            'http://127.0.0.1:%d' % API_PORT,
+            'sodos',
             'identity',
             *args,
         ],
+        env=env,
         input=stdin,
         capture_output=True,
         text=True,
@@ -133,25 +148,26 @@ def drift_alerts(kb, site):
 def test_one_user_logs_in_at_every_site(
     sodos_sites, kb, ident, minicloud_sites
 ):
-    first = sodos_sites.sites[SITE_NAMES[0]]
-    out = manage(first, 'project', 'create', PROJECT, '--description', 'it')
-    assert 'project %s created' % PROJECT in out
-    out = manage(
-        first,
+    out = openstack_sodos(
+        'project', 'create', PROJECT, '--description', 'it', '-f', 'json'
+    )
+    assert json.loads(out)['name'] == PROJECT
+    out = openstack_sodos(
         'user',
         'create',
         USER,
         '--email',
         'alice@example.org',
         '--password-stdin',
+        '-f',
+        'json',
         stdin=PASSWORD + '\n',
     )
-    assert 'user %s created' % USER in out
+    assert json.loads(out)['name'] == USER
     # No plaintext anywhere in the KB.
     stored = kb.read('identity')
     assert PASSWORD not in repr(stored)
-    manage(
-        first,
+    openstack_sodos(
         'role-assignment',
         'create',
         '--role',
@@ -241,16 +257,16 @@ def _quiet_token(mc, password):
 
 
 def test_deleting_the_user_propagates(sodos_sites, ident, minicloud_sites):
-    first = sodos_sites.sites[SITE_NAMES[0]]
-    out = manage(first, 'user', 'delete', USER)
-    assert 'deleted' in out
+    openstack_sodos('user', 'delete', USER)
+    users = ident.state()['users'].values()
+    assert USER not in {u['name'] for u in users}
     for name in SITE_NAMES:
         ks = keystone(minicloud_sites[name])
         wait_for(
             lambda k=ks: not k.users.list(name=USER),
             'the user gone at %s' % name,
         )
-    manage(first, 'project', 'delete', PROJECT)
+    openstack_sodos('project', 'delete', PROJECT)
     for name in SITE_NAMES:
         ks = keystone(minicloud_sites[name])
         wait_for(

@@ -37,6 +37,7 @@ from oslo_policy import generator as policy_generator
 from sodos import conf as sodos_conf
 from sodos.api import policies
 from sodos.cmd import manage
+from sodos.cmd import manage_moved
 from sodos.conf import opts
 
 DOC = pathlib.Path(__file__).parents[2] / 'doc' / 'source'
@@ -225,6 +226,24 @@ def test_every_manage_command_and_option_is_documented():
         MANAGE_PAGE.name,
         ', '.join(undocumented),
     )
+
+
+def test_every_removed_manage_command_is_in_the_table():
+    # Each removed command has a row of "Removed commands" naming all its
+    # words (a row may cover several: "domain|project|user|group").
+    section = _sections(MANAGE_PAGE)['Removed commands']
+    rows = [
+        line for line in section.splitlines() if '- ``sodos-manage ' in line
+    ]
+    missing = [
+        ' '.join(words)
+        for words in manage_moved.MOVED
+        if not any(
+            all(re.search(r'(?<![\w-])%s(?![\w-])' % w, row) for w in words)
+            for row in rows
+        )
+    ]
+    assert not missing, 'add these to %s: %s' % (MANAGE_PAGE.name, missing)
 
 
 def test_the_admin_guide_links_the_manage_reference():

@@ -19,8 +19,7 @@ up in ``domain`` (``default`` when not given). Everything named is
 resolved and every field checked before anything is proposed; what the
 KB refuses (a name taken, a domain that still holds objects) is 409 with
 its reason. Passwords are taken in bodies only (the request log shows
-the path and query), encrypted with ``[identity]secret`` as
-``sodos-manage identity`` does
+the path and query), encrypted with ``[identity]secret``
 (:class:`sodos.knowmon.identity_api.IdentityAPI`)
 and never shown: a user shows ``password_version``.
 
@@ -65,7 +64,7 @@ DRIFT_ALERT = 'identity_drift'
 
 
 def identity(req: webob.Request) -> identity_api.IdentityAPI:
-    """The proposer ``sodos-manage identity`` uses, as this API has it
+    """The identity proposer, as this API has it
     configured: its password box (None without ``[identity]secret``)
     and the names ``[identity]protected_*`` keep away."""
     svc = util.services(req)

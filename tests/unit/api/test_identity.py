@@ -298,6 +298,7 @@ def test_a_domain_that_holds_objects_is_not_deleted(client, fed):
     'kind, name, option',
     [
         ('users', 'admin', 'protected_users'),
+        ('projects', 'service', 'protected_projects'),
         ('domains', 'Default', 'protected_domains'),
         ('domains', 'default', 'protected_domains'),
     ],
@@ -494,6 +495,16 @@ def test_assignment_delete_takes_the_query_only(client, fed):
     answer = client.delete(ROLE + '?role=member&user=alice')
     assert_error(answer, 400, 'invalid_query', 'one of project and domain')
     assert fed.read() == before
+
+
+def test_deleting_a_user_takes_its_role_assignments(client, fed):
+    create(client, 'projects', name='p1')
+    create(client, 'users', name='alice')
+    fields = dict(role='member', user='alice', project='p1')
+    assert client.post(ROLE, grant(**fields))[0] == 201
+    assert client.delete('/v1/identity/users/alice')[0] == 204
+    assert ident(fed)['assignments'] == {}
+    assert ident(fed)['users'] == {}
 
 
 # -- status ----------------------------------------------------------------

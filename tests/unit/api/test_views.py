@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The read model shared by the API and sodos-manage."""
+"""The read model the API shows."""
 
 from sodos import readmodel as views
 

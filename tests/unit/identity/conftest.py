@@ -27,7 +27,7 @@ def box():
 
 @pytest.fixture
 def ident(api, box, conf):
-    """The identity API over the in-memory KB, as sodos-manage uses it."""
+    """The identity API over the in-memory KB, as the REST API uses it."""
     return identity_api.IdentityAPI(api, 'here', box=box)
 
 

@@ -86,23 +86,3 @@ def test_status_json_of_a_running_member(tmp_path, make_member, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report['leader'] == member.address
     assert [m['site'] for m in report['members']] == ['site-a']
-
-
-@pytest.mark.parametrize(
-    'content, said',
-    [
-        ('name: shop\nmembers: [{name: w, count: .nan}]\n', 'NaN is not'),
-        ('name: "shop\\ud800"\n', 'spec.name: string has a lone surrogate'),
-        ('name: %s\n' % ('[' * 5000 + ']' * 5000), 'nested deeper than 64'),
-    ],
-)
-def test_a_spec_json_cannot_carry_is_refused_before_sending(
-    config, capsys, tmp_path, content, said
-):
-    path = tmp_path / 'spec.yaml'
-    path.write_text(content)
-    assert run(config, 'appliance', 'create', '--file', str(path)) == 2
-    err = capsys.readouterr().err
-    assert '%s: spec' % path in err
-    assert said in err
-    assert 'Traceback' not in err

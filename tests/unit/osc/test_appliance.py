@@ -317,6 +317,8 @@ def test_delete_reports_each_failure(run, api):
             'spec.members[0].count: NaN is not allowed',
         ),
         ('bad.json', '{"name": "\\ud800"}', 'spec.name: string has a lone'),
+        # The lone surrogate in YAML (sodos-manage's test, moved here).
+        ('bad.yaml', 'name: "shop\\ud800"\n', 'spec.name: string has a lone'),
         ('deep.json', '[' * 5000 + ']' * 5000, 'nests deeper than 64 levels'),
         ('deep.yaml', 'a: ' + '[' * 5000 + ']' * 5000, 'nests deeper'),
     ],

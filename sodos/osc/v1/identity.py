@@ -25,386 +25,130 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cliff import columns
-from osc_lib import exceptions
-from osc_lib import utils
 from osc_lib.command import command
 
 from sodos.osc.v1 import common
-
-LIST_KEYS = {
-    'domains': ('id', 'name', 'enabled', 'description'),
-    'projects': ('id', 'name', 'domain_id', 'enabled', 'description'),
-    'users': (
-        'id',
-        'name',
-        'domain_id',
-        'enabled',
-        'email',
-        'password_version',
-    ),
-    'groups': ('id', 'name', 'domain_id', 'description'),
-}
-TIMES = ('created_at', 'updated_at')
+from sodos.osc.v1 import identity_base as base
 
 
-class NamesColumn(columns.FormattableColumn[Any]):
-    """Objects (the users of a group, say): ``name (domain)`` a line."""
-
-    def human_readable(self) -> str:
-        return '\n'.join(
-            '%s (%s)' % (r.get('name'), r.get('domain_id'))
-            for r in self._value or []
-        )
-
-    def machine_readable(self) -> Any:
-        return self._value
-
-
-def show(kind: str, record: dict[str, Any]) -> Any:
-    return common.show(
-        record,
-        LIST_KEYS[kind],
-        TIMES,
-        {'users': NamesColumn, 'groups': NamesColumn},
-    )
-
-
-def _domain_option(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--domain``: where the name of ``what`` is looked up."""
-    parser.add_argument(
-        '--domain',
-        metavar='<domain>',
-        help='domain (id or name) to look the %s name up in (default: '
-        'default)' % what,
-    )
-
-
-def _attribute_options(
-    parser: argparse.ArgumentParser, kind: str, changing: bool
-) -> None:
-    """The options of ``create`` (and, ``changing``, of ``set``)."""
-    if changing:
-        parser.add_argument('--name', metavar='<name>', help='new name')
-    parser.add_argument(
-        '--description', metavar='<description>', help='at most 255 characters'
-    )
-    if kind == 'users':
-        parser.add_argument('--email', metavar='<email>')
-    if kind != 'groups':
-        state = parser.add_mutually_exclusive_group()
-        state.add_argument(
-            '--enable',
-            dest='enabled',
-            action='store_true',
-            default=None,
-            help='enabled at every site%s'
-            % ('' if changing else ' (default)'),
-        )
-        state.add_argument(
-            '--disable',
-            dest='enabled',
-            action='store_false',
-            help='disabled at every site',
-        )
-    if kind == 'users':
-        secret = parser.add_mutually_exclusive_group()
-        secret.add_argument(
-            '--password-prompt',
-            action='store_true',
-            help='ask for the password (twice) on the terminal',
-        )
-        secret.add_argument(
-            '--password-stdin',
-            action='store_true',
-            help='read the password from the first line of standard input',
-        )
-
-
-def settable(kind: str) -> list[str]:
-    """The options of ``set`` that change something."""
-    found = ['--name', '--description']
-    if kind == 'users':
-        found.append('--email')
-    if kind != 'groups':
-        found += ['--enable', '--disable']
-    if kind == 'users':
-        found += ['--password-prompt', '--password-stdin']
-    return found
-
-
-def _fields(app: Any, parsed_args: argparse.Namespace) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for key in ('name', 'description', 'email', 'enabled'):
-        value = getattr(parsed_args, key, None)
-        if value is not None:
-            fields[key] = value
-    password = read_password(app, parsed_args)
-    if password is not None:
-        fields['password'] = password
-    return fields
-
-
-def read_password(app: Any, parsed_args: argparse.Namespace) -> str | None:
-    """The password ``--password-prompt`` or ``--password-stdin`` asks
-    for, None without them."""
-    if getattr(parsed_args, 'password_stdin', False):
-        line = app.stdin.readline().rstrip('\r\n')
-        if not line:
-            raise exceptions.CommandError(
-                '--password-stdin: the first line of standard input is '
-                'empty: give the password there'
-            )
-        return str(line)
-    if getattr(parsed_args, 'password_prompt', False):
-        return str(utils.get_password(app.stdin, prompt='Password: '))
-    return None
-
-
-class _Create(command.ShowOne):
-    kind = ''
-
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        parser.add_argument(
-            'name',
-            metavar='<name>',
-            help='new name (unique %s)'
-            % ('among domains' if self.kind == 'domains' else 'in its domain'),
-        )
-        if self.kind != 'domains':
-            parser.add_argument(
-                '--domain',
-                metavar='<domain>',
-                help='domain (id or name) to create it in (default: default)',
-            )
-        _attribute_options(parser, self.kind, changing=False)
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> Any:
-        fields = _fields(self.app, parsed_args)
-        if getattr(parsed_args, 'domain', None):
-            fields['domain'] = parsed_args.domain
-        api = common.api(self.app)
-        return show(self.kind, api.identity_create(self.kind, fields))
-
-
-class _List(command.Lister):
-    kind = ''
-
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        parser.add_argument(
-            '--name', metavar='<name>', help='only the ones of that name'
-        )
-        if self.kind != 'domains':
-            parser.add_argument(
-                '--domain',
-                metavar='<domain>',
-                help='only the ones in this domain (name or id)',
-            )
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> Any:
-        filters = {'name': parsed_args.name}
-        if self.kind != 'domains':
-            filters['domain'] = parsed_args.domain
-        found = common.api(self.app).identity_list(self.kind, **filters)
-        return common.listing(found, LIST_KEYS[self.kind])
-
-
-class _One:
-    """What show, set and delete share: one object, by id or name."""
-
-    kind = ''
-
-    def one_arguments(self, parser: argparse.ArgumentParser) -> None:
-        single = self.kind[:-1]
-        parser.add_argument(single, metavar='<%s>' % single, help='id or name')
-        if self.kind != 'domains':
-            _domain_option(parser, single)
-
-    def ref(self, parsed_args: argparse.Namespace) -> tuple[str, Any]:
-        return (
-            getattr(parsed_args, self.kind[:-1]),
-            getattr(parsed_args, 'domain', None),
-        )
-
-
-class _Show(_One, command.ShowOne):
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        self.one_arguments(parser)
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> Any:
-        name, domain = self.ref(parsed_args)
-        api = common.api(self.app)
-        return show(self.kind, api.identity_get(self.kind, name, domain))
-
-
-class _Set(_One, command.Command):
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        self.one_arguments(parser)
-        _attribute_options(parser, self.kind, changing=True)
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> None:
-        changes = _fields(self.app, parsed_args)
-        if not changes:
-            raise exceptions.CommandError(
-                'nothing to set: give %s' % ', '.join(settable(self.kind))
-            )
-        name, domain = self.ref(parsed_args)
-        common.api(self.app).identity_update(self.kind, name, changes, domain)
-
-
-class _Delete(command.Command):
-    kind = ''
-
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        parser.add_argument(
-            'refs',
-            metavar='<%s>' % self.kind[:-1],
-            nargs='+',
-            help='id or name (repeat for several)',
-        )
-        if self.kind != 'domains':
-            _domain_option(parser, self.kind[:-1])
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> None:
-        api = common.api(self.app)
-        domain = getattr(parsed_args, 'domain', None)
-        common.delete_each(
-            self.app,
-            parsed_args.refs,
-            lambda ref: api.identity_get(self.kind, ref, domain),
-            lambda gid: api.identity_delete(self.kind, gid),
-            '%s(s)' % self.kind[:-1],
-        )
-
-
-class CreateDomain(_Create):
+class CreateDomain(base.Create):
     """Create a domain at every site (its id is the same everywhere)."""
 
     kind = 'domains'
 
 
-class ListDomain(_List):
+class ListDomain(base.List):
     """List the federation's domains."""
 
     kind = 'domains'
 
 
-class ShowDomain(_Show):
+class ShowDomain(base.Show):
     """Show a federation domain."""
 
     kind = 'domains'
 
 
-class SetDomain(_Set):
+class SetDomain(base.Set):
     """Change a federation domain: name, description, enabled."""
 
     kind = 'domains'
 
 
-class DeleteDomain(_Delete):
+class DeleteDomain(base.Delete):
     """Delete federation domains (each must hold no project, user or
     group any more)."""
 
     kind = 'domains'
 
 
-class CreateProject(_Create):
+class CreateProject(base.Create):
     """Create a project at every site."""
 
     kind = 'projects'
 
 
-class ListProject(_List):
+class ListProject(base.List):
     """List the federation's projects."""
 
     kind = 'projects'
 
 
-class ShowProject(_Show):
+class ShowProject(base.Show):
     """Show a federation project, with its id at each site."""
 
     kind = 'projects'
 
 
-class SetProject(_Set):
+class SetProject(base.Set):
     """Change a federation project: name, description, enabled."""
 
     kind = 'projects'
 
 
-class DeleteProject(_Delete):
+class DeleteProject(base.Delete):
     """Delete federation projects, and the role assignments on them."""
 
     kind = 'projects'
 
 
-class CreateUser(_Create):
+class CreateUser(base.Create):
     """Create a user at every site, with one password everywhere."""
 
     kind = 'users'
 
 
-class ListUser(_List):
+class ListUser(base.List):
     """List the federation's users (never their passwords)."""
 
     kind = 'users'
 
 
-class ShowUser(_Show):
+class ShowUser(base.Show):
     """Show a federation user, with its groups and its id at each site."""
 
     kind = 'users'
 
 
-class SetUser(_Set):
+class SetUser(base.Set):
     """Change a federation user: name, description, email, enabled,
     password."""
 
     kind = 'users'
 
 
-class DeleteUser(_Delete):
+class DeleteUser(base.Delete):
     """Delete federation users, their memberships and role
     assignments."""
 
     kind = 'users'
 
 
-class CreateGroup(_Create):
+class CreateGroup(base.Create):
     """Create a group at every site."""
 
     kind = 'groups'
 
 
-class ListGroup(_List):
+class ListGroup(base.List):
     """List the federation's groups."""
 
     kind = 'groups'
 
 
-class ShowGroup(_Show):
+class ShowGroup(base.Show):
     """Show a federation group, with its users and its id at each site."""
 
     kind = 'groups'
 
 
-class SetGroup(_Set):
+class SetGroup(base.Set):
     """Change a federation group: name, description."""
 
     kind = 'groups'
 
 
-class DeleteGroup(_Delete):
+class DeleteGroup(base.Delete):
     """Delete federation groups, their memberships and role
     assignments."""
 

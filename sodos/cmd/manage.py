@@ -29,7 +29,6 @@ command went).
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -43,51 +42,21 @@ from sodos.cmd import manage_identity_keys
 from sodos.cmd import manage_moved
 from sodos.cmd import manage_plan
 from sodos.db import migration
-from sodos.kb.raft import control
-from sodos.kb.raft import report
-from sodos.kb.raft import settings as raft_settings
-from sodos.kb.raft import store
-
-
-def _settings(conf: cfg.ConfigOpts) -> tuple[raft_settings.Settings, bytes]:
-    settings = raft_settings.load(conf)
-    return settings, control.derive_key(settings.password)
+from sodos.kb.raft import admin
 
 
 def federation_status(conf: cfg.ConfigOpts) -> int:
-    settings, key = _settings(conf)
-    data = report.gather(settings.address, key)
+    me = admin.member(conf)
+    data = admin.federation_status(me.address, me.key)
     if conf.category.format == 'json':
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
-        print(report.as_text(data))
+        print(admin.status_text(data))
     return 0
 
 
-def _no_state_yet(settings: raft_settings.Settings) -> store.MembershipFile:
-    record = store.MembershipFile(settings.data_dir)
-    if record.load() is not None:
-        raise exception.SodosError(
-            "%s already holds this member's state: it is (or was) in a "
-            'federation. Move it aside first to start anew.'
-            % settings.data_dir
-        )
-    os.makedirs(settings.data_dir, mode=0o700, exist_ok=True)
-    return record
-
-
 def federation_join(conf: cfg.ConfigOpts) -> int:
-    settings, key = _settings(conf)
-    raft_settings.split_address(conf.category.peer, '--peer')
-    record = _no_state_yet(settings)
-    reply = control.call(
-        conf.category.peer,
-        key,
-        'hello',
-        site=conf.site_name,
-        address=settings.address,
-    )
-    record.save(voters=reply['voters'])
+    reply = admin.join(admin.member(conf), conf.category.peer, conf.site_name)
     print(
         'Site %s will join federation %s as a read-only member (voters: %s).'
         '\nStart its sodos services now.'
@@ -97,25 +66,23 @@ def federation_join(conf: cfg.ConfigOpts) -> int:
 
 
 def federation_bootstrap(conf: cfg.ConfigOpts) -> int:
-    settings, _key = _settings(conf)
-    record = _no_state_yet(settings)
-    record.save(voters=[settings.address])
+    me = admin.member(conf)
+    admin.bootstrap(me)
     print(
         'Site %s will start a new federation as its first voter.\n'
         'Start its sodos services now; other sites join with '
-        '[raft]join = %s' % (conf.site_name, settings.address)
+        '[raft]join = %s' % (conf.site_name, me.address)
     )
     return 0
 
 
 def federation_leave(conf: cfg.ConfigOpts) -> int:
-    settings, key = _settings(conf)
-    control.call(settings.address, key, 'leave', site=conf.site_name)
+    me = admin.member(conf)
+    admin.ask_to_leave(me, conf.site_name)
     deadline = time.monotonic() + conf.category.timeout
     print('Leaving: waiting until no voter counts on this site...')
     while time.monotonic() < deadline:
-        record = store.MembershipFile(settings.data_dir).load() or {}
-        if record.get('left'):
+        if admin.has_left(me):
             print(
                 'Site %s has left the federation. Stop its sodos '
                 'services.' % conf.site_name

@@ -22,7 +22,7 @@ from oslo_upgradecheck import upgradecheck
 
 from sodos import exception
 from sodos import service
-from sodos.kb.raft import settings as raft_settings
+from sodos.kb.raft import admin
 
 Result = upgradecheck.Result
 Code = upgradecheck.Code
@@ -43,7 +43,7 @@ class Checks(upgradecheck.UpgradeCommands):
         # [raft]address set, [raft]password set or development mode on
         # loopback only, timeouts consistent: what the member checks too.
         try:
-            raft_settings.load(self.conf)
+            admin.check_settings(self.conf)
         except (exception.ConfigError, cfg.Error) as exc:
             return Result(Code.FAILURE, str(exc))
         if self.conf.raft.insecure_dev_mode and not self.conf.raft.password:

@@ -30,8 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sodos import exception
-from sodos.kb.raft import control
-from sodos.kb.raft import report
+from sodos.kb.raft import admin
 from sodos.sim import ports
 
 # Timeouts for a LAN (here: loopback), as doc/configuration.rst recommends.
@@ -260,7 +259,7 @@ class LocalFederation:
         self.command = command or [sys.executable, '-m', 'sodos.cmd.site']
         self.sites: dict[str, LocalSite] = {}
         self.extra_processes: list[subprocess.Popen[bytes]] = []
-        self.key = control.derive_key(password)
+        self.key = admin.key_for(password)
         self._rpc_conf: Any = None
         os.makedirs(root, exist_ok=True)
 
@@ -305,7 +304,7 @@ class LocalFederation:
         from oslo_config import cfg
 
         from sodos import conf as sodos_conf
-        from sodos.kb.raft import backend as raft_backend
+        from sodos.kb import backend as kb_backend
 
         conf = cfg.ConfigOpts()
         sodos_conf.register_opts(conf)
@@ -324,7 +323,7 @@ class LocalFederation:
             conf.set_override(option, value, 'raft')
         for option, value in LAN_SETTINGS['knowmon'].items():
             conf.set_override(option, value, 'knowmon')
-        member = raft_backend.RaftBackend(conf)
+        member = kb_backend.load(conf, 'raft')
         member.start()
         if not member.wait_ready(30):
             member.stop()
@@ -362,7 +361,7 @@ class LocalFederation:
         errors = []
         for site in candidates:
             try:
-                return report.gather(site.address, self.key)
+                return admin.federation_status(site.address, self.key)
             except exception.SodosError as exc:
                 errors.append(str(exc))
         raise exception.PeerUnreachable('; '.join(errors) or 'no site runs')

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from sodos import exception
-from sodos.analyseplan import appliance as appliance_mod
+from sodos.domain import appliance as appliance_mod
 from sodos.sim import federation
 from sodos.sim import scenario as scenario_mod
 

@@ -150,7 +150,8 @@ def duplicates(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Values that came back: a value read, then another, then the first
     again by strictly sequential reads, while it was written only once.
     The mark of a command applied twice (say, replayed from a journal
-    after a restart)."""
+    after a restart) when reads are linearizable; with stale reads it
+    also counts a lagging reader, which linearizability reports too."""
     found = []
     for key, ops in by_key(history).items():
         written = collections.Counter(

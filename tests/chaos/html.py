@@ -85,13 +85,13 @@ def render(
                 complete,
                 row['process %d' % o['process']] * LANE,
                 colour,
-                '%s %s %s=%r (%s) %.3f-%.3f'
+                '%s %s %s=%r %s %.3f-%.3f'
                 % (
                     o['type'],
                     o['f'],
                     o['key'],
                     o['value'],
-                    o['type'],
+                    'at ' + o['node'] if 'node' in o else '',
                     o['invoke'],
                     complete,
                 ),

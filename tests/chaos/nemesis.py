@@ -41,6 +41,7 @@ class Nemesis:
         interval: float = 3.0,
         max_down: int = 2,
         log: Any = None,
+        hold: tuple[float, float] = (2.0, 6.0),
     ) -> None:
         self.fed = fed
         self.history = history
@@ -48,6 +49,8 @@ class Nemesis:
         self.faults = faults
         self.interval = interval
         self.max_down = max_down
+        # How long a fault lasts: seconds, drawn from the seed.
+        self.hold = hold
         self.log = log or (lambda message: None)
         self.done = threading.Event()
         self.stopping = threading.Event()
@@ -118,7 +121,7 @@ class Nemesis:
                 'site': target,
                 'start': now,
                 'end': None,
-                'heal_at': now + self.rng.uniform(2.0, 6.0),
+                'heal_at': now + self.rng.uniform(*self.hold),
             }
         )
         self.log('fault %d: %s %s' % (len(self.record), kind, target))

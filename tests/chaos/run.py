@@ -28,6 +28,7 @@ import tempfile
 import time
 from typing import Any
 
+from sodos.kb.raft import control
 from sodos.sim import federation
 from tests.chaos import checker
 from tests.chaos import html
@@ -62,9 +63,7 @@ def final_values(fed: Any, keys: list[str]) -> dict[str, dict[str, Any]]:
     values = {}
     for name, site in fed.sites.items():
         try:
-            sites = nemesis.control.call(site.address, fed.key, 'status')[
-                'sites'
-            ]
+            sites = control.call(site.address, fed.key, 'status')['sites']
         except Exception as exc:  # reported, not raised: a figure
             log('final read of %s failed: %s' % (name, exc))
             continue
@@ -90,7 +89,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 raise AssertionError('sites not registered: %s' % keys)
             time.sleep(0.2)
         history = workload.History()
-        workers = workload.Workers(member, history, keys, args.seed)
+        workers = workload.Workers(
+            member,
+            history,
+            keys,
+            args.seed,
+            local_reads=fed if args.reads == 'local' else None,
+        )
         faults = nemesis.Nemesis(
             fed, history, args.seed, args.faults, args.interval, log=log
         )
@@ -122,6 +127,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         dups = checker.duplicates(ops)
         summary = {
             'seed': args.seed,
+            'reads': args.reads,
             'sites': args.sites,
             'faults': len(faults.record),
             'fault_kinds': sorted({f['kind'] for f in faults.record}),
@@ -189,6 +195,13 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=200_000,
         help='states the search explores per key at most',
+    )
+    p.add_argument(
+        '--reads',
+        choices=('barrier', 'local'),
+        default='barrier',
+        help="barrier: linearizable reads; local: any site's local KB, "
+        'which the checker must find stale (a check of the checker)',
     )
     p.add_argument('--root', help='where the sites live (default: a temp dir)')
     p.add_argument('--html', help='write the history page here')

@@ -33,6 +33,7 @@ from typing import Any
 
 from sodos import exception
 from sodos.kb import commands
+from sodos.kb.raft import control
 
 LABEL = 'chaos'
 BARRIER_ALERT = '0' * 32
@@ -129,6 +130,22 @@ def read(member: Any, history: History, process: int, key: str):
     return op
 
 
+def read_local(fed: Any, site: Any, history: History, process: int, key: str):
+    """A read of one site's locally applied KB, no barrier: what
+    ``member.read()`` gives a role. Not linearizable (a follower lags,
+    a restarted site replays): the checker is expected to say so."""
+    op = history.invoke(process, 'read', key, None)
+    # Which site answered, for whoever reads the history.
+    op['node'] = site.name
+    try:
+        status = control.call(site.address, fed.key, 'status')
+    except exception.SodosError:
+        history.complete(op, 'fail')
+        return op
+    history.complete(op, 'ok', value_of(status['sites'], key))
+    return op
+
+
 class Workers:
     """Client threads, each one process at a time: after an op of unknown
     outcome the thread takes a new process id, as that op may still be
@@ -141,12 +158,15 @@ class Workers:
         keys: list[str],
         seed: int,
         count: int = 3,
+        local_reads: Any = None,
     ) -> None:
         self.member = member
         self.history = history
         self.keys = keys
         self.seed = seed
         self.count = count
+        # A LocalFederation: read any site's local KB instead.
+        self.local_reads = local_reads
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
 
@@ -174,6 +194,10 @@ class Workers:
                 # Unique values: a read names the one write it saw.
                 value = 'p%d-%d' % (process, serial)
                 op = write(self.member, self.history, process, key, value)
+            elif self.local_reads is not None:
+                fed = self.local_reads
+                site = fed.sites[rng.choice(sorted(fed.sites))]
+                op = read_local(fed, site, self.history, process, key)
             else:
                 op = read(self.member, self.history, process, key)
             if op['type'] == 'info':

@@ -47,7 +47,16 @@ def _relevant(ops: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         if op['f'] == 'read' and op['type'] != 'ok':
             continue
         kept.append(op)
-    return kept
+    # A write of unknown outcome whose value nobody read need never take
+    # effect: in a linearization, no read follows it before the next
+    # write. Left in, each one doubles the states of the search.
+    seen = {o['value'] for o in kept if o['f'] == 'read'}
+    return [
+        o
+        for o in kept
+        if not (o['f'] == 'write' and o['type'] == 'info')
+        or o['value'] in seen
+    ]
 
 
 def linearizable(
@@ -78,13 +87,20 @@ def linearizable(
         if explored > bound:
             raise SearchExhausted('%d states explored' % explored)
         # Only an op invoked before every pending op's return may go
-        # next: a pending op that returned earlier must precede it.
-        horizon = min(
-            (complete[i] for i in range(n) if not done >> i & 1),
-            default=math.inf,
-        )
-        for i in range(n):
-            if done >> i & 1 or invoke[i] > horizon:
+        # next: a pending op that returned earlier must precede it. Ops
+        # are sorted by invocation, so both scans stop at the first op
+        # invoked after that horizon (its return is later still).
+        lo = (~done & (done + 1)).bit_length() - 1
+        horizon = math.inf
+        for i in range(lo, n):
+            if invoke[i] > horizon:
+                break
+            if not done >> i & 1 and complete[i] < horizon:
+                horizon = complete[i]
+        for i in range(lo, n):
+            if invoke[i] > horizon:
+                break
+            if done >> i & 1:
                 continue
             op = ops[i]
             if op['f'] == 'write':

@@ -145,3 +145,14 @@ def test_value_coming_back_is_a_duplicate():
     ]
     assert checker.duplicates(h) == [{'key': 'k', 'value': 'a', 'runs': 2}]
     assert checker.duplicates(h[:4]) == []
+
+
+def test_unknown_writes_nobody_read_do_not_widen_the_search():
+    h = [
+        op('write', 'u%d' % i, i, i + 0.5, type='info', process=100 + i)
+        for i in range(40)
+    ]
+    for i in range(40):
+        h.append(op('write', 'w%d' % i, 100 + 2 * i, 100.5 + 2 * i))
+        h.append(op('read', 'w%d' % i, 101 + 2 * i, 101.5 + 2 * i))
+    assert checker.linearizable(h, bound=200)

@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             history,
             keys,
             args.seed,
+            count=args.clients,
             local_reads=fed if args.reads == 'local' else None,
         )
         faults = nemesis.Nemesis(
@@ -128,6 +129,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         summary = {
             'seed': args.seed,
             'reads': args.reads,
+            'clients': args.clients,
             'sites': args.sites,
             'faults': len(faults.record),
             'fault_kinds': sorted({f['kind'] for f in faults.record}),
@@ -195,6 +197,9 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=200_000,
         help='states the search explores per key at most',
+    )
+    p.add_argument(
+        '--clients', type=int, default=3, help='concurrent client threads'
     )
     p.add_argument(
         '--reads',

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         root, voter_count=args.sites, roles=tuple(args.roles.split(','))
     )
     member = None
+    summary: dict[str, Any] | None = None
     try:
         form(fed, args.sites)
         member = fed.client_member()
@@ -88,6 +90,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if time.monotonic() > deadline:
                 raise AssertionError('sites not registered: %s' % keys)
             time.sleep(0.2)
+        # One run per process: the module default is this run's.
+        workload.TIMEOUT = args.op_timeout
         history = workload.History()
         workers = workload.Workers(
             member,
@@ -168,6 +172,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if member is not None:
             member.stop()
         fed.__exit__(None, None, None)
+        # A temporary federation is kept only to read its logs after a
+        # finding; one chosen with --root is always kept.
+        if not args.root and summary is not None and not failed(summary):
+            shutil.rmtree(root, ignore_errors=True)
+        elif not args.root:
+            log('sites and their logs kept in %s' % root)
+
+
+FIGURES = (
+    'linearizability_violations',
+    'acked_lost',
+    'duplicates',
+    'voters_behind_after_heal',
+    'sites_diverged_after_heal',
+)
+
+
+def failed(summary: dict[str, Any]) -> bool:
+    return any(summary[k] for k in FIGURES)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -202,6 +225,12 @@ def parser() -> argparse.ArgumentParser:
         '--clients', type=int, default=3, help='concurrent client threads'
     )
     p.add_argument(
+        '--op-timeout',
+        type=float,
+        default=workload.TIMEOUT,
+        help='seconds an op waits for its commit (then: unknown)',
+    )
+    p.add_argument(
         '--reads',
         choices=('barrier', 'local'),
         default='barrier',
@@ -217,14 +246,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     summary = run(parser().parse_args(argv))
     print(json.dumps(summary, sort_keys=True))
-    figures = (
-        'linearizability_violations',
-        'acked_lost',
-        'duplicates',
-        'voters_behind_after_heal',
-        'sites_diverged_after_heal',
-    )
-    return 1 if any(summary[k] for k in figures) else 0
+    return 1 if failed(summary) else 0
 
 
 if __name__ == '__main__':

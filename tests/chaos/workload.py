@@ -38,6 +38,8 @@ from sodos.kb.raft import control
 LABEL = 'chaos'
 BARRIER_ALERT = '0' * 32
 ORIGIN = 'chaos-client'
+# Seconds an op waits for its commit; then its outcome is unknown.
+TIMEOUT = 5.0
 
 
 class History:
@@ -108,7 +110,7 @@ def write(member: Any, history: History, process: int, key: str, value: str):
     op = history.invoke(process, 'write', key, value)
     try:
         result = member.submit(
-            write_command(key, value), timeout=5.0, check=False
+            write_command(key, value), timeout=TIMEOUT, check=False
         )
     except exception.SodosError:
         # Timed out or the member lost its leader: it may still commit.
@@ -121,7 +123,7 @@ def write(member: Any, history: History, process: int, key: str, value: str):
 def read(member: Any, history: History, process: int, key: str):
     op = history.invoke(process, 'read', key, None)
     try:
-        member.submit(barrier_command(), timeout=5.0, check=False)
+        member.submit(barrier_command(), timeout=TIMEOUT, check=False)
         value = value_of(member.read('sites'), key)
     except exception.SodosError:
         history.complete(op, 'fail')

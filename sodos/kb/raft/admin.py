@@ -97,8 +97,13 @@ def join(me: Member, peer: str, site: str) -> dict[str, Any]:
 
 
 def bootstrap(me: Member) -> None:
-    """Record this site as the first voter of a new federation."""
-    _no_state_yet(me).save(voters=[me.address])
+    """Record this site as the first voter of a new federation.
+
+    ``founding`` tells the site, when it starts, that the federation is
+    still to be named (``federation.init``): the record exists, so the
+    start cannot tell a founder from a restart by its absence.
+    """
+    _no_state_yet(me).save(voters=[me.address], founding=True)
 
 
 def ask_to_leave(me: Member, site: str) -> None:

@@ -100,13 +100,16 @@ class RaftBackend(backend.StateBackend):
             )
         if record is not None:
             voters = list(record['voters'])
+            # Bootstrapped by sodos-manage, or stopped before the
+            # federation was named: name it once registered.
+            bootstrap = bool(record.get('founding'))
             LOG.info('raft: restarting from %s', self.settings.data_dir)
         elif self.settings.join:
             voters = self._discover(self.settings.join, JOIN_PATIENCE)
         else:
             voters, bootstrap = [self.address], True
             LOG.info('raft: no state and no [raft]join: new federation')
-        self.membership.save(voters=voters)
+        self.membership.save(voters=voters, founding=bootstrap)
         self.health.check_files()
         voter = self.health.may_vote(voters)
         host, port = self.settings.bind_host, self.settings.port
@@ -197,14 +200,8 @@ class RaftBackend(backend.StateBackend):
                 self._stopping.wait(0.1)
                 continue
             try:
-                if bootstrap and not self.read('federation'):
-                    self.propose(
-                        'federation.init',
-                        {
-                            'federation_id': uuid.uuid4().hex,
-                            'voter_count': self.conf.raft.voter_count,
-                        },
-                    )
+                if bootstrap:
+                    self._name_federation()
                 self.propose('site.register', args)
             except exception.CommandRejected as exc:
                 self.problem = str(exc)
@@ -218,6 +215,23 @@ class RaftBackend(backend.StateBackend):
             self._registered.set()
             LOG.info('raft: site %s registered at %s', self.site, self.address)
             return
+
+    def _name_federation(self) -> None:
+        """Propose ``federation.init`` unless the KB has a name already.
+
+        The federation section is not empty before that: the first
+        leader may have claimed its term (``leader.claim``) already, so
+        only the id tells whether the federation was named.
+        """
+        if not self.read('federation').get('id'):
+            self.propose(
+                'federation.init',
+                {
+                    'federation_id': uuid.uuid4().hex,
+                    'voter_count': self.conf.raft.voter_count,
+                },
+            )
+        self.membership.save(founding=False)
 
     # -- writes and reads ------------------------------------------------
 

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from sodos import exception
+from sodos.kb.raft import admin
 from sodos.kb.raft import backend as raft_backend
 from sodos.kb.raft import store
 from sodos.sim import ports
@@ -61,6 +62,26 @@ def test_one_member_bootstraps_writes_and_reads(make_conf, members):
     result = member.propose('policy.set', {'key': 'paused', 'value': True})
     assert result == {'ok': True}
     assert member.read('policy')['paused'] is True
+
+
+def test_site_bootstrapped_by_manage_names_the_federation(make_conf, members):
+    # sodos-manage federation bootstrap writes the membership record
+    # before the site first starts: the start must still name the
+    # federation, and only once.
+    conf = make_conf(address=ports.free_address(), voter_count=3)
+    admin.bootstrap(admin.member(conf))
+    member = started(conf)
+    members.append(member)
+    federation = member.read('federation')
+    assert federation['id']
+    assert member.read('policy')['voter_count'] == 3
+    record = store.MembershipFile(member.settings.data_dir).load()
+    assert record['founding'] is False
+    member.stop()
+    members.remove(member)
+    again = started(conf)
+    members.append(again)
+    assert again.read('federation')['id'] == federation['id']
 
 
 def test_restart_keeps_every_committed_entry(make_conf):

@@ -155,10 +155,14 @@ def site_row(
     """A site as operators see it: status, profile, capacity, load."""
     profile = shapes.profile(site)
     summary = shapes.summary(monitoring, name)
-    api = summary.get('api')
+    status = site.get('status', 'unknown')
+    # The last summary of a site that is not up says how its API was
+    # before it went silent, not how it is: unknown (None) until it
+    # reports again.
+    api = summary.get('api') if status == 'up' else None
     return {
         'name': name,
-        'status': site.get('status', 'unknown'),
+        'status': status,
         'role': site.get('role', ''),
         'maintenance': site.get('maintenance', ''),
         'region': profile.get('region', name),

@@ -50,7 +50,11 @@ def api(app: Any) -> client.Client:
 
 
 class TimeColumn(columns.FormattableColumn[Any]):
-    """A Unix timestamp, shown as UTC ISO 8601 to people."""
+    """A Unix timestamp, shown as UTC ISO 8601 in every format.
+
+    ``-f json`` and ``-f yaml`` get the same ISO text the table shows, as
+    OpenStack's own clients print times; ``None`` stays null there.
+    """
 
     def human_readable(self) -> str:
         if not isinstance(self._value, (int, float)):
@@ -59,7 +63,9 @@ class TimeColumn(columns.FormattableColumn[Any]):
         return moment.isoformat(timespec='seconds')
 
     def machine_readable(self) -> Any:
-        return self._value
+        if self._value is None:
+            return None
+        return self.human_readable()
 
 
 class RowsColumn(columns.FormattableColumn[Any]):

@@ -80,7 +80,7 @@ class ShowSite(command.ShowOne):
 
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
         site = common.api(self.app).site_get(parsed_args.site)
-        return common.show(site, ('name',) + LONG_KEYS, ('updated_at',))
+        return common.show(site, LONG_KEYS, ('updated_at',))
 
 
 def _drained(site: dict[str, Any]) -> tuple[bool, str]:
@@ -115,7 +115,7 @@ class DrainSite(command.ShowOne):
                 'site %s to be drained' % parsed_args.site,
                 self.app.stderr,
             )
-        return common.show(site, ('name',) + LONG_KEYS, ('updated_at',))
+        return common.show(site, LONG_KEYS, ('updated_at',))
 
 
 class UndrainSite(command.ShowOne):
@@ -128,7 +128,7 @@ class UndrainSite(command.ShowOne):
 
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
         site = common.api(self.app).site_undrain(parsed_args.site)
-        return common.show(site, ('name',) + LONG_KEYS, ('updated_at',))
+        return common.show(site, LONG_KEYS, ('updated_at',))
 
 
 def _label(text: str) -> tuple[str, str]:

@@ -68,6 +68,16 @@ def test_a_site_row_without_monitoring():
     assert row['maintenance'] == ''
 
 
+def test_site_down_has_no_api_health_from_its_last_summary():
+    # A site that went silent reported a healthy API before it did: the
+    # row must not keep saying so.
+    monitoring = {'s1': {'summary': {'api': {'ok': True}}}}
+    down = views.site_row('s1', {'status': 'down'}, monitoring, {})
+    assert down['api_healthy'] is None
+    up = views.site_row('s1', {'status': 'up'}, monitoring, {})
+    assert up['api_healthy'] is True
+
+
 def test_locations():
     assert views.location('48.85,2.35') == {'lat': 48.85, 'lon': 2.35}
     assert views.location('north') is None

@@ -76,9 +76,17 @@ def test_site_show(run, api):
     api.get(URL + '/sites/paris', json={'site': fakes.site()})
     shown = run('sodos', 'site', 'show', 'paris', '-f', 'json').json()
     assert shown['location'] == {'lat': 48.85, 'lon': 2.35}
-    assert shown['updated_at'] == 1764085000.0
+    # The same ISO time as the table, not the epoch seconds.
+    assert shown['updated_at'] == '2025-11-25T15:36:40+00:00'
     table = run('sodos', 'site', 'show', 'paris').stdout
     assert '2025-11-25T15:36:40+00:00' in table
+    # Each field once.
+    names = [
+        line.split('|')[1].strip()
+        for line in table.splitlines()
+        if line.startswith('|')
+    ]
+    assert names.count('name') == 1, table
     assert 'tier=gold' in table
     assert 'ram_mb=262144, used_ram_mb=8192' in table
 

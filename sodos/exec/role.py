@@ -115,7 +115,7 @@ class ExecRole(roles.Role):
         # Reconcile before the first action, as after any cut-off.
         self._must_reconcile = 'start'
         self._last_reconcile = 0.0
-        self._last_cycle = time.monotonic()
+        self._last_cycle_end = time.monotonic()
         self._site_changed_at: Any = None
         self.last_summary: dict[str, Any] | None = None
         self._report_failed = False
@@ -201,10 +201,20 @@ class ExecRole(roles.Role):
 
     def cycle(self) -> str:
         now = time.monotonic()
-        stalled = now - self._last_cycle
-        self._last_cycle = now
-        if stalled > self.conf.knowmon.site_down_timeout + self.interval():
-            self._must_reconcile = 'stalled %.0f s' % stalled
+        # The time between the end of the last cycle and this start: the
+        # process was frozen (or starved) that long, and the federation
+        # may have moved its members meanwhile. A cycle that is merely
+        # slow (a site API answering in 15 s) is no stall: the loop
+        # waits its interval after each cycle ends.
+        idle = now - self._last_cycle_end
+        if idle > self.conf.knowmon.site_down_timeout + self.interval():
+            self._must_reconcile = 'stalled %.0f s' % idle
+        try:
+            return self._cycle(now)
+        finally:
+            self._last_cycle_end = time.monotonic()
+
+    def _cycle(self, now: float) -> str:
         try:
             in_quorum = self.knowmon_api.in_quorum()
         except exception.SodosError as exc:
@@ -240,6 +250,11 @@ class ExecRole(roles.Role):
         changed_at = site.get('status_changed_at')
         if self._site_changed_at not in (None, changed_at):
             self._must_reconcile = 'site status changed'
+            LOG.info(
+                'exec: the federation now has this site %s (%s)',
+                site.get('status', 'unknown'),
+                site.get('reason') or 'no reason given',
+            )
         self._site_changed_at = changed_at
         self._check_relay_url(site)
 

@@ -53,3 +53,21 @@ def transitions(
         elif age <= down_after and current == 'down':
             found.append(Transition(name, 'up', 'heard of again'))
     return found
+
+
+def returns(
+    before: dict[str, str], sites: dict[str, dict[str, Any]]
+) -> list[Transition]:
+    """Sites that were down at the last look and are up now, whatever
+    marked them up: a site that restarts registers itself up
+    (``joined``) before the leader's liveness table would have."""
+    return [
+        Transition(name, 'up', site.get('reason') or 'no reason given')
+        for name, site in sorted(sites.items())
+        if before.get(name) == 'down' and site.get('status') == 'up'
+    ]
+
+
+def statuses(sites: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Each site's status, to compare with at the next look."""
+    return {name: str(site.get('status')) for name, site in sites.items()}

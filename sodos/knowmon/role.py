@@ -61,6 +61,8 @@ class KnowMonRole(roles.Role):
             'history', self._record_history, self._history_interval
         )
         self._prune_looked_at = float('-inf')
+        # Sites' statuses at the last leader cycle (returns are said once).
+        self._statuses: dict[str, str] = {}
 
     def local_backend(self) -> kb_backend.StateBackend:
         return self.backend
@@ -110,7 +112,9 @@ class KnowMonRole(roles.Role):
                 status.term,
                 'in quorum' if status.has_quorum else 'NO QUORUM',
             )
-        done = self._commit(self._transitions())
+        changes = self._transitions()
+        done = self._commit(changes)
+        done.extend(self._returns(changes))
         done.extend(self._overloads())
         done.extend(self._divergences())
         done.extend(self._prune_actions())
@@ -220,6 +224,20 @@ class KnowMonRole(roles.Role):
             self.conf.knowmon.site_down_timeout,
             self.backend.site,
         )
+
+    def _returns(self, changes: list[liveness.Transition]) -> list[str]:
+        """Sites back up that this cycle did not mark up itself: they
+        registered again after a restart. Said once, in the cycle's line
+        (the role logs it at INFO)."""
+        sites = self.backend.read('sites')
+        marked = {c.site for c in changes if c.status == 'up'}
+        said = [
+            '%s is up again (%s)' % (back.site, back.reason)
+            for back in liveness.returns(self._statuses, sites)
+            if back.site not in marked
+        ]
+        self._statuses = liveness.statuses(sites)
+        return said
 
     def _commit(self, changes: list[liveness.Transition]) -> list[str]:
         """Commit the transitions together (one replication round: a

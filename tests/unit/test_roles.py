@@ -59,6 +59,19 @@ def test_knowmon_marks_a_site_heard_again_up(knowmon, conf):
     assert knowmon.backend.read('sites')['far']['status'] == 'up'
 
 
+def test_knowmon_says_a_site_is_back_when_it_registers_again(knowmon, conf):
+    # A restarted site registers itself up before the leader's liveness
+    # table would mark it: the leader's log must still say it is back.
+    knowmon.backend.propose('site.register', {'site': 'far', 'address': 'h:2'})
+    conf.set_override('site_down_timeout', 1.0, 'knowmon')
+    knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 9.0}
+    assert 'marked far down' in knowmon.cycle()
+    knowmon.backend.propose('site.register', {'site': 'far', 'address': 'h:2'})
+    knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 0.2}
+    assert knowmon.cycle().endswith('far is up again (joined)')
+    assert knowmon.cycle().endswith('no change')
+
+
 def test_knowmon_uses_the_reloaded_timeout(knowmon, conf):
     knowmon.backend.propose('site.register', {'site': 'far', 'address': 'h:2'})
     knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 4.0}

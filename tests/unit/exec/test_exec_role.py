@@ -325,3 +325,41 @@ def test_monitoring_is_committed_on_change_only(exec_for, api, kb):
     assert report['servers']['%s/web' % APP]['status'] == 'ACTIVE'
     assert report['capacity']['vcpu']['used'] == 1.0
     assert report['images'] == ['cirros', 'fake-image']
+
+
+class Clock:
+    """time.monotonic for the Exec role, moved by hand."""
+
+    def __init__(self):
+        self.now = time.monotonic()
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_slow_cycle_is_not_a_stall_but_a_frozen_process_is(
+    exec_for, exec_conf, api, kb, monkeypatch
+):
+    clock = Clock()
+    monkeypatch.setattr(exec_role.time, 'monotonic', clock)
+    exec_conf.set_override('reconcile_interval', 10_000, 'exec')
+    cut_off = Wrapped(api)
+    role = exec_for(cut_off)
+    assert 'reconcile (start)' in role.cycle()
+    # A cycle that takes far longer than the site-down timeout, as one
+    # waiting on a slow site API does: the process was never frozen.
+    slow = exec_conf.knowmon.site_down_timeout + role.interval() + 30
+    step = role.executor.step
+
+    def slow_step(actions):
+        clock.now += slow
+        return step(actions)
+
+    monkeypatch.setattr(role.executor, 'step', slow_step)
+    role.cycle()
+    monkeypatch.setattr(role.executor, 'step', step)
+    clock.now += role.interval()
+    assert 'reconcile' not in role.cycle()
+    # Frozen between two cycles for as long: reconcile.
+    clock.now += slow
+    assert 'reconcile (stalled %.0f s)' % slow in role.cycle()

@@ -80,7 +80,8 @@ def undrain(req: webob.Request, name: str) -> webob.Response:
 
 def update(req: webob.Request, name: str) -> webob.Response:
     util.authorize(req, policies.UPDATE)
-    overrides = util.json_body(req, schemas.UPDATE)
+    body = util.json_body(req, schemas.UPDATE)
+    overrides = {k: v for k, v in body.items() if v is not None}
     location = overrides.get('location')
     if location is not None:
         # Stored as [site_profile]location writes it.
@@ -89,7 +90,13 @@ def update(req: webob.Request, name: str) -> webob.Response:
             _degrees(location['lon']),
         )
     _site(req, name)
-    util.propose(req, 'site.profile', {'site': name, 'profile': overrides})
+    args: dict[str, Any] = {'site': name}
+    if overrides:
+        args['profile'] = overrides
+    unset = sorted(k for k, v in body.items() if v is None)
+    if unset:
+        args['unset'] = unset
+    util.propose(req, 'site.profile', args)
     return util.respond({'site': _site(req, name)})
 
 

@@ -20,20 +20,30 @@ _PROFILE = kb_schemas.PROFILE['properties']
 DRAIN = common.obj(reason=common.TEXT)
 UNDRAIN = common.EMPTY
 # Overrides of the site's published profile; each property replaces the
-# published value (labels as a whole).
-UPDATE: dict[str, Any] = dict(
-    common.obj(
-        labels=_PROFILE['labels'],
-        region=_PROFILE['region'],
-        location=common.obj(
-            ['lat', 'lon'],
-            lat={'type': 'number', 'minimum': -90, 'maximum': 90},
-            lon={'type': 'number', 'minimum': -180, 'maximum': 180},
-        ),
-        cost_per_vcpu_hour=_PROFILE['cost_per_vcpu_hour'],
-        carbon_intensity=_PROFILE['carbon_intensity'],
-        pue=_PROFILE['pue'],
-        idle_power_kw=_PROFILE['idle_power_kw'],
+# published value (labels as a whole); null takes the override back.
+_OVERRIDES: dict[str, Any] = {
+    'labels': _PROFILE['labels'],
+    'region': _PROFILE['region'],
+    'location': common.obj(
+        ['lat', 'lon'],
+        lat={'type': 'number', 'minimum': -90, 'maximum': 90},
+        lon={'type': 'number', 'minimum': -180, 'maximum': 180},
     ),
+    'cost_per_vcpu_hour': _PROFILE['cost_per_vcpu_hour'],
+    'carbon_intensity': _PROFILE['carbon_intensity'],
+    'pue': _PROFILE['pue'],
+    'idle_power_kw': _PROFILE['idle_power_kw'],
+}
+
+
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    # A type list rather than anyOf: the keywords of the schema apply to
+    # values of its type only, and a bad value's error keeps naming the
+    # deepest field (body.location.lat), as anyOf's would not.
+    return dict(schema, type=[schema['type'], 'null'])
+
+
+UPDATE: dict[str, Any] = dict(
+    common.obj(**{k: _or_null(v) for k, v in _OVERRIDES.items()}),
     minProperties=1,
 )

@@ -52,12 +52,14 @@ def _site_register(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
             'joined_at': cmd['ts'],
             'status_changed_at': cmd['ts'],
         }
+    published = args.get('info', {})
     site.update(
         address=address,
         roles=list(args.get('roles', [])),
-        info=_with_overrides(
-            args.get('info', {}), site.get('profile_overrides')
-        ),
+        # What the site says of itself, kept so that an operator's
+        # override can be taken back (site.profile's ``unset``).
+        published=published,
+        info=_with_overrides(published, site.get('profile_overrides')),
         updated_at=cmd['ts'],
     )
     # The site proposed this command itself, so it is alive.
@@ -79,8 +81,19 @@ def _with_overrides(
 
 @COMMANDS.command(
     'site.profile',
-    schemas.obj(
-        ['site', 'profile'], site=schemas.NAME, profile=schemas.PROFILE
+    dict(
+        schemas.obj(
+            ['site'],
+            site=schemas.NAME,
+            profile=schemas.PROFILE,
+            unset={
+                'type': 'array',
+                'items': {'enum': sorted(schemas.PROFILE['properties'])},
+                'uniqueItems': True,
+                'minItems': 1,
+            },
+        ),
+        anyOf=[{'required': ['profile']}, {'required': ['unset']}],
     ),
 )
 def _site_profile(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
@@ -88,13 +101,25 @@ def _site_profile(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
 
     Kept apart (``profile_overrides``) and merged over what the site
     publishes at each ``site.register``, so that they outlive it.
+    ``unset`` takes overrides back: the published value shows again.
     """
     args = cmd['args']
     site = base.site(data, args['site'])
     overrides = dict(site.get('profile_overrides') or {})
-    overrides.update(args['profile'])
+    overrides.update(args.get('profile') or {})
+    for key in args.get('unset', ()):
+        overrides.pop(key, None)
     site['profile_overrides'] = overrides
-    site['info'] = _with_overrides(site.get('info') or {}, overrides)
+    if 'published' in site:
+        site['info'] = _with_overrides(site['published'], overrides)
+    else:
+        # Registered before the published profile was kept: drop the
+        # keys taken back until the site registers again and says them.
+        info = dict(site.get('info') or {})
+        profile = dict(info.get('profile') or {})
+        for key in args.get('unset', ()):
+            profile.pop(key, None)
+        site['info'] = _with_overrides(dict(info, profile=profile), overrides)
     site['updated_at'] = cmd['ts']
     return {}
 

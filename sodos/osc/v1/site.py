@@ -118,16 +118,33 @@ class DrainSite(command.ShowOne):
         return common.show(site, LONG_KEYS, ('updated_at',))
 
 
+def _placeable(site: dict[str, Any]) -> tuple[bool, str]:
+    state = site.get('maintenance') or 'not in maintenance'
+    status = site.get('status', 'unknown')
+    text = 'site %s: %s, %s' % (site.get('name'), status, state)
+    return status == 'up' and not site.get('maintenance'), text
+
+
 class UndrainSite(command.ShowOne):
     """Let the planner place appliance members on a site again."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         _site_argument(parser)
+        common.wait_arguments(parser, 'the site is up and out of maintenance')
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
-        site = common.api(self.app).site_undrain(parsed_args.site)
+        api = common.api(self.app)
+        site = api.site_undrain(parsed_args.site)
+        if parsed_args.wait:
+            site = common.wait_for(
+                lambda: api.site_get(parsed_args.site),
+                _placeable,
+                parsed_args.timeout,
+                'site %s to be up and out of maintenance' % parsed_args.site,
+                self.app.stderr,
+            )
         return common.show(site, LONG_KEYS, ('updated_at',))
 
 
@@ -213,3 +230,41 @@ class SetSite(command.Command):
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         changes = changes_from(parsed_args)
         common.api(self.app).site_update(parsed_args.site, changes)
+
+
+# ``site unset`` options: what each takes back, as the API names it.
+UNSETTABLE = (
+    ('labels', 'every label the operator set'),
+    ('region', 'the region'),
+    ('location', 'the location'),
+    ('cost_per_vcpu_hour', 'the cost of one vCPU for an hour'),
+    ('carbon_intensity', 'the grid carbon intensity'),
+    ('pue', 'the power usage effectiveness'),
+    ('idle_power_kw', 'the idle power'),
+)
+
+
+class UnsetSite(command.Command):
+    """Take back overrides of a site's profile: the values the site
+    publishes itself (its [site_profile] options) show again."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _site_argument(parser)
+        for key, what in UNSETTABLE:
+            parser.add_argument(
+                '--' + key.replace('_', '-'),
+                dest=key,
+                action='store_true',
+                help='take back the override of %s' % what,
+            )
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        unset = {k: None for k, _ in UNSETTABLE if getattr(parsed_args, k)}
+        if not unset:
+            raise exceptions.CommandError(
+                'nothing to unset: give one or more of %s'
+                % ', '.join('--' + k.replace('_', '-') for k, _ in UNSETTABLE)
+            )
+        common.api(self.app).site_update(parsed_args.site, unset)

@@ -211,6 +211,36 @@ def test_patch_overrides_the_profile_and_survives_re_register(client, fed):
     assert site['cost_per_vcpu_hour'] == 3.0
 
 
+def test_patch_null_takes_an_override_back(client, fed):
+    fed.propose(
+        'site.register',
+        {
+            'site': 's2',
+            'address': 'h:2',
+            'info': {'profile': {'region': 'own', 'pue': 1.5}},
+        },
+    )
+    client('PATCH', '/v1/sites/s2', body={'region': 'eu-west', 'pue': 1.2})
+    status, body, _ = client(
+        'PATCH', '/v1/sites/s2', body={'region': None, 'pue': 1.3}
+    )
+    assert status == 200, body
+    assert body['site']['region'] == 'own'
+    assert body['site']['pue'] == 1.3
+    assert fed.read('sites')['s2']['profile_overrides'] == {'pue': 1.3}
+    # Taken back for good: a re-register does not bring it back.
+    fed.propose(
+        'site.register',
+        {
+            'site': 's2',
+            'address': 'h:2',
+            'info': {'profile': {'region': 'own-2', 'pue': 1.5}},
+        },
+    )
+    site = client.get('/v1/sites/s2')[1]['site']
+    assert (site['region'], site['pue']) == ('own-2', 1.3)
+
+
 @pytest.mark.parametrize(
     'body, words',
     [

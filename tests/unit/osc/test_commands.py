@@ -156,6 +156,48 @@ def test_site_undrain(run, api):
     assert api.last_request.json() == {}
 
 
+def test_site_undrain_wait(run, api):
+    api.post(
+        URL + '/sites/paris/undrain',
+        json={'site': fakes.site(status='down')},
+    )
+    api.get(
+        URL + '/sites/paris',
+        [
+            {'json': {'site': fakes.site(status='down')}},
+            {'json': {'site': fakes.site()}},
+        ],
+    )
+    result = run('sodos', 'site', 'undrain', 'paris', '--wait', '-f', 'json')
+    assert result.rc == 0, result.stderr
+    assert result.json()['status'] == 'up'
+    assert result.stderr.splitlines() == [
+        'site paris: down, not in maintenance',
+        'site paris: up, not in maintenance',
+    ]
+
+
+def test_site_unset(run, api):
+    api.patch(URL + '/sites/paris', json={'site': fakes.site()})
+    result = run(
+        'sodos', 'site', 'unset', 'paris', '--labels', '--region',
+        '--cost-per-vcpu-hour',
+    )  # fmt: skip
+    assert result.rc == 0, result.stderr
+    assert api.last_request.json() == {
+        'labels': None,
+        'region': None,
+        'cost_per_vcpu_hour': None,
+    }
+
+
+def test_site_unset_nothing_sends_nothing(run, api):
+    result = run('sodos', 'site', 'unset', 'paris')
+    assert result.rc != 0
+    assert 'nothing to unset: give one or more of --labels' in result.stderr
+    assert not api.called
+
+
 def test_site_set(run, api):
     api.patch(URL + '/sites/paris', json={'site': fakes.site()})
     result = run(

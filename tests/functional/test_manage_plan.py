@@ -148,7 +148,9 @@ def test_appliance_lifecycle_whatif_and_drain(
     text = site.manage('plan', 'whatif', '--fail-site', victim).stdout
     assert text.startswith('What if %s fails:' % victim)
     asked = as_json(
-        openstack('sodos', 'whatif', '--fail-site', victim, '-f', 'json')
+        openstack(
+            'sodos', 'whatif', 'show', '--fail-site', victim, '-f', 'json'
+        )
     )
     assert asked['events'] == {'failed': [victim], 'drained': []}
     assert [a['id'] for a in asked['affected_appliances']] == [appliance_id]
@@ -172,7 +174,7 @@ def test_appliance_lifecycle_whatif_and_drain(
 
     # The pause switch has no API: sodos-manage sets it, the API shows it.
     def paused():
-        status = openstack('sodos', 'federation', 'status', '-f', 'json')
+        status = openstack('sodos', 'federation', 'show', '-f', 'json')
         return as_json(status)['paused']
 
     assert site.manage('policy', 'set', 'paused', 'true').returncode == 0

@@ -116,13 +116,13 @@ def openstack(api_url):
 
 def test_federation_status_names_the_leader(openstack):
     status = json.loads(
-        openstack('sodos', 'federation', 'status', '-f', 'json').stdout
+        openstack('sodos', 'federation', 'show', '-f', 'json').stdout
     )
     assert status['leader'] == SITE
     assert status['voters'] == [SITE]
     assert status['sites_up'] == 1
     leader = openstack(
-        'sodos', 'federation', 'status', '-f', 'value', '-c', 'leader'
+        'sodos', 'federation', 'show', '-f', 'value', '-c', 'leader'
     )
     assert leader.stdout == SITE + '\n'
 
@@ -161,7 +161,9 @@ def test_appliance_lifecycle(openstack, tmp_path):
     assert [(a['Name'], a['Members Active']) for a in listed] == [('shop', 3)]
 
     whatif = json.loads(
-        openstack('sodos', 'whatif', '--fail-site', SITE, '-f', 'json').stdout
+        openstack(
+            'sodos', 'whatif', 'show', '--fail-site', SITE, '-f', 'json'
+        ).stdout
     )
     assert whatif['events'] == {'failed': [SITE], 'drained': []}
     assert [a['id'] for a in whatif['affected_appliances']] == [
@@ -212,7 +214,9 @@ def test_spec_refused_by_the_api(openstack, tmp_path):
 
 
 def test_unknown_site(openstack):
-    done = openstack('sodos', 'whatif', '--fail-site', 'nowhere', check=False)
+    done = openstack(
+        'sodos', 'whatif', 'show', '--fail-site', 'nowhere', check=False
+    )
     assert done.returncode == 1
     assert 'no site named nowhere' in done.stderr
     shown = openstack('sodos', 'site', 'show', 'nowhere', check=False)

@@ -142,7 +142,7 @@ def test_an_image_reaches_every_site_with_its_id_metadata_and_hash(
         assert {k: copied[k] for k in SAME} == {k: image[k] for k in SAME}
         assert copied['tags'] == ['gold']
     status = openstack(
-        urls[C], 'sodos', 'image', 'status', image['id'], '-f', 'json'
+        urls[C], 'sodos', 'image', 'copy', 'list', image['id'], '-f', 'json'
     )
     assert status.returncode == 0, status.stderr
     assert {r['Site']: r['State'] for r in json.loads(status.stdout)} == {

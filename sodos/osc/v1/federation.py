@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``openstack sodos federation status``: who leads, who votes, how
+"""``openstack sodos federation show``: who leads, who votes, how
 many sites are up."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``openstack sodos whatif``: what the federation would do if sites
+"""``openstack sodos whatif show``: what the federation would do if sites
 failed or were drained. Read-only: the API plans and commits nothing."""
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ def test_federation_status(run, api):
             }
         },
     )
-    result = run('sodos', 'federation', 'status', '-f', 'json')
+    result = run('sodos', 'federation', 'show', '-f', 'json')
     assert result.rc == 0, result.stderr
     assert result.json() == {
         'leader': 'paris',
@@ -47,10 +47,41 @@ def test_federation_status(run, api):
         'sites_down': 1,
         'sites_total': 3,
     }
-    table = run('sodos', 'federation', 'status')
+    table = run('sodos', 'federation', 'show')
     assert 'berlin, lyon, paris' in table.stdout
-    value = run('sodos', 'federation', 'status', '-f', 'value', '-c', 'leader')
+    value = run('sodos', 'federation', 'show', '-f', 'value', '-c', 'leader')
     assert value.stdout == 'paris\n'
+
+
+IMAGE_ID = '6f1c2b9e-3a4d-4e5f-8a7b-9c0d1e2f3a4b'
+
+
+@pytest.mark.parametrize(
+    'old, new',
+    [
+        (['federation', 'status'], 'sodos federation show'),
+        (['whatif', '--fail-site', 'lyon'], 'sodos whatif show'),
+        (['history', 'actions'], 'sodos history action list'),
+        (['history', 'alerts'], 'sodos history alert list'),
+        (
+            ['history', 'monitoring', '--site', 'x'],
+            'sodos history monitoring list',
+        ),
+        (['image', 'status', IMAGE_ID], 'sodos image copy list'),
+    ],
+)
+def test_old_command_names_still_work_and_name_the_new_one(run, api, old, new):
+    api.get(URL + '/federation', json={'federation': {'leader': 'paris'}})
+    api.post(URL + '/whatif', json={'whatif': WHATIF})
+    for kind in ('actions', 'alerts', 'monitoring'):
+        api.get(URL + '/history/' + kind, json={kind: [], 'samples': []})
+    api.get(
+        URL + '/images/' + IMAGE_ID,
+        json={'image': {'id': IMAGE_ID, 'name': 'x', 'sites': []}},
+    )
+    result = run('sodos', *old)
+    assert result.rc == 0, result.stderr
+    assert 'is deprecated: use "openstack %s"' % new in result.stderr
 
 
 def test_site_list(run, api):
@@ -321,7 +352,7 @@ WHATIF = {
 def test_whatif(run, api):
     api.post(URL + '/whatif', json={'whatif': WHATIF})
     result = run(
-        'sodos', 'whatif', '--fail-site', 'lyon', '--fail-site', 'berlin',
+        'sodos', 'whatif', 'show', '--fail-site', 'lyon', '--fail-site', 'berlin',
         '--drain-site', 'paris', '-f', 'json',
     )  # fmt: skip
     assert result.rc == 0, result.stderr
@@ -330,7 +361,7 @@ def test_whatif(run, api):
         'drain_sites': ['paris'],
     }
     assert result.json()['moves'] == WHATIF['moves']
-    table = run('sodos', 'whatif', '--fail-site', 'lyon').stdout
+    table = run('sodos', 'whatif', 'show', '--fail-site', 'lyon').stdout
     assert (
         'appliance=shop, appliance_id=a1b2c3, member=web-1, from=lyon, '
         in (table)
@@ -340,7 +371,7 @@ def test_whatif(run, api):
 
 
 def test_whatif_needs_an_event(run, api):
-    result = run('sodos', 'whatif')
+    result = run('sodos', 'whatif', 'show')
     assert result.rc != 0
     assert 'give --fail-site or --drain-site' in result.stderr
     assert not api.called
@@ -358,13 +389,13 @@ def test_history(run, api):
     )
     api.get(URL + '/history/monitoring', json={'samples': []})
     rows = run(
-        'sodos', 'history', 'actions', '--site', 'paris', '--limit', '2',
+        'sodos', 'history', 'action', 'list', '--site', 'paris', '--limit', '2',
         '-f', 'json',
     ).json()  # fmt: skip
     assert api.last_request.qs == {'site': ['paris'], 'limit': ['2']}
     assert list(rows[0]) == ['ID', 'Site', 'State', 'A', 'B']
     assert rows[1]['A'] == 2
-    missing = run('sodos', 'history', 'monitoring')
+    missing = run('sodos', 'history', 'monitoring', 'list')
     assert missing.rc != 0
     assert '--site' in missing.stderr
-    assert run('sodos', 'history', 'monitoring', '--site', 'x').rc == 0
+    assert run('sodos', 'history', 'monitoring', 'list', '--site', 'x').rc == 0

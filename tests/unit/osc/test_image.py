@@ -233,10 +233,10 @@ def test_show_and_status(run, api):
     assert shown['id'] == IMAGE
     assert shown['metadata'] == {'min_ram': 64}
     assert shown['sites'][1]['state'] == 'copying'
-    result = run('sodos', 'image', 'status', IMAGE)
+    result = run('sodos', 'image', 'copy', 'list', IMAGE)
     assert result.rc == 0, result.stderr
     assert 'copy running from paris' in result.stdout
-    rows = run('sodos', 'image', 'status', IMAGE, '-f', 'json').json()
+    rows = run('sodos', 'image', 'copy', 'list', IMAGE, '-f', 'json').json()
     assert rows == [
         {'Site': 'paris', 'State': 'present', 'Desired': True, 'Detail': ''},
         {

@@ -44,6 +44,6 @@ def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 UPDATE: dict[str, Any] = dict(
-    common.obj(**{k: _or_null(v) for k, v in _OVERRIDES.items()}),
+    common.obj(None, **{k: _or_null(v) for k, v in _OVERRIDES.items()}),
     minProperties=1,
 )

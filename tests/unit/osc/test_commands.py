@@ -352,8 +352,8 @@ WHATIF = {
 def test_whatif(run, api):
     api.post(URL + '/whatif', json={'whatif': WHATIF})
     result = run(
-        'sodos', 'whatif', 'show', '--fail-site', 'lyon', '--fail-site', 'berlin',
-        '--drain-site', 'paris', '-f', 'json',
+        'sodos', 'whatif', 'show', '--fail-site', 'lyon',
+        '--fail-site', 'berlin', '--drain-site', 'paris', '-f', 'json',
     )  # fmt: skip
     assert result.rc == 0, result.stderr
     assert api.last_request.json() == {
@@ -389,8 +389,8 @@ def test_history(run, api):
     )
     api.get(URL + '/history/monitoring', json={'samples': []})
     rows = run(
-        'sodos', 'history', 'action', 'list', '--site', 'paris', '--limit', '2',
-        '-f', 'json',
+        'sodos', 'history', 'action', 'list', '--site', 'paris',
+        '--limit', '2', '-f', 'json',
     ).json()  # fmt: skip
     assert api.last_request.qs == {'site': ['paris'], 'limit': ['2']}
     assert list(rows[0]) == ['ID', 'Site', 'State', 'A', 'B']

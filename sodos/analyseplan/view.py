@@ -74,6 +74,7 @@ class SiteTable:
             self.servers.append(shapes.servers(summary))
             self.profiles.append(shapes.profile(site))
         self.usable = [s == 'ok' for s in self.status]
+        self.top_ram = max([total[1] for total in self.total], default=0.0)
         self.cost = [
             float(p.get('cost_per_vcpu_hour') or 0.0) for p in self.profiles
         ]

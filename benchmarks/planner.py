@@ -45,6 +45,7 @@ import time
 import uuid
 from typing import Any
 
+import _planner_suite
 import numpy as np
 
 from sodos.analyseplan import filters
@@ -300,10 +301,12 @@ def main() -> int:
     parser.add_argument('--small-appliances', type=int, default=200)
     parser.add_argument('--small-sites', type=int, default=10)
     parser.add_argument('--seed', type=int, default=1)
+    parser.add_argument('--instances', type=int, default=24)
+    parser.add_argument('--whatif-instances', type=int, default=8)
     args = parser.parse_args()
-    if min(args.appliances, args.sites, args.small_appliances) < 1 or (
-        args.small_sites < 2
-    ):
+    if min(
+        args.appliances, args.sites, args.small_appliances, args.instances
+    ) < 1 or (args.small_sites < 2):
         parser.error('counts must be positive, and --small-sites >= 2')
     report: dict[str, Any] = {
         'appliances': args.appliances,
@@ -312,6 +315,9 @@ def main() -> int:
     }
     report.update(speed(args))
     report.update(quality(args))
+    report.update(
+        _planner_suite.run(args.instances, args.whatif_instances, make_planner)
+    )
     print(json.dumps(report))
     return 0
 

@@ -124,7 +124,9 @@ class Placer:
         self.table.active[i] = True
         ctx.sites_used[i] += 1
         if self.incremental:
-            del self.ranked[bisect.bisect_left(self.ranked, (-self.score[i], i))]
+            del self.ranked[
+                bisect.bisect_left(self.ranked, (-self.score[i], i))
+            ]
             self.score[i] = self._site_score(i)
             bisect.insort(self.ranked, (-self.score[i], i))
         self.moves.append(

@@ -22,12 +22,15 @@ same call with events added.
    still allowed by the constraints and not one where its server failed
    for good; kept members not built yet reserve their flavor there.
 2. The others (new members, members of a site down or draining, of a
-   site whose build failed) are placed in priority order, highest first
-   (then by appliance id and member name): the filters say which sites
+   site whose build failed) are placed in priority order, highest first,
+   an appliance at a time (:mod:`placing`): the filters say which sites
    may take the server, the weighers which of those is best.
-3. Placements of servers no spec asks for any more are removed.
+3. What that leaves out goes to the repair step (:mod:`repair`), an
+   exact placement of the members that needed a site.
+4. Placements of servers no spec asks for any more are removed.
 
-A member no site can take is reported with each site's reason.
+A member no site can take is reported with each site's reason, as
+things stand when the plan is complete.
 """
 
 from __future__ import annotations

@@ -62,7 +62,9 @@ CONSOLIDATION_WEIGHTS = {'marginal_cost': 1.0}
 # Validated specs by (appliance id, its updated_at in the KB): a spec is
 # validated once per change, not once per cycle. The planner never
 # changes a spec it is given.
-_SPEC_CACHE: dict[tuple[str, Any], dict[str, Any]] = {}
+_SPEC_CACHE: dict[
+    tuple[str, Any], tuple[dict[str, Any], list[appliance.Instance]]
+] = {}
 SPEC_CACHE_SIZE = 200_000
 
 # The filters the repair step models; with another dynamic filter
@@ -110,8 +112,11 @@ class Planner:
             for key, p in placements.items()
         }
         failed = keeping.failed_sites(kb.get('actions', {}), placements)
-        specs = _specs(kb.get('appliances', {}))
+        validated = _specs(kb.get('appliances', {}))
+        specs = {a: spec for a, (spec, _) in validated.items()}
         order = sorted(specs, key=lambda a: (-specs[a]['priority'], a))
+        # (site, flavor) -> members placed there but not built yet.
+        building: Counter[tuple[int, str]] = Counter()
         contexts: dict[str, filters_mod.Context] = {}
         todo: list[tuple[appliance.Instance, str | None, str]] = []
         kept_at: dict[int, list[appliance.Instance]] = {}
@@ -121,7 +126,7 @@ class Planner:
             ctx = contexts[appliance_id] = filters_mod.Context(
                 appliance_id, spec['constraints'], Counter()
             )
-            for inst in appliance.instances(appliance_id, spec):
+            for inst in validated[appliance_id][1]:
                 wanted.add(inst.key)
                 placed = placements.get(inst.key)
                 site = placed['site'] if placed else None
@@ -134,10 +139,12 @@ class Planner:
                     ctx.sites_used[i] += 1
                     kept_at.setdefault(i, []).append(inst)
                     if inst.key not in table.servers[i]:
-                        # Placed, not built yet: its room is taken.
-                        table.take(i, inst.flavor)
+                        building[i, inst.flavor] += 1
                 else:
                     todo.append((inst, site, why))
+        for (i, flavor), count in sorted(building.items()):
+            # Placed, not built yet: their room is taken.
+            table.take(i, flavor, count)
         banned: dict[str, set[int]] = {}
         for name, target in sorted((overloaded or {}).items()):
             hot = table.index.get(name)
@@ -166,12 +173,11 @@ class Planner:
         appliances = kb.get('appliances', {})
         removals = [
             Removal(key, p['appliance_id'], p['member'], p['site'])
-            for key, p in sorted(placements.items())
-            if key not in wanted
-            and (
-                p['appliance_id'] in specs
-                or p['appliance_id'] not in appliances
+            for key, p in sorted(
+                (k, p) for k, p in placements.items() if k not in wanted
             )
+            if p['appliance_id'] in specs
+            or p['appliance_id'] not in appliances
         ]
         plan = Plan(
             moves, unplaced, removals, kept, keeping.capacity_left(table)
@@ -274,8 +280,11 @@ class Planner:
         }
 
 
-def _specs(appliances: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The valid specs; one that no longer validates is left alone."""
+def _specs(
+    appliances: dict[str, Any],
+) -> dict[str, tuple[dict[str, Any], list[appliance.Instance]]]:
+    """The valid specs with their members; one that no longer validates
+    is left alone."""
     specs = {}
     for appliance_id, record in appliances.items():
         # A KB record has its commit time; a hand-made view may not.
@@ -283,9 +292,10 @@ def _specs(appliances: dict[str, Any]) -> dict[str, dict[str, Any]]:
         spec = _SPEC_CACHE.get(stamp) if stamp[1] is not None else None
         if spec is None:
             try:
-                spec = appliance.validate(record.get('spec'))
+                valid = appliance.validate(record.get('spec'))
             except appliance.InvalidAppliance:
                 continue
+            spec = (valid, appliance.instances(appliance_id, valid))
             if len(_SPEC_CACHE) > SPEC_CACHE_SIZE:
                 _SPEC_CACHE.clear()
             _SPEC_CACHE[stamp] = spec

@@ -130,9 +130,13 @@ class SiteTable:
             self._need[flavor] = found
         return found
 
-    def take(self, i: int, flavor: str) -> None:
-        """Count a server of ``flavor`` as using room at site ``i``."""
-        self.used[i] = add(self.used[i], self.need(flavor)[i])
+    def take(self, i: int, flavor: str, count: int = 1) -> None:
+        """Count ``count`` servers of ``flavor`` as using room at site
+        ``i``."""
+        need = self.need(flavor)[i]
+        if count != 1:
+            need = [n * count for n in need]
+        self.used[i] = add(self.used[i], need)
 
     def release(self, i: int, flavor: str) -> None:
         """Count a server of ``flavor`` at site ``i`` as gone."""

@@ -49,6 +49,8 @@ from sodos.domain import appliance
 # Beyond this many (member, site) pairs greedy's answer stands.
 MAX_PAIRS = 60_000
 MIP_GAP = 0.005
+# The last question and its answer.
+_LAST: dict[str, dict[str, int] | None] = {}
 # What a point of priority adds to a member's worth (1 for any member).
 PRIORITY_WEIGHT = 1.0
 
@@ -81,6 +83,41 @@ def solve(
     pairs = _pairs(table, constraints, kept, members)
     if not pairs or len(pairs) > MAX_PAIRS:
         return None
+    # A federation that cannot place everyone asks the same question
+    # every cycle: the last answer is kept, not solved again.
+    question = repr(
+        (
+            [(m.inst, m.sites, m.greedy) for m in members],
+            pairs,
+            table.used,
+            table.total,
+            sorted((a, sorted(c.items())) for a, c in kept.items() if c),
+            sorted(
+                (a, sorted(constraints[a].items()))
+                for a in {m.inst.appliance_id for m in members}
+            ),
+            sorted(
+                (f, table.need(f)) for f in {m.inst.flavor for m in members}
+            ),
+        )
+    )
+    if question in _LAST:
+        return _LAST[question]
+    _LAST.clear()
+    _LAST[question] = answer = _solve(
+        table, constraints, kept, members, pairs, time_limit
+    )
+    return answer
+
+
+def _solve(
+    table: SiteTable,
+    constraints: dict[str, dict[str, Any]],
+    kept: dict[str, Counter[int]],
+    members: list[Member],
+    pairs: list[tuple[int, int]],
+    time_limit: float,
+) -> dict[str, int] | None:
     try:
         import numpy as np
         from scipy import optimize

@@ -13,6 +13,8 @@
 """Appliances placed as units, the repair step, and the what-if's
 report, on the smallest federations that showed each problem."""
 
+import sys
+
 from sodos.analyseplan import filters
 from sodos.analyseplan import planner as planner_mod
 from sodos.analyseplan import weighers
@@ -111,16 +113,20 @@ def test_affinity_with_no_site_for_all_places_as_many_as_one_site_takes():
     assert 's1: affinity: the other members are elsewhere' in left.reason
 
 
-def test_the_repair_step_places_what_greedy_leaves_out():
+def packing_view():
     # Greedy puts a large on each site and leaves both tinies out for
     # want of RAM; one large and both tinies is three placed.
-    view = kb(
+    return kb(
         [site('s0', vcpu=8.0, ram=8192.0), site('s1', vcpu=6.0, ram=8192.0)],
         appliances={
             A: spec('larges', count=2, flavor='m1.large'),
             B: spec('tinies', count=2, flavor='m1.tiny'),
         },
     )
+
+
+def test_the_repair_step_places_what_greedy_leaves_out():
+    view = packing_view()
     assert len(planner().plan(view).unplaced) == 2  # greedy alone
     plan = planner(repair_budget=10.0).plan(view)
     assert sorted(m.appliance_id for m in plan.moves) == [A, B, B]
@@ -170,3 +176,35 @@ def test_what_if_shows_a_pending_member_sent_elsewhere():
         ('web-0', 's1')
     ]
     assert report['events'] == {'failed': [], 'drained': ['s2']}
+
+
+def test_the_same_question_is_not_solved_twice(monkeypatch):
+    from scipy import optimize
+
+    from sodos.analyseplan import repair
+
+    calls = []
+    solve = optimize.milp
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(optimize, 'milp', counted)
+    repair._LAST.clear()
+    first = planner(repair_budget=10.0).plan(packing_view())
+    again = planner(repair_budget=10.0).plan(packing_view())
+    assert len(calls) == 1
+    assert first.to_dict() == again.to_dict()
+    assert len(first.moves) == 3
+
+
+def test_without_the_solver_greedy_stands(monkeypatch):
+    from sodos.analyseplan import repair
+
+    repair._LAST.clear()
+    # An entry of None in sys.modules makes the import fail.
+    monkeypatch.setitem(sys.modules, 'scipy', None)
+    plan = planner(repair_budget=10.0).plan(packing_view())
+    assert len(plan.moves) == 2
+    repair._LAST.clear()

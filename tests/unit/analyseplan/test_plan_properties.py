@@ -15,6 +15,7 @@ respected, and a member left out has no site that would take it when
 the plan ends (so its explanation is true)."""
 
 from hypothesis import HealthCheck
+from hypothesis import example
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -85,20 +86,74 @@ def federations(draw):
             constraints['regions'] = ['r0']
         elif restriction == 'label':
             constraints['labels'] = {'zone': 'a'}
+        groups = [
+            {
+                'name': 'web',
+                'image': draw(st.sampled_from(IMAGES)),
+                'flavor': draw(st.sampled_from(sorted(FLAVORS))),
+                'count': count,
+            }
+        ]
+        if draw(st.booleans()):
+            # A second group, often with another image: siblings that
+            # fit different sites.
+            groups.append(
+                {
+                    'name': 'db',
+                    'image': draw(st.sampled_from(IMAGES)),
+                    'flavor': draw(st.sampled_from(sorted(FLAVORS))),
+                    'count': draw(st.integers(1, 2)),
+                }
+            )
         apps['%032x' % (n + 1)] = {
             'name': 'app%d' % n,
             'priority': draw(st.sampled_from([10, 50, 90])),
-            'members': [
-                {
-                    'name': 'web',
-                    'image': draw(st.sampled_from(IMAGES)),
-                    'flavor': draw(st.sampled_from(sorted(FLAVORS))),
-                    'count': count,
-                }
-            ],
+            'members': groups,
             'constraints': constraints,
         }
     return kb(sites, appliances=apps)
+
+
+def spread_case():
+    """Spread 2; g0's image only at s1 (the issue's minimal case)."""
+    record = {
+        'name': 'app',
+        'members': [
+            {
+                'name': 'g0',
+                'image': 'debian',
+                'flavor': 'm1.small',
+                'count': 2,
+            },
+            {'name': 'g1', 'image': 'cirros', 'flavor': 'm1.small'},
+        ],
+        'constraints': {'spread': 2},
+    }
+    return kb(
+        [site('s1', images=IMAGES), site('s2')],
+        appliances={'%032x' % 1: record},
+    )
+
+
+def affinity_case():
+    """Three m1.large with affinity; the most free RAM at s1, room for
+    all three at s2 only."""
+    record = {
+        'name': 'app',
+        'members': [
+            {
+                'name': 'web',
+                'image': 'cirros',
+                'flavor': 'm1.large',
+                'count': 3,
+            }
+        ],
+        'constraints': {'affinity': True},
+    }
+    return kb(
+        [site('s1', vcpu=4.0, ram=65536.0), site('s2', vcpu=12.0)],
+        appliances={'%032x' % 1: record},
+    )
 
 
 def planner():
@@ -213,6 +268,8 @@ def check(view, plan, events=NO_EVENTS):
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(federations())
+@example(spread_case())
+@example(affinity_case())
 def test_every_plan_respects_every_constraint(view):
     plan = planner().plan(view)
     check(view, plan)

@@ -80,8 +80,11 @@ class Placer:
             w.local and not w.needs_member for w, _ in self.dynamic
         )
         self._masks: dict[tuple[Any, str, str], list[bool]] = {}
-        # Member key -> (allowed sites, excluded sites).
-        self._allowed: dict[str, tuple[list[bool], frozenset[int]]] = {}
+        # Member key -> (allowed sites, how many, excluded sites).
+        self._allowed: dict[str, tuple[list[bool], int, frozenset[int]]] = {}
+        # How many sites pass, by the id of a mask in _masks.
+        self._counts: dict[int, int] = {}
+        self._signatures: dict[str, Any] = {}
         self._sizes: dict[str, tuple[float, float]] = {}
         self.moves: list[Move] = []
         # Which sites hosted servers before this placer placed any.
@@ -163,7 +166,11 @@ class Placer:
         if found is None:
             excluded = self.excluded(inst)
             ctx.excluded = excluded
-            key = (_static_signature(ctx), inst.image, inst.flavor)
+            signature = self._signatures.get(inst.appliance_id)
+            if signature is None:
+                signature = _static_signature(ctx)
+                self._signatures[inst.appliance_id] = signature
+            key = (signature, inst.image, inst.flavor)
             mask = self._masks.get(key)
             if mask is None:
                 mask = [True] * len(self.table.names)
@@ -176,9 +183,19 @@ class Placer:
                 self._masks[key] = mask
             if excluded:
                 mask = [ok and i not in excluded for i, ok in enumerate(mask)]
-            found = self._allowed[member] = (mask, excluded)
-        ctx.excluded = found[1]
+            count = self._counts.get(id(mask))
+            if count is None or excluded:
+                count = sum(mask)
+                if not excluded:
+                    self._counts[id(mask)] = count
+            found = self._allowed[member] = (mask, count, excluded)
+        ctx.excluded = found[2]
         return found[0]
+
+    def room(self, inst: appliance.Instance) -> int:
+        """How many sites :meth:`allowed` lets ``inst`` go to."""
+        self.allowed(inst)
+        return self._allowed[inst.key][1]
 
     def excluded(self, inst: appliance.Instance) -> frozenset[int]:
         key = inst.key
@@ -228,7 +245,7 @@ class Placer:
     def _rank(self, items: list[Todo]) -> tuple[Any, ...]:
         inst = items[0][0]
         ctx = self.contexts[inst.appliance_id]
-        room = min(sum(self.allowed(it[0])) for it in items)
+        room = min(self.room(it[0]) for it in items)
         ram = sum(self.size(it[0].flavor)[0] for it in items)
         affinity = bool(ctx.constraints.get('affinity'))
         return (-inst.priority, not affinity, room, -ram, inst.appliance_id)
@@ -236,7 +253,7 @@ class Placer:
     def _members_in_order(self, items: list[Todo]) -> list[Todo]:
         # Fewest allowed sites first, then largest; then as in the spec.
         keyed = [
-            (sum(self.allowed(item[0])), self.size(item[0].flavor), n, item)
+            (self.room(item[0]), self.size(item[0].flavor), n, item)
             for n, item in enumerate(items)
         ]
         keyed.sort(key=lambda k: (k[0], -k[1][0], -k[1][1], k[2]))

@@ -45,12 +45,14 @@ import time
 import uuid
 from typing import Any
 
+import _planner_suite
 import numpy as np
 
 from sodos.analyseplan import filters
 from sodos.analyseplan import objective as cost_model
 from sodos.analyseplan import planner as planner_mod
 from sodos.analyseplan import weighers
+from sodos.analyseplan.view import Events
 from sodos.domain import appliance
 
 FLAVORS = {
@@ -158,10 +160,35 @@ def speed(args: argparse.Namespace) -> dict[str, float]:
         planner.plan(kb)
         warm.append(time.perf_counter() - started)
     log('speed: warm runs %s' % ', '.join('%.3f' % t for t in warm))
+    # The plan carried out: the next cycle keeps everything; then the
+    # first tenth of the sites fails (a regional outage).
+    kb['placements'] = {
+        m.key: {
+            'appliance_id': m.appliance_id,
+            'member': m.member,
+            'site': m.site,
+            'info': {'flavor': m.flavor},
+        }
+        for m in plan.moves
+    }
+    started = time.perf_counter()
+    planner.plan(kb)
+    kept = time.perf_counter() - started
+    down = frozenset(sorted(kb['sites'])[: max(1, args.sites // 10)])
+    started = time.perf_counter()
+    recovery = planner.plan(kb, Events(failed=down))
+    recovered = time.perf_counter() - started
+    log(
+        'speed: all kept %.3f s; %d sites down, %d members moved in %.3f s'
+        % (kept, len(down), len(recovery.moves), recovered)
+    )
     return {
         'plan_10k_x_100_s': round(cold, 3),
         'plan_10k_x_100_warm_s': round(statistics.median(warm), 3),
         'members_placed': len(plan.moves),
+        'replan_all_kept_s': round(kept, 3),
+        'recovery_tenth_down_s': round(recovered, 3),
+        'recovery_moves': len(recovery.moves),
     }
 
 
@@ -300,10 +327,12 @@ def main() -> int:
     parser.add_argument('--small-appliances', type=int, default=200)
     parser.add_argument('--small-sites', type=int, default=10)
     parser.add_argument('--seed', type=int, default=1)
+    parser.add_argument('--instances', type=int, default=24)
+    parser.add_argument('--whatif-instances', type=int, default=8)
     args = parser.parse_args()
-    if min(args.appliances, args.sites, args.small_appliances) < 1 or (
-        args.small_sites < 2
-    ):
+    if min(
+        args.appliances, args.sites, args.small_appliances, args.instances
+    ) < 1 or (args.small_sites < 2):
         parser.error('counts must be positive, and --small-sites >= 2')
     report: dict[str, Any] = {
         'appliances': args.appliances,
@@ -312,6 +341,9 @@ def main() -> int:
     }
     report.update(speed(args))
     report.update(quality(args))
+    report.update(
+        _planner_suite.run(args.instances, args.whatif_instances, make_planner)
+    )
     print(json.dumps(report))
     return 0
 

@@ -58,6 +58,15 @@ class Filter:
         passes (the planner's inner loop saves building a list)."""
         raise NotImplementedError
 
+    def admits(
+        self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
+    ) -> bool:
+        """Whether site ``i`` passes: the planner asks this of the best
+        sites first and stops at the first that every filter admits, so
+        the shipped dynamic filters answer it without building a mask."""
+        passed = self.mask(table, inst, ctx)
+        return passed is None or passed[i]
+
     def why(
         self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
     ) -> str:
@@ -160,6 +169,17 @@ class CapacityFilter(Filter):
             )
         ]
 
+    def admits(
+        self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
+    ) -> bool:
+        keep = 1.0 - ctx.constraints.get('headroom_pct', 0) / 100.0
+        u, n, t = table.used[i], table.need(inst.flavor)[i], table.total[i]
+        return (
+            u[0] + n[0] <= t[0] * keep
+            and u[1] + n[1] <= t[1] * keep
+            and u[2] + n[2] <= t[2] * keep
+        )
+
     def why(
         self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
     ) -> str:
@@ -192,6 +212,14 @@ class SpreadFilter(Filter):
         taken = set(used)
         return [i not in taken for i in range(len(table.names))]
 
+    def admits(
+        self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
+    ) -> bool:
+        if not ctx.sites_used.get(i):
+            return True
+        spans = sum(1 for n in ctx.sites_used.values() if n > 0)
+        return spans >= ctx.constraints.get('spread', 1)
+
     def why(
         self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
     ) -> str:
@@ -214,6 +242,13 @@ class AffinityFilter(Filter):
         taken = set(used)
         return [i in taken for i in range(len(table.names))]
 
+    def admits(
+        self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
+    ) -> bool:
+        if not ctx.constraints.get('affinity') or ctx.sites_used.get(i):
+            return True
+        return not any(n > 0 for n in ctx.sites_used.values())
+
     def why(
         self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
     ) -> str:
@@ -232,6 +267,11 @@ class FailedHereFilter(Filter):
         if not ctx.excluded:
             return None
         return [i not in ctx.excluded for i in range(len(table.names))]
+
+    def admits(
+        self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
+    ) -> bool:
+        return i not in ctx.excluded
 
     def why(
         self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context

@@ -22,18 +22,20 @@ same call with events added.
    still allowed by the constraints and not one where its server failed
    for good; kept members not built yet reserve their flavor there.
 2. The others (new members, members of a site down or draining, of a
-   site whose build failed) are placed in priority order, highest first
-   (then by appliance id and member name): the filters say which sites
+   site whose build failed) are placed in priority order, highest first,
+   an appliance at a time (:mod:`placing`): the filters say which sites
    may take the server, the weighers which of those is best.
-3. Placements of servers no spec asks for any more are removed.
+3. What that leaves out goes to the repair step (:mod:`repair`), an
+   exact placement of the members that needed a site.
+4. Placements of servers no spec asks for any more are removed.
 
-A member no site can take is reported with each site's reason.
+A member no site can take is reported with each site's reason, as
+things stand when the plan is complete.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -43,6 +45,8 @@ from sodos import plugins
 from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan import keeping
 from sodos.analyseplan import objective
+from sodos.analyseplan import placing
+from sodos.analyseplan import repair
 from sodos.analyseplan import weighers as weighers_mod
 from sodos.analyseplan.plan import Move
 from sodos.analyseplan.plan import Plan
@@ -58,8 +62,21 @@ CONSOLIDATION_WEIGHTS = {'marginal_cost': 1.0}
 # Validated specs by (appliance id, its updated_at in the KB): a spec is
 # validated once per change, not once per cycle. The planner never
 # changes a spec it is given.
-_SPEC_CACHE: dict[tuple[str, Any], dict[str, Any]] = {}
+_SPEC_CACHE: dict[
+    tuple[str, Any], tuple[dict[str, Any], list[appliance.Instance]]
+] = {}
 SPEC_CACHE_SIZE = 200_000
+
+# The filters the repair step models; with another dynamic filter
+# configured, greedy's answer stands.
+_MODELLED_FILTERS = (
+    filters_mod.CapacityFilter,
+    filters_mod.SpreadFilter,
+    filters_mod.AffinityFilter,
+    filters_mod.FailedHereFilter,
+)
+# Seconds the repair step may take to prove its answer optimal.
+REPAIR_BUDGET_S = 5.0
 
 
 class Planner:
@@ -67,11 +84,12 @@ class Planner:
         self,
         filters: Iterable[filters_mod.Filter],
         weighers: Iterable[tuple[weighers_mod.Weigher, float]],
+        repair_budget: float = REPAIR_BUDGET_S,
     ) -> None:
         self.filters = list(filters)
-        self.static_filters = [f for f in self.filters if f.static]
-        self.dynamic_filters = [f for f in self.filters if not f.static]
         self.weighers = [(w, m) for w, m in weighers if m]
+        # 0: greedy placing alone.
+        self.repair_budget = repair_budget
 
     def plan(
         self,
@@ -94,8 +112,11 @@ class Planner:
             for key, p in placements.items()
         }
         failed = keeping.failed_sites(kb.get('actions', {}), placements)
-        specs = _specs(kb.get('appliances', {}))
+        validated = _specs(kb.get('appliances', {}))
+        specs = {a: spec for a, (spec, _) in validated.items()}
         order = sorted(specs, key=lambda a: (-specs[a]['priority'], a))
+        # (site, flavor) -> members placed there but not built yet.
+        building: Counter[tuple[int, str]] = Counter()
         contexts: dict[str, filters_mod.Context] = {}
         todo: list[tuple[appliance.Instance, str | None, str]] = []
         kept_at: dict[int, list[appliance.Instance]] = {}
@@ -105,7 +126,7 @@ class Planner:
             ctx = contexts[appliance_id] = filters_mod.Context(
                 appliance_id, spec['constraints'], Counter()
             )
-            for inst in appliance.instances(appliance_id, spec):
+            for inst in validated[appliance_id][1]:
                 wanted.add(inst.key)
                 placed = placements.get(inst.key)
                 site = placed['site'] if placed else None
@@ -118,10 +139,12 @@ class Planner:
                     ctx.sites_used[i] += 1
                     kept_at.setdefault(i, []).append(inst)
                     if inst.key not in table.servers[i]:
-                        # Placed, not built yet: its room is taken.
-                        table.take(i, inst.flavor)
+                        building[i, inst.flavor] += 1
                 else:
                     todo.append((inst, site, why))
+        for (i, flavor), count in sorted(building.items()):
+            # Placed, not built yet: their room is taken.
+            table.take(i, flavor, count)
         banned: dict[str, set[int]] = {}
         for name, target in sorted((overloaded or {}).items()):
             hot = table.index.get(name)
@@ -135,7 +158,9 @@ class Planner:
                 banned.setdefault(inst.key, set()).add(hot)
                 todo.append((inst, name, 'site %s overloaded' % name))
         kept = sum(len(members) for members in kept_at.values())
-        moves, unplaced = self._place(table, todo, contexts, failed, banned)
+        moves, unplaced = self._place(
+            table, todo, contexts, failed, banned, self.repair_budget
+        )
         saving = None
         if consolidate is not None and not unplaced:
             saving = self._consolidate(
@@ -148,12 +173,11 @@ class Planner:
         appliances = kb.get('appliances', {})
         removals = [
             Removal(key, p['appliance_id'], p['member'], p['site'])
-            for key, p in sorted(placements.items())
-            if key not in wanted
-            and (
-                p['appliance_id'] in specs
-                or p['appliance_id'] not in appliances
+            for key, p in sorted(
+                (k, p) for k, p in placements.items() if k not in wanted
             )
+            if p['appliance_id'] in specs
+            or p['appliance_id'] not in appliances
         ]
         plan = Plan(
             moves, unplaced, removals, kept, keeping.capacity_left(table)
@@ -168,81 +192,25 @@ class Planner:
         contexts: dict[str, filters_mod.Context],
         failed: dict[str, set[str]],
         banned: dict[str, set[int]],
+        repair_budget: float = 0.0,
     ) -> tuple[list[Move], list[Unplaced]]:
-        """Place ``todo`` in order; updates the table and the contexts."""
-        n = len(table.names)
-        static_score = [0.0] * n
-        for weigher, multiplier in self.weighers:
-            if weigher.static:
-                static_score = _weighed(
-                    static_score, multiplier, weigher.weigh(table)
-                )
-        moves, unplaced = [], []
-        static_masks: dict[tuple[Any, str, str], list[bool]] = {}
-        for inst, site, why in todo:
-            ctx = contexts[inst.appliance_id]
-            ctx.excluded = frozenset(
-                table.index[s]
-                for s in failed.get(inst.key, ())
-                if s in table.index
-            ) | frozenset(banned.get(inst.key, ()))
-            mask_key = (_static_signature(ctx), inst.image, inst.flavor)
-            mask = static_masks.get(mask_key)
-            if mask is None:
-                mask = [True] * n
-                for f in self.static_filters:
-                    passed = f.mask(table, inst, ctx)
-                    if passed is not None:
-                        mask = _both(mask, passed)
-                static_masks[mask_key] = mask
-            fits = mask
-            for f in self.dynamic_filters:
-                passed = f.mask(table, inst, ctx)
-                if passed is not None:
-                    fits = _both(fits, passed)
-            if not any(fits):
-                unplaced.append(
-                    Unplaced(
-                        inst.key,
-                        inst.appliance_id,
-                        inst.name,
-                        site,
-                        '%s; no site can take it: %s'
-                        % (why, self._explain(table, inst, ctx)),
-                    )
-                )
-                continue
-            score = static_score
-            for weigher, multiplier in self.weighers:
-                if weigher.needs_member:
-                    vcpus = [need[0] for need in table.need(inst.flavor)]
-                    score = _weighed(
-                        score, multiplier, weigher.weigh_member(table, vcpus)
-                    )
-                elif not weigher.static:
-                    score = _weighed(score, multiplier, weigher.weigh(table))
-            # The best site that fits; the first of equals (name order).
-            scored = [
-                s if f else -math.inf for s, f in zip(score, fits, strict=True)
-            ]
-            i = scored.index(max(scored))
-            ctx.sites_used[i] += 1
-            table.take(i, inst.flavor)
-            table.active[i] = True
-            moves.append(
-                Move(
-                    key=inst.key,
-                    appliance_id=inst.appliance_id,
-                    member=inst.name,
-                    site=table.names[i],
-                    from_site=site,
-                    reason=why,
-                    image=inst.image,
-                    flavor=inst.flavor,
-                    failed_sites=sorted(failed.get(inst.key, ())),
-                )
-            )
-        return moves, unplaced
+        """Place ``todo``; updates the table and the contexts. With a
+        ``repair_budget`` (seconds), what greedy leaves out goes to the
+        exact repair step (:mod:`repair`)."""
+        placer = placing.Placer(
+            self.filters, self.weighers, table, contexts, failed, banned
+        )
+        left = placer.place(todo)
+        if left and repair_budget > 0 and self._modelled(placer):
+            left = _repaired(placer, todo, left, repair_budget)
+        return placer.moves, placer.explain(left)
+
+    def _modelled(self, placer: placing.Placer) -> bool:
+        """Whether the repair step models every filter that changes
+        while placing (a plugin's own filter it cannot)."""
+        return all(
+            type(f) in _MODELLED_FILTERS for f in placer.dynamic_filters
+        )
 
     def _consolidate(
         self,
@@ -311,29 +279,12 @@ class Planner:
             'saving_per_hour': round(saving, 4),
         }
 
-    def _explain(
-        self,
-        table: SiteTable,
-        inst: appliance.Instance,
-        ctx: filters_mod.Context,
-    ) -> str:
-        if not table.names:
-            return 'the federation has no site'
-        masks = [(f, f.mask(table, inst, ctx)) for f in self.filters]
-        reasons = []
-        for i, name in enumerate(table.names):
-            for f, mask in masks:
-                if mask is not None and not mask[i]:
-                    reasons.append(
-                        '%s: %s' % (name, f.why(table, i, inst, ctx))
-                    )
-                    break
-        text = '; '.join(reasons)
-        return text if len(text) <= 900 else text[:897] + '...'
 
-
-def _specs(appliances: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The valid specs; one that no longer validates is left alone."""
+def _specs(
+    appliances: dict[str, Any],
+) -> dict[str, tuple[dict[str, Any], list[appliance.Instance]]]:
+    """The valid specs with their members; one that no longer validates
+    is left alone."""
     specs = {}
     for appliance_id, record in appliances.items():
         # A KB record has its commit time; a hand-made view may not.
@@ -341,9 +292,10 @@ def _specs(appliances: dict[str, Any]) -> dict[str, dict[str, Any]]:
         spec = _SPEC_CACHE.get(stamp) if stamp[1] is not None else None
         if spec is None:
             try:
-                spec = appliance.validate(record.get('spec'))
+                valid = appliance.validate(record.get('spec'))
             except appliance.InvalidAppliance:
                 continue
+            spec = (valid, appliance.instances(appliance_id, valid))
             if len(_SPEC_CACHE) > SPEC_CACHE_SIZE:
                 _SPEC_CACHE.clear()
             _SPEC_CACHE[stamp] = spec
@@ -351,25 +303,51 @@ def _specs(appliances: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return specs
 
 
-def _static_signature(ctx: filters_mod.Context) -> Any:
-    """What the static filters read of an appliance: its constraints
-    (appliances with the same ones share the filters' answer)."""
-    c = ctx.constraints
-    return (
-        tuple(c.get('sites') or ()),
-        tuple(c.get('regions') or ()),
-        tuple(sorted((c.get('labels') or {}).items())),
+def _repaired(
+    placer: placing.Placer,
+    todo: list[tuple[appliance.Instance, str | None, str]],
+    left: list[tuple[appliance.Instance, str | None, str]],
+    budget: float,
+) -> list[tuple[appliance.Instance, str | None, str]]:
+    """What is left unplaced after the repair step; the placer then
+    holds the repaired moves (or greedy's, if the repair has none)."""
+    table, contexts = placer.table, placer.contexts
+    greedy = {m.key: table.index[m.site] for m in placer.moves}
+    ordered = placer.units_in_order(todo)
+    moves, active = placer.moves, table.active[:]
+    used = [row[:] for row in table.used]
+    placer.undo()
+    members = [
+        repair.Member(
+            inst,
+            [i for i, ok in enumerate(placer.allowed(inst)) if ok],
+            greedy.get(inst.key),
+        )
+        for inst, _, _ in ordered
+    ]
+    chosen = repair.solve(
+        table,
+        {a: c.constraints for a, c in contexts.items()},
+        {a: Counter(c.sites_used) for a, c in contexts.items()},
+        members,
+        budget,
     )
-
-
-def _both(mask: list[bool], other: list[bool]) -> list[bool]:
-    return [a and b for a, b in zip(mask, other, strict=True)]
-
-
-def _weighed(
-    score: list[float], multiplier: float, weights: list[float]
-) -> list[float]:
-    return [s + multiplier * w for s, w in zip(score, weights, strict=True)]
+    if chosen is None:
+        for move in moves:
+            contexts[move.appliance_id].sites_used[table.index[move.site]] += 1
+        table.used[:] = used
+        placer.moves = moves
+        table.active[:] = active
+        placer.rescore()
+        return left
+    rest = []
+    for item in ordered:
+        i = chosen.get(item[0].key)
+        if i is None:
+            rest.append(item)
+        else:
+            placer.put(item, i)
+    return placer.place(rest)
 
 
 def from_conf(conf: Any, consolidate: bool = False) -> Planner:

@@ -74,6 +74,7 @@ class SiteTable:
             self.servers.append(shapes.servers(summary))
             self.profiles.append(shapes.profile(site))
         self.usable = [s == 'ok' for s in self.status]
+        self.top_ram = max([total[1] for total in self.total], default=0.0)
         self.cost = [
             float(p.get('cost_per_vcpu_hour') or 0.0) for p in self.profiles
         ]
@@ -129,9 +130,13 @@ class SiteTable:
             self._need[flavor] = found
         return found
 
-    def take(self, i: int, flavor: str) -> None:
-        """Count a server of ``flavor`` as using room at site ``i``."""
-        self.used[i] = add(self.used[i], self.need(flavor)[i])
+    def take(self, i: int, flavor: str, count: int = 1) -> None:
+        """Count ``count`` servers of ``flavor`` as using room at site
+        ``i``."""
+        need = self.need(flavor)[i]
+        if count != 1:
+            need = [n * count for n in need]
+        self.used[i] = add(self.used[i], need)
 
     def release(self, i: int, flavor: str) -> None:
         """Count a server of ``flavor`` at site ``i`` as gone."""

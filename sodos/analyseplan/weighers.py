@@ -45,6 +45,9 @@ class Weigher:
     static: ClassVar[bool] = True
     # True: scored per member with weigh_member(table, vcpus per site).
     needs_member: ClassVar[bool] = False
+    # True: a site's score depends on that site's row alone, so placing
+    # a server rescores one site, not all (see weigh_at).
+    local: ClassVar[bool] = False
 
     def __init__(self, conf: Any = None) -> None:
         self.conf = conf
@@ -58,12 +61,17 @@ class Weigher:
     ) -> list[float]:
         raise NotImplementedError
 
+    def weigh_at(self, table: SiteTable, i: int) -> float:
+        """Site ``i``'s score: what :meth:`weigh` gives it."""
+        return self.weigh(table)[i]
+
 
 class FreeRamWeigher(Weigher):
     """More free RAM is better: spreads load, as Nova's RAM weigher."""
 
     name = 'free_ram'
     static = False
+    local = True
 
     def weigh(self, table: SiteTable) -> list[float]:
         top = max([total[1] for total in table.total], default=0.0)
@@ -77,6 +85,13 @@ class FreeRamWeigher(Weigher):
                 for total, used in zip(table.total, table.used, strict=True)
             ]
         ]
+
+    def weigh_at(self, table: SiteTable, i: int) -> float:
+        # The same arithmetic as weigh(): the top is the same for all.
+        if table.top_ram <= 0.0:
+            return 0.0
+        share = (table.total[i][1] - table.used[i][1]) / table.top_ram
+        return share if share > 0.0 else 0.0
 
 
 class CostWeigher(Weigher):
@@ -112,9 +127,13 @@ class PackWeigher(Weigher):
 
     name = 'pack'
     static = False
+    local = True
 
     def weigh(self, table: SiteTable) -> list[float]:
         return [float(active) for active in table.active]
+
+    def weigh_at(self, table: SiteTable, i: int) -> float:
+        return float(table.active[i])
 
 
 class MarginalCostWeigher(Weigher):

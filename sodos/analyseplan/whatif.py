@@ -29,7 +29,10 @@ def ask(
     failed: list[str],
     drained: list[str],
 ) -> dict[str, Any]:
-    """The plan the events would cause, minus what the KB plans anyway."""
+    """What the events change in the plan: every member they move, send
+    elsewhere than the plan without them would, or leave without a site
+    (pending members included); members whose fate is the same either
+    way are left out."""
     known = set(kb.get('sites', {}))
     unknown = sorted(set(failed + drained) - known)
     if unknown:
@@ -40,13 +43,14 @@ def ask(
     events = Events(failed=frozenset(failed), drained=frozenset(drained))
     baseline = planner.plan(kb)
     plan = planner.plan(kb, events)
-    already = {m.key for m in baseline.moves} | {
-        u.key for u in baseline.unplaced
-    }
+    going = {m.key: m.site for m in baseline.moves}
+    stuck = {u.key for u in baseline.unplaced}
     report = plan.to_dict()
-    report['moves'] = [m for m in report['moves'] if m['key'] not in already]
+    report['moves'] = [
+        m for m in report['moves'] if going.get(m['key']) != m['site']
+    ]
     report['unplaced'] = [
-        u for u in report['unplaced'] if u['key'] not in already
+        u for u in report['unplaced'] if u['key'] not in stuck
     ]
     report['affected_appliances'] = sorted(
         {m['appliance_id'] for m in report['moves']}

@@ -92,9 +92,19 @@ def test_planner_reports_speed_and_quality():
         '30',
         '--small-sites',
         '5',
+        '--instances',
+        '3',
+        '--whatif-instances',
+        '1',
     )
     assert report['members_placed'] == 600
     for key in ('plan_10k_x_100_s', 'quality_ratio', 'optimum_objective'):
         assert isinstance(report[key], float) and report[key] > 0, key
     # The optimum is a lower bound of every feasible plan.
     assert report['quality_ratio'] >= 0.999
+    assert report['suite_instances'] == 3
+    for key in ('placed_ratio_min', 'placed_ratio_mean', 'weighted_ratio_min'):
+        # The exact placement is an upper bound of the planner's.
+        assert 0 < report[key] <= 1.0, key
+    assert report['whatif_questions'] > 0
+    assert isinstance(report['whatif_false_unplaceable'], int)

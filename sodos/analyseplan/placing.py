@@ -1,0 +1,380 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Placing the members that need a site, an appliance at a time.
+
+Appliances go in priority order, highest first; among equals the most
+constrained first (affinity, then the fewest allowed sites), then the
+largest, then by id. Each appliance is placed as a unit:
+
+- with affinity and no member kept anywhere, one site is chosen for the
+  whole appliance: the best one that takes all its pending members (or,
+  if none can, the one that takes most), so the first member does not
+  choose alone;
+- otherwise its members go, fewest allowed sites and largest first, to
+  the best site every filter admits; a member refused while the
+  appliance spans fewer than ``spread`` sites is tried again once its
+  siblings have placed, until a pass places nothing more.
+
+Sites are tried best first. When every weigher that changes during a
+plan is ``local`` (a site's score depends on its own row), the ranking
+is kept sorted and one site is rescored per server placed: a member
+costs a walk to the first site that admits it, not a pass over every
+site with every filter.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from sodos.analyseplan import filters as filters_mod
+from sodos.analyseplan import weighers as weighers_mod
+from sodos.analyseplan.plan import Move
+from sodos.analyseplan.plan import Unplaced
+from sodos.analyseplan.view import SiteTable
+from sodos.domain import appliance
+
+Todo = tuple[appliance.Instance, str | None, str]
+_NONE: frozenset[int] = frozenset()
+
+
+class Placer:
+    def __init__(
+        self,
+        filters: list[filters_mod.Filter],
+        weighers: list[tuple[weighers_mod.Weigher, float]],
+        table: SiteTable,
+        contexts: dict[str, filters_mod.Context],
+        failed: dict[str, set[str]],
+        banned: dict[str, set[int]],
+    ) -> None:
+        self.filters = filters
+        self.static_filters = [f for f in filters if f.static]
+        self.dynamic_filters = [f for f in filters if not f.static]
+        self.table = table
+        self.contexts = contexts
+        self.failed = failed
+        self.banned = banned
+        n = len(table.names)
+        static_score = [0.0] * n
+        for weigher, multiplier in weighers:
+            if weigher.static:
+                static_score = _weighed(
+                    static_score, multiplier, weigher.weigh(table)
+                )
+        self.static_score = static_score
+        self.dynamic = [(w, m) for w, m in weighers if not w.static]
+        self.incremental = all(
+            w.local and not w.needs_member for w, _ in self.dynamic
+        )
+        self._masks: dict[tuple[Any, str, str], list[bool]] = {}
+        # Member key -> (allowed sites, how many, excluded sites).
+        self._allowed: dict[str, tuple[list[bool], int, frozenset[int]]] = {}
+        # How many sites pass, by the id of a mask in _masks.
+        self._counts: dict[int, int] = {}
+        self._signatures: dict[str, Any] = {}
+        self._sizes: dict[str, tuple[float, float]] = {}
+        self.moves: list[Move] = []
+        # Which sites hosted servers before this placer placed any.
+        self.active = table.active[:]
+        self.rescore()
+
+    def rescore(self) -> None:
+        """Rank the sites from the table as it is now."""
+        if self.incremental:
+            n = len(self.table.names)
+            self.score = [self._site_score(i) for i in range(n)]
+            # Best first; equals in name order (index order).
+            self.ranked = sorted((-s, i) for i, s in enumerate(self.score))
+
+    def place(self, todo: Iterable[Todo]) -> list[Todo]:
+        """Place what fits; returns what does not, in order."""
+        units: dict[str, list[Todo]] = {}
+        for item in todo:
+            units.setdefault(item[0].appliance_id, []).append(item)
+        left: list[Todo] = []
+        for appliance_id in sorted(units, key=lambda a: self._rank(units[a])):
+            left.extend(self._place_unit(units[appliance_id]))
+        return left
+
+    def units_in_order(self, todo: Iterable[Todo]) -> list[Todo]:
+        """``todo`` in the order :meth:`place` goes through it."""
+        units: dict[str, list[Todo]] = {}
+        for item in todo:
+            units.setdefault(item[0].appliance_id, []).append(item)
+        out: list[Todo] = []
+        for appliance_id in sorted(units, key=lambda a: self._rank(units[a])):
+            out.extend(self._members_in_order(units[appliance_id]))
+        return out
+
+    def put(self, item: Todo, i: int) -> None:
+        """Place ``item`` at site ``i`` (the caller checked it fits)."""
+        inst, site, why = item
+        ctx = self.contexts[inst.appliance_id]
+        self.table.take(i, inst.flavor)
+        self.table.active[i] = True
+        ctx.sites_used[i] += 1
+        if self.incremental:
+            del self.ranked[
+                bisect.bisect_left(self.ranked, (-self.score[i], i))
+            ]
+            self.score[i] = self._site_score(i)
+            bisect.insort(self.ranked, (-self.score[i], i))
+        self.moves.append(
+            Move(
+                key=inst.key,
+                appliance_id=inst.appliance_id,
+                member=inst.name,
+                site=self.table.names[i],
+                from_site=site,
+                reason=why,
+                image=inst.image,
+                flavor=inst.flavor,
+                failed_sites=sorted(self.failed.get(inst.key, ())),
+            )
+        )
+
+    def undo(self) -> None:
+        """Take back every move made so far."""
+        for move in self.moves:
+            i = self.table.index[move.site]
+            self.table.release(i, move.flavor)
+            self.contexts[move.appliance_id].sites_used[i] -= 1
+        self.moves = []
+        self.table.active[:] = self.active
+        self.rescore()
+
+    def allowed(self, inst: appliance.Instance) -> list[bool]:
+        """The sites the static filters let ``inst`` go to, minus the
+        ones it failed at or was moved away from; sets the context's
+        ``excluded`` for the dynamic filters."""
+        ctx = self.contexts[inst.appliance_id]
+        member = inst.key
+        found = self._allowed.get(member)
+        if found is None:
+            excluded = self.excluded(inst)
+            ctx.excluded = excluded
+            signature = self._signatures.get(inst.appliance_id)
+            if signature is None:
+                signature = _static_signature(ctx)
+                self._signatures[inst.appliance_id] = signature
+            key = (signature, inst.image, inst.flavor)
+            mask = self._masks.get(key)
+            if mask is None:
+                mask = [True] * len(self.table.names)
+                for f in self.static_filters:
+                    passed = f.mask(self.table, inst, ctx)
+                    if passed is not None:
+                        mask = [
+                            a and b for a, b in zip(mask, passed, strict=True)
+                        ]
+                self._masks[key] = mask
+            if excluded:
+                mask = [ok and i not in excluded for i, ok in enumerate(mask)]
+            count = self._counts.get(id(mask))
+            if count is None or excluded:
+                count = sum(mask)
+                if not excluded:
+                    self._counts[id(mask)] = count
+            found = self._allowed[member] = (mask, count, excluded)
+        ctx.excluded = found[2]
+        return found[0]
+
+    def room(self, inst: appliance.Instance) -> int:
+        """How many sites :meth:`allowed` lets ``inst`` go to."""
+        self.allowed(inst)
+        return self._allowed[inst.key][1]
+
+    def excluded(self, inst: appliance.Instance) -> frozenset[int]:
+        key = inst.key
+        if key not in self.failed and key not in self.banned:
+            return _NONE
+        index = self.table.index
+        return frozenset(
+            index[s] for s in self.failed.get(key, ()) if s in index
+        ) | frozenset(self.banned.get(key, ()))
+
+    def admits(self, i: int, inst: appliance.Instance) -> bool:
+        ctx = self.contexts[inst.appliance_id]
+        return all(
+            f.admits(self.table, i, inst, ctx) for f in self.dynamic_filters
+        )
+
+    def explain(self, left: list[Todo]) -> list[Unplaced]:
+        """Why each member of ``left`` has no site, as the plan ends."""
+        out = []
+        for inst, site, why in left:
+            ctx = self.contexts[inst.appliance_id]
+            ctx.excluded = self.excluded(inst)
+            out.append(
+                Unplaced(
+                    inst.key,
+                    inst.appliance_id,
+                    inst.name,
+                    site,
+                    '%s; no site can take it: %s'
+                    % (why, self._explain(inst, ctx)),
+                )
+            )
+        return out
+
+    def size(self, flavor: str) -> tuple[float, float]:
+        """(RAM, vCPUs) of ``flavor`` where a site knows it."""
+        found = self._sizes.get(flavor)
+        if found is None:
+            rows = [r for r in self.table.need(flavor) if math.isfinite(r[0])]
+            found = (
+                max((r[1] for r in rows), default=0.0),
+                max((r[0] for r in rows), default=0.0),
+            )
+            self._sizes[flavor] = found
+        return found
+
+    def _rank(self, items: list[Todo]) -> tuple[Any, ...]:
+        inst = items[0][0]
+        ctx = self.contexts[inst.appliance_id]
+        room = min(self.room(it[0]) for it in items)
+        ram = sum(self.size(it[0].flavor)[0] for it in items)
+        affinity = bool(ctx.constraints.get('affinity'))
+        return (-inst.priority, not affinity, room, -ram, inst.appliance_id)
+
+    def _members_in_order(self, items: list[Todo]) -> list[Todo]:
+        # Fewest allowed sites first, then largest; then as in the spec.
+        keyed = [
+            (self.room(item[0]), self.size(item[0].flavor), n, item)
+            for n, item in enumerate(items)
+        ]
+        keyed.sort(key=lambda k: (k[0], -k[1][0], -k[1][1], k[2]))
+        return [k[3] for k in keyed]
+
+    def _place_unit(self, items: list[Todo]) -> list[Todo]:
+        pending = self._members_in_order(items)
+        ctx = self.contexts[pending[0][0].appliance_id]
+        only = None
+        if ctx.constraints.get('affinity') and not _spans(ctx):
+            only = self._affinity_site(pending)
+        while pending:
+            refused = []
+            for item in pending:
+                i = self._best(item[0], only)
+                if i is None:
+                    refused.append(item)
+                else:
+                    self.put(item, i)
+                    only = None  # the affinity filter holds the rest
+            if len(refused) == len(pending):
+                break
+            pending = refused
+        return pending
+
+    def _best(self, inst: appliance.Instance, only: int | None) -> int | None:
+        mask = self.allowed(inst)
+        if only is not None:
+            return only if mask[only] and self.admits(only, inst) else None
+        if self.incremental:
+            for _, i in self.ranked:
+                if mask[i] and self.admits(i, inst):
+                    return i
+            return None
+        for i in self._ranking(inst):
+            if mask[i] and self.admits(i, inst):
+                return i
+        return None
+
+    def _ranking(self, inst: appliance.Instance) -> Iterable[int]:
+        if self.incremental:
+            return [i for _, i in self.ranked]
+        score = self.static_score
+        for weigher, multiplier in self.dynamic:
+            if weigher.needs_member:
+                vcpus = [need[0] for need in self.table.need(inst.flavor)]
+                weights = weigher.weigh_member(self.table, vcpus)
+            else:
+                weights = weigher.weigh(self.table)
+            score = _weighed(score, multiplier, weights)
+        return sorted(range(len(score)), key=lambda i: -score[i])
+
+    def _affinity_site(self, items: list[Todo]) -> int | None:
+        """The best site that takes all of ``items``, else most."""
+        table = self.table
+        keep = 1.0 - (
+            self.contexts[items[0][0].appliance_id].constraints.get(
+                'headroom_pct', 0
+            )
+            / 100.0
+        )
+        masks = [self.allowed(item[0]) for item in items]
+        best, most = None, 0
+        for i in self._ranking(items[0][0]):
+            used, count = table.used[i], 0
+            limit = [t * keep for t in table.total[i]]
+            for item, mask in zip(items, masks, strict=True):
+                need = table.need(item[0].flavor)[i]
+                after = [u + n for u, n in zip(used, need, strict=True)]
+                if mask[i] and all(
+                    a <= lim for a, lim in zip(after, limit, strict=True)
+                ):
+                    used, count = after, count + 1
+            if count == len(items):
+                return i
+            if count > most:
+                best, most = i, count
+        return best
+
+    def _site_score(self, i: int) -> float:
+        # The same sums, in the same order, as _weighed over all sites.
+        score = self.static_score[i]
+        for weigher, multiplier in self.dynamic:
+            score = score + multiplier * weigher.weigh_at(self.table, i)
+        return score
+
+    def _explain(
+        self, inst: appliance.Instance, ctx: filters_mod.Context
+    ) -> str:
+        table = self.table
+        if not table.names:
+            return 'the federation has no site'
+        masks = [(f, f.mask(table, inst, ctx)) for f in self.filters]
+        reasons = []
+        for i, name in enumerate(table.names):
+            for f, mask in masks:
+                if mask is not None and not mask[i]:
+                    reasons.append(
+                        '%s: %s' % (name, f.why(table, i, inst, ctx))
+                    )
+                    break
+        text = '; '.join(reasons)
+        return text if len(text) <= 900 else text[:897] + '...'
+
+
+def _spans(ctx: filters_mod.Context) -> bool:
+    return any(n > 0 for n in ctx.sites_used.values())
+
+
+def _static_signature(ctx: filters_mod.Context) -> Any:
+    """What the static filters read of an appliance: its constraints
+    (appliances with the same ones share the filters' answer)."""
+    c = ctx.constraints
+    return (
+        tuple(c.get('sites') or ()),
+        tuple(c.get('regions') or ()),
+        tuple(sorted((c.get('labels') or {}).items())),
+    )
+
+
+def _weighed(
+    score: list[float], multiplier: float, weights: list[float]
+) -> list[float]:
+    return [s + multiplier * w for s, w in zip(score, weights, strict=True)]

@@ -90,8 +90,21 @@ def context(req: webob.Request) -> oslo_context.RequestContext:
     return found
 
 
-def authorize(req: webob.Request, rule: str) -> None:
-    policy.authorize(services(req).enforcer, context(req), rule)
+def authorize(
+    req: webob.Request, rule: str, target: dict[str, Any] | None = None
+) -> None:
+    policy.authorize(services(req).enforcer, context(req), rule, target)
+
+
+def allowed(
+    req: webob.Request, rule: str, target: dict[str, Any] | None = None
+) -> bool:
+    """Whether the caller passes ``rule`` (for a choice, not a refusal)."""
+    try:
+        authorize(req, rule, target)
+    except errors.ApiError:
+        return False
+    return True
 
 
 def respond(

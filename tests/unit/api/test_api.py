@@ -256,6 +256,8 @@ def test_appliance_lifecycle(client, fed):
             'id': aid,
             'name': 'shop',
             'priority': 50,
+            # noauth has no project: the service project's, as before.
+            'project_id': None,
             'members_total': 2,
             'members_placed': 0,
             'members_active': 0,

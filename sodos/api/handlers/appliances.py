@@ -71,7 +71,33 @@ def _detail(req: webob.Request, appliance_id: str) -> dict[str, Any]:
         util.read(req, 'monitoring'),
     )
     detail.update(_head(record.get('spec') or {}))
+    refusals = _refusals(appliance_id, util.read(req, 'actions'))
+    for member in detail['members']:
+        member['refused'] = refusals.get(member['member'], [])
     return detail
+
+
+def _refusals(
+    appliance_id: str, actions: dict[str, Any]
+) -> dict[str, list[dict[str, str]]]:
+    """Member -> the sites that refused its server for good, with their
+    reason (a quota, no valid host): why it runs elsewhere, or nowhere.
+    A transient failure (retried in place) is not a refusal."""
+    found: dict[str, list[dict[str, str]]] = {}
+    for _aid, action in sorted(actions.items()):
+        params = action.get('params') or {}
+        result = action.get('result') or {}
+        if (
+            action.get('kind') != 'server.create'
+            or action.get('state') != 'failed'
+            or params.get('appliance_id') != appliance_id
+            or result.get('transient')
+        ):
+            continue
+        found.setdefault(str(params.get('member')), []).append(
+            {'site': action['site'], 'reason': str(result.get('error', ''))}
+        )
+    return found
 
 
 def _authorized(req: webob.Request, appliance_id: str, rule: str) -> None:

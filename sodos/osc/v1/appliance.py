@@ -60,12 +60,21 @@ SHOW_ORDER = (
 
 
 class MembersColumn(columns.FormattableColumn[Any]):
-    """Members of an appliance, one ``member@site STATE`` line each."""
+    """Members of an appliance, one ``member@site STATE`` line each,
+    and the sites that refused a member, with their reason."""
 
     def human_readable(self) -> str:
         return '\n'.join(
-            '%s@%s %s'
-            % (m.get('member'), m.get('site') or '-', m.get('state'))
+            '%s@%s %s%s'
+            % (
+                m.get('member'),
+                m.get('site') or '-',
+                m.get('state'),
+                ''.join(
+                    ' (refused by %s: %s)' % (r.get('site'), r.get('reason'))
+                    for r in m.get('refused') or []
+                ),
+            )
             for m in self._value or []
         )
 

@@ -372,3 +372,17 @@ def test_list_all_projects(run, api, argv, query, column):
     assert api.last_request.query == query
     listed = json.loads(result.stdout)[0]
     assert ('Project ID' in listed) == column
+
+
+def test_show_says_which_site_refused_a_member_and_why(run, api):
+    record = fakes.appliance(('ACTIVE',))
+    record['members'][0]['refused'] = [
+        {'site': 'lyon', 'reason': 'Quota exceeded for instances'}
+    ]
+    api.get(URL + '/appliances/a1b2c3', json={'appliance': record})
+    result = run('sodos', 'appliance', 'show', 'a1b2c3')
+    assert result.rc == 0, result.stderr
+    assert (
+        'web-0@paris ACTIVE (refused by lyon: Quota exceeded for instances)'
+        in result.stdout
+    )

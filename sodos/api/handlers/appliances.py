@@ -116,6 +116,20 @@ def _authorized(req: webob.Request, appliance_id: str, rule: str) -> None:
     util.authorize(req, rule, target)
 
 
+def visible(req: webob.Request, appliances: dict[str, Any]) -> set[str]:
+    """The ids of the appliances the caller may see in a view of the
+    whole federation (a what-if): an admin's every one, anyone else's
+    its project's."""
+    if util.allowed(req, policies.LIST_ALL_PROJECTS):
+        return set(appliances)
+    mine = _Owners(req).caller_global()
+    return {
+        aid
+        for aid, record in appliances.items()
+        if mine and ownership.owner(record.get('spec') or {}) == mine
+    }
+
+
 def _all_projects(value: str) -> bool:
     if value.lower() in ('1', 'true', 'yes'):
         return True

@@ -227,3 +227,22 @@ def test_an_appliance_from_before_ownership_is_the_admins(as_, fed):
     status, body, _ = as_('admin@own').get('/v1/appliances/' + legacy)
     assert status == 200 and body['appliance']['project_id'] is None
     assert legacy in ids(as_('admin@own').get('/v1/appliances?all_projects=1'))
+
+
+@pytest.mark.parametrize(
+    'who, expected', [('member@own', [MINE]), ('admin@own', [MINE, THEIRS])]
+)
+def test_a_what_if_shows_the_callers_appliances_only(as_, fed, who, expected):
+    for aid in (MINE, THEIRS):
+        fed.propose(
+            'placement.set',
+            {'appliance_id': aid, 'member': 'web-0', 'site': 's2'},
+        )
+    status, body, _ = as_(who).post('/v1/whatif', {'fail_sites': ['s2']})
+    assert status == 200, body
+    report = body['whatif']
+    assert sorted(a['id'] for a in report['affected_appliances']) == expected
+    seen = {m['appliance_id'] for m in report['moves']} | {
+        u['appliance_id'] for u in report['unplaceable']
+    }
+    assert seen == set(expected)

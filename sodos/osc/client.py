@@ -198,8 +198,8 @@ class Client:
     # -- appliances --------------------------------------------------------
 
     def appliance_list(self, every: bool = False) -> list[dict[str, Any]]:
-        path = '/appliances?all_projects=true' if every else '/appliances'
-        return self._request('GET', path)['appliances']
+        params = {'all_projects': 'true'} if every else None
+        return self._request('GET', '/appliances', None, params)['appliances']
 
     def appliance_get(self, appliance_id: str) -> dict[str, Any]:
         path = '/appliances/%s' % self._quote(appliance_id)

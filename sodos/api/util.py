@@ -252,10 +252,11 @@ def knowmon_errors(site: str) -> Iterator[None]:
         ) from exc
 
 
-def read(req: webob.Request, section: str | None) -> Any:
+def read(req: webob.Request, section: str | None, **fields: Any) -> Any:
+    """A section of the KB (``key=`` one entry of it only)."""
     svc = services(req)
     with knowmon_errors(svc.site):
-        return svc.knowmon.read(section)
+        return svc.knowmon.read(section, **fields)
 
 
 def propose(req: webob.Request, type_: str, args: dict[str, Any]) -> Any:

@@ -38,7 +38,10 @@ class _Owners:
 
     def __init__(self, req: webob.Request) -> None:
         self.site = util.services(req).site
-        self.ident: dict[str, Any] = util.read(req, 'identity') or {}
+        # The ID map only: the users (and their passwords) stay in the KB.
+        self.ident: dict[str, Any] = (
+            util.read(req, 'identity', key='idmap') or {}
+        )
         self.caller: str | None = util.context(req).project_id
 
     def caller_global(self) -> str | None:
@@ -184,7 +187,10 @@ def _owner(req: webob.Request, spec: dict[str, Any]) -> dict[str, Any]:
                 "creating an appliance for another project than the token's"
                 % policies.CREATE_FOR_PROJECT,
             )
-        owner = ownership.known(owners.ident, owners.site, named)
+        projects = util.read(req, 'identity', key='projects') or {}
+        owner = ownership.known(
+            dict(owners.ident, **projects), owners.site, named
+        )
         if owner is None:
             raise errors.invalid_body(
                 'body.appliance.project_id: no project %s in the '

@@ -59,6 +59,12 @@ def authorize(
     credentials = context.to_policy_values()
     try:
         enforcer.authorize(rule, target or {}, credentials, do_raise=True)
+    except policy.InvalidScope as exc:
+        raise errors.ApiError(
+            403,
+            errors.FORBIDDEN,
+            'policy %s is for tokens scoped to a project: %s' % (rule, exc),
+        ) from exc
     except policy.PolicyNotAuthorized as exc:
         raise errors.ApiError(
             403,

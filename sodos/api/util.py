@@ -90,8 +90,21 @@ def context(req: webob.Request) -> oslo_context.RequestContext:
     return found
 
 
-def authorize(req: webob.Request, rule: str) -> None:
-    policy.authorize(services(req).enforcer, context(req), rule)
+def authorize(
+    req: webob.Request, rule: str, target: dict[str, Any] | None = None
+) -> None:
+    policy.authorize(services(req).enforcer, context(req), rule, target)
+
+
+def allowed(
+    req: webob.Request, rule: str, target: dict[str, Any] | None = None
+) -> bool:
+    """Whether the caller passes ``rule`` (for a choice, not a refusal)."""
+    try:
+        authorize(req, rule, target)
+    except errors.ApiError:
+        return False
+    return True
 
 
 def respond(
@@ -239,10 +252,11 @@ def knowmon_errors(site: str) -> Iterator[None]:
         ) from exc
 
 
-def read(req: webob.Request, section: str | None) -> Any:
+def read(req: webob.Request, section: str | None, **fields: Any) -> Any:
+    """A section of the KB (``key=`` one entry of it only)."""
     svc = services(req)
     with knowmon_errors(svc.site):
-        return svc.knowmon.read(section)
+        return svc.knowmon.read(section, **fields)
 
 
 def propose(req: webob.Request, type_: str, args: dict[str, Any]) -> Any:

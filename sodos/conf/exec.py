@@ -94,6 +94,25 @@ OPTS: list[cfg.Opt] = [
         'missing ones rebuilt). One also runs when Exec starts and '
         'whenever the site is back in contact with the quorum.',
     ),
+    cfg.BoolOpt(
+        'servers_in_owner_project',
+        default=True,
+        help="Build an appliance's servers in the appliance's project "
+        "(its owner's), so that the project's quotas, its users' server "
+        'lists and billing see them. Exec acts as the [site_auth] user '
+        'with its token rescoped to the project; that user needs the '
+        'admin role (to list and delete servers of every project) and '
+        'is given owner_project_role on each project it builds in. '
+        'False: every server in the [site_auth] project, as before.',
+    ),
+    cfg.StrOpt(
+        'owner_project_role',
+        default='member',
+        help='The role Exec gives the [site_auth] user on the project of '
+        'an appliance before it builds there (idempotent). Empty: Exec '
+        'grants nothing, the operator gives the user a role on every '
+        'project that owns appliances.',
+    ),
     cfg.StrOpt(
         'notifications_url',
         secret=True,

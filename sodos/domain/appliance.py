@@ -15,7 +15,7 @@
 A spec, as a user gives it (JSON or YAML)::
 
     name: shop
-    project: demo
+    project_id: 6f1c...       # the owner; set from the caller's token
     priority: 70            # 0..100, higher is placed and kept first
     members:
       - {name: web, image: cirros, flavor: m1.small, count: 3,
@@ -28,6 +28,14 @@ A spec, as a user gives it (JSON or YAML)::
       spread: 2          # at least 2 sites (anti-affinity, for HA)
       affinity: false    # all members on one site
       headroom_pct: 10   # leave 10 % of a site's capacity free
+    public_key: ssh-ed25519 AAAA... me@laptop   # never a private key
+    user_data: |                 # cloud-init, at most 32 KiB
+      #cloud-config
+    metadata: {tier: web}        # server metadata, on every member
+
+``project`` (free text) is kept as a label from before ownership; the
+owner is ``project_id`` (:mod:`sodos.domain.ownership`). A member
+re-placed elsewhere boots with the same key, user data and metadata.
 
 :func:`validate` checks a spec and returns it with its defaults filled
 in, or raises naming the field that is wrong; :func:`feasibility`
@@ -37,6 +45,8 @@ anything is committed.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import dataclasses
 from typing import Any
@@ -52,6 +62,23 @@ _MEMBER_NAME = {
     'pattern': r'^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$',
 }
 _TEXT = {'type': 'string', 'minLength': 1, 'maxLength': 255}
+# Nova takes at most 65535 characters of base64 (49149 bytes); a round
+# figure below it leaves room for the encoding.
+MAX_USER_DATA = 32 * 1024
+# Nova's default metadata quota is 128 items; sodos puts its own keys on
+# every server too.
+MAX_METADATA = 100
+RESERVED_METADATA_PREFIX = 'sodos:'
+# The OpenSSH public key types Nova's keypairs accept.
+KEY_TYPES = (
+    'ssh-rsa',
+    'ssh-dss',
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+)
+PROJECT_ID = {'type': 'string', 'pattern': r'^[A-Za-z0-9_\-]{1,64}$'}
 
 SCHEMA: dict[str, Any] = {
     'type': 'object',
@@ -60,6 +87,15 @@ SCHEMA: dict[str, Any] = {
     'properties': {
         'name': schemas.NAME,
         'project': _TEXT,
+        'project_id': PROJECT_ID,
+        'public_key': {'type': 'string', 'minLength': 1, 'maxLength': 16384},
+        'user_data': {'type': 'string'},
+        'metadata': {
+            'type': 'object',
+            'maxProperties': MAX_METADATA,
+            'propertyNames': {'minLength': 1, 'maxLength': 255},
+            'additionalProperties': {'type': 'string', 'maxLength': 255},
+        },
         'priority': {'type': 'integer', 'minimum': 0, 'maximum': 100},
         'members': {
             'type': 'array',
@@ -134,6 +170,7 @@ def validate(spec: Any) -> dict[str, Any]:
     except fastjsonschema.JsonSchemaException as exc:
         raise InvalidAppliance('invalid appliance spec: %s' % exc) from None
     spec = copy.deepcopy(spec)
+    _check_boot_data(spec)
     spec.setdefault('priority', 50)
     constraints = spec.setdefault('constraints', {})
     constraints.setdefault('spread', 1)
@@ -173,6 +210,57 @@ def validate(spec: Any) -> dict[str, Any]:
             'than the %d allowed site(s)' % (spread, len(set(allowed)))
         )
     return spec
+
+
+def _check_boot_data(spec: dict[str, Any]) -> None:
+    """The key, user data and metadata a server boots with."""
+    if 'public_key' in spec:
+        spec['public_key'] = check_public_key(spec['public_key'])
+    size = len(spec.get('user_data', '').encode('utf-8'))
+    if size > MAX_USER_DATA:
+        raise InvalidAppliance(
+            'invalid appliance spec: data.user_data is %d bytes, at most %d'
+            % (size, MAX_USER_DATA)
+        )
+    reserved = sorted(
+        k
+        for k in spec.get('metadata') or {}
+        if k.startswith(RESERVED_METADATA_PREFIX)
+    )
+    if reserved:
+        raise InvalidAppliance(
+            'invalid appliance spec: data.metadata: key %s: keys starting '
+            "with %r are sodos's own" % (reserved[0], RESERVED_METADATA_PREFIX)
+        )
+
+
+def check_public_key(text: str) -> str:
+    """An OpenSSH public key line, stripped; :class:`InvalidAppliance`
+    for anything else, a private key above all (never kept)."""
+    what = 'invalid appliance spec: data.public_key'
+    if 'PRIVATE KEY' in text:
+        raise InvalidAppliance(
+            '%s is a private key: give the public one (e.g. the .pub '
+            'file); the private key was not kept' % what
+        )
+    parts = text.strip().split()
+    if len(parts) < 2 or parts[0] not in KEY_TYPES:
+        raise InvalidAppliance(
+            '%s is not an OpenSSH public key ("TYPE BASE64 [COMMENT]", '
+            'TYPE one of %s)' % (what, ', '.join(KEY_TYPES))
+        )
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidAppliance(
+            '%s: the key data is not base64' % what
+        ) from None
+    length = int.from_bytes(blob[:4], 'big')
+    if len(blob) < 4 + length or blob[4 : 4 + length] != parts[0].encode():
+        raise InvalidAppliance(
+            '%s: the key data is not a %s key' % (what, parts[0])
+        )
+    return ' '.join(parts)
 
 
 def instances(appliance_id: str, spec: dict[str, Any]) -> list[Instance]:

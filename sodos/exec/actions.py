@@ -35,6 +35,7 @@ from stevedore import extension
 from sodos import plugins
 from sodos.exec.drivers import base as driver
 from sodos.exec.images import copy as image_copy
+from sodos.exec.servers import boot
 from sodos.exec.servers import operations as servers
 from sodos.kb import schemas
 
@@ -53,6 +54,11 @@ class Context:
     # A member's placement in the KB (None: not placed), read after the
     # action's claim was committed.
     placement: Callable[[str], dict[str, Any] | None]
+    # An appliance's spec in the KB (None: deleted), and the KB's
+    # identity ID map ({'idmap': ...}): what a server boots with, and
+    # in which project (sodos.exec.servers.boot).
+    appliance: Callable[[str], dict[str, Any] | None] = lambda _aid: None
+    identity: Callable[[], dict[str, Any]] = dict
 
 
 class Handler:
@@ -114,7 +120,14 @@ class CreateServer(Handler):
                 'superseded: member %s is now placed at site %s'
                 % (key, placed['site'])
             )
-        spec = spec_for(params, action_id)
+        spec = boot.request(
+            params,
+            action_id,
+            ctx.appliance(params['appliance_id']),
+            ctx.identity(),
+            ctx.site,
+            ctx.conf.exec.servers_in_owner_project,
+        )
         exec_conf = ctx.conf.exec
         server, created = servers.ensure(
             ctx.driver,
@@ -264,19 +277,6 @@ class DeleteImage(Handler):
         self, ctx: Context, action_id: str, params: dict[str, Any]
     ) -> dict[str, Any]:
         return {'deleted': ctx.driver.delete_image(params['image_id'])}
-
-
-def spec_for(params: dict[str, Any], action_id: str) -> driver.ServerSpec:
-    """The server an action or a placement asks for."""
-    return driver.ServerSpec(
-        appliance_id=params['appliance_id'],
-        member=params['member'],
-        action_id=action_id,
-        name=params.get('name')
-        or 'sodos-%s-%s' % (params['appliance_id'][:8], params['member']),
-        image=params['image'],
-        flavor=params['flavor'],
-    )
 
 
 def load_handlers() -> dict[str, Handler]:

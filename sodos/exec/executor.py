@@ -253,6 +253,8 @@ class Executor:
             site=self.site,
             stopping=self._stop.wait,
             placement=self._placement,
+            appliance=self._appliance,
+            identity=self._idmap,
         )
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(driver.TransientError),
@@ -273,6 +275,17 @@ class Executor:
         placed elsewhere meanwhile must be told from one not placed."""
         found: dict[str, Any] = self.knowmon.read('placements', key=key)
         return found.get(key)
+
+    def _appliance(self, appliance_id: str) -> dict[str, Any] | None:
+        found = self.knowmon.read('appliances', key=appliance_id)
+        record = found.get(appliance_id)
+        return (record or {}).get('spec') if record else None
+
+    def _idmap(self) -> dict[str, Any]:
+        """Only the ID map of the identity section: the rest (users and
+        their passwords) is none of a server build's business."""
+        found: dict[str, Any] = self.knowmon.read('identity', key='idmap')
+        return {'idmap': found.get('idmap') or {}}
 
     def _sleep(self, seconds: float) -> None:
         self._stop.wait(seconds)

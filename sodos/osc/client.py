@@ -197,8 +197,9 @@ class Client:
 
     # -- appliances --------------------------------------------------------
 
-    def appliance_list(self) -> list[dict[str, Any]]:
-        return self._request('GET', '/appliances')['appliances']
+    def appliance_list(self, every: bool = False) -> list[dict[str, Any]]:
+        params = {'all_projects': 'true'} if every else None
+        return self._request('GET', '/appliances', None, params)['appliances']
 
     def appliance_get(self, appliance_id: str) -> dict[str, Any]:
         path = '/appliances/%s' % self._quote(appliance_id)

@@ -10,7 +10,12 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Appliances: created, shown and deleted here; placed by AnalysePlan."""
+"""Appliances: created, shown and deleted here; placed by AnalysePlan.
+
+An appliance belongs to a project (:mod:`sodos.domain.ownership`): the
+caller's, or the one an admin names. The caller's token gives this
+site's id of its project; the KB keeps the global one.
+"""
 
 from __future__ import annotations
 
@@ -25,10 +30,40 @@ from sodos.api import util
 from sodos.api.policies import appliance as policies
 from sodos.api.schemas import appliance as schemas
 from sodos.domain import appliance as appliance_mod
+from sodos.domain import ownership
+
+
+class _Owners:
+    """Project ids as this site's tokens and the KB's records give them."""
+
+    def __init__(self, req: webob.Request) -> None:
+        self.site = util.services(req).site
+        # The ID map only: the users (and their passwords) stay in the KB.
+        self.ident: dict[str, Any] = (
+            util.read(req, 'identity', key='idmap') or {}
+        )
+        self.caller: str | None = util.context(req).project_id
+
+    def caller_global(self) -> str | None:
+        if not self.caller:
+            return None
+        return ownership.global_id(self.ident, self.site, self.caller)
+
+    def target(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """The policy target of an appliance: its owner, as this site
+        (and so the caller's token) calls it."""
+        owner = ownership.owner(spec)
+        local = (
+            ownership.local_id(self.ident, self.site, owner) if owner else None
+        )
+        return {'project_id': local}
+
+
+def _head(spec: dict[str, Any]) -> dict[str, Any]:
+    return {'project_id': ownership.owner(spec)}
 
 
 def _detail(req: webob.Request, appliance_id: str) -> dict[str, Any]:
-    util.check_id(appliance_id, 'appliance')
     record = util.read(req, 'appliances').get(appliance_id)
     if record is None:
         raise errors.not_found('no appliance %s' % appliance_id)
@@ -38,28 +73,144 @@ def _detail(req: webob.Request, appliance_id: str) -> dict[str, Any]:
         util.read(req, 'placements'),
         util.read(req, 'monitoring'),
     )
+    detail.update(_head(record.get('spec') or {}))
+    refusals = _refusals(appliance_id, util.read(req, 'actions'))
+    for member in detail['members']:
+        member['refused'] = refusals.get(member['member'], [])
     return detail
 
 
+def _refusals(
+    appliance_id: str, actions: dict[str, Any]
+) -> dict[str, list[dict[str, str]]]:
+    """Member -> the sites that refused its server for good, with their
+    reason (a quota, no valid host): why it runs elsewhere, or nowhere.
+    A transient failure (retried in place) is not a refusal."""
+    found: dict[str, list[dict[str, str]]] = {}
+    for _aid, action in sorted(actions.items()):
+        params = action.get('params') or {}
+        result = action.get('result') or {}
+        if (
+            action.get('kind') != 'server.create'
+            or action.get('state') != 'failed'
+            or params.get('appliance_id') != appliance_id
+            or result.get('transient')
+        ):
+            continue
+        found.setdefault(str(params.get('member')), []).append(
+            {'site': action['site'], 'reason': str(result.get('error', ''))}
+        )
+    return found
+
+
+def _authorized(req: webob.Request, appliance_id: str, rule: str) -> None:
+    """The caller may apply ``rule`` to the appliance; 404 when it is
+    unknown or another project's and the rule refuses it."""
+    util.check_id(appliance_id, 'appliance')
+    record = util.read(req, 'appliances').get(appliance_id)
+    if record is None:
+        raise errors.not_found('no appliance %s' % appliance_id)
+    owners = _Owners(req)
+    target = owners.target(record.get('spec') or {})
+    if target['project_id'] != owners.caller and not util.allowed(
+        req, rule, target
+    ):
+        raise errors.not_found('no appliance %s' % appliance_id)
+    util.authorize(req, rule, target)
+
+
+def visible(req: webob.Request, appliances: dict[str, Any]) -> set[str]:
+    """The ids of the appliances the caller may see in a view of the
+    whole federation (a what-if): an admin's every one, anyone else's
+    its project's."""
+    if util.allowed(req, policies.LIST_ALL_PROJECTS):
+        return set(appliances)
+    mine = _Owners(req).caller_global()
+    return {
+        aid
+        for aid, record in appliances.items()
+        if mine and ownership.owner(record.get('spec') or {}) == mine
+    }
+
+
+def _all_projects(value: str) -> bool:
+    if value.lower() in ('1', 'true', 'yes'):
+        return True
+    if value.lower() in ('0', 'false', 'no'):
+        return False
+    raise ValueError('must be true or false, not %r' % value)
+
+
 def list_appliances(req: webob.Request) -> webob.Response:
-    util.authorize(req, policies.LIST)
-    util.query(req, {})
+    asked = util.query(req, {'all_projects': _all_projects})
+    owners = _Owners(req)
+    util.authorize(req, policies.LIST, {'project_id': owners.caller})
+    # A token with no project (noauth) has no own appliances to list.
+    every = asked.get('all_projects', False) or owners.caller is None
+    if every:
+        util.authorize(req, policies.LIST_ALL_PROJECTS)
+    mine = owners.caller_global()
+    appliances = {
+        aid: record
+        for aid, record in util.read(req, 'appliances').items()
+        if every or ownership.owner(record.get('spec') or {}) == mine
+    }
     rows = readmodel.appliance_rows(
-        util.read(req, 'appliances'),
+        appliances,
         util.read(req, 'placements'),
         util.read(req, 'monitoring'),
     )
+    for row in rows:
+        row.update(_head(appliances[row['id']].get('spec') or {}))
     return util.respond({'appliances': rows})
 
 
 def show(req: webob.Request, appliance_id: str) -> webob.Response:
-    util.authorize(req, policies.GET)
+    _authorized(req, appliance_id, policies.GET)
     return util.respond({'appliance': _detail(req, appliance_id)})
+
+
+def _owner(req: webob.Request, spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with its owner's global id; 403 or 400 naming
+    ``body.appliance.project_id`` for a project the caller may not use
+    or the federation does not know."""
+    owners = _Owners(req)
+    named = spec.get('project_id')
+    if named is None or named in (owners.caller, owners.caller_global()):
+        owner = owners.caller_global()
+    else:
+        if not util.allowed(req, policies.CREATE_FOR_PROJECT):
+            raise errors.ApiError(
+                403,
+                errors.FORBIDDEN,
+                'body.appliance.project_id: policy %s does not allow '
+                "creating an appliance for another project than the token's"
+                % policies.CREATE_FOR_PROJECT,
+            )
+        projects = util.read(req, 'identity', key='projects') or {}
+        owner = ownership.known(
+            dict(owners.ident, **projects), owners.site, named
+        )
+        if owner is None:
+            raise errors.invalid_body(
+                'body.appliance.project_id: no project %s in the '
+                "federation's identity (openstack sodos identity project "
+                'list): its servers could not be built at every site' % named
+            )
+    spec = dict(spec)
+    spec.pop('project_id', None)
+    if owner:
+        spec['project_id'] = owner
+    util.authorize(req, policies.CREATE, owners.target(spec))
+    return spec
 
 
 def create(req: webob.Request) -> webob.Response:
     """Validate, check against the federation's sites, then commit."""
-    util.authorize(req, policies.CREATE)
+    # Before the body: who may not create at all is told so first.
+    util.authorize(
+        req, policies.CREATE, {'project_id': util.context(req).project_id}
+    )
     body = util.json_body(req, schemas.CREATE)
     try:
         spec = appliance_mod.validate(body['appliance'])
@@ -67,6 +218,7 @@ def create(req: webob.Request) -> webob.Response:
         raise errors.invalid_body(
             str(exc).replace(' data.', ' body.appliance.')
         ) from None
+    spec = _owner(req, spec)
     problems = appliance_mod.feasibility(spec, util.read(req, 'sites'))
     if problems:
         raise errors.ApiError(
@@ -87,7 +239,6 @@ def create(req: webob.Request) -> webob.Response:
 
 
 def delete(req: webob.Request, appliance_id: str) -> webob.Response:
-    util.authorize(req, policies.DELETE)
-    _detail(req, appliance_id)
+    _authorized(req, appliance_id, policies.DELETE)
     util.propose(req, 'appliance.delete', {'appliance_id': appliance_id})
     return util.no_content()

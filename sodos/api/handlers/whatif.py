@@ -20,6 +20,7 @@ import webob
 
 from sodos.api import errors
 from sodos.api import util
+from sodos.api.handlers import appliances
 from sodos.api.policies import whatif as policies
 from sodos.api.schemas import whatif as schemas
 
@@ -38,12 +39,27 @@ def create(req: webob.Request) -> webob.Response:
         report = util.services(req).whatif(kb, failed, drained)
     except ValueError as exc:
         raise errors.invalid_body('body: %s' % exc) from None
-    return util.respond({'whatif': result(report)})
+    shown = appliances.visible(req, kb.get('appliances') or {})
+    return util.respond({'whatif': result(report, shown)})
 
 
-def result(report: dict[str, Any]) -> dict[str, Any]:
-    """The planner's report in the API's terms."""
+def result(
+    report: dict[str, Any], shown: set[str] | None = None
+) -> dict[str, Any]:
+    """The planner's report in the API's terms; only the appliances in
+    ``shown`` (None: all), so a tenant sees its own project's only."""
     names = report['appliance_names']
+    if shown is not None:
+        report = dict(
+            report,
+            affected_appliances=[
+                a for a in report['affected_appliances'] if a in shown
+            ],
+            moves=[m for m in report['moves'] if m['appliance_id'] in shown],
+            unplaced=[
+                u for u in report['unplaced'] if u['appliance_id'] in shown
+            ],
+        )
     return {
         'events': report['events'],
         'affected_appliances': [

@@ -18,6 +18,7 @@ from oslo_policy import policy
 
 from sodos.api.policies import alert
 from sodos.api.policies import appliance
+from sodos.api.policies import base
 from sodos.api.policies import catalog
 from sodos.api.policies import federation
 from sodos.api.policies import history
@@ -30,6 +31,7 @@ from sodos.api.policies import whatif
 def list_rules() -> list[policy.RuleDefault]:
     return list(
         itertools.chain(
+            base.list_rules(),
             federation.list_rules(),
             site.list_rules(),
             appliance.list_rules(),

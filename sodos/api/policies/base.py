@@ -10,11 +10,57 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The two defaults every sodos rule starts from (secure-RBAC style).
+"""The defaults every sodos rule starts from (secure-RBAC style).
 
-Readers (``reader``, ``member`` or ``admin``) see everything and may ask
-what-if questions; only admins change the federation.
+Readers (``reader``, ``member`` or ``admin``) see the federation and may
+ask what-if questions; only admins change it. What a project owns (its
+appliances) goes by the usual OpenStack rules, named as Nova names them:
+``project_reader_api`` and ``project_member_api`` match a token scoped
+to the target's project, ``admin_api`` any admin. The roles are spelled
+out (member, admin) rather than left to Keystone's implied roles, so a
+deployment without them behaves the same.
 """
+
+from oslo_policy import policy
 
 READER = 'role:reader or role:member or role:admin'
 ADMIN = 'role:admin'
+
+ADMIN_API = 'rule:admin_api'
+PROJECT_READER_OR_ADMIN = 'rule:project_reader_or_admin'
+PROJECT_MEMBER_OR_ADMIN = 'rule:project_member_or_admin'
+# Rules about a project's resources apply to project-scoped tokens.
+PROJECT_SCOPE = ['project']
+
+rules: list[policy.RuleDefault] = [
+    policy.RuleDefault(
+        name='admin_api',
+        check_str=ADMIN,
+        description='An administrator of the federation.',
+    ),
+    policy.RuleDefault(
+        name='project_reader_api',
+        check_str='(role:reader or role:member or role:admin) and '
+        'project_id:%(project_id)s',
+        description="A reader of the target's project.",
+    ),
+    policy.RuleDefault(
+        name='project_member_api',
+        check_str='(role:member or role:admin) and project_id:%(project_id)s',
+        description="A member of the target's project.",
+    ),
+    policy.RuleDefault(
+        name='project_reader_or_admin',
+        check_str='rule:project_reader_api or rule:admin_api',
+        description="A reader of the target's project, or an admin.",
+    ),
+    policy.RuleDefault(
+        name='project_member_or_admin',
+        check_str='rule:project_member_api or rule:admin_api',
+        description="A member of the target's project, or an admin.",
+    ),
+]
+
+
+def list_rules() -> list[policy.RuleDefault]:
+    return rules

@@ -64,7 +64,9 @@ PermanentError = exception.PermanentError
 
 @dataclasses.dataclass(frozen=True)
 class ServerSpec:
-    """One appliance member's server, as an action asks for it."""
+    """One appliance member's server, as an action asks for it: the
+    boot request a driver carries out (:mod:`sodos.exec.servers.boot`
+    fills it from the action and the appliance's spec)."""
 
     appliance_id: str
     member: str
@@ -72,13 +74,28 @@ class ServerSpec:
     name: str
     image: str
     flavor: str
+    # The owner's project as this site calls it; None: the service
+    # project (``[site_auth]``'s), for an appliance from before ownership.
+    project_id: str | None = None
+    # An OpenSSH public key; the driver makes it a key pair (key_name).
+    public_key: str = ''
+    user_data: str = ''
+    # The spec's server metadata; sodos's own keys are added to it.
+    user_metadata: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def key(self) -> str:
         return member_key(self.appliance_id, self.member)
 
+    @property
+    def key_name(self) -> str:
+        """The key pair the public key is kept in at the site (one per
+        appliance, so that every member boots with the same key)."""
+        return 'sodos-%s' % self.appliance_id if self.public_key else ''
+
     def metadata(self) -> dict[str, str]:
         return {
+            **self.user_metadata,
             TAG_APPLIANCE: self.appliance_id,
             TAG_MEMBER: self.member,
             TAG_ACTION: self.action_id,

@@ -15,13 +15,16 @@
 The spec file is read and parsed here, so that an unreadable file or a
 YAML error is reported with the file's name and nothing is sent; the
 spec itself is checked by the API, whose message names the wrong field.
-Appliances are named by id or, when unambiguous, by name.
+Appliances are named by id or, when unambiguous, by name; a caller
+sees its project's appliances only, an admin every project's with
+``--all-projects``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections import Counter
 from typing import Any
 
@@ -43,16 +46,35 @@ LIST_KEYS = (
     'members_placed',
     'members_active',
 )
-SHOW_ORDER = ('id', 'name', 'priority', 'created_at', 'members', 'spec')
+# Keystone's project ids: uuid4 hex (32 digits), with or without dashes.
+_KEYSTONE_ID = re.compile(r'^[0-9a-fA-F]{32}\Z|^[0-9a-fA-F-]{36}\Z')
+SHOW_ORDER = (
+    'id',
+    'name',
+    'project_id',
+    'priority',
+    'created_at',
+    'members',
+    'spec',
+)
 
 
 class MembersColumn(columns.FormattableColumn[Any]):
-    """Members of an appliance, one ``member@site STATE`` line each."""
+    """Members of an appliance, one ``member@site STATE`` line each,
+    and the sites that refused a member, with their reason."""
 
     def human_readable(self) -> str:
         return '\n'.join(
-            '%s@%s %s'
-            % (m.get('member'), m.get('site') or '-', m.get('state'))
+            '%s@%s %s%s'
+            % (
+                m.get('member'),
+                m.get('site') or '-',
+                m.get('state'),
+                ''.join(
+                    ' (refused by %s: %s)' % (r.get('site'), r.get('reason'))
+                    for r in m.get('refused') or []
+                ),
+            )
             for m in self._value or []
         )
 
@@ -177,11 +199,19 @@ class CreateAppliance(command.ShowOne):
             metavar='<spec-file>',
             help='the appliance spec, YAML or JSON',
         )
+        parser.add_argument(
+            '--project',
+            metavar='<project>',
+            help="the owner's project (name or id), when not the token's "
+            '(admin only)',
+        )
         common.wait_arguments(parser, 'every member is ACTIVE')
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
         spec = read_spec(parsed_args.file)
+        if parsed_args.project:
+            spec['project_id'] = _project_id(self.app, parsed_args.project)
         api = common.api(self.app)
         appliance = api.appliance_create(spec)
         if parsed_args.wait:
@@ -196,12 +226,37 @@ class CreateAppliance(command.ShowOne):
         return _show(appliance)
 
 
+def _project_id(app: Any, ref: str) -> str:
+    """The id of project ``ref`` (a name is looked up in Keystone when
+    the identity client is at hand; the API checks the id)."""
+    if _KEYSTONE_ID.match(ref):
+        return ref
+    try:
+        found = app.client_manager.identity.projects.find(name=ref)
+    except Exception as exc:
+        raise exceptions.CommandError(
+            '--project %s: no such project (%s); give its id' % (ref, exc)
+        ) from exc
+    return str(found.id)
+
+
 class ListAppliance(command.Lister):
-    """List the appliances and how many of their members run."""
+    """List your project's appliances and how many of their members run."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--all-projects',
+            action='store_true',
+            help="every project's appliances (admin only)",
+        )
+        return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
-        appliances = common.api(self.app).appliance_list()
-        return common.listing(appliances, LIST_KEYS)
+        every = parsed_args.all_projects
+        appliances = common.api(self.app).appliance_list(every)
+        keys = LIST_KEYS + ('project_id',) if every else LIST_KEYS
+        return common.listing(appliances, keys)
 
 
 class ShowAppliance(command.ShowOne):

@@ -286,6 +286,8 @@ def test_appliance_lifecycle(client, fed):
             'id': aid,
             'name': 'shop',
             'priority': 50,
+            # noauth has no project: the service project's, as before.
+            'project_id': None,
             'members_total': 2,
             'members_placed': 0,
             'members_active': 0,
@@ -315,18 +317,54 @@ def test_member_states(client, fed):
             'site': 's2',
             'state': 'ACTIVE',
             'server_id': 'srv-1',
+            'refused': [],
         },
         {
             'member': 'web-1',
             'site': 's3',
             'state': 'building',
             'server_id': '',
+            'refused': [],
         },
     ]
     row = client.get('/v1/appliances')[1]['appliances'][0]
     assert (row['members_placed'], row['members_active']) == (2, 1)
     site = client.get('/v1/sites/s2')[1]['site']
     assert site['members'] == 1
+
+
+def test_a_member_shows_the_sites_that_refused_it(client, fed):
+    fed.propose('appliance.put', {'appliance_id': A, 'spec': SPEC})
+    outcomes = (
+        ('s2', {'error': 'Quota exceeded for instances (HTTP 403)'}),
+        ('s3', {'error': 'site API down (gave up)', 'transient': True}),
+    )
+    for index, (site, result) in enumerate(outcomes):
+        action_id = str(index + 1) * 32
+        fed.propose(
+            'action.put',
+            {
+                'action_id': action_id,
+                'site': site,
+                'kind': 'server.create',
+                'params': {
+                    'appliance_id': A,
+                    'member': 'web-0',
+                    'image': 'cirros',
+                    'flavor': 'm1.small',
+                },
+            },
+        )
+        fed.propose(
+            'action.update',
+            {'action_id': action_id, 'state': 'failed', 'result': result},
+        )
+    members = client.get('/v1/appliances/' + A)[1]['appliance']['members']
+    # Only the refusal for good: the transient failure is retried.
+    assert [m['refused'] for m in members] == [
+        [{'site': 's2', 'reason': 'Quota exceeded for instances (HTTP 403)'}],
+        [],
+    ]
 
 
 @pytest.mark.parametrize(

@@ -18,28 +18,10 @@ import time
 
 import pytest
 
-from sodos.exec import role as exec_role
 from tests import kbwriter
 from tests.unit.helpers import Wrapped
 
 APP = 'a' * 32
-
-
-@pytest.fixture
-def exec_conf(conf):
-    for name, value in (
-        ('boot_seconds', 0.0),
-        ('delete_seconds', 0.0),
-    ):
-        conf.set_override(name, value, 'simulator')
-    for name, value in (
-        ('poll_interval', 0.01),
-        ('retry_delay', 0.0),
-        ('action_retries', 2),
-        ('workers', 4),
-    ):
-        conf.set_override(name, value, 'exec')
-    return conf
 
 
 class KB(kbwriter.KBWriter):
@@ -63,21 +45,6 @@ class KB(kbwriter.KBWriter):
 @pytest.fixture
 def kb(knowmon, api):
     return KB(api, knowmon.backend)
-
-
-@pytest.fixture
-def exec_for(exec_conf):
-    made = []
-
-    def make(api):
-        role = exec_role.ExecRole(exec_conf, api)
-        made.append(role)
-        return role
-
-    yield make
-    for role in made:
-        role._stop.set()
-        role.executor.close()
 
 
 def settle(role, kb, action_id, timeout=10.0):

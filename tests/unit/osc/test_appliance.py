@@ -334,3 +334,55 @@ def test_create_refuses_what_json_cannot_carry(
     assert str(path) in result.stderr
     assert 'Traceback' not in result.stderr
     assert not api.called
+
+
+def test_create_for_another_project_sends_its_id(run, api, spec_file):
+    api.post(
+        URL + '/appliances',
+        status_code=201,
+        json={'appliance': fakes.appliance(('unplaced', 'unplaced'))},
+    )
+    result = run(
+        'sodos', 'appliance', 'create', '--file', spec_file,
+        '--project', 'f' * 32,
+    )  # fmt: skip
+    assert result.rc == 0, result.stderr
+    assert api.last_request.json() == {
+        'appliance': dict(SPEC, project_id='f' * 32)
+    }
+
+
+@pytest.mark.parametrize(
+    'argv, query, column',
+    [([], '', False), (['--all-projects'], 'all_projects=true', True)],
+)
+def test_list_all_projects(run, api, argv, query, column):
+    row = {
+        'id': 'a1b2c3',
+        'name': 'shop',
+        'priority': 50,
+        'project_id': 'f' * 32,
+        'members_total': 2,
+        'members_placed': 2,
+        'members_active': 2,
+    }
+    api.get(URL + '/appliances', json={'appliances': [row]})
+    result = run('sodos', 'appliance', 'list', '-f', 'json', *argv)
+    assert result.rc == 0, result.stderr
+    assert api.last_request.query == query
+    listed = json.loads(result.stdout)[0]
+    assert ('Project ID' in listed) == column
+
+
+def test_show_says_which_site_refused_a_member_and_why(run, api):
+    record = fakes.appliance(('ACTIVE',))
+    record['members'][0]['refused'] = [
+        {'site': 'lyon', 'reason': 'Quota exceeded for instances'}
+    ]
+    api.get(URL + '/appliances/a1b2c3', json={'appliance': record})
+    result = run('sodos', 'appliance', 'show', 'a1b2c3')
+    assert result.rc == 0, result.stderr
+    assert (
+        'web-0@paris ACTIVE (refused by lyon: Quota exceeded for instances)'
+        in result.stdout
+    )

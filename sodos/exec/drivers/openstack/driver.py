@@ -58,6 +58,7 @@ from sodos.exec.drivers.openstack import glance_download
 from sodos.exec.drivers.openstack import identity
 from sodos.exec.drivers.openstack import images as glance_images
 from sodos.exec.drivers.openstack import keystone_db
+from sodos.exec.drivers.openstack import projects
 from sodos.exec.images import copy as image_copy
 from sodos.identity import writer
 
@@ -120,30 +121,42 @@ class OpenStackDriver(driver.Driver):
         )
         self._names: dict[tuple[str, str], tuple[float, str]] = {}
         self._names_lock = threading.Lock()
+        self.owners = projects.OwnerProjects(
+            conf, self.session, _nova_endpoint(opts), NOVA_MICROVERSION
+        )
         self._pull: glance_download.Puller | None = None
         self._pull_lock = threading.Lock()
 
     # -- servers -----------------------------------------------------------
 
     def list_servers(self) -> list[driver.Server]:
+        search: dict[str, Any] = {'tags': driver.SERVER_TAG}
+        if self.conf.exec.servers_in_owner_project:
+            # Every project's: the servers are in their owners' projects.
+            search['all_tenants'] = True
         with errors.translated('listing the sodos servers'):
-            found = self.nova.servers.list(
-                search_opts={'tags': driver.SERVER_TAG}
-            )
+            found = self.nova.servers.list(search_opts=search)
         servers = [_server(s) for s in found]
         return [s for s in servers if s is not None]
 
     def boot(self, spec: driver.ServerSpec) -> driver.Server:
         image = self._image_id(spec.image)
         flavor = self._flavor_id(spec.flavor)
+        nova = self.nova
+        if spec.project_id:
+            nova = self.owners.nova(spec.project_id)
+        if spec.public_key:
+            self.owners.ensure_key(nova, spec.key_name, spec.public_key)
         with errors.translated('creating server %s' % spec.name):
-            made = self.nova.servers.create(
+            made = nova.servers.create(
                 spec.name,
                 image,
                 flavor,
                 meta=spec.metadata(),
                 nics='none',
                 tags=[driver.SERVER_TAG],
+                key_name=spec.key_name or None,
+                userdata=spec.user_data or None,
             )
         return driver.Server(
             id=made.id,

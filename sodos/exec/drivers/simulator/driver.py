@@ -48,7 +48,16 @@ class SimulatorDriver(driver.Driver):
     def boot(self, spec: driver.ServerSpec) -> driver.Server:
         made = _server(
             self.site.create(
-                spec.name, spec.image, spec.flavor, spec.metadata()
+                spec.name,
+                spec.image,
+                spec.flavor,
+                spec.metadata(),
+                boot={
+                    'project_id': spec.project_id,
+                    'key_name': spec.key_name,
+                    'public_key': spec.public_key,
+                    'user_data': spec.user_data,
+                },
             )
         )
         assert made is not None  # it carries the spec's tags

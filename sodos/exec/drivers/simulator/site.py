@@ -99,8 +99,15 @@ class SimulatedSite:
     # -- the API surface --------------------------------------------------
 
     def create(
-        self, name: str, image: str, flavor: str, metadata: dict[str, str]
+        self,
+        name: str,
+        image: str,
+        flavor: str,
+        metadata: dict[str, str],
+        boot: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """``boot``: what else the server boots with, kept as given
+        (project_id, key_name, public_key, user_data)."""
         self._call()
         with self._lock:
             self._expire()
@@ -128,6 +135,7 @@ class SimulatedSite:
                 'image': image,
                 'flavor': flavor,
                 'metadata': dict(metadata),
+                **(boot or {}),
                 'host': host,
                 'created_at': time.time(),
                 'fault': '' if host else NO_VALID_HOST,

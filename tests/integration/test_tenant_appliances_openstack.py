@@ -1,0 +1,335 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Tenants' appliances on three real OpenStack sites.
+
+Three ``sodos-site`` processes, every role, the federation's identity
+converged into each site's Keystone. The first site serves the REST API
+with Keystone tokens. An admin makes two tenants with ``openstack sodos
+identity``; each logs in with its own credentials and uses ``openstack
+sodos appliance`` and the plain ``openstack server list`` at each site.
+
+The planner is set to weigh cost only, the second site the cheapest and
+the first the dearest: what it tries first is known.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from novaclient import client as nova_client
+
+from sodos.sim import ports
+from tests import clouds
+from tests import kbwriter
+from tests.functional.test_osc import _openstack_command
+from tests.integration import sodos_sites as sodos_sites_mod
+from tests.integration.conftest import SITE_NAMES
+
+API_SITE, CHEAP, MIDDLE = SITE_NAMES
+COSTS = {API_SITE: 3.0, CHEAP: 1.0, MIDDLE: 2.0}
+API_PORT = int(ports.free_address().rsplit(':', 1)[1])
+SECRET = 'integration tenants secret'
+TENANTS = {
+    'alice': ('it-tenant-alice', 'it-alice-Passw0rd'),
+    'bob': ('it-tenant-bob', 'it-bob-Passw0rd'),
+}
+USER_DATA = '#cloud-config\nhostname: it-web\n'
+WAIT = 300.0
+
+
+def _public_key():
+    key = ed25519.Ed25519PrivateKey.generate().public_key()
+    return key.public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    ).decode()
+
+
+PUBLIC_KEY = _public_key()
+
+
+def _tune_site(settings, mc):
+    settings['identity'] = {
+        'mode': 'api',
+        'secret': SECRET,
+        'sync_interval': 0.5,
+        'audit_interval': 3,
+    }
+    settings['exec']['monitor_interval'] = 5
+    settings['analyseplan'] = {
+        'loop_interval': 1.0,
+        'weights': 'cost:1.0,free_ram:0.0,energy:0.0,latency:0.0',
+    }
+    settings['site_profile'] = {'cost_per_vcpu_hour': COSTS[mc.name]}
+    if mc.name == API_SITE:
+        settings['DEFAULT'] = {
+            'roles': ['knowmon', 'exec', 'analyseplan', 'api']
+        }
+        settings['api'] = {'auth_strategy': 'keystone', 'bind_port': API_PORT}
+        authtoken = dict(clouds.site_auth(mc))
+        authtoken.pop('valid_interfaces')
+        authtoken['www_authenticate_uri'] = mc.auth_url
+        settings['keystone_authtoken'] = authtoken
+
+
+@pytest.fixture(scope='module')
+def fed(minicloud_sites, tmp_path_factory):
+    with sodos_sites_mod.running_federation(
+        minicloud_sites,
+        str(tmp_path_factory.mktemp('sodos-tenants')),
+        voter_count=3,
+        tune_site=_tune_site,
+    ) as fed:
+        yield fed
+
+
+@pytest.fixture(scope='module')
+def kb(fed):
+    # Read through the API's site, which is never killed.
+    return kbwriter.KBWriter(fed.knowmon(fed.sites[API_SITE]), origin='it')
+
+
+def openstack(mc, who, *args, stdin=None, check=True):
+    """``openstack ARGS`` at site ``mc`` as ``who`` (a tenant, or the
+    site's admin), the sodos commands against the API's site."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
+    env.pop('SODOS_URL', None)
+    if who == 'admin':
+        auth = clouds.site_auth(mc)
+        username, password = auth['username'], auth['password']
+        project = auth['project_name']
+    else:
+        project, password = TENANTS[who]
+        username = 'it-' + who
+    done = subprocess.run(
+        [
+            _openstack_command(),
+            '--os-auth-url',
+            mc.auth_url,
+            '--os-username',
+            username,
+            '--os-password',
+            password,
+            '--os-project-name',
+            project,
+            '--os-user-domain-name',
+            'Default',
+            '--os-project-domain-name',
+            'Default',
+            '--os-region-name',
+            mc.region,
+            '--os-sodos-url',
+            'http://127.0.0.1:%d' % API_PORT,
+            *args,
+        ],  # fmt: skip
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=WAIT + 60,
+    )
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def as_json(done):
+    return json.loads(done.stdout)
+
+
+def sodos(mc, who, *args):
+    """``openstack sodos ARGS -f json`` as ``who``, its answer."""
+    return as_json(openstack(mc, who, 'sodos', *args, '-f', 'json'))
+
+
+def tenant_servers(mc, who):
+    """``openstack server list`` as the tenant at site ``mc``."""
+    return {
+        s['Name']: s
+        for s in as_json(openstack(mc, who, 'server', 'list', '-f', 'json'))
+    }
+
+
+def admin_nova(mc):
+    return nova_client.Client(
+        '2.79', session=mc.session(), region_name=mc.region
+    )
+
+
+def assert_boot_data(server, appliance_id):
+    """The key, user data and metadata of the spec (admins read a
+    server's user data, base64, from microversion 2.3)."""
+    assert server.key_name == 'sodos-' + appliance_id
+    assert server.metadata['tier'] == 'web'
+    user_data = getattr(server, 'OS-EXT-SRV-ATTR:user_data')
+    assert base64.b64decode(user_data).decode() == USER_DATA
+
+
+def spec_file(tmp_path, name, **spec):
+    path = tmp_path / ('%s.json' % name)
+    path.write_text(json.dumps(dict(spec, name=name)))
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def tenants(fed, kb, minicloud_sites):
+    """Two tenants, made by the API site's admin; {who: the project's
+    global id}. Bob's project may run no server at the cheapest site."""
+    api_site = minicloud_sites[API_SITE]
+    for who, (project, password) in TENANTS.items():
+        openstack(api_site, 'admin', 'sodos', 'identity', 'project',
+                  'create', project)  # fmt: skip
+        openstack(api_site, 'admin', 'sodos', 'identity', 'user', 'create',
+                  'it-' + who, '--password-stdin',
+                  stdin=password + '\n')  # fmt: skip
+        openstack(api_site, 'admin', 'sodos', 'identity', 'role-assignment',
+                  'create', '--role', 'member', '--user', 'it-' + who,
+                  '--project', project)  # fmt: skip
+    ids = {}
+    for who, (project, _password) in TENANTS.items():
+
+        def everywhere(project=project):
+            shown = sodos(api_site, 'admin', 'identity', 'project', 'show',
+                          project)  # fmt: skip
+            return shown if len(shown.get('site_ids') or {}) == 3 else None
+
+        ids[who] = sodos_sites_mod.wait_for(
+            everywhere, 'project %s at every site' % project, WAIT
+        )
+    bob_at_cheap = ids['bob']['site_ids'][CHEAP]
+    admin_nova(minicloud_sites[CHEAP]).quotas.update(bob_at_cheap, instances=0)
+    kb.wait_monitoring(
+        lambda m: all(
+            (m.get(n) or {}).get('summary', {}).get('flavors')
+            for n in SITE_NAMES
+        ),
+        120,
+        'every site reporting its flavors',
+    )
+    return {who: shown['id'] for who, shown in ids.items()}
+
+
+def members(appliance):
+    return {m['member']: m for m in appliance['members']}
+
+
+def test_a_site_refusing_for_quota_is_left_and_shown(
+    tenants, minicloud_sites, tmp_path
+):
+    api_site = minicloud_sites[API_SITE]
+    path = spec_file(
+        tmp_path,
+        'it-quota',
+        members=[{'name': 'db', 'image': 'fake-image', 'flavor': 'm1.tiny'}],
+        constraints={'sites': [CHEAP, MIDDLE]},
+    )
+    created = sodos(
+        api_site,
+        'bob',
+        'appliance',
+        'create',
+        '--file',
+        path,
+        '--wait',
+        '--timeout',
+        str(int(WAIT)),
+    )
+    (db,) = created['members']
+    assert (db['site'], db['state']) == (MIDDLE, 'ACTIVE')
+    (refusal,) = db['refused']
+    assert refusal['site'] == CHEAP
+    assert 'Quota exceeded' in refusal['reason'], refusal
+    assert created['project_id'] == tenants['bob']
+    assert 'it-quota' not in ''.join(tenant_servers(
+        minicloud_sites[CHEAP], 'bob'))  # fmt: skip
+    assert len(tenant_servers(minicloud_sites[MIDDLE], 'bob')) == 1
+
+
+def test_a_tenants_appliance_runs_in_its_project_and_is_rebuilt_there(
+    fed, kb, tenants, minicloud_sites, tmp_path
+):
+    api_site = minicloud_sites[API_SITE]
+    path = spec_file(
+        tmp_path,
+        'it-shop',
+        members=[{'name': 'web', 'image': 'fake-image', 'flavor': 'm1.tiny',
+                  'count': 2}],
+        constraints={'spread': 2},
+        public_key=PUBLIC_KEY,
+        user_data=USER_DATA,
+        metadata={'tier': 'web'},
+    )  # fmt: skip
+    created = sodos(
+        api_site,
+        'alice',
+        'appliance',
+        'create',
+        '--file',
+        path,
+        '--wait',
+        '--timeout',
+        str(int(WAIT)),
+    )
+    assert created['project_id'] == tenants['alice']
+    placed = {m['member']: m['site'] for m in created['members']}
+    # Cost only: the two cheapest sites.
+    assert set(placed.values()) == {CHEAP, MIDDLE}
+    for member, site in placed.items():
+        (server,) = [
+            s
+            for s in tenant_servers(minicloud_sites[site], 'alice').values()
+            if s['Name'].endswith(member)
+        ]
+        assert server['Status'] == 'ACTIVE'
+        detail = admin_nova(minicloud_sites[site]).servers.get(server['ID'])
+        assert_boot_data(detail, created['id'])
+    # The other tenant sees none of it.
+    listed = sodos(api_site, 'bob', 'appliance', 'list')
+    assert created['id'] not in [row['ID'] for row in listed]
+    for verb in ('show', 'delete'):
+        refused = openstack(api_site, 'bob', 'sodos', 'appliance', verb,
+                            created['id'], check=False)  # fmt: skip
+        assert refused.returncode != 0
+        assert 'no appliance' in refused.stderr, refused.stderr
+    assert created['id'] in kb.api.read('appliances')
+
+    # A hosting site's sodos dies (not the Raft leader's: quicker).
+    leader = fed.leader()
+    victim = next(s for s in (CHEAP, MIDDLE) if s != leader.name)
+    lost = next(m for m, s in placed.items() if s == victim)
+    fed.sites[victim].kill()
+
+    def rebuilt():
+        shown = sodos(api_site, 'alice', 'appliance', 'show', created['id'])
+        member = members(shown)[lost]
+        if member['site'] == API_SITE and member['state'] == 'ACTIVE':
+            return member
+        return None
+
+    member = sodos_sites_mod.wait_for(
+        rebuilt, 'member %s ACTIVE at %s' % (lost, API_SITE), WAIT
+    )
+    servers = tenant_servers(api_site, 'alice')
+    (server,) = [s for s in servers.values() if s['Name'].endswith(lost)]
+    assert server['ID'] == member['server_id']
+    detail = admin_nova(api_site).servers.get(server['ID'])
+    assert_boot_data(detail, created['id'])
+    alice_here = sodos(
+        api_site, 'admin', 'identity', 'project', 'show', TENANTS['alice'][0]
+    )['site_ids'][API_SITE]
+    assert detail.tenant_id == alice_here

@@ -61,7 +61,7 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 class LocalCA:
     """A CA in ``directory`` (made on first use, reused after)."""
 
-    def __init__(self, directory: str, name: str = 'sodos local CA') -> None:
+    def __init__(self, directory: str, name: str | None = None) -> None:
         self.directory = directory
         self.ca_file = os.path.join(directory, 'ca.pem')
         key_file = os.path.join(directory, 'ca-key.pem')
@@ -75,6 +75,8 @@ class LocalCA:
             self._key = key
             return
         self._key = ec.generate_private_key(ec.SECP256R1())
+        # A name of its own: two local CAs are told apart by name first.
+        name = name or 'sodos local CA %s' % os.urandom(4).hex()
         now = datetime.datetime.now(datetime.UTC)
         self._cert = (
             x509.CertificateBuilder()

@@ -40,25 +40,6 @@ def knowmon(conf):
     role.backend.stop()
 
 
-@pytest.fixture(scope='session')
-def local_ca(tmp_path_factory):
-    """A throwaway federation CA for the tests' sites (mutual TLS)."""
-    from sodos.sim import certs
-
-    return certs.LocalCA(str(tmp_path_factory.mktemp('ca')))
-
-
-@pytest.fixture(scope='session')
-def site_tls(local_ca):
-    """The [raft]ssl_* options of a site certificate of local_ca."""
-    return local_ca.issue('site')
-
-
-def set_tls(conf, tls_options):
-    for name, value in tls_options.items():
-        conf.set_override(name, value, 'raft')
-
-
 @pytest.fixture
 def make_member(tmp_path, site_tls):
     """Start one-member raft federations on loopback; stop them after."""
@@ -75,7 +56,8 @@ def make_member(tmp_path, site_tls):
         conf.set_override('state_path', str(tmp_path / site))
         conf.set_override('address', ports.free_address(), 'raft')
         conf.set_override('password', 'test-password', 'raft')
-        set_tls(conf, site_tls)
+        for name, value in site_tls.items():
+            conf.set_override(name, value, 'raft')
         member = backend.RaftBackend(conf)
         member.start()
         started.append(member)

@@ -116,19 +116,19 @@ class RelaySource:
             if exc.code in (404, 409):
                 raise exception.PermanentError(message) from None
             raise exception.TransientError(message) from None
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, ssl.SSLError):
+        except (OSError, http.client.HTTPException) as exc:
+            # Under TLS 1.3 a relay refusing our certificate says so
+            # after the handshake: a bare SSLError, not a URLError.
+            cause: object = exc
+            if isinstance(exc, urllib.error.URLError):
+                cause = exc.reason
+            if isinstance(cause, ssl.SSLError):
                 raise exception.PermanentError(
                     '%s: TLS with the source relay %s failed: %s (are both '
                     'sites on the federation CA, [raft]ssl_ca_file, with '
                     'certificates naming their relay host?)'
-                    % (self.what, shown, exc.reason)
+                    % (self.what, shown, cause)
                 ) from exc
-            raise exception.TransientError(
-                '%s: the source relay %s is unreachable: %s'
-                % (self.what, shown, exc)
-            ) from exc
-        except (OSError, http.client.HTTPException) as exc:
             raise exception.TransientError(
                 '%s: the source relay %s is unreachable: %s'
                 % (self.what, shown, exc)

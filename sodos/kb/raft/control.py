@@ -246,6 +246,7 @@ class ControlClient:
                 % (self.address, host, port, exc)
             ) from exc
         sock.settimeout(self.timeout)
+        sodos_tls.nodelay(sock)
         try:
             sock = self._secure(sock, host)
             self._sock, self._reader = sock, sock.makefile('rb')

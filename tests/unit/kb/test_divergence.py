@@ -225,6 +225,8 @@ def test_a_forged_fingerprint_is_found_diverged_and_the_truth_is_not(pair):
         ),
         'the member to catch up',
     )
+    # The member's own heartbeats would clear the mark meanwhile.
+    member._sender.stop()
     truth = member.runner.fingerprint()
     reply = control.call(
         leader.address,

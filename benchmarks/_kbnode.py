@@ -54,6 +54,7 @@ from sodos import exception
 from sodos.kb import commands
 from sodos.kb.raft import backend as raft_backend
 from sodos.kb.raft import settings
+from sodos.sim import certs
 
 # The monitoring summary every write carries (both modes).
 SUMMARY = {'cpu': 0.42, 'ram': 0.61, 'vms': 17, 'state': 'ok'}
@@ -90,6 +91,8 @@ def make_conf(args: argparse.Namespace) -> cfg.ConfigOpts:
         'join': args.join or [],
         'commit_timeout': COMMIT_TIMEOUT,
         'fsync': args.fsync,
+        # Sites talk mutual TLS: a certificate of the run's CA.
+        **certs.LocalCA(args.ca_dir).issue(args.name),
     }
     for name, value in raft.items():
         conf.set_override(name, value, 'raft')
@@ -344,6 +347,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument('--address', required=True)
     parser.add_argument('--data-dir', required=True)
     parser.add_argument('--password', required=True)
+    parser.add_argument(
+        '--ca-dir', required=True, help='the CA of the run (sodos.sim.certs)'
+    )
     parser.add_argument('--voter-count', type=int, default=3)
     parser.add_argument('--peers', type=lambda s: s.split(','), default=[])
     parser.add_argument('--join', type=lambda s: s.split(','), default=[])

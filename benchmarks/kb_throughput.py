@@ -65,6 +65,7 @@ ROOT = os.path.dirname(HERE)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from sodos.sim import certs  # noqa: E402
 from sodos.sim import ports  # noqa: E402
 
 NODE = os.path.join(HERE, '_kbnode.py')
@@ -108,6 +109,8 @@ class Node:
             address,
             '--password',
             PASSWORD,
+            '--ca-dir',
+            os.path.join(root, 'ca'),
             '--voter-count',
             str(VOTERS),
             '--data-dir',
@@ -194,6 +197,9 @@ class Cluster:
         self.mode = mode
         self.root = root
         self.nodes: list[Node] = []
+        # Made once, before the members start: each then issues its own
+        # certificate from it.
+        certs.LocalCA(os.path.join(root, 'ca'))
 
     def _addresses(self) -> list[str]:
         found: list[str] = []

@@ -36,6 +36,7 @@ from glanceclient import client as glance_client
 from oslo_config import cfg
 
 from sodos import conf as sodos_conf
+from sodos.sim import certs
 from sodos.sim import federation
 from tests import minicloud
 
@@ -75,8 +76,18 @@ def load_conf(
     root: str, sections: dict[str, dict[str, Any]]
 ) -> cfg.ConfigOpts:
     """``sections`` written to ``root``/sodos.conf, as an operator
-    would, and loaded as a sodos process loads it."""
+    would, and loaded as a sodos process loads it.
+
+    Sites talk mutual TLS: unless ``sections`` say otherwise, the site
+    gets a certificate of the CA in ``root``'s parent directory, which
+    the sites loaded side by side there share (:mod:`sodos.sim.certs`).
+    """
     os.makedirs(root, exist_ok=True)
+    raft = sections.get('raft', {})
+    if not (raft.get('ssl_ca_file') or raft.get('insecure_dev_mode')):
+        ca = certs.LocalCA(os.path.join(os.path.dirname(root), 'ca'))
+        name = sections.get('DEFAULT', {}).get('site_name', 'site')
+        sections = dict(sections, raft=dict(raft, **ca.issue(name)))
     path = os.path.join(root, 'sodos.conf')
     with open(path, 'w', encoding='utf-8') as f:
         f.write(federation.render(sections))

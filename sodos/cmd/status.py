@@ -40,16 +40,18 @@ class Checks(upgradecheck.UpgradeCommands):
         return Result(Code.SUCCESS)
 
     def _raft_settings(self) -> upgradecheck.Result:
-        # [raft]address set, [raft]password set or development mode on
-        # loopback only, timeouts consistent: what the member checks too.
+        # [raft]address set, password and TLS set or development mode on
+        # loopback only, certificates sound, timeouts consistent: what
+        # the member checks too.
         try:
-            admin.check_settings(self.conf)
+            insecure = admin.check_settings(self.conf)
         except (exception.ConfigError, cfg.Error) as exc:
             return Result(Code.FAILURE, str(exc))
-        if self.conf.raft.insecure_dev_mode and not self.conf.raft.password:
+        if insecure:
             return Result(
                 Code.WARNING,
-                'running without [raft]password (development mode)',
+                '[raft]insecure_dev_mode is on (development only): '
+                + '; '.join(insecure),
             )
         return Result(Code.SUCCESS)
 

@@ -32,8 +32,11 @@ GROUP = cfg.OptGroup(
     'image_relay',
     title='Image relay',
     help="Serves this site's images to the other sites' Exec, which "
-    'copy them into their own Glance. Requests carry a URL signed with '
-    'the federation password ([raft]password).',
+    'copy them into their own Glance, over HTTPS with client '
+    'certificates: the TLS files of [raft]ssl_ca_file, '
+    '[raft]ssl_cert_file and [raft]ssl_key_file (plain HTTP only with '
+    '[raft]insecure_dev_mode). Requests carry a URL signed with the '
+    'federation password ([raft]password).',
 )
 
 OPTS: list[cfg.Opt] = [
@@ -61,9 +64,10 @@ OPTS: list[cfg.Opt] = [
     cfg.URIOpt(
         'public_url',
         schemes=['http', 'https'],
-        help='URL at which the other sites reach the relay (a proxy in '
-        'front of it, say). Default: http://[image_relay]bind_host:'
-        '[image_relay]bind_port.',
+        help='URL at which the other sites reach the relay. Its host must '
+        'be named in the certificate of [raft]ssl_cert_file. Default: '
+        'https://[image_relay]bind_host:[image_relay]bind_port (http:// '
+        'when TLS is not configured, in [raft]insecure_dev_mode).',
     ),
     cfg.IntOpt(
         'max_uploads',
@@ -148,4 +152,5 @@ def public_url(conf: cfg.ConfigOpts) -> str | None:
     host = opts.bind_host
     if ':' in host:
         host = '[%s]' % host
-    return 'http://%s:%d' % (host, port(conf))
+    scheme = 'https' if conf.raft.ssl_cert_file else 'http'
+    return '%s://%s:%d' % (scheme, host, port(conf))

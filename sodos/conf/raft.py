@@ -51,16 +51,42 @@ OPTS: list[cfg.Opt] = [
         'password',
         secret=True,
         help='Federation password, the same at every site. It encrypts '
-        'Raft traffic and authenticates the control channel. Required: '
-        'without it the Raft port would run any code sent to it. See '
+        'and authenticates Raft traffic (pysyncobj), keys the MACs of the '
+        'control channel and signs image relay URLs. Required: without it '
+        'the Raft port would run any code sent to it. See '
         '[raft]insecure_dev_mode.',
+    ),
+    cfg.StrOpt(
+        'ssl_ca_file',
+        help='PEM file of the federation CA. The control channel and the '
+        'image relay accept only peers whose certificate this CA signed. '
+        'Required with [raft]ssl_cert_file and [raft]ssl_key_file: sites '
+        'refuse plaintext unless [raft]insecure_dev_mode is on.',
+    ),
+    cfg.StrOpt(
+        'ssl_cert_file',
+        help="PEM file of this site's certificate, signed by the CA of "
+        '[raft]ssl_ca_file (intermediate CA certificates may follow it). '
+        'It must name the host of [raft]address and of the image relay '
+        'URL ([image_relay]public_url or bind_host) as a DNS or IP '
+        'subject alternative name: peers check it. This site presents it '
+        'as server and as client (mutual TLS).',
+    ),
+    cfg.StrOpt(
+        'ssl_key_file',
+        help='PEM file of the private key of [raft]ssl_cert_file, '
+        'unencrypted; readable by the sodos user only.',
     ),
     cfg.BoolOpt(
         'insecure_dev_mode',
         default=False,
-        help='Allow running without [raft]password. Only accepted when '
-        '[raft]address and [raft]bind_host are loopback addresses; for '
-        'development only.',
+        help='DEVELOPMENT ONLY. Allow running without [raft]password and '
+        'without TLS ([raft]ssl_* unset): the control channel and the '
+        'image relay then talk plaintext, and without a password the '
+        'Raft port accepts unauthenticated pickles (it runs any code sent '
+        'to it). Only accepted when [raft]address and [raft]bind_host are '
+        'loopback addresses; the site logs a warning at start and '
+        '"sodos-status upgrade check" reports it.',
     ),
     cfg.FloatOpt(
         'election_timeout_min',

@@ -16,6 +16,9 @@ Used by ``sodos-sim``, the functional tests, the benchmarks and the
 local quick start: each site is a ``sodos-site`` process with its own
 config file, data directory and log, talking real Raft over TCP to the
 others. Sites are started, stopped, killed and frozen by their pid only.
+The federation makes a throwaway CA and a certificate per site
+(:mod:`sodos.sim.certs`), so that its sites talk mutual TLS as real ones
+do; ``tls=False`` runs them in ``[raft]insecure_dev_mode`` instead.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 
 from sodos import exception
 from sodos.kb.raft import admin
+from sodos.sim import certs
 from sodos.sim import ports
 
 # Timeouts for a LAN (here: loopback), as doc/configuration.rst recommends.
@@ -121,6 +125,7 @@ class LocalSite:
                 'join': self.join,
                 'data_dir': self.data_dir,
                 'voter_count': fed.voter_count,
+                **fed.tls_options(self.name),
             },
             'knowmon': {'serve_rpc': fed.transport_url is not None},
         }
@@ -239,9 +244,12 @@ class LocalFederation:
         settings: dict[str, dict[str, Any]] | None = None,
         debug: bool = False,
         command: list[str] | None = None,
+        tls: bool = True,
     ) -> None:
         self.root = root
         self.password = password
+        # The federation's CA; None: plaintext, in the development mode.
+        self.ca = certs.LocalCA(os.path.join(root, 'ca')) if tls else None
         self.voter_count = voter_count
         self.roles = list(roles)
         self.transport_url = transport_url
@@ -259,9 +267,19 @@ class LocalFederation:
         self.command = command or [sys.executable, '-m', 'sodos.cmd.site']
         self.sites: dict[str, LocalSite] = {}
         self.extra_processes: list[subprocess.Popen[bytes]] = []
-        self.key = admin.key_for(password)
+        # What a control-channel client of this federation needs.
+        self.key: admin.Credentials = admin.key_for(
+            password, self.ca.issue('client') if self.ca else None
+        )
         self._rpc_conf: Any = None
         os.makedirs(root, exist_ok=True)
+
+    def tls_options(self, name: str) -> dict[str, Any]:
+        """The [raft] options of site ``name``'s TLS (or of the
+        development mode without it)."""
+        if self.ca is None:
+            return {'insecure_dev_mode': True}
+        return dict(self.ca.issue(name))
 
     def add_site(
         self,
@@ -315,6 +333,7 @@ class LocalFederation:
             'password': self.password,
             'join': [s.address for s in self.sites.values()],
             'commit_timeout': 30.0,
+            **self.tls_options(name),
         }
         overrides.update(LAN_SETTINGS['raft'])
         conf.set_override('site_name', name)

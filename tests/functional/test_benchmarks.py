@@ -70,6 +70,16 @@ def test_kb_throughput_quick_reports_every_key():
     assert report['shape']['processes'] == 3
 
 
+def test_tls_cost_reports_both_modes():
+    report = run_benchmark(
+        'tls_cost.py', '--size-mib', '4', '--calls', '20', '--rounds', '1'
+    )
+    for case in ('relay_mib_s', 'control_calls_s', 'connect_per_s'):
+        for mode in ('tls', 'plain'):
+            assert report['%s_%s' % (case, mode)] > 0, (case, mode)
+        assert report['tls_over_plain'][case] > 0, case
+
+
 def test_failover_reports_both_cases():
     report = run_benchmark('failover.py', '--trials', '1')
     assert report['sites'] == 3 and report['trials'] == 1

@@ -37,7 +37,7 @@ WRITES = 400
 
 
 @pytest.fixture
-def make_conf(tmp_path):
+def make_conf(tmp_path, site_tls):
     def make(site, **raft):
         conf = cfg.ConfigOpts()
         sodos_conf.register_opts(conf)
@@ -46,6 +46,8 @@ def make_conf(tmp_path):
         conf.set_override('state_path', str(tmp_path / site))
         conf.set_override('data_dir', str(tmp_path / site / 'raft'), 'raft')
         conf.set_override('password', 'test-password', 'raft')
+        for name, value in site_tls.items():
+            conf.set_override(name, value, 'raft')
         conf.set_override('compaction_min_entries', ENTRIES, 'raft')
         conf.set_override('compaction_min_time', PERIOD, 'raft')
         for name, value in raft.items():

@@ -192,7 +192,7 @@ SODOS_WRITES = 2000
 
 
 @pytest.fixture
-def make_conf(tmp_path):
+def make_conf(tmp_path, site_tls):
     def make(site, **raft):
         conf = cfg.ConfigOpts()
         sodos_conf.register_opts(conf)
@@ -201,6 +201,8 @@ def make_conf(tmp_path):
         conf.set_override('state_path', str(tmp_path / site))
         conf.set_override('data_dir', str(tmp_path / site / 'raft'), 'raft')
         conf.set_override('password', 'test-password', 'raft')
+        for name, value in site_tls.items():
+            conf.set_override(name, value, 'raft')
         conf.set_override('address', ports.free_address(), 'raft')
         for name, value in raft.items():
             conf.set_override(name, value, 'raft')

@@ -41,7 +41,7 @@ def knowmon(conf):
 
 
 @pytest.fixture
-def make_member(tmp_path):
+def make_member(tmp_path, site_tls):
     """Start one-member raft federations on loopback; stop them after."""
     from sodos.kb.raft import backend
     from sodos.sim import ports
@@ -56,6 +56,8 @@ def make_member(tmp_path):
         conf.set_override('state_path', str(tmp_path / site))
         conf.set_override('address', ports.free_address(), 'raft')
         conf.set_override('password', 'test-password', 'raft')
+        for name, value in site_tls.items():
+            conf.set_override(name, value, 'raft')
         member = backend.RaftBackend(conf)
         member.start()
         started.append(member)

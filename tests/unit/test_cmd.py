@@ -19,6 +19,8 @@ import sys
 
 import pytest
 
+from sodos.sim import certs
+
 ROOT = str(pathlib.Path(__file__).resolve().parents[2])
 
 
@@ -111,19 +113,67 @@ def test_status_upgrade_check_names_what_is_wrong(config_file):
     assert 'Traceback' not in done.stdout + done.stderr
 
 
-def test_status_upgrade_check_passes_a_good_config(config_file, tmp_path):
+def test_status_upgrade_check_passes_a_good_config(
+    config_file, tmp_path, site_tls
+):
     path = config_file(
-        raft={'address': '127.0.0.1:9871', 'password': 'secret'}
+        raft={'address': '127.0.0.1:9871', 'password': 'secret', **site_tls}
     )
     done = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
     assert done.returncode == 0, done.stdout
     assert 'Failure' not in done.stdout
+    assert 'insecure_dev_mode' not in done.stdout
 
 
-def test_status_without_password_on_loopback_is_a_warning(config_file):
+def table_text(stdout):
+    """The words of oslo.upgradecheck's table, its wrapped lines joined."""
+    cells = (line.strip('|+- ') for line in stdout.splitlines())
+    return ' '.join(cell for cell in cells if cell)
+
+
+def test_status_upgrade_check_reports_the_dev_mode(config_file):
     path = config_file(
         raft={'address': '127.0.0.1:9871', 'insecure_dev_mode': 'true'}
     )
     done = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
+    assert done.returncode == 1, done.stdout  # a warning
+    text = table_text(done.stdout)
+    assert '[raft]insecure_dev_mode is on (development only)' in text
+    assert 'unauthenticated pickles' in text
+    assert 'talk plaintext' in text
+
+
+def test_status_upgrade_check_reports_the_dev_mode_even_with_tls(
+    config_file, site_tls
+):
+    path = config_file(
+        raft={
+            'address': '127.0.0.1:9871',
+            'password': 'secret',
+            'insecure_dev_mode': 'true',
+            **site_tls,
+        }
+    )
+    done = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
     assert done.returncode == 1, done.stdout
-    assert 'development mode' in done.stdout
+    assert '[raft]insecure_dev_mode is on' in table_text(done.stdout)
+
+
+def test_status_upgrade_check_names_a_certificate_of_another_ca(
+    config_file, site_tls, tmp_path
+):
+    stranger = certs.LocalCA(str(tmp_path / 'other')).issue('x')
+    path = config_file(
+        raft={
+            'address': '127.0.0.1:9871',
+            'password': 'secret',
+            **dict(site_tls, ssl_cert_file=stranger['ssl_cert_file']),
+            'ssl_key_file': stranger['ssl_key_file'],
+        }
+    )
+    done = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
+    assert done.returncode == 2, done.stdout
+    text = table_text(done.stdout)
+    assert '[raft]ssl_cert_file: the certificate in' in text
+    assert 'is not signed by the CA in [raft]ssl_ca_file' in text
+    assert 'Traceback' not in done.stdout + done.stderr

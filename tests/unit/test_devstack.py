@@ -124,6 +124,14 @@ DEVSTACK_ENV = {
 }
 
 
+# The site's TLS files, as an operator gives them.
+TLS_ENV = {
+    'SODOS_SSL_CA_FILE': '/etc/sodos/tls/ca.pem',
+    'SODOS_SSL_CERT_FILE': '/etc/sodos/tls/site.pem',
+    'SODOS_SSL_KEY_FILE': '/etc/sodos/tls/site-key.pem',
+}
+
+
 class Devstack:
     """A tmp_path laid out like a devstack host, and a way to run bash."""
 
@@ -156,6 +164,7 @@ class Devstack:
             SODOS_DIR=REPO,
             SODOS_CONF_DIR=str(self.conf_dir),
             NOVA_CONF=str(self.nova_conf),
+            **TLS_ENV,
         )
         self.real_tools = True
         self._write_tool(
@@ -251,6 +260,10 @@ def test_a_first_site_bootstraps_a_federation(devstack):
     # The default federation password is devstack's service password.
     assert values[('raft', 'password')] == 'service-secret'
     assert ('raft', 'join') not in values
+    assert values[('raft', 'ssl_ca_file')] == '/etc/sodos/tls/ca.pem'
+    assert values[('raft', 'ssl_cert_file')] == '/etc/sodos/tls/site.pem'
+    assert values[('raft', 'ssl_key_file')] == '/etc/sodos/tls/site-key.pem'
+    assert values[('image_relay', 'public_url')].startswith('https://')
     assert values[('exec', 'driver')] == 'openstack'
     assert values[('exec', 'notifications_url')].startswith('rabbit://')
     assert {k[1]: v for k, v in values.items() if k[0] == 'site_auth'} == {
@@ -305,6 +318,15 @@ def test_no_federation_password_is_refused(devstack):
     )
     assert done.returncode != 0
     assert 'set SODOS_PASSWORD' in done.stderr
+    assert devstack.calls('iniset') == []
+
+
+@pytest.mark.parametrize('unset', sorted(TLS_ENV))
+def test_no_tls_files_are_refused(devstack, unset):
+    devstack.real_tools = False
+    done = devstack.lib('configure_sodos', check=False, **{unset: ''})
+    assert done.returncode != 0
+    assert 'SODOS_SSL_CA_FILE, SODOS_SSL_CERT_FILE' in done.stderr
     assert devstack.calls('iniset') == []
 
 

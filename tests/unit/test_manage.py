@@ -17,15 +17,16 @@ import pytest
 from sodos.cmd import manage
 from sodos.kb.raft import store
 from sodos.sim import ports
+from tests.conftest import tls_lines
 
 
 @pytest.fixture
-def config(tmp_path):
+def config(tmp_path, site_tls):
     path = tmp_path / 'sodos.conf'
     path.write_text(
         '[DEFAULT]\nsite_name = here\nstate_path = %s\n'
-        '[raft]\naddress = %s\npassword = p\n'
-        % (tmp_path, ports.free_address())
+        '[raft]\naddress = %s\npassword = p\n%s'
+        % (tmp_path, ports.free_address(), tls_lines(site_tls))
     )
     return str(path)
 
@@ -63,12 +64,14 @@ def test_missing_subcommand_is_a_usage_error(config):
     assert exit_.value.code == 2
 
 
-def test_status_json_of_a_running_member(tmp_path, make_member, capsys):
+def test_status_json_of_a_running_member(
+    tmp_path, make_member, capsys, site_tls
+):
     member = make_member()
     config = tmp_path / 'm.conf'
     config.write_text(
         '[DEFAULT]\nsite_name = site-a\n[raft]\naddress = %s\n'
-        'password = test-password\n' % member.address
+        'password = test-password\n%s' % (member.address, tls_lines(site_tls))
     )
     assert (
         manage.main(

@@ -35,11 +35,8 @@ can only be deleted there, burning its id at this site.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import logging
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from typing import Any
@@ -50,6 +47,7 @@ from sodos import exception
 from sodos.conf import image_transfer as transfer_conf
 from sodos.exec.images import pull as image_pull
 from sodos.exec.images import relay as image_relay
+from sodos.exec.images import relay_client
 
 if TYPE_CHECKING:
     from sodos.exec.drivers import base as driver
@@ -234,64 +232,6 @@ def verifying(
     return HashingReader(reader, expected, 'image %s' % image_id)
 
 
-class RelaySource:
-    """The bytes of a signed relay URL, fetched at the first read.
-
-    Nothing is fetched when the image turns out to be here already.
-    Errors are sodos errors: 403/404/409 permanent (the URL's signature,
-    the image missing or not active at the source), the rest transient.
-    """
-
-    def __init__(self, url: str, timeout: float, what: str) -> None:
-        self.url = url
-        self.timeout = timeout
-        self.what = what
-        self._response: http.client.HTTPResponse | None = None
-
-    def read(self, size: int = -1) -> bytes:
-        if self._response is None:
-            self._response = self._open()
-        try:
-            return self._response.read(size if size >= 0 else None)
-        except (OSError, http.client.HTTPException) as exc:
-            raise exception.TransientError(
-                '%s: the stream from the source broke: %s' % (self.what, exc)
-            ) from exc
-
-    def close(self) -> None:
-        if self._response is not None:
-            self._response.close()
-
-    def _open(self) -> http.client.HTTPResponse:
-        shown = self.url.split('?', 1)[0]
-        try:
-            response: http.client.HTTPResponse = urllib.request.urlopen(
-                self.url, timeout=self.timeout
-            )
-            return response
-        except urllib.error.HTTPError as exc:
-            reason = exc.read(500).decode('utf-8', 'replace').strip()
-            message = '%s: the source relay %s answered %d: %s' % (
-                self.what,
-                shown,
-                exc.code,
-                reason or exc.reason,
-            )
-            if exc.code == 403:
-                raise exception.PermanentError(
-                    message + ' (do both sites have the same [raft]password '
-                    'and a clock within [image_relay]url_ttl?)'
-                ) from None
-            if exc.code in (404, 409):
-                raise exception.PermanentError(message) from None
-            raise exception.TransientError(message) from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise exception.TransientError(
-                '%s: the source relay %s is unreachable: %s'
-                % (self.what, shown, exc)
-            ) from exc
-
-
 def copy(
     conf: cfg.ConfigOpts,
     drv: driver.Driver,
@@ -361,9 +301,9 @@ def _stream(
         url = image_relay.signed_url(
             conf, params['source_url'], image_id, site
         )
+        source = relay_client.source(conf, url, what)
     except exception.ConfigError as exc:
         raise exception.PermanentError(str(exc)) from exc
-    source = RelaySource(url, conf.image_relay.timeout, what)
     reader = HashingReader(source, expected, what)
     try:
         return drv.copy_in(image_id, params['metadata'], reader, expected)

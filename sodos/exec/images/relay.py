@@ -13,7 +13,9 @@
 """The image relay: this site's images, streamed to the other sites.
 
 Sites need not share identity, so no site can read another's Glance. The
-source site's Exec therefore serves its images itself, over HTTP::
+source site's Exec therefore serves its images itself, over HTTPS with
+client certificates (mutual TLS with the federation CA, :mod:`sodos.tls`;
+plain HTTP only with ``[raft]insecure_dev_mode``)::
 
     GET /images/{image_id}?target=SITE&expires=UNIX_TIME&sig=HEX
 
@@ -44,6 +46,7 @@ from typing import Any
 from oslo_config import cfg
 
 from sodos import exception
+from sodos import tls as sodos_tls
 from sodos.conf import image_relay as relay_conf
 from sodos.exec.images import errors as image_errors
 
@@ -144,10 +147,12 @@ class Relay:
         self.conf = conf
         self.driver = drv
         _key(conf)  # no password: refuse to start, saying why
+        # No TLS: refuse to start, unless in the development mode.
+        self.tls = sodos_tls.from_conf(conf)
         self._lock = threading.Lock()
         self.sending = 0
         self.sent = 0
-        self._server: http.server.ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -161,12 +166,12 @@ class Relay:
         handler = type(
             'Handler', (_Handler,), {'timeout': opts.timeout, 'relay': self}
         )
-        server_class = http.server.ThreadingHTTPServer
-        if ':' in opts.bind_host:
-            server_class = _ServerV6
+        server_class = _ServerV6 if ':' in opts.bind_host else _Server
         self._server = server_class(
             (opts.bind_host, relay_conf.port(self.conf)), handler
         )
+        self._server.tls = self.tls.server if self.tls else None
+        self._server.handshake_timeout = opts.timeout
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -346,5 +351,9 @@ def _escape(found: re.Match[str]) -> str:
     return '\\x%02x' % ord(found.group())
 
 
-class _ServerV6(http.server.ThreadingHTTPServer):
+class _Server(sodos_tls.HandshakeInThread, http.server.ThreadingHTTPServer):
+    tls_label = 'image relay'
+
+
+class _ServerV6(_Server):
     address_family = socket.AF_INET6

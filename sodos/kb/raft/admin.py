@@ -29,6 +29,7 @@ from typing import Any
 from oslo_config import cfg
 
 from sodos import exception
+from sodos import tls as sodos_tls
 from sodos.kb.raft import control
 from sodos.kb.raft import report
 from sodos.kb.raft import settings as raft_settings
@@ -40,7 +41,8 @@ class Member:
     """This site's member as its configuration describes it."""
 
     settings: raft_settings.Settings
-    key: bytes
+    # What a control-channel client needs: password key and TLS.
+    key: control.Credentials
 
     @property
     def address(self) -> str:
@@ -50,20 +52,46 @@ class Member:
 def member(conf: cfg.ConfigOpts) -> Member:
     """The member's settings, checked (ConfigError naming the option)."""
     settings = raft_settings.load(conf)
-    return Member(settings, control.derive_key(settings.password))
+    return Member(
+        settings, control.credentials(settings.password, settings.tls)
+    )
 
 
-def check_settings(conf: cfg.ConfigOpts) -> None:
-    """Raise ConfigError naming the option if the [raft] ones are wrong."""
-    raft_settings.load(conf)
+def check_settings(conf: cfg.ConfigOpts) -> list[str]:
+    """Raise ConfigError naming the option if the [raft] ones are wrong;
+    what [raft]insecure_dev_mode lets through if they are not."""
+    settings = raft_settings.load(conf)
+    if not settings.insecure_dev_mode:
+        return []
+    return raft_settings.insecurities(settings) or [
+        '[raft]insecure_dev_mode is on (nothing insecure in use yet)'
+    ]
 
 
-def key_for(password: str | None) -> bytes:
-    """The control channel's key for a federation password."""
-    return control.derive_key(password)
+Credentials = control.Credentials
 
 
-def federation_status(address: str, key: bytes) -> dict[str, Any]:
+def key_for(
+    password: str | None, tls_files: dict[str, str] | None = None
+) -> control.Credentials:
+    """A control-channel client's credentials: the key of a federation
+    password and, with the ``ssl_ca_file``, ``ssl_cert_file`` and
+    ``ssl_key_file`` of ``tls_files``, mutual TLS."""
+    tls = None
+    if tls_files is not None:
+        tls = sodos_tls.contexts(
+            sodos_tls.Files(
+                ca=tls_files['ssl_ca_file'],
+                cert=tls_files['ssl_cert_file'],
+                key=tls_files['ssl_key_file'],
+            )
+        )
+    return control.credentials(password, tls)
+
+
+def federation_status(
+    address: str, key: control.Credentials
+) -> dict[str, Any]:
     """The federation as the member at ``address`` (or its leader) sees it."""
     return report.gather(address, key)
 

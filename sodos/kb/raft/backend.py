@@ -65,7 +65,9 @@ class RaftBackend(backend.StateBackend):
         super().__init__(conf)
         self.settings = settings.load(conf)
         self.address = self.settings.address
-        self.key = control.derive_key(self.settings.password)
+        self.credentials = control.credentials(
+            self.settings.password, self.settings.tls
+        )
         self.membership = store.MembershipFile(self.settings.data_dir)
         journal.configure(self.settings.journal, conf.raft.fsync)
         frames.install(conf.raft.max_frame_bytes)
@@ -90,6 +92,7 @@ class RaftBackend(backend.StateBackend):
     # -- start and stop --------------------------------------------------
 
     def start(self) -> None:
+        settings.warn_if_insecure(self.settings)
         os.makedirs(self.settings.data_dir, mode=0o700, exist_ok=True)
         record = self.membership.load()
         bootstrap = False
@@ -117,7 +120,7 @@ class RaftBackend(backend.StateBackend):
             settings.check_port_free(host, port, 'Raft port')
         settings.check_port_free(host, port + 1, 'control channel')
         self._server = control.ControlServer(
-            (host, port + 1), self.key, endpoints.handlers(self)
+            (host, port + 1), self.credentials, endpoints.handlers(self)
         )
         self._server.start()
         self.runner.start(voter, voters)
@@ -160,7 +163,7 @@ class RaftBackend(backend.StateBackend):
                 try:
                     reply = control.call(
                         peer,
-                        self.key,
+                        self.credentials,
                         'hello',
                         site=self.site,
                         address=self.address,

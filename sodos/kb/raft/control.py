@@ -19,15 +19,22 @@ member cannot learn the voters through Raft. Every member therefore also
 listens on Raft port + 1 for a few requests: ``hello`` (join), ``heartbeat``
 (liveness, sent to the leader), ``status`` and ``leave``.
 
-Messages are JSON lines. The server opens each connection with a random
-nonce; every request and reply carries an HMAC-SHA256 over the nonce, a
-sequence number and the body, keyed from the federation password. Both
-sides prove they know the password, and a recorded message cannot be
-replayed. The body is JSON, never pickle.
+The channel runs over mutual TLS (:mod:`sodos.tls`): both ends present a
+certificate of the federation CA and check the other's; plaintext only
+with ``[raft]insecure_dev_mode``. Inside it, messages are JSON lines
+(never pickle), authenticated with the federation password as well. The
+server opens each connection with a random nonce; a request carries a
+nonce of the client's, and an HMAC-SHA256 over both nonces, a sequence
+number, the operation and its arguments; the reply's HMAC covers the
+request's MAC and the reply. So both sides prove they know the password,
+a recorded request cannot be replayed on another connection, and a reply
+is accepted only as the answer to the very request it was made for: a
+reply recorded earlier, or one to another request, is refused.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -35,12 +42,14 @@ import logging
 import os
 import socket
 import socketserver
+import ssl
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from sodos import exception
 from sodos import jsonsafe
+from sodos import tls as sodos_tls
 
 LOG = logging.getLogger(__name__)
 
@@ -58,6 +67,22 @@ def derive_key(password: str | None) -> bytes:
     return hashlib.pbkdf2_hmac('sha256', password.encode(), _SALT, 100_000)
 
 
+@dataclasses.dataclass(frozen=True)
+class Credentials:
+    """What either end of the channel needs: the key derived from the
+    federation password, and this site's TLS (None: plaintext, only
+    with [raft]insecure_dev_mode)."""
+
+    key: bytes
+    tls: sodos_tls.Contexts | None = None
+
+
+def credentials(
+    password: str | None, tls: sodos_tls.Contexts | None
+) -> Credentials:
+    return Credentials(derive_key(password), tls)
+
+
 def control_address(raft_address: str) -> tuple[str, int]:
     """The control endpoint of a member: its Raft port + 1."""
     host, port = raft_address.rsplit(':', 1)
@@ -65,6 +90,8 @@ def control_address(raft_address: str) -> tuple[str, int]:
 
 
 def _mac(key: bytes, nonce: str, seq: int, kind: str, body: Any) -> str:
+    """The HMAC of a request (body: [op, args, client nonce]) or of a
+    reply (body: [the request's MAC, reply])."""
     text = json.dumps(body, sort_keys=True, separators=(',', ':'))
     message = ('%s|%d|%s|%s' % (nonce, seq, kind, text)).encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
@@ -94,7 +121,7 @@ class _RequestHandler(socketserver.StreamRequestHandler):
 
     def handle(self) -> None:
         nonce = os.urandom(16).hex()
-        key = self.server.key
+        key = self.server.credentials.key
         self.request.settimeout(self.server.idle_timeout)
         try:
             _send(self.request, {'nonce': nonce})
@@ -107,7 +134,8 @@ class _RequestHandler(socketserver.StreamRequestHandler):
                     self._refuse(key, nonce, seq, exc)
                     return
                 op, args = request.get('op'), request.get('args', {})
-                mac = _mac(key, nonce, seq, 'request', [op, args])
+                theirs = request.get('nonce')
+                mac = _mac(key, nonce, seq, 'request', [op, args, theirs])
                 if not hmac.compare_digest(str(request.get('mac')), mac):
                     # %r: whatever the peer sent, on one log line.
                     LOG.warning(
@@ -117,7 +145,9 @@ class _RequestHandler(socketserver.StreamRequestHandler):
                     )
                     _send(self.request, {'ok': False, 'auth': False})
                     return
-                _send(self.request, self._answer(key, nonce, seq, op, args))
+                reply = self._answer(op, args)
+                reply['mac'] = _mac(key, nonce, seq, 'reply', [mac, reply])
+                _send(self.request, reply)
         except (OSError, ValueError):
             return
 
@@ -135,12 +165,10 @@ class _RequestHandler(socketserver.StreamRequestHandler):
             'ok': False,
             'error': 'bad message: %s' % problem,
         }
-        body['mac'] = _mac(key, nonce, seq, 'reply', body)
+        body['mac'] = _mac(key, nonce, seq, 'reply', ['', body])
         _send(self.request, body)
 
-    def _answer(
-        self, key: bytes, nonce: str, seq: int, op: Any, args: Any
-    ) -> dict[str, Any]:
+    def _answer(self, op: Any, args: Any) -> dict[str, Any]:
         handler = self.server.handlers.get(op) if isinstance(op, str) else None
         if handler is None or not isinstance(args, dict):
             body: dict[str, Any] = {'ok': False, 'error': 'bad request'}
@@ -154,19 +182,25 @@ class _RequestHandler(socketserver.StreamRequestHandler):
             except Exception as exc:
                 LOG.exception('control channel: %s failed', op)
                 body = {'ok': False, 'error': 'internal error: %s' % exc}
-        body['mac'] = _mac(key, nonce, seq, 'reply', body)
         return body
 
 
-class ControlServer(socketserver.ThreadingTCPServer):
+class ControlServer(
+    sodos_tls.HandshakeInThread, socketserver.ThreadingTCPServer
+):
     daemon_threads = True
     allow_reuse_address = True
     idle_timeout = 60.0
+    tls_label = 'control channel'
 
     def __init__(
-        self, bind: tuple[str, int], key: bytes, handlers: dict[str, Handler]
+        self,
+        bind: tuple[str, int],
+        credentials: Credentials,
+        handlers: dict[str, Handler],
     ) -> None:
-        self.key = key
+        self.credentials = credentials
+        self.tls = credentials.tls.server if credentials.tls else None
         self.handlers = handlers
         if ':' in bind[0]:
             self.address_family = socket.AF_INET6
@@ -190,9 +224,11 @@ class ControlServer(socketserver.ThreadingTCPServer):
 class ControlClient:
     """A connection to one member's control channel, reopened on demand."""
 
-    def __init__(self, address: str, key: bytes, timeout: float = 5.0):
+    def __init__(
+        self, address: str, credentials: Credentials, timeout: float = 5.0
+    ):
         self.address = address
-        self.key = key
+        self.credentials = credentials
         self.timeout = timeout
         self._sock: socket.socket | None = None
         self._reader: Any = None
@@ -210,8 +246,38 @@ class ControlClient:
                 % (self.address, host, port, exc)
             ) from exc
         sock.settimeout(self.timeout)
-        self._sock, self._reader = sock, sock.makefile('rb')
-        self._nonce, self._seq = str(_recv(self._reader)['nonce']), 0
+        sodos_tls.nodelay(sock)
+        try:
+            sock = self._secure(sock, host)
+            self._sock, self._reader = sock, sock.makefile('rb')
+            # Under TLS 1.3 a server that refuses our certificate says
+            # so only now, at the first read.
+            self._nonce, self._seq = str(_recv(self._reader)['nonce']), 0
+        except OSError as exc:
+            sock.close()
+            self._sock = self._reader = None
+            if isinstance(exc, ssl.SSLError):
+                raise self._tls_refused(exc) from exc
+            raise
+
+    def _secure(self, sock: socket.socket, host: str) -> socket.socket:
+        tls = self.credentials.tls
+        if tls is None:
+            return sock
+        return tls.client.wrap_socket(sock, server_hostname=host)
+
+    def _tls_refused(self, exc: ssl.SSLError) -> exception.SodosError:
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return exception.AuthenticationFailed(
+                'member %s: its certificate is refused (%s): is it signed '
+                'by the CA of [raft]ssl_ca_file, for the host of its '
+                '[raft]address?' % (self.address, exc.verify_message)
+            )
+        return exception.AuthenticationFailed(
+            'member %s: TLS failed (%s): does it run TLS with the '
+            'federation CA, and is our [raft]ssl_cert_file signed by it?'
+            % (self.address, exc.reason or exc)
+        )
 
     def close(self) -> None:
         if self._sock is not None:
@@ -240,8 +306,9 @@ class ControlClient:
             self._connect()
         assert self._sock is not None
         self._seq += 1
-        mac = _mac(self.key, self._nonce, self._seq, 'request', [op, args])
-        _send(self._sock, {'op': op, 'args': args, 'mac': mac})
+        key, ours = self.credentials.key, os.urandom(16).hex()
+        mac = _mac(key, self._nonce, self._seq, 'request', [op, args, ours])
+        _send(self._sock, {'op': op, 'args': args, 'nonce': ours, 'mac': mac})
         reply = _recv(self._reader)
         if reply.get('auth') is False:
             self.close()
@@ -252,12 +319,13 @@ class ControlClient:
         their_mac = reply.pop('mac', '')
         if not hmac.compare_digest(
             str(their_mac),
-            _mac(self.key, self._nonce, self._seq, 'reply', reply),
+            _mac(key, self._nonce, self._seq, 'reply', [mac, reply]),
         ):
             self.close()
             raise exception.AuthenticationFailed(
-                'member %s answered without proof of the federation '
-                'password: check [raft]password and [raft]join' % self.address
+                'member %s answered %s with a reply not made for it (not '
+                'to this request, or without the federation password): '
+                'check [raft]password and [raft]join' % (self.address, op)
             )
         if not reply.get('ok'):
             error = (
@@ -269,9 +337,9 @@ class ControlClient:
         return reply.get('result')
 
 
-def call(peer: str, key: bytes, op: str, /, **args: Any) -> Any:
+def call(peer: str, credentials: Credentials, op: str, /, **args: Any) -> Any:
     """One request on a fresh connection."""
-    client = ControlClient(peer, key)
+    client = ControlClient(peer, credentials)
     try:
         return client.call(op, **args)
     finally:

@@ -178,7 +178,7 @@ class Controller:
             try:
                 control.call(
                     address,
-                    self.backend.key,
+                    self.backend.credentials,
                     'promote',
                     voters=voters,
                     leader=self.backend.address,

@@ -194,7 +194,7 @@ class Sender:
             if self._client is not None:
                 self._client.close()
             self._client = control.ControlClient(
-                leader, self.backend.key, timeout=2.0
+                leader, self.backend.credentials, timeout=2.0
             )
         reply: dict[str, Any] = self._client.call(
             'heartbeat',

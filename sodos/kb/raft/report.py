@@ -22,19 +22,19 @@ from sodos import exception
 from sodos.kb.raft import control
 
 
-def gather(address: str, key: bytes) -> dict[str, Any]:
+def gather(address: str, credentials: control.Credentials) -> dict[str, Any]:
     """Ask the member at ``address`` and, through it, the leader.
 
     Liveness and voter connections are known to the leader only, so a
     member that is not the leader forwards the question.
     """
-    local = control.call(address, key, 'status')
+    local = control.call(address, credentials, 'status')
     member = local['member']
     view = local
     leader = member.get('leader')
     if leader and leader != address:
         try:
-            view = control.call(leader, key, 'status')
+            view = control.call(leader, credentials, 'status')
         except exception.SodosError:
             view = local
     return summarise(local, view)

@@ -20,13 +20,18 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import logging
 import os
 import socket
+import sys
 
 from oslo_config import cfg
 from pysyncobj import SyncObjConf
 
 from sodos import exception
+from sodos import tls as sodos_tls
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +43,9 @@ class Settings:
     data_dir: str
     password: str | None
     join: tuple[str, ...]
+    # None: plaintext between sites ([raft]insecure_dev_mode only).
+    tls: sodos_tls.Contexts | None = None
+    insecure_dev_mode: bool = False
 
     @property
     def journal(self) -> str:
@@ -77,18 +85,20 @@ def load(conf: cfg.ConfigOpts) -> Settings:
     for peer in join:
         split_address(peer, '[raft]join')
     bind_host = raft.bind_host or host
-    if not raft.password:
-        if not raft.insecure_dev_mode:
-            raise exception.ConfigError(
-                '[raft]password is not set: every member needs the '
-                'federation password (without it the Raft port runs any '
-                'code sent to it)'
-            )
-        if not (_is_loopback(host) and _is_loopback(bind_host)):
-            raise exception.ConfigError(
-                '[raft]insecure_dev_mode allows no password only on a '
-                'loopback address; set [raft]password'
-            )
+    if not raft.password and not raft.insecure_dev_mode:
+        raise exception.ConfigError(
+            '[raft]password is not set: every member needs the '
+            'federation password (without it the Raft port runs any '
+            'code sent to it)'
+        )
+    contexts = sodos_tls.from_conf(conf)
+    if raft.insecure_dev_mode and not (
+        _is_loopback(host) and _is_loopback(bind_host)
+    ):
+        raise exception.ConfigError(
+            '[raft]insecure_dev_mode is accepted only on a loopback '
+            '[raft]address and [raft]bind_host; unset it'
+        )
     _check_timeouts(raft)
     return Settings(
         address=raft.address,
@@ -98,7 +108,41 @@ def load(conf: cfg.ConfigOpts) -> Settings:
         data_dir=raft.data_dir,
         password=raft.password or None,
         join=join,
+        tls=contexts,
+        insecure_dev_mode=raft.insecure_dev_mode,
     )
+
+
+def insecurities(settings: Settings) -> list[str]:
+    """What [raft]insecure_dev_mode lets this member do, for the warning
+    at start and for sodos-status."""
+    found = []
+    if not settings.password:
+        found.append(
+            'no [raft]password: the Raft port accepts unauthenticated '
+            'pickles, i.e. runs any code sent to it'
+        )
+    if settings.tls is None:
+        found.append(
+            'no TLS ([raft]ssl_*): the control channel and the image relay '
+            'talk plaintext'
+        )
+    return found
+
+
+def warn_if_insecure(settings: Settings) -> None:
+    """Say it loudly, in the log and on stderr (which a service manager
+    keeps even when the log goes to a file): this member runs in the
+    development mode."""
+    if not settings.insecure_dev_mode:
+        return
+    text = (
+        'INSECURE: [raft]insecure_dev_mode is on, for development on '
+        'loopback only: %s'
+        % '; '.join(insecurities(settings) or ['nothing insecure in use'])
+    )
+    LOG.warning('%s', text)
+    print('sodos: WARNING: %s' % text, file=sys.stderr, flush=True)
 
 
 def _check_timeouts(raft: cfg.ConfigOpts.GroupAttr) -> None:

@@ -17,7 +17,7 @@ from sodos import conf as sodos_conf
 
 
 @pytest.fixture
-def make_conf(tmp_path):
+def make_conf(tmp_path, site_tls):
     """A private ConfigOpts for one member, with loopback defaults."""
 
     def make(site='site-a', address='127.0.0.1:0', **raft):
@@ -29,6 +29,8 @@ def make_conf(tmp_path):
         conf.set_override('address', address, 'raft')
         conf.set_override('data_dir', str(tmp_path / site / 'raft'), 'raft')
         conf.set_override('password', 'test-password', 'raft')
+        for name, value in site_tls.items():
+            conf.set_override(name, value, 'raft')
         for name, value in raft.items():
             conf.set_override(name, value, 'raft')
         return conf

@@ -10,19 +10,57 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import contextlib
 import json
 import socket
+import threading
 
 import pytest
 
 from sodos import exception
+from sodos import tls as sodos_tls
 from sodos.kb.raft import control
+from sodos.sim import certs
 
 KEY = control.derive_key('right')
 
 
+def _contexts(options):
+    return sodos_tls.contexts(
+        sodos_tls.Files(
+            options['ssl_ca_file'],
+            options['ssl_cert_file'],
+            options['ssl_key_file'],
+        )
+    )
+
+
+@pytest.fixture(scope='module')
+def tls(local_ca):
+    return _contexts(local_ca.issue('control-test'))
+
+
 @pytest.fixture
-def server():
+def creds(tls):
+    return control.Credentials(KEY, tls)
+
+
+@pytest.fixture
+def wrong(tls):
+    return control.Credentials(control.derive_key('wrong'), tls)
+
+
+@pytest.fixture
+def server(creds):
+    yield from _serve(creds)
+
+
+@pytest.fixture
+def plain_server():
+    yield from _serve(control.Credentials(KEY))
+
+
+def _serve(creds):
     calls = []
 
     def echo(args):
@@ -33,7 +71,7 @@ def server():
         raise exception.SodosError('no, because')
 
     srv = control.ControlServer(
-        ('127.0.0.1', 0), KEY, {'echo': echo, 'refuse': refuse}
+        ('127.0.0.1', 0), creds, {'echo': echo, 'refuse': refuse}
     )
     srv.start()
     srv.calls = calls
@@ -43,54 +81,114 @@ def server():
     srv.stop()
 
 
-def test_round_trip_on_one_connection(server):
-    client = control.ControlClient(server.raft_address, KEY)
+def _connect(server, creds):
+    """A raw connection to the server, under its TLS if it has one."""
+    host, port = server.server_address
+    sock = socket.create_connection((host, port), timeout=10)
+    if creds.tls is not None:
+        sock = creds.tls.client.wrap_socket(sock, server_hostname=host)
+    return sock
+
+
+def _request(nonce, op, args, seq=1, client_nonce='c1'):
+    mac = control._mac(KEY, nonce, seq, 'request', [op, args, client_nonce])
+    return json.dumps(
+        {'op': op, 'args': args, 'nonce': client_nonce, 'mac': mac}
+    ).encode()
+
+
+def test_round_trip_on_one_connection(server, creds):
+    client = control.ControlClient(server.raft_address, creds)
     assert client.call('echo', a=1) == {'echo': {'a': 1}}
     assert client.call('echo', b=[1, 2]) == {'echo': {'b': [1, 2]}}
     client.close()
 
 
-def test_wrong_password_is_refused_before_the_handler_runs(server):
+def test_wrong_password_is_refused_before_the_handler_runs(server, wrong):
     with pytest.raises(
         exception.AuthenticationFailed, match=r'\[raft\]password differs'
     ):
-        control.call(
-            server.raft_address, control.derive_key('wrong'), 'echo', a=1
-        )
+        control.call(server.raft_address, wrong, 'echo', a=1)
     assert server.calls == []
 
 
-def test_refusal_carries_the_reason(server):
+def test_refusal_carries_the_reason(server, creds):
     with pytest.raises(exception.SodosError, match='no, because'):
-        control.call(server.raft_address, KEY, 'refuse')
+        control.call(server.raft_address, creds, 'refuse')
 
 
-def test_unknown_operation_is_a_bad_request(server):
+def test_unknown_operation_is_a_bad_request(server, creds):
     with pytest.raises(exception.SodosError, match='bad request'):
-        control.call(server.raft_address, KEY, 'format_disk')
+        control.call(server.raft_address, creds, 'format_disk')
 
 
-def test_recorded_request_cannot_be_replayed(server):
-    host, port = server.server_address
-    with socket.create_connection((host, port)) as sock:
+def test_recorded_request_cannot_be_replayed(server, creds):
+    with _connect(server, creds) as sock:
         reader = sock.makefile('rb')
         nonce = json.loads(reader.readline())['nonce']
-        mac = control._mac(KEY, nonce, 1, 'request', ['echo', {'x': 1}])
-        line = json.dumps({'op': 'echo', 'args': {'x': 1}, 'mac': mac})
-        sock.sendall(line.encode() + b'\n')
+        line = _request(nonce, 'echo', {'x': 1})
+        sock.sendall(line + b'\n')
         assert json.loads(reader.readline())['ok'] is True
     # The same bytes on a new connection (new nonce) are refused.
-    with socket.create_connection((host, port)) as sock:
+    with _connect(server, creds) as sock:
         reader = sock.makefile('rb')
         reader.readline()
-        sock.sendall(line.encode() + b'\n')
+        sock.sendall(line + b'\n')
         assert json.loads(reader.readline()) == {'ok': False, 'auth': False}
     assert server.calls == [{'x': 1}]
 
 
-def test_unreachable_member_is_named():
+def _record(server, op, args):
+    """A genuine exchange with the server: its nonce and its reply."""
+    with _connect(server, control.Credentials(KEY)) as sock:
+        reader = sock.makefile('rb')
+        nonce = json.loads(reader.readline())['nonce']
+        sock.sendall(_request(nonce, op, args) + b'\n')
+        return nonce, reader.readline()
+
+
+def _replaying(nonce, reply):
+    """A fake member that opens with ``nonce`` and answers any request
+    with the recorded ``reply``: what a man in the middle could do."""
+    listener = socket.create_server(('127.0.0.1', 0))
+    served = threading.Event()
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            reader = conn.makefile('rb')
+            conn.sendall(json.dumps({'nonce': nonce}).encode() + b'\n')
+            reader.readline()
+            conn.sendall(reply)
+            served.set()
+            reader.readline()  # until the client closes
+
+    threading.Thread(target=serve, daemon=True).start()
+    port = listener.getsockname()[1]
+    return listener, served, '127.0.0.1:%d' % (port - 1)
+
+
+@pytest.mark.parametrize('args', [{'a': 2}, {'a': 1}], ids=['other', 'same'])
+def test_a_reply_is_accepted_only_for_the_request_it_answers(
+    plain_server, args
+):
+    # The reply to echo(a=1), genuine, with its MAC...
+    nonce, reply = _record(plain_server, 'echo', {'a': 1})
+    assert json.loads(reply)['result'] == {'echo': {'a': 1}}
+    # ...played back as the answer to another request (echo a=2), or to
+    # the same request asked again: both refused.
+    listener, served, address = _replaying(nonce, reply)
+    with listener:
+        with pytest.raises(
+            exception.AuthenticationFailed, match='a reply not made for it'
+        ):
+            control.call(address, control.Credentials(KEY), 'echo', **args)
+        assert served.wait(10)
+
+
+def test_unreachable_member_is_named(creds):
     with pytest.raises(exception.PeerUnreachable, match='127.0.0.1:1 '):
-        control.call('127.0.0.1:1', KEY, 'echo')
+        control.call('127.0.0.1:1', creds, 'echo')
 
 
 def test_control_address_is_raft_port_plus_one():
@@ -100,12 +198,7 @@ def test_control_address_is_raft_port_plus_one():
 
 def _frame(args, op='echo'):
     """A request with a valid MAC, as json.dumps writes it (NaN too)."""
-
-    def make(nonce):
-        mac = control._mac(KEY, nonce, 1, 'request', [op, args])
-        return json.dumps({'op': op, 'args': args, 'mac': mac}).encode()
-
-    return make
+    return lambda nonce: _request(nonce, op, args)
 
 
 def _deep(levels):
@@ -114,9 +207,8 @@ def _deep(levels):
     )
 
 
-def _exchange(server, make):
-    host, port = server.server_address
-    with socket.create_connection((host, port), timeout=10) as sock:
+def _exchange(server, make, creds):
+    with _connect(server, creds) as sock:
         reader = sock.makefile('rb')
         nonce = json.loads(reader.readline())['nonce']
         sock.sendall(make(nonce) + b'\n')
@@ -135,9 +227,9 @@ def _exchange(server, make):
     ],
 )
 def test_a_frame_json_cannot_carry_is_answered_and_closed(
-    server, caplog, make, problem
+    server, creds, caplog, make, problem
 ):
-    reply, after = _exchange(server, make)
+    reply, after = _exchange(server, make, creds)
     assert reply, 'the connection was dropped without an answer'
     answer = json.loads(reply)
     assert answer['ok'] is False
@@ -148,18 +240,49 @@ def test_a_frame_json_cannot_carry_is_answered_and_closed(
     assert 'closed the connection from 127.0.0.1: bad message' in caplog.text
     assert problem in caplog.text
     # The server goes on serving.
-    assert control.call(server.raft_address, KEY, 'echo', a=1) == {
+    assert control.call(server.raft_address, creds, 'echo', a=1) == {
         'echo': {'a': 1}
     }
 
 
-def test_a_refused_operation_name_is_logged_on_one_line(server, caplog):
+def test_a_refused_operation_name_is_logged_on_one_line(server, wrong, caplog):
     with pytest.raises(exception.AuthenticationFailed):
-        control.call(
-            server.raft_address,
-            control.derive_key('wrong'),
-            'echo\nWARNING forged line',
-        )
+        control.call(server.raft_address, wrong, 'echo\nWARNING forged line')
     refusals = [r.getMessage() for r in caplog.records if 'refused' in r.msg]
     assert refusals
     assert all('\n' not in message for message in refusals), refusals
+
+
+def test_a_peer_of_another_ca_is_refused_both_ways(server, tmp_path, caplog):
+    stranger = certs.LocalCA(str(tmp_path / 'other-ca'))
+    theirs = control.Credentials(KEY, _contexts(stranger.issue('stranger')))
+    # As a client: it does not trust our certificate, nor we its own.
+    with pytest.raises(exception.AuthenticationFailed, match='TLS|refused'):
+        control.call(server.raft_address, theirs, 'echo', a=1)
+    assert server.calls == []
+    # As a server: our client refuses its certificate.
+    with contextlib.contextmanager(_serve)(theirs) as impostor:
+        with pytest.raises(
+            exception.AuthenticationFailed, match='certificate is refused'
+        ):
+            control.call(impostor.raft_address, server.credentials, 'echo')
+        assert impostor.calls == []
+
+
+def test_a_plaintext_client_is_refused(server, caplog):
+    # What it sends is not a TLS hello: the handshake fails, the
+    # connection closes, the handler never runs.
+    host, port = server.server_address
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(_request('n', 'echo', {'x': 1}) + b'\n')
+        assert sock.makefile('rb').readline() == b''
+    assert server.calls == []
+    assert 'control channel: refused a connection from 127.0.0.1: TLS ' in (
+        caplog.text
+    )
+    # A plaintext client waiting for the opening nonce gets nothing.
+    with pytest.raises(exception.PeerUnreachable):
+        control.ControlClient(
+            server.raft_address, control.Credentials(KEY), timeout=0.5
+        ).call('echo', a=1)
+    assert server.calls == []

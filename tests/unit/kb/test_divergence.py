@@ -225,10 +225,12 @@ def test_a_forged_fingerprint_is_found_diverged_and_the_truth_is_not(pair):
         ),
         'the member to catch up',
     )
+    # The member's own heartbeats would clear the mark meanwhile.
+    member._sender.stop()
     truth = member.runner.fingerprint()
     reply = control.call(
         leader.address,
-        leader.key,
+        leader.credentials,
         'heartbeat',
         site='site-b',
         applied=0,
@@ -238,7 +240,7 @@ def test_a_forged_fingerprint_is_found_diverged_and_the_truth_is_not(pair):
     assert leader.heartbeats.diverged() == {'site-b': truth['count']}
     reply = control.call(
         leader.address,
-        leader.key,
+        leader.credentials,
         'heartbeat',
         site='site-b',
         applied=0,
@@ -317,7 +319,7 @@ def test_a_stuck_read_only_member_replicates_afresh(pair, monkeypatch):
     # The leader's verdict on a member that reports an old index.
     reply = control.call(
         leader.address,
-        leader.key,
+        leader.credentials,
         'heartbeat',
         site='site-b',
         applied=1,
@@ -345,7 +347,7 @@ def test_a_stuck_read_only_member_replicates_afresh(pair, monkeypatch):
     monkeypatch.setattr(heartbeat, 'STALLED_AFTER', 30.0)
     reply = control.call(
         leader.address,
-        leader.key,
+        leader.credentials,
         'heartbeat',
         site='site-b',
         applied=member.runner.status()['last_applied'],

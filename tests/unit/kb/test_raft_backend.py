@@ -235,6 +235,40 @@ def test_dev_mode_without_password_on_loopback(make_conf, members):
     assert members[0].status().is_leader
 
 
+def test_plaintext_is_refused_outside_the_dev_mode(make_conf):
+    conf = make_conf(address='127.0.0.1:7000')
+    for name in ('ssl_ca_file', 'ssl_cert_file', 'ssl_key_file'):
+        conf.set_override(name, None, 'raft')
+    with pytest.raises(exception.ConfigError, match='mutual TLS only'):
+        raft_backend.RaftBackend(conf)
+
+
+def test_dev_mode_warns_loudly_at_start(make_conf, members, caplog, capsys):
+    conf = make_conf(address=ports.free_address(), insecure_dev_mode=True)
+    for name in ('password', 'ssl_ca_file', 'ssl_cert_file', 'ssl_key_file'):
+        conf.set_override(name, None, 'raft')
+    with caplog.at_level('WARNING'):
+        members.append(started(conf))
+    warnings = [
+        r.getMessage() for r in caplog.records if r.levelname == 'WARNING'
+    ]
+    assert any(
+        'INSECURE: [raft]insecure_dev_mode is on' in w
+        and 'unauthenticated pickles' in w
+        and 'plaintext' in w
+        for w in warnings
+    ), warnings
+    err = capsys.readouterr().err
+    assert 'WARNING: INSECURE: [raft]insecure_dev_mode is on' in err
+
+
+def test_no_warning_without_the_dev_mode(make_conf, members, caplog, capsys):
+    with caplog.at_level('WARNING'):
+        members.append(started(make_conf(address=ports.free_address())))
+    assert 'INSECURE' not in caplog.text
+    assert 'INSECURE' not in capsys.readouterr().err
+
+
 def test_address_in_use_is_a_clear_error(make_conf, members):
     address = ports.free_address()
     members.append(started(make_conf(address=address)))

@@ -15,6 +15,7 @@ sites through it."""
 
 import logging
 import socket
+import ssl
 import threading
 import time
 import urllib.error
@@ -24,12 +25,15 @@ import pytest
 from oslo_config import cfg
 
 from sodos import conf as sodos_conf
+from sodos import exception
+from sodos import tls
 from sodos.conf import site_profile
 from sodos.exec import actions
 from sodos.exec import role as exec_role
 from sodos.exec.drivers.simulator import driver as simulator
 from sodos.exec.drivers.simulator import images as simulator_images
 from sodos.exec.images import relay as image_relay
+from sodos.sim import certs
 
 IMAGE = '5f0b6d3c-9a43-4e2a-9d5e-3c1f1a1d2e3f'
 SIZE = 3 * 1048576 + 123
@@ -46,22 +50,35 @@ METADATA = {
 }
 
 
-def site_conf(tmp_path, name):
+# This site's TLS client context, for get() (set by _tls).
+CLIENT = None
+
+
+@pytest.fixture(autouse=True)
+def _tls(site_tls):
+    global CLIENT
+    CLIENT = tls.from_conf(site_conf(None, 'x', site_tls)).client
+
+
+def site_conf(tmp_path, name, tls_options):
     conf = cfg.ConfigOpts()
     sodos_conf.register_opts(conf)
     conf([], project='sodos', default_config_files=[])
     conf.set_override('site_name', name)
-    conf.set_override('state_path', str(tmp_path / name))
+    if tmp_path is not None:
+        conf.set_override('state_path', str(tmp_path / name))
     conf.set_override('password', PASSWORD, 'raft')
+    for option, value in tls_options.items():
+        conf.set_override(option, value, 'raft')
     conf.set_override('retry_delay', 0.0, 'exec')
     conf.set_override('action_retries', 1, 'exec')
     return conf
 
 
 @pytest.fixture
-def source(tmp_path):
+def source(tmp_path, site_tls):
     """Site 'src': a simulated site with one image, its relay serving."""
-    conf = site_conf(tmp_path, 'src')
+    conf = site_conf(tmp_path, 'src', site_tls)
     drv = simulator.SimulatorDriver(conf)
     drv.add_image(IMAGE, SIZE, METADATA)
     relay = image_relay.Relay(conf, drv)
@@ -71,14 +88,16 @@ def source(tmp_path):
 
 
 @pytest.fixture
-def target(tmp_path):
-    conf = site_conf(tmp_path, 'dst')
+def target(tmp_path, site_tls):
+    conf = site_conf(tmp_path, 'dst', site_tls)
     return conf, simulator.SimulatorDriver(conf)
 
 
-def get(url):
+def get(url, context=None):
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(
+            url, timeout=10, context=context or CLIENT
+        ) as response:
             return response.status, response.read(), response.headers
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read(), exc.headers
@@ -108,8 +127,10 @@ def test_bad_signature_is_refused(source, change, reason):
     assert (status, body.decode().strip()) == (403, reason)
 
 
-def test_url_signed_with_another_password_is_refused(source, tmp_path):
-    other = site_conf(tmp_path, 'dst')
+def test_url_signed_with_another_password_is_refused(
+    source, tmp_path, site_tls
+):
+    other = site_conf(tmp_path, 'dst', site_tls)
     other.set_override('password', 'not-the-federation', 'raft')
     status, body, _ = get(
         image_relay.signed_url(other, source.url, IMAGE, 'dst')
@@ -153,8 +174,8 @@ class Held(simulator.SimulatorDriver):
         return meta, held()
 
 
-def test_concurrent_uploads_are_limited(tmp_path):
-    conf = site_conf(tmp_path, 'src')
+def test_concurrent_uploads_are_limited(tmp_path, site_tls):
+    conf = site_conf(tmp_path, 'src', site_tls)
     conf.set_override('max_uploads', 2, 'image_relay')
     drv = Held(conf)
     drv.add_image(IMAGE, SIZE, METADATA)
@@ -271,7 +292,7 @@ def test_unreachable_source_is_transient(target):
     params = {
         'image_id': IMAGE,
         'source_site': 'src',
-        'source_url': 'http://127.0.0.1:9',
+        'source_url': 'https://127.0.0.1:9',
         'expected': {'size': 10, 'os_hash_value': 'ab' * 64},
         'metadata': {},
     }
@@ -279,12 +300,16 @@ def test_unreachable_source_is_transient(target):
         run(actions.CopyImage(), conf, drv, params)
 
 
-def test_image_actions_through_exec_and_the_kb(source, tmp_path, conf, api):
+def test_image_actions_through_exec_and_the_kb(
+    source, tmp_path, conf, api, site_tls
+):
     """The KB's image.copy then image.delete, run by Exec at 'here'."""
     from tests.unit.exec.test_exec_role import KB
     from tests.unit.exec.test_exec_role import settle
 
     conf.set_override('password', PASSWORD, 'raft')
+    for option, value in site_tls.items():
+        conf.set_override(option, value, 'raft')
     conf.set_override('retry_delay', 0.0, 'exec')
     role = exec_role.ExecRole(conf, api)
     role.relay.start()
@@ -375,8 +400,85 @@ def test_a_malformed_id_or_site_is_400_and_logged_on_one_line(
 def test_the_request_line_is_logged_without_control_characters(source, caplog):
     caplog.set_level(logging.DEBUG)
     host, port = source.url.split('//')[1].rsplit(':', 1)
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
+    with CLIENT.wrap_socket(
+        socket.create_connection((host, int(port)), timeout=10),
+        server_hostname=host,
+    ) as sock:
         sock.sendall(b'GET /images/\x1b[2J\rx HTTP/1.0\r\n\r\n')
         assert sock.makefile('rb').readline().startswith(b'HTTP/1.0 400')
     assert '\\x1b[2J' in caplog.text
     _one_line_logs(caplog)
+
+
+def test_the_relay_is_https_and_wants_a_client_certificate(source, caplog):
+    assert source.url.startswith('https://127.0.0.1:')
+    url = image_relay.signed_url(source.conf, source.url, IMAGE, 'dst')
+    # Trusting the relay, but showing no certificate of our own.
+    anonymous = ssl.create_default_context(cafile=source.tls.files.ca)
+    # (URLError, or under TLS 1.3 the alert or EOF after the handshake.)
+    with pytest.raises(OSError):
+        get(url, anonymous)
+    # Plain HTTP to the HTTPS port.
+    with pytest.raises(OSError):
+        get(url.replace('https://', 'http://'))
+    assert source.sent == 0
+    assert 'image relay: refused a connection from 127.0.0.1: TLS' in (
+        caplog.text
+    )
+
+
+def test_a_relay_of_another_ca_is_refused(target, tmp_path):
+    conf, drv = target
+    other = site_conf(
+        tmp_path,
+        'impostor',
+        certs.LocalCA(str(tmp_path / 'other-ca')).issue('impostor'),
+    )
+    impostor_drv = simulator.SimulatorDriver(other)
+    impostor_drv.add_image(IMAGE, SIZE, METADATA)
+    impostor = image_relay.Relay(other, impostor_drv)
+    impostor.start()
+    try:
+        with pytest.raises(actions.driver.PermanentError, match='TLS'):
+            run(actions.CopyImage(), conf, drv, copy_params(impostor))
+    finally:
+        impostor.stop()
+    assert impostor.sent == 0
+    assert drv.image_details()[IMAGE]['status'] != 'active'
+
+
+def test_a_plain_http_source_is_refused_outside_the_dev_mode(target):
+    conf, drv = target
+    params = {
+        'image_id': IMAGE,
+        'source_site': 'src',
+        'source_url': 'http://127.0.0.1:9',
+        'expected': {'size': 10, 'os_hash_value': 'ab' * 64},
+        'metadata': {},
+    }
+    with pytest.raises(actions.driver.PermanentError, match='plain http'):
+        run(actions.CopyImage(), conf, drv, params)
+
+
+def test_the_dev_mode_relay_is_plain_http(tmp_path):
+    conf = site_conf(tmp_path, 'src', {})
+    with pytest.raises(exception.ConfigError, match='mutual TLS only'):
+        image_relay.Relay(conf, simulator.SimulatorDriver(conf))
+    conf.set_override('insecure_dev_mode', True, 'raft')
+    drv = simulator.SimulatorDriver(conf)
+    drv.add_image(IMAGE, SIZE, METADATA)
+    relay = image_relay.Relay(conf, drv)
+    relay.start()
+    try:
+        assert relay.url.startswith('http://127.0.0.1:')
+        dst = site_conf(tmp_path, 'dst', {})
+        dst.set_override('insecure_dev_mode', True, 'raft')
+        done = run(
+            actions.CopyImage(),
+            dst,
+            simulator.SimulatorDriver(dst),
+            copy_params(relay),
+        )
+        assert done['created'] is True
+    finally:
+        relay.stop()

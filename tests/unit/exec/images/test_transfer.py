@@ -27,7 +27,7 @@ IMAGE = '5f0b6d3c-9a43-4e2a-9d5e-3c1f1a1d2e3f'
 PARAMS = {
     'image_id': IMAGE,
     'source_site': 'a',
-    'source_url': 'http://127.0.0.1:1',
+    'source_url': 'https://127.0.0.1:1',
     'expected': {'size': 10, 'os_hash_algo': 'sha512', 'os_hash_value': 'ab'},
     'metadata': {'name': 'golden'},
 }
@@ -57,8 +57,10 @@ class Site(driver.Driver):
 
 
 @pytest.fixture
-def conf(conf):
+def conf(conf, site_tls):
     conf.set_override('password', 'federation secret', 'raft')
+    for name, value in site_tls.items():
+        conf.set_override(name, value, 'raft')
     conf.set_override('mode', 'shared', 'identity')
     image_pull._told.clear()
     return conf

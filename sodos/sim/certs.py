@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+from collections.abc import Iterable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -38,6 +39,18 @@ LOOPBACK_NAMES: list[x509.GeneralName] = [
     x509.IPAddress(ipaddress.ip_address('::1')),
     x509.DNSName('localhost'),
 ]
+
+
+def _names(hosts: Iterable[str]) -> list[x509.GeneralName]:
+    names = list(LOOPBACK_NAMES)
+    for host in hosts:
+        try:
+            name: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
+        except ValueError:
+            name = x509.DNSName(host)
+        if name not in names:
+            names.append(name)
+    return names
 
 
 def _name(common_name: str) -> x509.Name:
@@ -110,9 +123,13 @@ class LocalCA:
             self.ca_file, self._cert.public_bytes(serialization.Encoding.PEM)
         )
 
-    def issue(self, name: str) -> dict[str, str]:
+    def issue(self, name: str, hosts: Iterable[str] = ()) -> dict[str, str]:
         """A certificate and key for site ``name``, in the CA's
-        directory: the ``[raft]ssl_*`` options that use them."""
+        directory: the ``[raft]ssl_*`` options that use them.
+
+        Valid for loopback and for ``hosts`` (IP addresses or names), as
+        when sites listen on addresses of their own (network namespaces).
+        """
         cert_file = os.path.join(self.directory, name + '.pem')
         key_file = os.path.join(self.directory, name + '-key.pem')
         if not (os.path.exists(cert_file) and os.path.exists(key_file)):
@@ -127,7 +144,7 @@ class LocalCA:
                 .not_valid_before(now - datetime.timedelta(minutes=5))
                 .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
                 .add_extension(
-                    x509.SubjectAlternativeName(LOOPBACK_NAMES),
+                    x509.SubjectAlternativeName(_names(hosts)),
                     critical=False,
                 )
                 .add_extension(

@@ -125,7 +125,7 @@ class LocalSite:
                 'join': self.join,
                 'data_dir': self.data_dir,
                 'voter_count': fed.voter_count,
-                **fed.tls_options(self.name),
+                **fed.tls_options(self.name, self.address),
             },
             'knowmon': {'serve_rpc': fed.transport_url is not None},
         }
@@ -274,12 +274,16 @@ class LocalFederation:
         self._rpc_conf: Any = None
         os.makedirs(root, exist_ok=True)
 
-    def tls_options(self, name: str) -> dict[str, Any]:
+    def tls_options(
+        self, name: str, address: str | None = None
+    ) -> dict[str, Any]:
         """The [raft] options of site ``name``'s TLS (or of the
-        development mode without it)."""
+        development mode without it); its certificate names the host of
+        ``address`` too, where the site listens off loopback."""
         if self.ca is None:
             return {'insecure_dev_mode': True}
-        return dict(self.ca.issue(name))
+        hosts = [address.rsplit(':', 1)[0].strip('[]')] if address else []
+        return dict(self.ca.issue(name, hosts))
 
     def add_site(
         self,

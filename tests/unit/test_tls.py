@@ -10,7 +10,6 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-import os
 import ssl
 
 import pytest
@@ -84,11 +83,10 @@ def test_a_missing_file_is_named_with_its_option(
 
 
 def test_an_unreadable_file_is_named(tls_conf, site_tls, tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip('root reads any file')
+    # A directory where the key should be: unreadable as a file for any
+    # user, root included (a mode-0 file would not be, for root).
     path = tmp_path / 'key.pem'
-    path.write_bytes(open(site_tls['ssl_key_file'], 'rb').read())
-    path.chmod(0)
+    path.mkdir()
     options = dict(site_tls, ssl_key_file=str(path))
     with pytest.raises(
         exception.ConfigError, match=r'\[raft\]ssl_key_file: cannot read .*'
@@ -154,3 +152,26 @@ def test_the_local_ca_is_reused_not_remade(local_ca):
             again.issue('later')['ssl_key_file'],
         )
     )
+
+
+def test_local_site_certificates_name_the_hosts_they_listen_on(tmp_path):
+    # Sites in network namespaces listen on addresses of their own: the
+    # peer's hostname check needs them in the certificate.
+    from cryptography import x509
+
+    ca = certs.LocalCA(str(tmp_path / 'ca'))
+    files = ca.issue('far', ['10.20.0.7', 'site.example'])
+    with open(files['ssl_cert_file'], 'rb') as f:
+        cert = x509.load_pem_x509_certificate(f.read())
+    names = cert.extensions.get_extension_for_class(
+        x509.SubjectAlternativeName
+    ).value
+    assert {str(ip) for ip in names.get_values_for_type(x509.IPAddress)} == {
+        '127.0.0.1',
+        '::1',
+        '10.20.0.7',
+    }
+    assert set(names.get_values_for_type(x509.DNSName)) == {
+        'localhost',
+        'site.example',
+    }

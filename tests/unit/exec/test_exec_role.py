@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from sodos.exec import role as exec_role
 from tests import kbwriter
 from tests.unit.helpers import Wrapped
 

@@ -28,6 +28,8 @@ A spec, as a user gives it (JSON or YAML)::
       spread: 2          # at least 2 sites (anti-affinity, for HA)
       affinity: false    # all members on one site
       headroom_pct: 10   # leave 10 % of a site's capacity free
+    networks:            # what members attach to (sodos.domain.networks)
+      - {name: shopnet, cidr: 10.20.0.0/24}
 
 :func:`validate` checks a spec and returns it with its defaults filled
 in, or raises naming the field that is wrong; :func:`feasibility`
@@ -44,6 +46,7 @@ from typing import Any
 import fastjsonschema
 
 from sodos import exception
+from sodos.domain import networks as networks_mod
 from sodos.domain import schemas
 
 MAX_INSTANCES = 256
@@ -75,9 +78,11 @@ SCHEMA: dict[str, Any] = {
                     'flavor': _TEXT,
                     'count': {'type': 'integer', 'minimum': 1, 'maximum': 100},
                     'role': schemas.NAME,
+                    'networks': networks_mod.MEMBER_NETWORKS,
                 },
             },
         },
+        'networks': networks_mod.NETWORKS,
         'constraints': {
             'type': 'object',
             'additionalProperties': False,
@@ -145,6 +150,11 @@ def validate(spec: Any) -> dict[str, Any]:
         raise InvalidAppliance(
             'invalid appliance spec: data.members: name %s used twice'
             % duplicates[0]
+        )
+    problems = networks_mod.check(spec)
+    if problems:
+        raise InvalidAppliance(
+            'invalid appliance spec: %s' % '; '.join(problems)
         )
     for member in spec['members']:
         member.setdefault('count', 1)

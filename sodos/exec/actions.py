@@ -35,6 +35,7 @@ from stevedore import extension
 from sodos import plugins
 from sodos.exec.drivers import base as driver
 from sodos.exec.images import copy as image_copy
+from sodos.exec.networks import attach
 from sodos.exec.servers import operations as servers
 from sodos.kb import schemas
 
@@ -53,6 +54,9 @@ class Context:
     # A member's placement in the KB (None: not placed), read after the
     # action's claim was committed.
     placement: Callable[[str], dict[str, Any] | None]
+    # A KB section, or one entry of it (section, key): the appliances'
+    # networks (sodos.exec.networks.attach).
+    read: Callable[[str, str | None], dict[str, Any]] = lambda s, k: {}
 
 
 class Handler:
@@ -114,7 +118,20 @@ class CreateServer(Handler):
                 'superseded: member %s is now placed at site %s'
                 % (key, placed['site'])
             )
-        spec = spec_for(params, action_id)
+        attached = attach.for_member(
+            ctx.read,
+            ctx.driver,
+            ctx.site,
+            params['appliance_id'],
+            params['member'],
+        )
+        spec = dataclasses.replace(
+            spec_for(params, action_id),
+            networks=tuple(a.network_id for a in attached),
+            security_groups=tuple(
+                dict.fromkeys(a.security_group_id for a in attached)
+            ),
+        )
         exec_conf = ctx.conf.exec
         server, created = servers.ensure(
             ctx.driver,
@@ -153,6 +170,7 @@ class DeleteServer(Handler):
             exec_conf.poll_interval,
             ctx.stopping,
         )
+        attach.release(ctx.read, ctx.driver, ctx.site)
         return {'deleted': deleted}
 
 

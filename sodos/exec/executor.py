@@ -253,6 +253,7 @@ class Executor:
             site=self.site,
             stopping=self._stop.wait,
             placement=self._placement,
+            read=self._read,
         )
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(driver.TransientError),
@@ -273,6 +274,10 @@ class Executor:
         placed elsewhere meanwhile must be told from one not placed."""
         found: dict[str, Any] = self.knowmon.read('placements', key=key)
         return found.get(key)
+
+    def _read(self, section: str, key: str | None) -> dict[str, Any]:
+        found: dict[str, Any] = self.knowmon.read(section, key=key)
+        return found
 
     def _sleep(self, seconds: float) -> None:
         self._stop.wait(seconds)

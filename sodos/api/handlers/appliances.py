@@ -25,6 +25,7 @@ from sodos.api import util
 from sodos.api.policies import appliance as policies
 from sodos.api.schemas import appliance as schemas
 from sodos.domain import appliance as appliance_mod
+from sodos.domain import networks as networks_mod
 
 
 def _detail(req: webob.Request, appliance_id: str) -> dict[str, Any]:
@@ -63,6 +64,7 @@ def create(req: webob.Request) -> webob.Response:
     body = util.json_body(req, schemas.CREATE)
     try:
         spec = appliance_mod.validate(body['appliance'])
+        _no_network_clash(spec, util.read(req, 'appliances'))
     except appliance_mod.InvalidAppliance as exc:
         raise errors.invalid_body(
             str(exc).replace(' data.', ' body.appliance.')
@@ -84,6 +86,17 @@ def create(req: webob.Request) -> webob.Response:
         {'appliance': _detail(req, appliance_id)},
         'appliances/%s' % appliance_id,
     )
+
+
+def _no_network_clash(
+    spec: dict[str, Any], appliances: dict[str, Any]
+) -> None:
+    """A network name means one network in a project, federation-wide."""
+    problems = networks_mod.clashes(spec, appliances)
+    if problems:
+        raise appliance_mod.InvalidAppliance(
+            'invalid appliance spec: %s' % '; '.join(problems)
+        )
 
 
 def delete(req: webob.Request, appliance_id: str) -> webob.Response:

@@ -47,12 +47,21 @@ SHOW_ORDER = ('id', 'name', 'priority', 'created_at', 'members', 'spec')
 
 
 class MembersColumn(columns.FormattableColumn[Any]):
-    """Members of an appliance, one ``member@site STATE`` line each."""
+    """Members of an appliance, one ``member@site STATE server-id
+    addresses`` line each (the last two once the site reports them)."""
 
     def human_readable(self) -> str:
         return '\n'.join(
-            '%s@%s %s'
-            % (m.get('member'), m.get('site') or '-', m.get('state'))
+            ' '.join(
+                part
+                for part in (
+                    '%s@%s' % (m.get('member'), m.get('site') or '-'),
+                    str(m.get('state')),
+                    m.get('server_id') or '',
+                    ','.join(m.get('addresses') or []),
+                )
+                if part
+            )
             for m in self._value or []
         )
 

@@ -19,6 +19,7 @@ import pytest
 
 from sodos import exception
 from sodos.exec import actions
+from sodos.exec import monitor
 from sodos.exec.drivers.simulator import driver as simulator
 from sodos.exec.drivers.simulator import network as simulated
 
@@ -110,6 +111,9 @@ def test_a_member_boots_on_its_network_and_shows_its_address(conf, sim):
     assert port[:2] == (network['id'], [group['id']])
     [server] = sim.list_servers()
     assert server.addresses == ('10.20.0.2',)
+    # What the site reports, and appliance show gives.
+    reported = monitor.collect(sim)['servers'][A + '/web-0']
+    assert reported['addresses'] == ['10.20.0.2']
 
 
 def test_a_member_without_networks_boots_with_none(conf, sim):

@@ -42,11 +42,13 @@ Progress goes to stderr; the last line of stdout is one JSON object.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import tempfile
 import time
+from concurrent import futures
 from typing import Any
 
 from keystoneauth1 import adapter as ks_adapter
@@ -302,19 +304,23 @@ def main(argv: list[str] | None = None) -> int:
     if len(names) != 3:
         parser.error('--sites needs three names')
     if given:
-        sites = {n: minicloud.Site.load(n, root) for n in names}
+        sites = {n: minicloud.Site.load(n, root, output=log) for n in names}
     else:
         bases = minicloud.free_port_bases(3)
         sites = {
-            n: minicloud.Site(n, b, root)
+            n: minicloud.Site(n, b, root, output=log)
             for n, b in zip(names, bases, strict=True)
         }
-        for site in sites.values():
-            log('starting site %s' % site.name)
-            site.start()
     killed: dict[str, str] = {}
     try:
-        report = run(sites, tempfile.mkdtemp(dir=root), killed)
+        if not given:
+            log('starting sites %s' % ', '.join(names))
+            # Start-up is CPU-bound; together the sites are ready at once.
+            with futures.ThreadPoolExecutor(len(sites)) as pool:
+                list(pool.map(lambda site: site.start(), sites.values()))
+        # The test helpers print the sites' logs: to stderr with the rest.
+        with contextlib.redirect_stdout(sys.stderr):
+            report = run(sites, tempfile.mkdtemp(dir=root), killed)
     finally:
         if given and killed:
             log('rebuilding site %s' % killed['site'])

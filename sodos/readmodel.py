@@ -42,7 +42,8 @@ def member_states(
     placements: Section,
     monitoring: Section,
 ) -> list[dict[str, Any]]:
-    """Every member of an appliance with its site, state and server id.
+    """Every member of an appliance with its site, state, server id and
+    fixed addresses.
 
     Members of ``spec`` without a placement are shown ``unplaced``; a
     placed member its site has not reported yet, ``building``; otherwise
@@ -57,6 +58,7 @@ def member_states(
             'site': '',
             'state': UNPLACED,
             'server_id': '',
+            'addresses': [],
         }
     for key, placed in sorted(placements.items()):
         if placed.get('appliance_id') != appliance_id:
@@ -68,6 +70,7 @@ def member_states(
             'site': site,
             'state': entry.get('status', BUILDING),
             'server_id': entry.get('id', ''),
+            'addresses': list(entry.get('addresses') or []),
         }
     return [rows[name] for name in sorted(rows)]
 

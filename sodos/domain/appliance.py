@@ -32,6 +32,8 @@ A spec, as a user gives it (JSON or YAML)::
     user_data: |                 # cloud-init, at most 32 KiB
       #cloud-config
     metadata: {tier: web}        # server metadata, on every member
+    networks:            # what members attach to (sodos.domain.networks)
+      - {name: shopnet, cidr: 10.20.0.0/24}
 
 ``project`` (free text) is kept as a label from before ownership; the
 owner is ``project_id`` (:mod:`sodos.domain.ownership`). A member
@@ -54,6 +56,7 @@ from typing import Any
 import fastjsonschema
 
 from sodos import exception
+from sodos.domain import networks as networks_mod
 from sodos.domain import schemas
 
 MAX_INSTANCES = 256
@@ -111,9 +114,11 @@ SCHEMA: dict[str, Any] = {
                     'flavor': _TEXT,
                     'count': {'type': 'integer', 'minimum': 1, 'maximum': 100},
                     'role': schemas.NAME,
+                    'networks': networks_mod.MEMBER_NETWORKS,
                 },
             },
         },
+        'networks': networks_mod.NETWORKS,
         'constraints': {
             'type': 'object',
             'additionalProperties': False,
@@ -182,6 +187,11 @@ def validate(spec: Any) -> dict[str, Any]:
         raise InvalidAppliance(
             'invalid appliance spec: data.members: name %s used twice'
             % duplicates[0]
+        )
+    problems = networks_mod.check(spec)
+    if problems:
+        raise InvalidAppliance(
+            'invalid appliance spec: %s' % '; '.join(problems)
         )
     for member in spec['members']:
         member.setdefault('count', 1)

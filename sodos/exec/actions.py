@@ -35,6 +35,7 @@ from stevedore import extension
 from sodos import plugins
 from sodos.exec.drivers import base as driver
 from sodos.exec.images import copy as image_copy
+from sodos.exec.networks import attach
 from sodos.exec.servers import boot
 from sodos.exec.servers import operations as servers
 from sodos.kb import schemas
@@ -59,6 +60,9 @@ class Context:
     # in which project (sodos.exec.servers.boot).
     appliance: Callable[[str], dict[str, Any] | None] = lambda _aid: None
     identity: Callable[[], dict[str, Any]] = dict
+    # A KB section, or one entry of it (section, key): the appliances'
+    # networks (sodos.exec.networks.attach).
+    read: Callable[[str, str | None], dict[str, Any]] = lambda s, k: {}
 
 
 class Handler:
@@ -128,6 +132,22 @@ class CreateServer(Handler):
             ctx.site,
             ctx.conf.exec.servers_in_owner_project,
         )
+        # The networks in the project the server is built in.
+        attached = attach.for_member(
+            ctx.read,
+            ctx.driver,
+            ctx.site,
+            params['appliance_id'],
+            params['member'],
+            spec.project_id,
+        )
+        spec = dataclasses.replace(
+            spec,
+            networks=tuple(a.network_id for a in attached),
+            security_groups=tuple(
+                dict.fromkeys(a.security_group_id for a in attached)
+            ),
+        )
         exec_conf = ctx.conf.exec
         server, created = servers.ensure(
             ctx.driver,
@@ -165,6 +185,9 @@ class DeleteServer(Handler):
             exec_conf.server_build_timeout,
             exec_conf.poll_interval,
             ctx.stopping,
+        )
+        attach.release(
+            ctx.read, ctx.driver, ctx.site, exec_conf.servers_in_owner_project
         )
         return {'deleted': deleted}
 

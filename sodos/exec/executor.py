@@ -255,6 +255,7 @@ class Executor:
             placement=self._placement,
             appliance=self._appliance,
             identity=self._idmap,
+            read=self._read,
         )
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(driver.TransientError),
@@ -286,6 +287,10 @@ class Executor:
         their passwords) is none of a server build's business."""
         found: dict[str, Any] = self.knowmon.read('identity', key='idmap')
         return {'idmap': found.get('idmap') or {}}
+
+    def _read(self, section: str, key: str | None) -> dict[str, Any]:
+        found: dict[str, Any] = self.knowmon.read(section, key=key)
+        return found
 
     def _sleep(self, seconds: float) -> None:
         self._stop.wait(seconds)

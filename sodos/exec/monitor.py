@@ -69,6 +69,8 @@ def _servers(servers: list[driver.Server]) -> dict[str, Any]:
         entry: dict[str, Any] = {'id': server.id, 'status': server.status}
         if server.fault:
             entry['fault'] = server.fault[:300]
+        if server.addresses:
+            entry['addresses'] = list(server.addresses)
         if server.key in out:
             # Two servers for one member: reported, reconcile removes one.
             out[server.key].setdefault('others', []).append(entry)

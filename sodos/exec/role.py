@@ -59,6 +59,7 @@ from sodos.exec.drivers import base as exec_driver
 from sodos.exec.identity import keys as identity_keys
 from sodos.exec.identity import sync as identity_sync
 from sodos.exec.images import relay as image_relay
+from sodos.exec.networks import attach as networks_attach
 from sodos.kb import shapes
 from sodos.knowmon.rpcapi import KnowMonClient
 
@@ -244,6 +245,10 @@ class ExecRole(roles.Role):
         )
         return found
 
+    def _read(self, section: str, key: str | None) -> dict[str, Any]:
+        found: dict[str, Any] = self.knowmon_api.read(section, key=key)
+        return found
+
     def _watch_own_status(self) -> None:
         """Reconcile if the federation marked this site down meanwhile."""
         site = self._mine('sites').get(self.conf.site_name, {})
@@ -327,6 +332,15 @@ class ExecRole(roles.Role):
             )
             self.executor.run_direct(
                 actions.CreateServer.kind, params, uuid.uuid4().hex
+            )
+        if not todo and not busy:
+            # What a delete cut short left behind, or what stale
+            # servers held until they were gone.
+            networks_attach.release(
+                self._read,
+                self.driver,
+                self.conf.site_name,
+                self.conf.exec.servers_in_owner_project,
             )
         self._must_reconcile = ''
         self._last_reconcile = time.monotonic()

@@ -48,6 +48,8 @@ class Server(TypedDict, total=False):
     id: str
     status: str
     fault: str
+    # Its fixed IP addresses (a member on networks).
+    addresses: list[str]
     # More servers for the same member: reconcile removes them.
     others: list[dict[str, Any]]
 

@@ -20,6 +20,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.integration.conftest import SITE_NAMES
 
 BENCHMARKS = os.path.join(
@@ -98,3 +100,21 @@ def test_identity_sync_reports_convergence_times(minicloud_sites):
         *[arg for site in sites for arg in ('--site', site)],
     )
     assert 0 < report['converge_p50_s'] <= report['converge_max_s']
+
+
+def test_tenant_failover_reports_recovery_against_a_direct_boot(
+    minicloud_sites,
+):
+    # It kills one of the session's sites and rebuilds it afresh.
+    root = minicloud_sites[SITE_NAMES[0]].layout.root
+    report = _run(
+        'tenant_failover.py', '--root', root, '--sites', ','.join(SITE_NAMES)
+    )
+    for key in ('sodos_recovery_s', 'direct_boot_s'):
+        assert isinstance(report[key], float) and report[key] > 0, key
+    assert report['recovery_overhead_s'] == pytest.approx(
+        report['sodos_recovery_s'] - report['direct_boot_s'], abs=0.02
+    )
+    assert report['rebuilt_at'] != report['killed_site']
+    states = {name: minicloud_sites[name].status() for name in SITE_NAMES}
+    assert all(all(pids.values()) for pids in states.values()), states

@@ -121,13 +121,13 @@ def _wait(what, check, timeout=BOOT_TIMEOUT):
         time.sleep(0.5)
 
 
-def _boot(site, name):
+def _boot(site, name, nics='none'):
     nova = _nova(site)
     image = next(
         i for i in _glance(site).images.list() if i.name == 'fake-image'
     )
     flavor = nova.flavors.find(name='m1.tiny')
-    server = nova.servers.create(name, image.id, flavor.id, nics='none')
+    server = nova.servers.create(name, image.id, flavor.id, nics=nics)
 
     def active():
         found = nova.servers.get(server.id)
@@ -282,6 +282,51 @@ def test_server_delete_goes_through_real_neutron(site_a):
         text = _read(site_a.log_file(name), offsets[name])
         errors = re.findall(r'^.* ERROR .*$', text, re.M)
         assert errors == [], '%s: %s' % (name, errors[:3])
+
+
+def test_server_boots_with_a_port_on_a_network(site_b):
+    # The test bed's mechanism driver binds the port with no agent, and
+    # nova's fake driver waits for no vif-plugged event.
+    _real_neutron(site_b)
+    neutron = _network(site_b)
+    network = neutron.post(
+        '/v2.0/networks', json={'network': {'name': 'it-port-net'}}
+    ).json()['network']
+    try:
+        neutron.post(
+            '/v2.0/subnets',
+            json={
+                'subnet': {
+                    'network_id': network['id'],
+                    'cidr': '10.77.0.0/24',
+                    'ip_version': 4,
+                }
+            },
+        )
+        server = _boot(
+            site_b, 'it-port-server', nics=[{'net-id': network['id']}]
+        )
+        [port] = neutron.get(
+            '/v2.0/ports', params={'device_id': server.id}
+        ).json()['ports']
+        assert port['status'] == 'ACTIVE'
+        assert port['binding:host_id'] == site_b.compute_host
+        assert port['binding:vif_type'] == 'ovs'
+        [fixed] = port['fixed_ips']
+        assert fixed['ip_address'].startswith('10.77.0.')
+        assert (
+            server.addresses['it-port-net'][0]['addr'] == (fixed['ip_address'])
+        )
+        _delete(site_b, server)
+        # Nova deleted the port it made.
+        assert (
+            neutron.get('/v2.0/ports', params={'device_id': server.id}).json()[
+                'ports'
+            ]
+            == []
+        )
+    finally:
+        neutron.delete('/v2.0/networks/%s' % network['id'])
 
 
 def test_other_neutron_mode_site(tmp_path_factory, minicloud_sites):

@@ -12,11 +12,12 @@
 
 """The network service of a site: a real neutron-server, or the stub.
 
-``real``: neutron 29 with ML2, no agents and no mechanism driver; only
-its API runs, in uwsgi on PORT_BASE+4, with the site's own MariaDB
-database. It is in the catalog as ``network``, where nova finds it. The
-whole API works (networks, subnets, ports), but nothing can bind a
-port, so servers boot with nics='none' as with the stub.
+``real``: neutron 29 with ML2 and no agents; only its API runs, in
+uwsgi on PORT_BASE+4, with the site's own MariaDB database. It is in the
+catalog as ``network``, where nova finds it. The whole API works
+(networks, subnets, ports, security groups), and the mechanism driver
+of neutron_bind.py binds every port, so servers boot with ports on
+networks as well as with nics='none'.
 
 ``stub``: neutron_stub.py, empty answers to every GET, not in the
 catalog; nova reaches it through [neutron]endpoint_override.
@@ -28,6 +29,9 @@ Beyond the plain install, real mode needs (each fixes a failure seen):
   it every port list is an HTTP 500.
 * the entry point neutron_wsgi.py, which configures the mappers.
 * MariaDB: neutron's migrations ALTER constraints, which SQLite cannot.
+* a mechanism driver that binds ports with no agent (neutron_bind.py),
+  registered by a ``.dist-info`` beside it on the worker's sys.path;
+  without one every boot on a network ends in PortBindingFailed.
 * neutron 29 has no neutron-server command. neutron-rpc-server and
   neutron-periodic-workers are not needed with no agents: the API only
   casts agent notifications that nobody consumes.
@@ -66,6 +70,17 @@ _WSGI_MODULE = 'neutron_api'
 # Copied, never imported here: importing it boots a neutron-server.
 _WSGI_SOURCE = os.path.join(os.path.dirname(__file__), 'neutron_wsgi.py')
 _CONFIG_FILES = ('neutron.conf', 'ml2_conf.ini')
+# The mechanism driver that binds ports, and the entry point ML2 loads
+# it by (mechanism drivers are looked up by entry point name only).
+_BIND_SOURCE = os.path.join(os.path.dirname(__file__), 'neutron_bind.py')
+_BIND_MODULE = 'minicloud_ml2'
+MECHANISM_DRIVER = 'minicloud'
+_BIND_DIST = 'minicloud_ml2-1.0.dist-info'
+_BIND_METADATA = 'Metadata-Version: 2.1\nName: minicloud-ml2\nVersion: 1.0\n'
+_BIND_ENTRY_POINTS = (
+    '[neutron.ml2.mechanism_drivers]\n%s = %s:BindAnyHostDriver\n'
+    % (MECHANISM_DRIVER, _BIND_MODULE)
+)
 
 
 def check_mode(mode: str) -> None:
@@ -119,13 +134,14 @@ def neutron_conf(
 
 
 def ml2_conf() -> configs.Sections:
-    # No mechanism driver: none binds a port without its agent, and the
-    # API does not need one. 'local' networks need no physical network.
+    # The only mechanism driver binds every port (neutron_bind.py): the
+    # ones neutron ships wait for an agent. 'local' networks need no
+    # physical network.
     return {
         'ml2': {
             'type_drivers': 'local,flat',
             'project_network_types': 'local',
-            'mechanism_drivers': '',
+            'mechanism_drivers': MECHANISM_DRIVER,
             'extension_drivers': 'port_security',
         },
         'ml2_type_flat': {'flat_networks': '*'},
@@ -167,8 +183,15 @@ def write_all(lay: layout_mod.Layout, db: str, transport_url: str) -> None:
     )
     # A directory with nothing else in it: it goes on the worker's
     # sys.path.
-    os.makedirs(lay.path('wsgi'), exist_ok=True)
+    os.makedirs(lay.path('wsgi', _BIND_DIST), exist_ok=True)
     shutil.copyfile(_WSGI_SOURCE, lay.path('wsgi', _WSGI_MODULE + '.py'))
+    shutil.copyfile(_BIND_SOURCE, lay.path('wsgi', _BIND_MODULE + '.py'))
+    for name, text in (
+        ('METADATA', _BIND_METADATA),
+        ('entry_points.txt', _BIND_ENTRY_POINTS),
+    ):
+        with open(lay.path('wsgi', _BIND_DIST, name), 'w') as out:
+            out.write(text)
 
 
 def db_sync_argv(lay: layout_mod.Layout) -> list[str]:

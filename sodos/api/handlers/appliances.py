@@ -30,6 +30,7 @@ from sodos.api import util
 from sodos.api.policies import appliance as policies
 from sodos.api.schemas import appliance as schemas
 from sodos.domain import appliance as appliance_mod
+from sodos.domain import networks as networks_mod
 from sodos.domain import ownership
 
 
@@ -219,6 +220,14 @@ def create(req: webob.Request) -> webob.Response:
             str(exc).replace(' data.', ' body.appliance.')
         ) from None
     spec = _owner(req, spec)
+    # A network's name is one network in its owner's project: checked
+    # once the owner is known.
+    problems = networks_mod.clashes(spec, util.read(req, 'appliances'))
+    if problems:
+        message = 'invalid appliance spec: %s' % '; '.join(problems)
+        raise errors.invalid_body(
+            message.replace(' data.', ' body.appliance.')
+        )
     problems = appliance_mod.feasibility(spec, util.read(req, 'sites'))
     if problems:
         raise errors.ApiError(

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     # this module for its errors.
     from sodos.exec.catalog import plan as catalog_plan
     from sodos.exec.identity import keys as identity_keys
+    from sodos.exec.networks import store as network_store
     from sodos.identity import writer as identity_writer
 
 NAMESPACE = 'sodos.exec.drivers'
@@ -82,6 +83,10 @@ class ServerSpec:
     user_data: str = ''
     # The spec's server metadata; sodos's own keys are added to it.
     user_metadata: dict[str, str] = dataclasses.field(default_factory=dict)
+    # The networks to boot with a port on, and the security groups of
+    # those ports (ids); none: no network (nics 'none').
+    networks: tuple[str, ...] = ()
+    security_groups: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -113,6 +118,8 @@ class Server:
     member: str
     action_id: str
     fault: str = ''
+    # Its fixed IP addresses, one a port.
+    addresses: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -126,6 +133,7 @@ class Server:
         status: str,
         metadata: dict[str, str],
         fault: str = '',
+        addresses: tuple[str, ...] = (),
     ) -> Server | None:
         """The server, or None if its metadata does not say sodos made it."""
         appliance = metadata.get(TAG_APPLIANCE)
@@ -140,6 +148,7 @@ class Server:
             member=member,
             action_id=metadata.get(TAG_ACTION, ''),
             fault=fault,
+            addresses=addresses,
         )
 
 
@@ -336,6 +345,11 @@ class Driver(abc.ABC):
 
     def catalog_store(self) -> catalog_plan.CatalogStore | None:
         """The site's service catalog (sodos.exec.catalog)."""
+        return None
+
+    def network_store(self) -> network_store.NetworkStore | None:
+        """The site's networks (sodos.exec.networks): members whose spec
+        names networks boot only where there is one."""
         return None
 
     def revocation_store(self) -> identity_keys.RevocationStore | None:

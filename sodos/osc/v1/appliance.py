@@ -60,20 +60,25 @@ SHOW_ORDER = (
 
 
 class MembersColumn(columns.FormattableColumn[Any]):
-    """Members of an appliance, one ``member@site STATE`` line each,
+    """Members of an appliance, one ``member@site STATE server-id
+    addresses`` line each (the last two once the site reports them),
     and the sites that refused a member, with their reason."""
 
     def human_readable(self) -> str:
         return '\n'.join(
-            '%s@%s %s%s'
-            % (
-                m.get('member'),
-                m.get('site') or '-',
-                m.get('state'),
-                ''.join(
-                    ' (refused by %s: %s)' % (r.get('site'), r.get('reason'))
-                    for r in m.get('refused') or []
-                ),
+            ' '.join(
+                part
+                for part in (
+                    '%s@%s' % (m.get('member'), m.get('site') or '-'),
+                    str(m.get('state')),
+                    m.get('server_id') or '',
+                    ','.join(m.get('addresses') or []),
+                )
+                if part
+            )
+            + ''.join(
+                ' (refused by %s: %s)' % (r.get('site'), r.get('reason'))
+                for r in m.get('refused') or []
             )
             for m in self._value or []
         )

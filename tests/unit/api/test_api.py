@@ -307,7 +307,14 @@ def test_member_states(client, fed):
             {'appliance_id': A, 'member': member, 'site': site},
         )
     fed.report(
-        's2', servers={A + '/web-0': {'id': 'srv-1', 'status': 'ACTIVE'}}
+        's2',
+        servers={
+            A + '/web-0': {
+                'id': 'srv-1',
+                'status': 'ACTIVE',
+                'addresses': ['10.20.0.5'],
+            }
+        },
     )
     status, body, _ = client.get('/v1/appliances/' + A)
     assert status == 200
@@ -317,6 +324,7 @@ def test_member_states(client, fed):
             'site': 's2',
             'state': 'ACTIVE',
             'server_id': 'srv-1',
+            'addresses': ['10.20.0.5'],
             'refused': [],
         },
         {
@@ -324,6 +332,7 @@ def test_member_states(client, fed):
             'site': 's3',
             'state': 'building',
             'server_id': '',
+            'addresses': [],
             'refused': [],
         },
     ]

@@ -251,6 +251,18 @@ def test_show_by_id_or_name(run, api):
     assert 'no appliance other (HTTP 404 not_found' in missing.stderr
 
 
+def test_show_gives_each_members_server_and_fixed_addresses(run, api):
+    record = fakes.appliance(('ACTIVE', 'BUILD'))
+    record['members'][0]['addresses'] = ['10.20.0.5', '10.30.0.7']
+    api.get(URL + '/appliances/a1b2c3', json={'appliance': record})
+    shown = run('sodos', 'appliance', 'show', 'a1b2c3')
+    assert shown.rc == 0, shown.stderr
+    assert 'web-0@paris ACTIVE srv-0 10.20.0.5,10.30.0.7' in shown.stdout
+    assert 'web-1@paris BUILD srv-1' in shown.stdout
+    as_json = run('sodos', 'appliance', 'show', 'a1b2c3', '-f', 'json').json()
+    assert as_json['members'][0]['addresses'] == ['10.20.0.5', '10.30.0.7']
+
+
 def test_show_ambiguous_name(run, api):
     api.get(
         URL + '/appliances/shop',

@@ -19,6 +19,7 @@ versions are pinned, so a cloud upgrade cannot change what a response
 means:
 
 * compute 2.79: server tags at boot (2.52), ``nics='none'`` (2.37);
+* network v2.0 (sodos.exec.networks), through an Adapter (network.py);
 * placement 1.20: inventories and usages of every resource provider;
 * image v2; a copy to this site may be fetched by its Glance itself
   (glance-download, as the ``[image_transfer]`` user).
@@ -58,6 +59,7 @@ from sodos.exec.drivers.openstack import glance_download
 from sodos.exec.drivers.openstack import identity
 from sodos.exec.drivers.openstack import images as glance_images
 from sodos.exec.drivers.openstack import keystone_db
+from sodos.exec.drivers.openstack import network
 from sodos.exec.drivers.openstack import projects
 from sodos.exec.images import copy as image_copy
 from sodos.identity import writer
@@ -119,6 +121,7 @@ class OpenStackDriver(driver.Driver):
             default_microversion=PLACEMENT_MICROVERSION,
             **endpoint,
         )
+        self.networks = network.NeutronNetworks(self.session, endpoint)
         self._names: dict[tuple[str, str], tuple[float, str]] = {}
         self._names_lock = threading.Lock()
         self.owners = projects.OwnerProjects(
@@ -153,7 +156,8 @@ class OpenStackDriver(driver.Driver):
                 image,
                 flavor,
                 meta=spec.metadata(),
-                nics='none',
+                nics=[{'net-id': n} for n in spec.networks] or 'none',
+                security_groups=list(spec.security_groups) or None,
                 tags=[driver.SERVER_TAG],
                 key_name=spec.key_name or None,
                 userdata=spec.user_data or None,
@@ -293,6 +297,9 @@ class OpenStackDriver(driver.Driver):
             return keystone_db.shared_writer(self.conf)
         return identity.KeystoneWriter(self.conf, self.session)
 
+    def network_store(self) -> network.NeutronNetworks:
+        return self.networks
+
     def catalog_store(self) -> catalog.KeystoneCatalog:
         return catalog.KeystoneCatalog(self.conf, self.session)
 
@@ -377,4 +384,15 @@ def _server(found: Any) -> driver.Server | None:
         found.status,
         getattr(found, 'metadata', None) or {},
         fault.get('message', '') if isinstance(fault, dict) else str(fault),
+        _fixed_addresses(getattr(found, 'addresses', None) or {}),
+    )
+
+
+def _fixed_addresses(addresses: dict[str, Any]) -> tuple[str, ...]:
+    """The fixed IPs of nova's ``addresses`` ({network: [{addr, type}]})."""
+    return tuple(
+        entry['addr']
+        for name in sorted(addresses)
+        for entry in addresses[name]
+        if entry.get('OS-EXT-IPS:type', 'fixed') == 'fixed'
     )

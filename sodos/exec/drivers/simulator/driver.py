@@ -28,6 +28,7 @@ from oslo_config import cfg
 from sodos.exec.drivers import base as driver
 from sodos.exec.drivers.simulator import catalog as simulator_catalog
 from sodos.exec.drivers.simulator import identity as simulator_identity
+from sodos.exec.drivers.simulator import network as simulator_network
 from sodos.exec.drivers.simulator import site as simulated
 from sodos.exec.images import copy as image_copy
 
@@ -41,25 +42,38 @@ class SimulatorDriver(driver.Driver):
             conf.state_path, 'simulator-%s.json' % conf.site_name
         )
         self.site = simulated.SimulatedSite(conf, path)
+        # In memory: a restarted simulator has no networks (nor ports).
+        self.networks = simulator_network.SimulatedNetworks()
 
     def list_servers(self) -> list[driver.Server]:
-        return [s for s in map(_server, self.site.servers()) if s is not None]
+        return [
+            s for s in map(self._server, self.site.servers()) if s is not None
+        ]
 
     def boot(self, spec: driver.ServerSpec) -> driver.Server:
-        made = _server(
-            self.site.create(
-                spec.name,
-                spec.image,
-                spec.flavor,
-                spec.metadata(),
-                boot={
-                    'project_id': spec.project_id,
-                    'key_name': spec.key_name,
-                    'public_key': spec.public_key,
-                    'user_data': spec.user_data,
-                },
-            )
+        view = self.site.create(
+            spec.name,
+            spec.image,
+            spec.flavor,
+            spec.metadata(),
+            boot={
+                'project_id': spec.project_id,
+                'key_name': spec.key_name,
+                'public_key': spec.public_key,
+                'user_data': spec.user_data,
+            },
         )
+        if spec.networks:
+            try:
+                self.networks.plug(
+                    view['id'],
+                    list(spec.networks),
+                    list(spec.security_groups),
+                )
+            except driver.PermanentError:
+                self.site.delete(view['id'])
+                raise
+        made = self._server(view)
         assert made is not None  # it carries the spec's tags
         return made
 
@@ -67,10 +81,12 @@ class SimulatorDriver(driver.Driver):
         found = self.site.get(server_id)
         if found is None or found['status'] == 'DELETED':
             return None
-        return _server(found)
+        return self._server(found)
 
     def delete(self, server_id: str) -> None:
         self.site.delete(server_id)
+        # Nova deletes the ports it made with the server.
+        self.networks.unplug(server_id)
 
     def capacity(self) -> dict[str, driver.Resource]:
         return self.site.usage()
@@ -115,6 +131,9 @@ class SimulatorDriver(driver.Driver):
         # site's servers and images do not depend on it.
         return simulator_identity.SimulatedKeystone(same_ids=shared)
 
+    def network_store(self) -> simulator_network.SimulatedNetworks:
+        return self.networks
+
     def catalog_store(self) -> simulator_catalog.SimulatedCatalog:
         # Unreachable while the site's API is (``[simulator]api_down``).
         return simulator_catalog.SimulatedCatalog(
@@ -130,14 +149,14 @@ class SimulatorDriver(driver.Driver):
         """An image as if uploaded here (a copy's source, say)."""
         return self.site.images.add(image_id, size, metadata)
 
-
-def _server(view: dict[str, Any]) -> driver.Server | None:
-    if view['status'] == 'DELETED':
-        return None
-    return driver.Server.from_metadata(
-        view['id'],
-        view['name'],
-        view['status'],
-        view['metadata'],
-        view['fault'],
-    )
+    def _server(self, view: dict[str, Any]) -> driver.Server | None:
+        if view['status'] == 'DELETED':
+            return None
+        return driver.Server.from_metadata(
+            view['id'],
+            view['name'],
+            view['status'],
+            view['metadata'],
+            view['fault'],
+            self.networks.addresses(view['id']),
+        )

@@ -1,0 +1,20 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""The networks of appliance members at a site (sodos.domain.networks).
+
+:mod:`.store` says what a site's network service must offer, :mod:`.rules`
+decides (create, adopt, refuse) from what the site has, and
+:mod:`.reconcile` carries it out and removes what sodos made once no
+appliance of the project uses it at the site.
+"""

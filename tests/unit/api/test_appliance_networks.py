@@ -18,6 +18,7 @@ import copy
 
 import pytest
 
+from sodos.domain import appliance as appliance_mod
 from tests.unit.api.test_api import assert_error
 
 NET = {
@@ -221,8 +222,24 @@ def test_a_network_name_means_one_network_in_a_project(client, fed):
         'cidr 10.20.0.0/24',
     )
     assert fed.read() == before
-    # The same definition is shared; another project may differ.
+    # The same definition is shared.
     same = spec_with(name='blog')
     assert client.post('/v1/appliances', {'appliance': same})[0] == 201
-    elsewhere = dict(clash, name='wiki', project='other')
-    assert client.post('/v1/appliances', {'appliance': elsewhere})[0] == 201
+    # Another project's appliances may define it otherwise, and do not
+    # stop this project's (the owner is the project, not a label).
+    fed.propose('appliance.delete', {'appliance_id': _id(fed, 'shop')})
+    fed.propose('appliance.delete', {'appliance_id': _id(fed, 'blog')})
+    theirs = appliance_mod.validate(dict(clash, name='wiki'))
+    theirs['project_id'] = 'f' * 32
+    fed.propose('appliance.put', {'appliance_id': 'e' * 32, 'spec': theirs})
+    mine = spec_with(name='news', project='other')
+    assert client.post('/v1/appliances', {'appliance': mine})[0] == 201
+
+
+def _id(fed, name):
+    (found,) = [
+        aid
+        for aid, record in fed.read('appliances').items()
+        if record['spec']['name'] == name
+    ]
+    return found

@@ -395,6 +395,6 @@ def test_show_says_which_site_refused_a_member_and_why(run, api):
     result = run('sodos', 'appliance', 'show', 'a1b2c3')
     assert result.rc == 0, result.stderr
     assert (
-        'web-0@paris ACTIVE (refused by lyon: Quota exceeded for instances)'
-        in result.stdout
+        'web-0@paris ACTIVE srv-0 (refused by lyon: Quota exceeded for '
+        'instances)' in result.stdout
     )

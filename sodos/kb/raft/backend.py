@@ -58,6 +58,9 @@ LOG = logging.getLogger(__name__)
 # How long a new site keeps asking the members in [raft]join before it
 # gives up (and exits, for its service manager to restart it).
 JOIN_PATIENCE = 60.0
+# A read-only member that hears no leader while its voters name one
+# starts afresh (see rediscover) at most this often, in seconds.
+AFRESH_EVERY = 60.0
 
 
 class RaftBackend(backend.StateBackend):
@@ -88,6 +91,7 @@ class RaftBackend(backend.StateBackend):
         self.problem: str | None = None
         self._left = False
         self.health = health.Health(self)
+        self._afresh_at = float('-inf')
 
     # -- start and stop --------------------------------------------------
 
@@ -108,7 +112,7 @@ class RaftBackend(backend.StateBackend):
             bootstrap = bool(record.get('founding'))
             LOG.info('raft: restarting from %s', self.settings.data_dir)
         elif self.settings.join:
-            voters = self._discover(self.settings.join, JOIN_PATIENCE)
+            voters, _ = self._discover(self.settings.join, JOIN_PATIENCE)
         else:
             voters, bootstrap = [self.address], True
             LOG.info('raft: no state and no [raft]join: new federation')
@@ -149,8 +153,9 @@ class RaftBackend(backend.StateBackend):
 
     def _discover(
         self, peers: tuple[str, ...] | list[str], patience: float = 0.0
-    ) -> list[str]:
-        """Ask the members named in [raft]join for the current voters.
+    ) -> tuple[list[str], str | None]:
+        """Ask the members named in [raft]join for the current voters
+        (and the leader the member asked knows of, if any).
 
         With ``patience``, keep asking for that long: sites of a new
         federation are often started together, and the member named may
@@ -178,7 +183,8 @@ class RaftBackend(backend.StateBackend):
                     peer,
                     ', '.join(voters),
                 )
-                return voters
+                leader = reply.get('leader')
+                return voters, str(leader) if leader else None
             if monotonic() >= deadline or self._stopping.is_set():
                 raise exception.PeerUnreachable(
                     'no member named in [raft]join answered: '
@@ -377,6 +383,16 @@ class RaftBackend(backend.StateBackend):
         self.runner.stop()
         return True
 
+    def _may_start_afresh(self) -> bool:
+        """At most once a minute: a member cut off from the leader (but
+        not from the member it asks) would otherwise set its files aside
+        every few seconds."""
+        now = monotonic()
+        if now - self._afresh_at < AFRESH_EVERY:
+            return False
+        self._afresh_at = now
+        return True
+
     def rediscover(self) -> None:
         """Ask the members this one knows for the voters, and follow.
 
@@ -388,7 +404,7 @@ class RaftBackend(backend.StateBackend):
         known = set(status.get('voters', [])) | set(self.settings.join)
         peers = sorted(known - {self.address})
         try:
-            voters = self._discover(peers)
+            voters, leader = self._discover(peers)
         except exception.SodosError as exc:
             LOG.warning('raft: no leader and no member answers: %s', exc)
             return
@@ -396,10 +412,24 @@ class RaftBackend(backend.StateBackend):
             if self.address not in voters:
                 self.follow_leader(voters)
             return
-        if sorted(voters) != status.get('voters'):
+        # A read-only member's own address may be among its log's voters
+        # (it was one): only the others are the voters it follows.
+        following = sorted(set(status.get('voters', [])) - {self.address})
+        if sorted(voters) != following or self.address in voters:
             with self._role_lock:
                 self.membership.save(voters=voters)
                 self.runner.rebuild(self.health.may_vote(voters), voters)
+        elif leader is not None and self._may_start_afresh():
+            # The same voters, a leader among them, and this member still
+            # hears none: its own state keeps it from following. A voter
+            # cut off long enough to be replaced raised its term in vain
+            # elections; as a read-only member it never gives that term
+            # back, and refuses every append of the lower-term leader.
+            self.health.replicate_afresh(
+                '%s: no leader heard while %s leads; replicating afresh'
+                % (health.BEHIND, leader),
+                'leaderless',
+            )
 
 
 def _in_quorum(raw: dict[str, Any]) -> bool:

@@ -115,7 +115,7 @@ class Health:
             )
             LOG.critical('raft: %s', self.backend.problem)
             return
-        self._replicate_afresh(
+        self.replicate_afresh(
             '%s after %d commands; replicating afresh' % (DIVERGED, count),
             'diverged',
         )
@@ -156,12 +156,12 @@ class Health:
         if self._afresh_from != index:
             # Once per stall: the fresh copy's index moves at once.
             self._afresh_from = index
-            self._replicate_afresh(
+            self.replicate_afresh(
                 '%s: stuck at index %d; replicating afresh' % (BEHIND, index),
                 'behind',
             )
 
-    def _replicate_afresh(self, problem: str, why: str) -> None:
+    def replicate_afresh(self, problem: str, why: str) -> None:
         """Set this read-only member's files aside and replicate again."""
         self.backend.problem = problem
         LOG.critical('raft: %s', self.backend.problem)

@@ -12,6 +12,7 @@
 
 """The raft backend on real loopback TCP, one or two members in-process."""
 
+import os
 import time
 
 import pytest
@@ -275,3 +276,39 @@ def test_address_in_use_is_a_clear_error(make_conf, members):
     clash = raft_backend.RaftBackend(make_conf(site='other', address=address))
     with pytest.raises(exception.ConfigError, match='cannot listen on'):
         clash.start()
+
+
+def test_read_only_member_hearing_no_leader_starts_afresh(make_conf, tmp_path):
+    # A voter cut off long enough to be replaced comes back read-only
+    # with a term raised by its vain elections: it refuses the leader's
+    # appends for good. Its own address may still be among its log's
+    # voters. It must not rebuild with the same voters every few seconds
+    # but start afresh, once a minute at most.
+    member = raft_backend.RaftBackend(make_conf(address='127.0.0.1:7005'))
+    os.makedirs(member.settings.data_dir)
+    voters = ['127.0.0.1:7001', '127.0.0.1:7002', '127.0.0.1:7003']
+    member.runner.status = lambda: {
+        'voter': False,
+        'voters': sorted(voters + [member.address]),
+    }
+    asked, rebuilt, afresh = [], [], []
+    member._discover = lambda peers: asked.append(peers) or (voters, None)
+    member.runner.rebuild = lambda voter, vs: rebuilt.append((voter, vs))
+    member.health.replicate_afresh = lambda problem, why: afresh.append(
+        (problem, why)
+    )
+    member.rediscover()
+    # No leader anywhere: nothing to start afresh for, nothing to rebuild.
+    assert (rebuilt, afresh) == ([], [])
+    member._discover = lambda peers: (voters, voters[0])
+    member.rediscover()
+    assert rebuilt == []
+    [(problem, why)] = afresh
+    assert why == 'leaderless'
+    assert 'no leader heard while 127.0.0.1:7001 leads' in problem
+    member.rediscover()
+    assert len(afresh) == 1
+    # Voters that changed: follow them (a rebuild), as before.
+    member._discover = lambda peers: (voters[:2], voters[0])
+    member.rediscover()
+    assert rebuilt == [(False, voters[:2])]

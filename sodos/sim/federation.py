@@ -377,16 +377,27 @@ class LocalFederation:
         return rpcapi.KnowMonAPI(conf, site=site.name, transport=transport)
 
     def report(self, via: LocalSite | None = None) -> dict[str, Any]:
-        """The federation status, asked of ``via`` or any running site."""
+        """The federation status, asked of ``via`` or any running site.
+
+        Without ``via``, a site that has left is asked last: it no longer
+        hears from the leader, so its view stops at the moment it left.
+        """
         candidates = (
             [via] if via else [s for s in self.sites.values() if s.running]
         )
         errors = []
+        from_a_left_site = None
         for site in candidates:
             try:
-                return admin.federation_status(site.address, self.key)
+                found = admin.federation_status(site.address, self.key)
             except exception.SodosError as exc:
                 errors.append(str(exc))
+                continue
+            if via or (found.get('asked') or {}).get('role') != 'left':
+                return found
+            from_a_left_site = from_a_left_site or found
+        if from_a_left_site is not None:
+            return from_a_left_site
         raise exception.PeerUnreachable('; '.join(errors) or 'no site runs')
 
     def leader(self) -> LocalSite | None:

@@ -17,7 +17,7 @@ import signal
 import socket
 import time
 
-from tests.functional.test_rpc import wait_for_line
+from tests.functional.polling import wait_for_line
 
 
 def test_ready_reload_stop_and_restart(local_federation, tmp_path):

@@ -25,7 +25,7 @@ import pytest
 from sodos import exception
 from sodos.kb.raft import admin
 from sodos.sim import certs
-from tests.functional.test_rpc import wait_for_line
+from tests.functional.polling import wait_for_line
 
 
 def one_site(local_federation, **kwargs):

@@ -22,10 +22,10 @@ everywhere and its entry purged.
 
 import json
 import os
-import time
 
 from sodos.exec.drivers.simulator import images as simulator_images
 from tests import kbwriter
+from tests.functional.polling import wait_until
 
 IMAGE = '5f0c2a9e-1b7d-4c3e-9a8f-6d2b1e0c4a7f'
 SIZE = 3 * 1024 * 1024 + 17
@@ -73,20 +73,17 @@ def holding(kb, digest):
 
 
 def wait_for(check, timeout, what, kb):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            if check():
-                return
-        except Exception:  # noqa: S110 - a read during an election
-            pass
-        time.sleep(0.3)
-    copies = [
-        (a['site'], a['state'], a.get('result'))
-        for a in kb.api.read('actions').values()
-        if a['kind'].startswith('image.')
-    ]
-    raise AssertionError('%s: not after %d s; %s' % (what, timeout, copies))
+    def copies():
+        return [
+            (a['site'], a['state'], a.get('result'))
+            for a in kb.api.read('actions').values()
+            if a['kind'].startswith('image.')
+        ]
+
+    # A read during an election raises: that is "not yet".
+    wait_until(
+        check, what, timeout, interval=0.3, tolerate=(Exception,), seen=copies
+    )
 
 
 def most_at_once(copies):

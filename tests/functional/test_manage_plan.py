@@ -19,13 +19,13 @@ the pause switch) over the bus. Both must see the same federation."""
 import json
 import os
 import subprocess
-import time
 import uuid
 
 import pytest
 
 from sodos.sim import federation
 from sodos.sim import ports
+from tests.functional.polling import wait_until
 from tests.functional.test_analyseplan import SETTINGS
 from tests.functional.test_osc import _openstack_command
 from tests.functional.test_osc import _wait_for_leader
@@ -97,17 +97,6 @@ def as_json(done):
     return json.loads(done.stdout)
 
 
-def wait_for(what, check, timeout=60):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last is True:
-            return
-        time.sleep(0.5)
-    raise AssertionError('timed out waiting for %s; last: %r' % (what, last))
-
-
 def test_appliance_lifecycle_whatif_and_drain(
     three_sites, openstack, tmp_path
 ):
@@ -166,7 +155,13 @@ def test_appliance_lifecycle_whatif_and_drain(
         shown = openstack('sodos', 'site', 'show', victim, '-f', 'json')
         return as_json(shown)['maintenance']
 
-    wait_for(victim + ' drained', lambda: maintenance() == 'drained' or None)
+    wait_until(
+        lambda: maintenance() == 'drained',
+        victim + ' drained',
+        60,
+        interval=0.5,
+        seen=maintenance,
+    )
     kb = three_sites.knowmon(site)
     assert victim not in {p['site'] for p in kb.read('placements').values()}
     assert site.manage('site', 'undrain', victim).returncode == 0

@@ -37,6 +37,7 @@ from sodos.kb import commands
 from sodos.kb.raft import backend as raft_backend
 from sodos.kb.raft.repair import RepairingSyncObj
 from sodos.sim import ports
+from tests.functional.polling import wait_until
 
 UNSENT = 5
 WRITES = 3000
@@ -44,12 +45,7 @@ CATCH_UP = 60.0
 
 
 def wait_for(predicate, what, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError('timed out waiting for ' + what)
+    wait_until(predicate, what, timeout, interval=0.05)
 
 
 def cut_off(obj):

@@ -33,26 +33,9 @@ from sodos import exception
 from sodos import service
 from sodos.kb import commands
 from sodos.knowmon import rpcapi
+from tests.functional.polling import wait_for_line
 
 ROOT = str(pathlib.Path(__file__).resolve().parents[2])
-
-
-def wait_for_line(path, text, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    content = ''
-    while time.monotonic() < deadline:
-        try:
-            with open(path, encoding='utf-8') as f:
-                content = f.read()
-        except FileNotFoundError:
-            content = ''
-        if text in content:
-            return content
-        time.sleep(0.2)
-    raise AssertionError(
-        '%r not in %s after %.0f s:\n%s'
-        % (text, path, timeout, content[-3000:])
-    )
 
 
 @pytest.fixture

@@ -58,9 +58,6 @@ LOG = logging.getLogger(__name__)
 # How long a new site keeps asking the members in [raft]join before it
 # gives up (and exits, for its service manager to restart it).
 JOIN_PATIENCE = 60.0
-# A read-only member that hears no leader while its voters name one
-# starts afresh (see rediscover) at most this often, in seconds.
-AFRESH_EVERY = 60.0
 
 
 class RaftBackend(backend.StateBackend):
@@ -91,7 +88,6 @@ class RaftBackend(backend.StateBackend):
         self.problem: str | None = None
         self._left = False
         self.health = health.Health(self)
-        self._afresh_at = float('-inf')
 
     # -- start and stop --------------------------------------------------
 
@@ -383,16 +379,6 @@ class RaftBackend(backend.StateBackend):
         self.runner.stop()
         return True
 
-    def _may_start_afresh(self) -> bool:
-        """At most once a minute: a member cut off from the leader (but
-        not from the member it asks) would otherwise set its files aside
-        every few seconds."""
-        now = monotonic()
-        if now - self._afresh_at < AFRESH_EVERY:
-            return False
-        self._afresh_at = now
-        return True
-
     def rediscover(self) -> None:
         """Ask the members this one knows for the voters, and follow.
 
@@ -419,17 +405,8 @@ class RaftBackend(backend.StateBackend):
             with self._role_lock:
                 self.membership.save(voters=voters)
                 self.runner.rebuild(self.health.may_vote(voters), voters)
-        elif leader is not None and self._may_start_afresh():
-            # The same voters, a leader among them, and this member still
-            # hears none: its own state keeps it from following. A voter
-            # cut off long enough to be replaced raised its term in vain
-            # elections; as a read-only member it never gives that term
-            # back, and refuses every append of the lower-term leader.
-            self.health.replicate_afresh(
-                '%s: no leader heard while %s leads; replicating afresh'
-                % (health.BEHIND, leader),
-                'leaderless',
-            )
+        elif leader is not None:
+            self.health.leaderless(leader)
 
 
 def _in_quorum(raw: dict[str, Any]) -> bool:

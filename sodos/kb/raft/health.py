@@ -39,6 +39,9 @@ LOG = logging.getLogger(__name__)
 DIVERGED = "this member's Knowledge Base diverged from the leader's"
 BEHIND = "this member applies nothing of the leader's log"
 UNCHECKED = "this member's Raft files failed their check"
+# A read-only member that hears no leader while its voters name one
+# starts afresh at most this often, in seconds (see leaderless).
+AFRESH_EVERY = 60.0
 
 
 class Health:
@@ -53,6 +56,8 @@ class Health:
         # (heartbeat.STALLED_AFTER), or None.
         self._behind_at: int | None = None
         self._afresh_from: int | None = None
+        # When this member last started afresh for hearing no leader.
+        self._leaderless_afresh_at = float('-inf')
         # Set when this member's files failed their check at start: it
         # replicates afresh and must not vote on its empty log until the
         # leader has removed it from the voters (it may be promoted again
@@ -160,6 +165,28 @@ class Health:
                 '%s: stuck at index %d; replicating afresh' % (BEHIND, index),
                 'behind',
             )
+
+    def leaderless(self, leader: str) -> None:
+        """This read-only member hears no leader while its voters name
+        ``leader``, and they are the voters it follows.
+
+        Its own state keeps it from following: a voter cut off long
+        enough to be replaced raised its term in vain elections; as a
+        read-only member it never gives that term back, and refuses every
+        append of the lower-term leader. It starts afresh, at most once
+        every AFRESH_EVERY seconds: a member cut off from the leader (but
+        not from the member it asks) would otherwise set its files aside
+        every few seconds.
+        """
+        now = time.monotonic()
+        if now - self._leaderless_afresh_at < AFRESH_EVERY:
+            return
+        self._leaderless_afresh_at = now
+        self.replicate_afresh(
+            '%s: no leader heard while %s leads; replicating afresh'
+            % (BEHIND, leader),
+            'leaderless',
+        )
 
     def replicate_afresh(self, problem: str, why: str) -> None:
         """Set this read-only member's files aside and replicate again."""

@@ -60,6 +60,23 @@ PYSYNCOBJ_MAGIC = b'PYSYNCOBJ'
 # runner before it builds a SyncObj: pysyncobj passes only the path).
 _policies: dict[str, str] = {}
 _installed = threading.Lock()
+# The last scan check_files made of each journal, with the file's size and
+# mtime then: the journal opened right after reuses it instead of reading
+# (and checksumming) the whole file a second time.
+_scans: dict[str, tuple[tuple[int, int], Any]] = {}
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    st = os.stat(path)
+    return (st.st_size, st.st_mtime_ns)
+
+
+def _scan(path: str) -> Any:
+    """fmt.scan, or the scan check_files just made of the same file."""
+    stamp, scanned = _scans.pop(os.path.abspath(path), (None, None))
+    if stamp is not None and stamp == _stamp(path):
+        return scanned
+    return fmt.scan(path)
 
 
 class CheckedJournal(pysyncobj_journal.Journal):
@@ -74,7 +91,7 @@ class CheckedJournal(pysyncobj_journal.Journal):
         _convert_pysyncobj_journal(path, self._meta)
         if not os.path.exists(path):
             fmt.replace_file(path, fmt.MAGIC, policy != 'off')
-        self._entries, self._offsets, end = fmt.scan(path)
+        self._entries, self._offsets, end = _scan(path)
         self._meta.load()
         self._fd = os.open(path, os.O_RDWR)
         if os.fstat(self._fd).st_size != end:
@@ -247,7 +264,8 @@ def check_files(journal: str, dump: str) -> list[str]:
             with open(journal, 'rb') as f:
                 own = f.read(len(fmt.MAGIC)) == fmt.MAGIC
             if own:
-                fmt.scan(journal)
+                stamp = _stamp(journal)
+                _scans[os.path.abspath(journal)] = (stamp, fmt.scan(journal))
                 fmt.Meta(journal + '.state', durable=False).load()
         except (JournalCorrupt, OSError) as exc:
             problems.append(str(exc))

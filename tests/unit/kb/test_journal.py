@@ -48,6 +48,25 @@ def test_entries_term_and_vote_survive_a_restart(path):
     assert j.getRaftCommitIndex() == 7
 
 
+def test_the_journal_checked_at_start_is_read_once(path, monkeypatch):
+    written(path)
+    scans = []
+    real_scan = journal_format.scan
+    monkeypatch.setattr(
+        journal_format, 'scan', lambda p: scans.append(p) or real_scan(p)
+    )
+    assert journal.check_files(path, path + '.no-dump') == []
+    j = journal.CheckedJournal(path)
+    assert list(j[:]) == ENTRIES and len(scans) == 1
+    j._destroy()
+    # The check's scan serves one opening only, and only of the same file.
+    journal.check_files(path, path + '.no-dump')
+    with open(path, 'ab') as f:
+        f.write(journal_format.record(b'more', 11, 4))
+    assert len(journal.CheckedJournal(path)) == 11 and len(scans) == 3
+    assert len(journal.CheckedJournal(path)) == 11 and len(scans) == 4
+
+
 def test_truncation_and_compaction_are_on_disk(path):
     j = journal.CheckedJournal(path)
     for entry in ENTRIES:

@@ -46,6 +46,53 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def site_records(
+    name: str,
+    rng: random.Random,
+    region: str,
+    labels: dict[str, str],
+    capacity: tuple[float, float],
+    used_fraction: float,
+    images: Any,
+    flavors: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A site's KB record and its monitoring, as a site publishes them.
+
+    The cost and energy profile is drawn from ``rng``; ``capacity`` is
+    (vCPU, RAM MB), of which ``used_fraction`` runs something sodos does
+    not place.
+    """
+    vcpu, ram = capacity
+    site = {
+        'name': name,
+        'status': 'up',
+        'info': {
+            'profile': {
+                'region': region,
+                'labels': labels,
+                'carbon_intensity': round(rng.uniform(20, 800), 1),
+                'pue': round(rng.uniform(1.1, 1.8), 2),
+                'cost_per_vcpu_hour': round(rng.uniform(0.01, 0.05), 4),
+                'idle_power_kw': round(rng.uniform(2.0, 20.0), 1),
+            }
+        },
+    }
+    monitoring = {
+        'summary': {
+            'api': {'ok': True, 'latency_ms': 10.0},
+            'capacity': {
+                'vcpu': {'total': vcpu, 'used': round(vcpu * used_fraction)},
+                'ram_mb': {'total': ram, 'used': round(ram * used_fraction)},
+                'disk_gb': {'total': 100000.0, 'used': 0.0},
+            },
+            'servers': {},
+            'images': list(images),
+            'flavors': flavors,
+        }
+    }
+    return site, monitoring
+
+
 def instance(seed: int, room: float) -> dict[str, Any]:
     """A federation whose capacity is ``room`` times its demand."""
     rng = random.Random(seed)
@@ -109,33 +156,16 @@ def instance(seed: int, room: float) -> dict[str, Any]:
         if rng.random() < 0.2:
             del flavors[rng.choice(sorted(FLAVORS)[1:])]
         images = [i for i in IMAGES if rng.random() < 0.85] or ['cirros']
-        sites[name] = {
-            'name': name,
-            'status': 'up',
-            'info': {
-                'profile': {
-                    'region': 'r%d' % (i % 3),
-                    'labels': {'zone': 'ab'[i % 2]},
-                    'carbon_intensity': round(rng.uniform(20, 800), 1),
-                    'pue': round(rng.uniform(1.1, 1.8), 2),
-                    'cost_per_vcpu_hour': round(rng.uniform(0.01, 0.05), 4),
-                    'idle_power_kw': round(rng.uniform(2.0, 20.0), 1),
-                }
-            },
-        }
-        monitoring[name] = {
-            'summary': {
-                'api': {'ok': True, 'latency_ms': 10.0},
-                'capacity': {
-                    'vcpu': {'total': vcpu, 'used': round(vcpu * background)},
-                    'ram_mb': {'total': ram, 'used': round(ram * background)},
-                    'disk_gb': {'total': 100000.0, 'used': 0.0},
-                },
-                'servers': {},
-                'images': images,
-                'flavors': flavors,
-            }
-        }
+        sites[name], monitoring[name] = site_records(
+            name,
+            rng,
+            region='r%d' % (i % 3),
+            labels={'zone': 'ab'[i % 2]},
+            capacity=(vcpu, ram),
+            used_fraction=background,
+            images=images,
+            flavors=flavors,
+        )
     return {
         'sites': sites,
         'monitoring': monitoring,

@@ -62,8 +62,7 @@ FLAVORS = {
 CARBON_PRICE = 0.1  # money per kg CO2, as [analyseplan]carbon_price
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+log = _planner_suite.log
 
 
 def federation(
@@ -72,33 +71,16 @@ def federation(
     sites, monitoring = {}, {}
     for i in range(count):
         name = 'site-%03d' % i
-        sites[name] = {
-            'name': name,
-            'status': 'up',
-            'info': {
-                'profile': {
-                    'region': name,
-                    'labels': {},
-                    'carbon_intensity': round(rng.uniform(20, 800), 1),
-                    'pue': round(rng.uniform(1.1, 1.8), 2),
-                    'cost_per_vcpu_hour': round(rng.uniform(0.01, 0.05), 4),
-                    'idle_power_kw': round(rng.uniform(2.0, 20.0), 1),
-                }
-            },
-        }
-        monitoring[name] = {
-            'summary': {
-                'api': {'ok': True, 'latency_ms': 10.0},
-                'capacity': {
-                    'vcpu': {'total': vcpu, 'used': 0.0},
-                    'ram_mb': {'total': ram, 'used': 0.0},
-                    'disk_gb': {'total': 100000.0, 'used': 0.0},
-                },
-                'servers': {},
-                'images': ['cirros'],
-                'flavors': FLAVORS,
-            }
-        }
+        sites[name], monitoring[name] = _planner_suite.site_records(
+            name,
+            rng,
+            region=name,
+            labels={},
+            capacity=(vcpu, ram),
+            used_fraction=0.0,
+            images=['cirros'],
+            flavors=FLAVORS,
+        )
     return {'sites': sites, 'monitoring': monitoring}
 
 

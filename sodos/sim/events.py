@@ -30,6 +30,7 @@ from typing import Any
 from sodos import exception
 from sodos.domain import appliance as appliance_mod
 from sodos.sim import federation
+from sodos.sim import report as report_mod
 from sodos.sim import scenario as scenario_mod
 
 if TYPE_CHECKING:
@@ -63,7 +64,10 @@ def fire(
         run.log('event %s failed: %s' % (event.describe(), exc))
     run.played.append(record)
     run.show_event('%s @%.0f' % (event.describe(), event.at))
-    run.log('[%6.1f s] event: %s' % (t, event.describe()))
+    run.log(
+        '%s event: %s'
+        % (report_mod.clock_label(t, run.started), event.describe())
+    )
 
 
 def crash(

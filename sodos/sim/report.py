@@ -312,19 +312,28 @@ def build(
     return report
 
 
-def progress_line(sample: dict[str, Any], last_event: str) -> str:
+def clock_label(t: float, started: float | None) -> str:
+    """One clock for every progress line: the scenario's.
+
+    Its zero is the moment every member first ran, where events count
+    from (``at:`` in the scenario); before it, the set-up's own time.
+    """
+    if started is None:
+        return '[setup %5.1f s]' % t
+    return '[t = %+7.1f s]' % (t - started)
+
+
+def progress_line(
+    sample: dict[str, Any], last_event: str, started: float | None = None
+) -> str:
     n = sample_mod.counts(sample)
-    return (
-        '[%6.1f s] %-28s sites %d up, %d down | members %d running, '
-        '%d pending'
-        % (
-            sample['t'],
-            (last_event or '-')[:28],
-            n['sites_up'],
-            n['sites_down'],
-            n['running'],
-            n['pending'],
-        )
+    return '%s %-28s sites %d up, %d down | members %d running, %d pending' % (
+        clock_label(sample['t'], started),
+        (last_event or '-')[:28],
+        n['sites_up'],
+        n['sites_down'],
+        n['running'],
+        n['pending'],
     )
 
 
@@ -336,14 +345,14 @@ def summary(report: dict[str, Any]) -> str:
     """The tables printed at the end of a run."""
     parts = []
     table = prettytable.PrettyTable(
-        ['event', 'at', 'members hit', 'detected', 'all running again']
+        ['event', 'at t=', 'members hit', 'detected', 'all running again']
     )
     table.align = 'l'
     for f in report['failures']:
         table.add_row(
             [
                 '%s %s' % (f['action'], ','.join(f['sites'])),
-                '%.1f s' % f['t'],
+                '%+.1f s' % (f['t'] - report.get('started_s', 0.0)),
                 len(f['affected_members']),
                 _seconds(f['detect_s']),
                 _seconds(f['recovery_s'])

@@ -94,7 +94,8 @@ class Runner:
         self.appliance_ids: dict[str, str] = {}  # name -> id
         self.vcpus: dict[str, float] = {}
         self.load_ids: dict[str, list[str]] = {}  # site -> appliance ids
-        self.started = 0.0
+        # When every member first ran (the scenario's zero), None before.
+        self.started: float | None = None
         self.formed = 0.0
         self.fed: federation.LocalFederation | None = None
         self.interrupted = False
@@ -116,7 +117,9 @@ class Runner:
         self.samples.append(taken)
         if taken['t'] - self._last_progress >= PROGRESS_EVERY:
             self._last_progress = taken['t']
-            self.log(report_mod.progress_line(taken, self._last_event))
+            self.log(
+                report_mod.progress_line(taken, self._last_event, self.started)
+            )
         return taken
 
     def show_event(self, what: str) -> None:
@@ -179,7 +182,7 @@ class Runner:
             self.played,
             self.appliances,
             self.vcpus,
-            self.started,
+            self.started if self.started is not None else 0.0,
             extra={
                 'interrupted': self.interrupted,
                 'formed_s': round(self.formed, 3),
@@ -255,7 +258,10 @@ class Runner:
             'all %d sites up' % count,
         )
         self.formed = self.clock()
-        self.log('federation formed in %.1f s' % self.formed)
+        self.log(
+            '%s federation formed'
+            % report_mod.clock_label(self.formed, self.started)
+        )
 
     def _wait(
         self,
@@ -344,18 +350,19 @@ class Runner:
         self.started = self.clock()
         self._last_event = 'all running'
         self.log(
-            'every member running at %.1f s; events count from here'
-            % self.started
+            '%s every member running (set-up took %.1f s); events count '
+            'from here' % (report_mod.clock_label(0.0, 0.0), self.started)
         )
 
     def _play(self, fed: federation.LocalFederation, client: Any) -> None:
         sc = self.scenario
         pending = list(sc.events)
-        last_fired = self.started
+        assert self.started is not None, 'events count from the start'
+        started = last_fired = self.started
         try:
             while True:
                 now = self.clock()
-                while pending and self.started + pending[0].at <= now:
+                while pending and started + pending[0].at <= now:
                     events.fire(self, fed, client, pending.pop(0))
                     last_fired = self.clock()
                 taken = self._sample(client)

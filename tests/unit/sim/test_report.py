@@ -221,3 +221,14 @@ def test_sample_from_kb():
     }
     assert report.site_state(got['sites']['s2']) == 'draining'
     assert 'members 1 running, 2 pending' in report.progress_line(got, 'x')
+
+
+def test_progress_shows_one_clock_the_scenarios():
+    # Before every member first ran: the set-up's time. From then on the
+    # scenario's clock, the one its events' "at:" count on.
+    assert report.clock_label(8.4, None) == '[setup   8.4 s]'
+    assert report.clock_label(14.5, 12.5) == '[t =    +2.0 s]'
+    assert report.clock_label(12.0, 12.5) == '[t =    -0.5 s]'
+    sample_at = {'t': 14.5, 'sites': {}, 'members': {}, 'doubles': []}
+    line = report.progress_line(sample_at, 'crash madrid', started=12.5)
+    assert line.startswith('[t =    +2.0 s] crash madrid ')

@@ -222,8 +222,8 @@ def main() -> int:
     parser.add_argument(
         '--raft-batch',
         action='store_true',
-        help='keep [raft]batch_append_entries on (its default: higher '
-        'throughput, about one heartbeat period per commit)',
+        help='turn [raft]batch_append_entries on (entries wait for the '
+        'next heartbeat: about one heartbeat period per commit)',
     )
     parser.add_argument('--site', help='a running minicloud site to use')
     parser.add_argument('--root', help='the minicloud root of --site')

@@ -133,9 +133,12 @@ OPTS: list[cfg.Opt] = [
     ),
     cfg.BoolOpt(
         'batch_append_entries',
-        default=True,
-        help='Batch log entries per heartbeat: higher throughput, '
-        'latency of about one [raft]heartbeat_period per write.',
+        default=False,
+        help='Hold new log entries until the next heartbeat and send them '
+        'then. Every commit then waits up to one [raft]heartbeat_period '
+        '(two for a write made on a follower). Off (the default), the '
+        'leader sends at once what arrived together, and followers learn '
+        'of a commit at once.',
     ),
     cfg.IntOpt(
         'max_frame_bytes',

@@ -39,7 +39,7 @@ from sodos.kb import query as kbquery
 from sodos.kb.raft import snapshot
 from sodos.kb.raft import writes
 from sodos.kb.raft.consumer import KBConsumer
-from sodos.kb.raft.repair import RepairingSyncObj
+from sodos.kb.raft.eager import EagerSyncObj
 
 LOG = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class RaftRunner:
         self._reader: KBConsumer | None = None
         self.voter = False
         self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self.writes = writes.Writes(self._send)
+        self.writes = writes.Writes(self._send, self._wake)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._status: dict[str, Any] = {}
@@ -113,7 +113,7 @@ class RaftRunner:
     def _build(self, voter: bool, voters: list[str], hold: bool) -> None:
         consumer = KBConsumer(self._on_applied)
         others = sorted(v for v in voters if v != self.address)
-        obj = RepairingSyncObj(
+        obj = EagerSyncObj(
             self.address if voter else None,
             others,
             self._make_conf(voter),
@@ -170,7 +170,14 @@ class RaftRunner:
             return func(self._obj)
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         self._calls.put((func, future))
+        self._wake()
         return future.result(timeout)
+
+    def _wake(self) -> None:
+        """End the tick thread's wait: work was queued for it."""
+        obj = self._obj
+        if obj is not None:
+            obj.wake()
 
     def _run_calls(self) -> None:
         while True:

@@ -76,8 +76,12 @@ class Pending:
 class Writes:
     """Submitted writes until they commit, fail or time out."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(
+        self, send: Send, wake: Callable[[], None] = lambda: None
+    ) -> None:
         self._send_wire = send
+        # Called once a write is queued: the tick thread hands it over.
+        self._wake = wake
         self._outbox: queue.SimpleQueue[Pending] = queue.SimpleQueue()
         self._pending: dict[str, Pending] = {}
         self._scanned_at = 0.0
@@ -92,6 +96,7 @@ class Writes:
             return failed
         pending = Pending(wire, monotonic() + timeout)
         self._outbox.put(pending)
+        self._wake()
         return pending.future
 
     def abandon(self) -> None:

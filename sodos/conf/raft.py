@@ -132,6 +132,14 @@ OPTS: list[cfg.Opt] = [
         'still believes it leads.',
     ),
     cfg.BoolOpt(
+        'observer',
+        default=False,
+        help='Follow the Knowledge Base without being a site: the member '
+        'registers no site record, is never counted or promoted as a '
+        'voter and raises no alert when it stops. For tools that read '
+        'and write the KB in their own process (sodos-sim, benchmarks).',
+    ),
+    cfg.BoolOpt(
         'batch_append_entries',
         default=False,
         help='Hold new log entries until the next heartbeat and send them '

@@ -321,8 +321,9 @@ class LocalFederation:
                 site.kill()
 
     def client_member(self, name: str = 'client') -> Any:
-        """A read-only KB member in this process, joined to the sites:
-        reads and writes the KB with no message bus (stop() it after)."""
+        """An observer KB member in this process, joined to the sites:
+        reads and writes the KB with no message bus, is listed as no site
+        and never votes (stop() it after)."""
         from oslo_config import cfg
 
         from sodos import conf as sodos_conf
@@ -337,6 +338,7 @@ class LocalFederation:
             'password': self.password,
             'join': [s.address for s in self.sites.values()],
             'commit_timeout': 30.0,
+            'observer': True,
             **self.tls_options(name),
         }
         overrides.update(LAN_SETTINGS['raft'])

@@ -193,6 +193,9 @@ class RaftBackend(backend.StateBackend):
 
     def _register(self, bootstrap: bool) -> None:
         """Record this site in the KB once the member has caught up."""
+        if self.conf.raft.observer:
+            self._follow_as_observer()
+            return
         args = {
             'site': self.site,
             'address': self.address,
@@ -220,6 +223,19 @@ class RaftBackend(backend.StateBackend):
             self._registered.set()
             LOG.info('raft: site %s registered at %s', self.site, self.address)
             return
+
+    def _follow_as_observer(self) -> None:
+        """Ready once caught up with a leader; no site record, ever."""
+        while not self._stopping.is_set():
+            status = self.runner.status()
+            if status.get('ready') and status.get('leader'):
+                self._registered.set()
+                LOG.info(
+                    'raft: following the federation as an observer (no '
+                    'site record, never a voter)'
+                )
+                return
+            self._stopping.wait(0.1)
 
     def _name_federation(self) -> None:
         """Propose ``federation.init`` unless the KB has a name already.

@@ -82,6 +82,8 @@ class Health:
 
     def may_vote(self, voters: list[str]) -> bool:
         """Whether the voters the leader gave make this member a voter."""
+        if self.backend.conf.raft.observer:
+            return False
         if self.backend.address in voters:
             return not self.refuses_vote
         if self.refuses_vote:

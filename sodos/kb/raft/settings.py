@@ -85,6 +85,12 @@ def load(conf: cfg.ConfigOpts) -> Settings:
     for peer in join:
         split_address(peer, '[raft]join')
     bind_host = raft.bind_host or host
+    if raft.observer and not join:
+        raise exception.ConfigError(
+            '[raft]observer is set but [raft]join is empty: an observer '
+            'follows a federation and cannot found one; name a member in '
+            '[raft]join'
+        )
     if not raft.password and not raft.insecure_dev_mode:
         raise exception.ConfigError(
             '[raft]password is not set: every member needs the '

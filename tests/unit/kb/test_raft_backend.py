@@ -179,6 +179,66 @@ def test_second_member_joins_and_is_promoted(make_conf, members):
     assert members[0].read('sites')['site-b']['role'] in ('voter', 'readonly')
 
 
+def test_an_observer_writes_but_is_no_site_and_never_a_voter(
+    make_conf, members
+):
+    first_address = ports.free_address()
+    first = started(make_conf(address=first_address, voter_count=3))
+    members.append(settled(first))
+    # The observer joins first: were it a candidate, it would be the
+    # first promoted and the last site below would stay read-only.
+    observer = started(
+        make_conf(
+            site='tool',
+            address=ports.free_address(),
+            join=[first_address],
+            observer=True,
+        )
+    )
+    members.append(observer)
+    for name in ('site-b', 'site-c'):
+        members.append(
+            started(
+                make_conf(
+                    site=name,
+                    address=ports.free_address(),
+                    join=[first_address],
+                )
+            )
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        roles = {n: s['role'] for n, s in first.read('sites').items()}
+        if roles == {'site-a': 'voter', 'site-b': 'voter', 'site-c': 'voter'}:
+            break
+        time.sleep(0.1)
+    assert roles == {'site-a': 'voter', 'site-b': 'voter', 'site-c': 'voter'}
+    assert observer.status().role == 'readonly'
+    from sodos.kb import commands
+
+    done = observer.submit(
+        commands.make(
+            'alert.raise',
+            {
+                'alert_id': 'f' * 32,
+                'site': 'site-a',
+                'kind': 'k',
+                'severity': 'info',
+                'message': 'from a tool',
+            },
+            'tool',
+        )
+    )
+    assert done['created']
+    assert 'f' * 32 in first.read('alerts')
+
+
+def test_an_observer_without_a_federation_to_join_is_refused(make_conf):
+    conf = make_conf(address=ports.free_address(), observer=True)
+    with pytest.raises(exception.ConfigError, match=r'\[raft\]join'):
+        raft_backend.RaftBackend(conf).start()
+
+
 def test_write_without_quorum_fails_with_a_clear_error(make_conf, tmp_path):
     conf = make_conf(
         site='lonely', address=ports.free_address(), commit_timeout=0.5

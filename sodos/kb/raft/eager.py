@@ -48,15 +48,17 @@ class EagerSyncObj(RepairingSyncObj):
     """A SyncObj that sends each tick's new entries in one go."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # Set before the base starts ticking.
+        # Every attribute is set before the base's __init__: pysyncobj
+        # pickles, in each snapshot, the attributes an instance gained
+        # after it (a lock cannot be pickled, and the snapshot fails).
         self._draining = False
         self._send_owed = False
-        super().__init__(*args, **kwargs)
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         # Held while writing to or closing the pipe: a write after the
         # close could land in whatever file reused the descriptor.
         self._wake_lock = threading.Lock()
         self._wake_open = True
+        super().__init__(*args, **kwargs)
         self._poller.subscribe(self._wake_r, self._woken, POLL_EVENT_TYPE.READ)
 
     def wake(self) -> None:

@@ -119,10 +119,33 @@ def test_status_upgrade_check_passes_a_good_config(
     path = config_file(
         raft={'address': '127.0.0.1:9871', 'password': 'secret', **site_tls}
     )
+    db_sync(path)
     done = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
     assert done.returncode == 0, done.stdout
     assert 'Failure' not in done.stdout
     assert 'insecure_dev_mode' not in done.stdout
+
+
+def db_sync(path):
+    synced = run('sodos.cmd.manage', '--config-file', path, 'db', 'sync')
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+
+
+def test_status_upgrade_check_names_a_history_database_never_synced(
+    config_file, site_tls
+):
+    path = config_file(
+        raft={'address': '127.0.0.1:9871', 'password': 'secret', **site_tls}
+    )
+    done = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
+    assert done.returncode == 2, done.stdout
+    text = table_text(done.stdout)
+    assert 'history database schema not current' in text
+    assert 'schema never migrated' in text
+    assert 'run "sodos-manage db sync"' in text
+    db_sync(path)
+    again = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
+    assert again.returncode == 0, again.stdout
 
 
 def table_text(stdout):
@@ -135,6 +158,7 @@ def test_status_upgrade_check_reports_the_dev_mode(config_file):
     path = config_file(
         raft={'address': '127.0.0.1:9871', 'insecure_dev_mode': 'true'}
     )
+    db_sync(path)
     done = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
     assert done.returncode == 1, done.stdout  # a warning
     text = table_text(done.stdout)
@@ -154,6 +178,7 @@ def test_status_upgrade_check_reports_the_dev_mode_even_with_tls(
             **site_tls,
         }
     )
+    db_sync(path)
     done = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
     assert done.returncode == 1, done.stdout
     assert '[raft]insecure_dev_mode is on' in table_text(done.stdout)

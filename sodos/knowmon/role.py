@@ -263,7 +263,7 @@ class KnowMonRole(roles.Role):
         )
         for change, result in zip(changes, results, strict=True):
             if change.status == 'down' and result.get('changed'):
-                # Silence before the decision, plus the commit: how long
+                # The silence the leader saw when it decided: how long
                 # the federation went on believing a dead site alive.
                 instruments.FAILURE_DETECTION_SECONDS.observe(
                     heard.get(change.site, 0.0)

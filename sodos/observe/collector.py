@@ -30,6 +30,7 @@ import collections
 import json
 from collections.abc import Callable
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from typing import Any
 
 from prometheus_client import core
@@ -37,6 +38,9 @@ from prometheus_client import registry
 
 from sodos import exception
 from sodos.identity import model
+
+if TYPE_CHECKING:
+    from sodos.knowmon.rpcapi import KnowMonClient
 
 Family = core.GaugeMetricFamily
 # Action states a dashboard shows even when none are in them.
@@ -174,7 +178,7 @@ class SiteCollector(registry.Collector):
     """The site through this process's KnowMon client, at each scrape."""
 
     def __init__(
-        self, knowmon: Any, files: Callable[[], dict[str, int]]
+        self, knowmon: KnowMonClient, files: Callable[[], dict[str, int]]
     ) -> None:
         self.knowmon = knowmon
         # Bytes of the member's files (sodos.kb.raft.admin.files_on_disk).

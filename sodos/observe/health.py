@@ -23,6 +23,7 @@ balancer by hand), ``allowed_source_ranges`` limits who may ask.
 from __future__ import annotations
 
 from importlib import metadata
+from typing import TYPE_CHECKING
 from typing import Any
 
 from oslo_config import cfg
@@ -30,6 +31,9 @@ from oslo_middleware import healthcheck
 from stevedore import extension
 
 from sodos.observe import checks
+
+if TYPE_CHECKING:
+    from sodos.knowmon.rpcapi import KnowMonClient
 
 
 def not_found(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -51,7 +55,7 @@ class SiteHealthcheck(healthcheck.Healthcheck):
     def __init__(
         self,
         conf: cfg.ConfigOpts,
-        knowmon: Any,
+        knowmon: KnowMonClient,
         database: bool,
         detailed: bool | None = None,
     ) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
+from typing import TYPE_CHECKING
 from typing import Any
 from wsgiref import simple_server
 
@@ -41,6 +42,9 @@ from sodos.kb.raft import admin
 from sodos.observe import collector
 from sodos.observe import health
 
+if TYPE_CHECKING:
+    from sodos.knowmon.rpcapi import KnowMonClient
+
 LOG = log.getLogger(__name__)
 METRICS_PATH = '/metrics'
 HEALTH_PATH = '/healthcheck'
@@ -56,7 +60,7 @@ class _Instruments(prom_registry.Collector):
 
 
 def site_registry(
-    conf: cfg.ConfigOpts, knowmon: Any
+    conf: cfg.ConfigOpts, knowmon: KnowMonClient
 ) -> prom_registry.CollectorRegistry:
     """Everything one process exports, the site read at each scrape."""
     # No describing: the collectors read the KB, not at registration.
@@ -84,7 +88,9 @@ class ObserveApp:
         return health.not_found(environ, start_response)
 
 
-def make_app(conf: cfg.ConfigOpts, knowmon: Any, database: bool) -> Any:
+def make_app(
+    conf: cfg.ConfigOpts, knowmon: KnowMonClient, database: bool
+) -> Any:
     return ObserveApp(
         prometheus_client.make_wsgi_app(site_registry(conf, knowmon)),
         health.SiteHealthcheck(conf, knowmon, database),
@@ -146,7 +152,7 @@ class Listener:
 
 
 def start(
-    conf: cfg.ConfigOpts, knowmon: Any, database: bool
+    conf: cfg.ConfigOpts, knowmon: KnowMonClient | None, database: bool
 ) -> Listener | None:
     """The listener ``[metrics]`` describes, serving; None when off.
 
@@ -155,6 +161,11 @@ def start(
     options = conf.metrics
     if not options.enabled:
         return None
+    if knowmon is None:
+        raise exception.ConfigError(
+            '[metrics]enabled: this process runs no role that reaches '
+            'the KB, there is nothing to report'
+        )
     listener = Listener(
         make_app(conf, knowmon, database),
         options.bind_host,

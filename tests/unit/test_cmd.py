@@ -14,6 +14,7 @@
 
 import os
 import pathlib
+import socket
 import subprocess
 import sys
 
@@ -202,3 +203,17 @@ def test_status_upgrade_check_names_a_certificate_of_another_ca(
     assert '[raft]ssl_cert_file: the certificate in' in text
     assert 'is not signed by the CA in [raft]ssl_ca_file' in text
     assert 'Traceback' not in done.stdout + done.stderr
+
+
+def test_a_metrics_port_in_use_is_one_line_and_status_2(config_file):
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path = config_file(metrics={'enabled': 'true', 'bind_port': port})
+        done = run('sodos.cmd.knowmon', '--config-file', path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        'sodos-knowmon: error: [metrics]bind_host/bind_port: cannot listen '
+        'on 127.0.0.1:%d: Address already in use' % port
+    ]

@@ -84,3 +84,11 @@ def test_a_member_out_of_quorum_makes_it_503(make_app, fed, knowmon, conf):
     assert resp.status_int == 503
     reasons = {r['reason'] for r in resp.json['reasons']}
     assert 'KB member not caught up with a leader' in reasons
+
+
+def test_head_answers_the_status_alone(make_app, fed, conf):
+    app = make_app('noauth')
+    migration.upgrade(conf)
+    resp = webob.Request.blank('/healthcheck', method='HEAD').get_response(app)
+    assert resp.status_int == 204
+    assert resp.body == b''

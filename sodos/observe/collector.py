@@ -187,14 +187,20 @@ class SiteCollector(registry.Collector):
     def collect(self) -> Iterator[Family]:
         try:
             status = self.knowmon.status()
-            kb = self.knowmon.read()
         except exception.SodosError:
             # Said by the gauge; the site's log already says why.
             yield single('sodos_knowmon_up', 0)
             return
         yield single('sodos_knowmon_up', 1)
         yield from raft_families(status)
-        yield from kb_families(kb)
+        try:
+            kb = self.knowmon.read()
+        except exception.SodosError:
+            # A member still catching up has no state to count yet; its
+            # Raft families say where it stands.
+            kb = None
+        if kb is not None:
+            yield from kb_families(kb)
         sizes = self.files()
         yield single('sodos_kb_journal_size_bytes', sizes['journal'])
         yield single('sodos_kb_dump_size_bytes', sizes['dump'])

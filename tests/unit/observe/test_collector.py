@@ -131,6 +131,8 @@ class Fake:
         return self._status
 
     def read(self):
+        if self._kb is None:
+            raise exception.NotReady('not caught up yet')
         return self._kb
 
 
@@ -158,3 +160,11 @@ def test_every_family_made_is_listed_and_named_with_its_unit():
     assert scrape.value(text, 'sodos_kb_dump_size_bytes') == 56
     names = {name for name, _ in scrape.samples(text)}
     assert names == set(collector.METRICS)
+
+
+def test_a_member_catching_up_says_where_it_stands_without_counts():
+    text = expose(Fake({'term': 2, 'role': 'readonly', 'ready': False}))
+    assert scrape.value(text, 'sodos_knowmon_up') == 1
+    assert scrape.value(text, 'sodos_raft_term') == 2
+    assert scrape.value(text, 'sodos_kb_journal_size_bytes') == 0
+    assert not [n for n, _ in scrape.samples(text) if n == 'sodos_sites']

@@ -37,6 +37,7 @@ from sodos.analyseplan import whatif as whatif_mod
 from sodos.api import errors
 from sodos.api import policy
 from sodos.knowmon import rpcapi
+from sodos.observe import health
 
 SERVICES_KEY = 'sodos.services'
 CONTEXT_KEY = 'sodos.context'
@@ -56,7 +57,9 @@ class Services:
     knowmon: rpcapi.KnowMonClient
     enforcer: oslo_policy.Enforcer
     # /healthcheck, by whether the caller may see its details.
-    healthchecks: dict[bool, Any] = dataclasses.field(default_factory=dict)
+    healthchecks: dict[bool, health.SiteHealthcheck] = dataclasses.field(
+        default_factory=dict
+    )
 
     _planner: tuple[Any, planner_mod.Planner] | None = None
     _planning: threading.Lock = dataclasses.field(

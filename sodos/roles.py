@@ -33,6 +33,7 @@ from oslo_config import cfg
 from oslo_log import log
 
 from sodos import exception
+from sodos import instruments
 from sodos import periodic
 
 if typing.TYPE_CHECKING:
@@ -60,6 +61,7 @@ class Loop:
         self._cycle = cycle
         self._periodic = periodic.Periodic(name, self.run_once, interval)
         self._log = log.getLogger('sodos.' + name)
+        self._duration = instruments.ROLE_CYCLE_SECONDS.labels(role=name)
         self.cycles = 0
         self.last_line = ''
         self._last_info = 0.0
@@ -75,6 +77,7 @@ class Loop:
         self._periodic.wake()
 
     def run_once(self) -> str:
+        started = time.monotonic()
         try:
             line = self._cycle()
         except exception.SodosError as exc:
@@ -94,6 +97,7 @@ class Loop:
                 # Same decision as last cycle: still one line, at DEBUG,
                 # so a 1 s loop does not write 86,000 INFO lines a day.
                 self._log.debug(line)
+        self._duration.observe(time.monotonic() - started)
         self.cycles += 1
         self.last_line = line
         return line

@@ -41,6 +41,7 @@ from sodos import conf as sodos_conf  # noqa: E402
 from sodos import exception  # noqa: E402
 from sodos import roleset  # noqa: E402
 from sodos import systemd  # noqa: E402
+from sodos.observe import listener as observe  # noqa: E402
 
 LOG = log.getLogger(__name__)
 # How often the main thread looks at the signal flags.
@@ -142,10 +143,14 @@ class SiteService(service.Service):
         self.started = threading.Event()
         self.error: BaseException | None = None
         self.notifier = systemd.Notifier()
+        self.listener: observe.Listener | None = None
 
     def start(self) -> None:
         try:
             self.roles.start()
+            self.listener = observe.start(
+                self.conf, self.roles.knowmon, _uses_database(self.roles)
+            )
         except BaseException as exc:
             # serve() reports it; raising here would only have the
             # launcher's thread log a traceback at the operator.
@@ -163,6 +168,9 @@ class SiteService(service.Service):
         )
 
     def stop(self, graceful: bool = False) -> None:
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener = None
         self.roles.stop()
         super().stop(graceful)
 
@@ -178,6 +186,12 @@ class SiteService(service.Service):
     @property
     def site(self) -> str:
         return str(self.conf.site_name)
+
+
+def _uses_database(roles: roleset.RoleSet) -> bool:
+    # KnowMon writes the history, the API reads it: their processes
+    # check it. Exec and AnalysePlan never open it.
+    return bool({'knowmon', 'api'} & set(roles.names))
 
 
 class Signals:

@@ -39,6 +39,7 @@ from oslo_config import cfg
 from oslo_log import log
 
 from sodos import exception
+from sodos import instruments
 from sodos import roles
 from sodos.kb import commands
 from sodos.kb import shapes
@@ -163,6 +164,8 @@ class AnalysePlanRole(roles.Role):
         self._alerts(kb, plan)
         decided = time.monotonic()
         failed = self._commit_queued()
+        if not failed:
+            _observe_recoveries(kb.get('sites') or {}, plan, time.time())
         took = time.monotonic() - began
         if took > SLOW_CYCLE:
             LOG.info(
@@ -304,3 +307,15 @@ class AnalysePlanRole(roles.Role):
                     {'alert_id': alert_id, 'reason': 'placed'},
                     None,
                 )
+
+
+def _observe_recoveries(
+    sites: dict[str, Any], plan: planner_mod.Plan, now: float
+) -> None:
+    """How long the members of a down site waited for their new place:
+    from the site's down transition to this committed plan."""
+    for move in plan.moves:
+        site = sites.get(move.from_site or '') or {}
+        changed_at = site.get('status_changed_at')
+        if site.get('status') == 'down' and changed_at is not None:
+            instruments.RECOVERY_SECONDS.observe(max(0.0, now - changed_at))

@@ -22,7 +22,8 @@
    ``[api]auth_strategy = keystone`` (version discovery needs no token);
    with ``noauth`` every request acts as an admin;
 4. the request context (oslo.context) the policy checks read;
-5. the route table (:mod:`sodos.api.handler`).
+5. the route table (:mod:`sodos.api.handler`); ``/healthcheck`` needs
+   no token, and shows its details to a token that passes its policy.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from sodos.api import handler
 from sodos.api import policy
 from sodos.api import util
 from sodos.knowmon import rpcapi
+from sodos.observe import health
 
 LOG = log.getLogger(__name__)
 WSGIApp = Any
@@ -81,7 +83,11 @@ class FaultWrapper:
                     % (type(exc).__name__, _request_id(req)),
                 ),
             )
-        if response.status_int >= 400 and not _ours(response):
+        if (
+            response.status_int >= 400
+            and not _ours(response)
+            and not req.environ.get(util.AS_IS_KEY)
+        ):
             response = _rewrite(req, response)
         with self.lock:
             self.requests += 1
@@ -211,7 +217,10 @@ class AuthGate:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = handler.normalise(environ.get('PATH_INFO') or '/')
-        if path in handler.PUBLIC:
+        if path in handler.PUBLIC or (
+            path in handler.TOKEN_OPTIONAL
+            and not environ.get('HTTP_X_AUTH_TOKEN')
+        ):
             environ[util.CONTEXT_KEY] = oslo_context.RequestContext(
                 request_id=environ.get(util.REQUEST_ID_KEY)
             )
@@ -229,6 +238,12 @@ class Application:
             conf=conf,
             knowmon=knowmon,
             enforcer=policy.make_enforcer(conf),
+            healthchecks={
+                detailed: health.SiteHealthcheck(
+                    conf, knowmon, database=True, detailed=detailed
+                )
+                for detailed in (False, True)
+            },
         )
         dispatcher = handler.Dispatcher(conf.api.max_request_body_size)
         strategy = conf.api.auth_strategy

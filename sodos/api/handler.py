@@ -31,6 +31,7 @@ from sodos.api.handlers import alerts
 from sodos.api.handlers import appliances
 from sodos.api.handlers import catalog
 from sodos.api.handlers import federation
+from sodos.api.handlers import health
 from sodos.api.handlers import history
 from sodos.api.handlers import identity
 from sodos.api.handlers import identity_adoptions
@@ -45,6 +46,7 @@ Handler = Callable[..., webob.Response]
 ROUTES: dict[str, dict[str, Handler]] = {
     '/': {'GET': root.versions},
     '/v1': {'GET': root.versions},
+    '/healthcheck': {'GET': health.show, 'HEAD': health.show},
     '/v1/federation': {'GET': federation.show},
     '/v1/sites': {'GET': sites.list_sites},
     '/v1/sites/{name}': {'GET': sites.show, 'PATCH': sites.update},
@@ -124,6 +126,8 @@ ROUTES: dict[str, dict[str, Handler]] = {
 }
 # Answered without a token: version discovery.
 PUBLIC = frozenset({'/', '/v1'})
+# Answered without a token, and with one checked if one is given.
+TOKEN_OPTIONAL = frozenset({'/healthcheck'})
 
 
 def _pattern(template: str) -> re.Pattern[str]:

@@ -210,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     from sodos import service
     from sodos.api import deploy
     from sodos.knowmon import rpcapi
+    from sodos.observe import listener
 
     try:
         conf = service.prepare(
@@ -217,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         knowmon = rpcapi.KnowMonAPI(conf)
         server = Server.from_conf(conf, deploy.deploy(conf, knowmon))
+        metrics = listener.start(conf, knowmon, database=True)
     except (cfg.Error, exception.SodosError) as exc:
         print('sodos-api: error: %s' % exc, file=sys.stderr)
         return 2
@@ -224,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         server.start()
         LOG.info('sodos-api: serving on %s', server.url)
         signals.stop.wait()
+    if metrics is not None:
+        metrics.stop()
     server.stop()
     knowmon.close()
     return 0

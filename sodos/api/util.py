@@ -37,10 +37,13 @@ from sodos.analyseplan import whatif as whatif_mod
 from sodos.api import errors
 from sodos.api import policy
 from sodos.knowmon import rpcapi
+from sodos.observe import health
 
 SERVICES_KEY = 'sodos.services'
 CONTEXT_KEY = 'sodos.context'
 REQUEST_ID_KEY = 'openstack.request_id'
+# Set by a handler whose error statuses are not the API contract's.
+AS_IS_KEY = 'sodos.as_is'
 # \Z, not $: "$" also matches before a final newline ("here\n").
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}\Z')
 _UUID_HEX = re.compile(r'^[0-9a-f]{32}\Z')
@@ -53,6 +56,10 @@ class Services:
     conf: cfg.ConfigOpts
     knowmon: rpcapi.KnowMonClient
     enforcer: oslo_policy.Enforcer
+    # /healthcheck, by whether the caller may see its details.
+    healthchecks: dict[bool, health.SiteHealthcheck] = dataclasses.field(
+        default_factory=dict
+    )
 
     _planner: tuple[Any, planner_mod.Planner] | None = None
     _planning: threading.Lock = dataclasses.field(

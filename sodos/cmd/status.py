@@ -72,10 +72,21 @@ class Checks(upgradecheck.UpgradeCommands):
             )
         return Result(Code.SUCCESS)
 
+    def _history_schema(self) -> upgradecheck.Result:
+        # The site's own health check says the same: a database that
+        # was never synced answers "no such table" to the history.
+        from sodos.observe import checks
+
+        result = checks.HistoryDatabaseCheck(self.conf, {}).healthcheck(0)
+        if result.available:
+            return Result(Code.SUCCESS)
+        return Result(Code.FAILURE, '%s: %s' % (result.reason, result.details))
+
     _upgrade_checks = (
         ('Configuration values', _values),
         ('Raft settings', _raft_settings),
         ('Raft data directory', _data_dir),
+        ('History database schema', _history_schema),
     )
 
 

@@ -27,6 +27,7 @@ from sodos.conf import identity
 from sodos.conf import image_relay
 from sodos.conf import image_transfer
 from sodos.conf import knowmon
+from sodos.conf import metrics
 from sodos.conf import raft
 from sodos.conf import simulator
 from sodos.conf import site_auth
@@ -46,6 +47,7 @@ MODULES = (
     analyseplan,
     database,
     api,
+    metrics,
 )
 
 

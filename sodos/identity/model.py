@@ -47,6 +47,8 @@ from typing import Any
 # exist before it. Deletions go the other way.
 KINDS = ('domains', 'projects', 'users', 'groups')
 LINKS = ('memberships', 'assignments')
+# The kinds each site maps to its own ids (the ID map, 'idmap').
+MAPPED_KINDS = ('projects', 'users', 'groups')
 SINGULAR = {
     'domains': 'domain',
     'projects': 'project',

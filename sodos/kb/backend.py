@@ -64,6 +64,9 @@ class MemberStatus:
     # [{'address': ..., 'site': ..., 'connected': bool}], as this member
     # sees them; only the leader's view of 'connected' is complete.
     voters: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # The leader's commit index as this member last heard it (None: no
+    # leader heard, or a backend without one).
+    leader_commit_index: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -25,6 +25,7 @@ from typing import Any
 
 from oslo_config import cfg
 
+from sodos import instruments
 from sodos import periodic
 from sodos import roles
 from sodos.kb import backend as kb_backend
@@ -112,8 +113,9 @@ class KnowMonRole(roles.Role):
                 status.term,
                 'in quorum' if status.has_quorum else 'NO QUORUM',
             )
-        changes = self._transitions()
-        done = self._commit(changes)
+        heard = self.backend.liveness()
+        changes = self._transitions(heard)
+        done = self._commit(changes, heard)
         done.extend(self._returns(changes))
         done.extend(self._overloads())
         done.extend(self._divergences())
@@ -217,10 +219,12 @@ class KnowMonRole(roles.Role):
                 )
         return done
 
-    def _transitions(self) -> list[liveness.Transition]:
+    def _transitions(
+        self, heard: dict[str, float]
+    ) -> list[liveness.Transition]:
         return liveness.transitions(
             self.backend.read('sites'),
-            self.backend.liveness(),
+            heard,
             self.conf.knowmon.site_down_timeout,
             self.backend.site,
         )
@@ -239,7 +243,9 @@ class KnowMonRole(roles.Role):
         self._statuses = liveness.statuses(sites)
         return said
 
-    def _commit(self, changes: list[liveness.Transition]) -> list[str]:
+    def _commit(
+        self, changes: list[liveness.Transition], heard: dict[str, float]
+    ) -> list[str]:
         """Commit the transitions together (one replication round: a
         regional outage is marked down at once, not site after site)."""
         results = self.backend.propose_many(
@@ -255,6 +261,13 @@ class KnowMonRole(roles.Role):
                 for change in changes
             ]
         )
+        for change, result in zip(changes, results, strict=True):
+            if change.status == 'down' and result.get('changed'):
+                # The silence the leader saw when it decided: how long
+                # the federation went on believing a dead site alive.
+                instruments.FAILURE_DETECTION_SECONDS.observe(
+                    heard.get(change.site, 0.0)
+                )
         return [
             _said(change, result)
             for change, result in zip(changes, results, strict=True)

@@ -14,6 +14,7 @@
 
 import os
 import pathlib
+import socket
 import subprocess
 import sys
 
@@ -119,10 +120,33 @@ def test_status_upgrade_check_passes_a_good_config(
     path = config_file(
         raft={'address': '127.0.0.1:9871', 'password': 'secret', **site_tls}
     )
+    db_sync(path)
     done = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
     assert done.returncode == 0, done.stdout
     assert 'Failure' not in done.stdout
     assert 'insecure_dev_mode' not in done.stdout
+
+
+def db_sync(path):
+    synced = run('sodos.cmd.manage', '--config-file', path, 'db', 'sync')
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+
+
+def test_status_upgrade_check_names_a_history_database_never_synced(
+    config_file, site_tls
+):
+    path = config_file(
+        raft={'address': '127.0.0.1:9871', 'password': 'secret', **site_tls}
+    )
+    done = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
+    assert done.returncode == 2, done.stdout
+    text = table_text(done.stdout)
+    assert 'history database schema not current' in text
+    assert 'schema never migrated' in text
+    assert 'run "sodos-manage db sync"' in text
+    db_sync(path)
+    again = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
+    assert again.returncode == 0, again.stdout
 
 
 def table_text(stdout):
@@ -135,6 +159,7 @@ def test_status_upgrade_check_reports_the_dev_mode(config_file):
     path = config_file(
         raft={'address': '127.0.0.1:9871', 'insecure_dev_mode': 'true'}
     )
+    db_sync(path)
     done = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
     assert done.returncode == 1, done.stdout  # a warning
     text = table_text(done.stdout)
@@ -154,6 +179,7 @@ def test_status_upgrade_check_reports_the_dev_mode_even_with_tls(
             **site_tls,
         }
     )
+    db_sync(path)
     done = run('sodos.cmd.status', '--config-file', path, 'upgrade', 'check')
     assert done.returncode == 1, done.stdout
     assert '[raft]insecure_dev_mode is on' in table_text(done.stdout)
@@ -177,3 +203,17 @@ def test_status_upgrade_check_names_a_certificate_of_another_ca(
     assert '[raft]ssl_cert_file: the certificate in' in text
     assert 'is not signed by the CA in [raft]ssl_ca_file' in text
     assert 'Traceback' not in done.stdout + done.stderr
+
+
+def test_a_metrics_port_in_use_is_one_line_and_status_2(config_file):
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path = config_file(metrics={'enabled': 'true', 'bind_port': port})
+        done = run('sodos.cmd.knowmon', '--config-file', path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        'sodos-knowmon: error: [metrics]bind_host/bind_port: cannot listen '
+        'on 127.0.0.1:%d: Address already in use' % port
+    ]

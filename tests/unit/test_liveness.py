@@ -10,6 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import prometheus_client
+
 from sodos.knowmon import liveness
 
 
@@ -46,3 +48,26 @@ def test_left_and_unknown_sites_are_ignored():
 
 def test_the_leader_is_always_up():
     assert liveness.transitions(sites(a='up'), {'a': 99.0}, 1.5, 'a') == []
+
+
+def detections():
+    return (
+        prometheus_client.REGISTRY.get_sample_value(
+            'sodos_failure_detection_duration_seconds_count'
+        ),
+        prometheus_client.REGISTRY.get_sample_value(
+            'sodos_failure_detection_duration_seconds_sum'
+        ),
+    )
+
+
+def test_the_leader_times_the_detection_it_commits(knowmon, monkeypatch):
+    backend = knowmon.backend
+    backend.propose('site.register', {'site': 'far', 'address': 'f:1'})
+    monkeypatch.setattr(backend, 'liveness', lambda: {'here': 0.0, 'far': 99})
+    count, total = detections()
+    line = knowmon.cycle()
+    assert 'marked far down' in line
+    assert detections() == (count + 1, total + 99)
+    knowmon.cycle()  # already down: nothing more to time
+    assert detections() == (count + 1, total + 99)

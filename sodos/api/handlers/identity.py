@@ -355,7 +355,7 @@ def status(req: webob.Request) -> webob.Response:
     ident = state(req)
     sites = util.read(req, 'sites') or {}
     alerts = util.read(req, 'alerts') or {}
-    mapped_kinds = ('projects', 'users', 'groups')
+    mapped_kinds = model.MAPPED_KINDS
     desired = {kind: set(ident[kind]) for kind in mapped_kinds}
     total = sum(len(gids) for gids in desired.values())
     rows = []

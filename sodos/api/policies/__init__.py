@@ -21,6 +21,7 @@ from sodos.api.policies import appliance
 from sodos.api.policies import base
 from sodos.api.policies import catalog
 from sodos.api.policies import federation
+from sodos.api.policies import health
 from sodos.api.policies import history
 from sodos.api.policies import identity
 from sodos.api.policies import image
@@ -33,6 +34,7 @@ def list_rules() -> list[policy.RuleDefault]:
         itertools.chain(
             base.list_rules(),
             federation.list_rules(),
+            health.list_rules(),
             site.list_rules(),
             appliance.list_rules(),
             image.list_rules(),

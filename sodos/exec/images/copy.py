@@ -44,6 +44,7 @@ from typing import Any
 from oslo_config import cfg
 
 from sodos import exception
+from sodos import instruments
 from sodos.conf import image_transfer as transfer_conf
 from sodos.exec.images import pull as image_pull
 from sodos.exec.images import relay as image_relay
@@ -191,6 +192,9 @@ class HashingReader:
             )
         self._hash.update(data)
         self.done = total
+        # Counted as received: bytes of a copy that fails its check later
+        # crossed the network all the same.
+        instruments.IMAGE_COPY_BYTES.inc(len(data))
         if total == self.size and not self.verified:
             if self.hexdigest != self.expected_hash:
                 raise HashMismatch(

@@ -100,6 +100,22 @@ def status_text(data: dict[str, Any]) -> str:
     return report.as_text(data)
 
 
+def files_on_disk(conf: cfg.ConfigOpts) -> dict[str, int]:
+    """Bytes of the member's journal and full dump in [raft]data_dir (0
+    for a file not written yet), read from any process of the site."""
+    data_dir = conf.raft.data_dir
+    sizes = {}
+    for name, path in (
+        ('journal', raft_settings.journal_path(data_dir)),
+        ('dump', raft_settings.dump_path(data_dir)),
+    ):
+        try:
+            sizes[name] = os.path.getsize(path)
+        except OSError:
+            sizes[name] = 0
+    return sizes
+
+
 def _no_state_yet(me: Member) -> store.MembershipFile:
     record = store.MembershipFile(me.settings.data_dir)
     if record.load() is not None:

@@ -297,6 +297,7 @@ class RaftBackend(backend.StateBackend):
             has_quorum=self.in_quorum(),
             commit_index=raw.get('commit_index', 0),
             last_applied=raw.get('last_applied', 0),
+            leader_commit_index=raw.get('leader_commit_index'),
             voters=[
                 {
                     'address': a,

@@ -49,11 +49,19 @@ class Settings:
 
     @property
     def journal(self) -> str:
-        return os.path.join(self.data_dir, 'journal')
+        return journal_path(self.data_dir)
 
     @property
     def dump(self) -> str:
-        return os.path.join(self.data_dir, 'dump')
+        return dump_path(self.data_dir)
+
+
+def journal_path(data_dir: str) -> str:
+    return os.path.join(data_dir, 'journal')
+
+
+def dump_path(data_dir: str) -> str:
+    return os.path.join(data_dir, 'dump')
 
 
 def split_address(value: str, option: str) -> tuple[str, int]:

@@ -13,6 +13,7 @@
 """AnalysePlan's cycle on the in-memory KB: plans committed with their
 term, follow-ups, drains and alerts."""
 
+import prometheus_client
 import pytest
 
 from sodos.analyseplan import role as analyseplan_role
@@ -76,6 +77,7 @@ def test_members_of_a_site_down_are_rebuilt_elsewhere(conf, api, fed):
     )
     role = analyseplan_role.AnalysePlanRole(conf, api)
     role.cycle()
+    recovered = recoveries()
     lost = next(s for s in placements(fed).values() if s != 'here')
     fed.propose('site.status', {'site': lost, 'status': 'down'})
     line = role.cycle()
@@ -83,6 +85,16 @@ def test_members_of_a_site_down_are_rebuilt_elsewhere(conf, api, fed):
     where = placements(fed)
     assert lost not in where.values()
     assert len(set(where.values())) == 2
+    # The member's wait for its new place, timed once.
+    assert recoveries() == recovered + 1
+    role.cycle()
+    assert recoveries() == recovered + 1
+
+
+def recoveries():
+    return prometheus_client.REGISTRY.get_sample_value(
+        'sodos_recovery_duration_seconds_count'
+    )
 
 
 def test_unplaceable_member_raises_one_alert_closed_once_placed(

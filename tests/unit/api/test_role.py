@@ -117,10 +117,14 @@ def test_the_policy_rules_are_those_of_the_contract():
         'sodos:alert:ack',
         'sodos:whatif:create',
         'sodos:history:list',
+        'sodos:healthcheck:detail',
     }
     enforcer = policy.get_enforcer()
     enforcer.load_rules()
     assert str(enforcer.rules['sodos:site:drain']) == 'role:admin'
+    assert str(enforcer.rules['sodos:healthcheck:detail']) == (
+        'rule:admin_api'
+    )
 
 
 def test_the_wsgi_module_reads_its_config_from_the_environment(tmp_path):

@@ -34,6 +34,7 @@ GROUPS = {
     'analyseplan',
     'database',
     'api',
+    'metrics',
 }
 
 

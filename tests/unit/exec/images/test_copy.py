@@ -15,6 +15,7 @@
 import hashlib
 import io
 
+import prometheus_client
 import pytest
 
 from sodos.exec.drivers import base as driver
@@ -55,10 +56,18 @@ def test_good_stream_is_passed_on_whole_and_verified(algo):
     reader = image_copy.HashingReader(
         io.BytesIO(DATA), expected(algo=algo), 'image x'
     )
+    copied = copied_bytes()
     assert Recorder(reader).drain() == DATA
     assert reader.verified
     assert reader.error is None
     assert reader.hexdigest == hashlib.new(algo, DATA).hexdigest()
+    assert copied_bytes() == copied + len(DATA)
+
+
+def copied_bytes():
+    return prometheus_client.REGISTRY.get_sample_value(
+        'sodos_image_copy_bytes_total'
+    )
 
 
 def test_short_stream_never_reaches_its_end():

@@ -30,6 +30,7 @@ from sodos.api import errors
 from sodos.api.handlers import alerts
 from sodos.api.handlers import appliances
 from sodos.api.handlers import catalog
+from sodos.api.handlers import dashboard
 from sodos.api.handlers import federation
 from sodos.api.handlers import history
 from sodos.api.handlers import identity
@@ -46,6 +47,9 @@ ROUTES: dict[str, dict[str, Handler]] = {
     '/': {'GET': root.versions},
     '/v1': {'GET': root.versions},
     '/v1/federation': {'GET': federation.show},
+    '/v1/dashboard': {'GET': dashboard.snapshot},
+    dashboard.PAGE: {'GET': dashboard.page},
+    dashboard.STATIC + '/{name}': {'GET': dashboard.asset},
     '/v1/sites': {'GET': sites.list_sites},
     '/v1/sites/{name}': {'GET': sites.show, 'PATCH': sites.update},
     '/v1/sites/{name}/drain': {'POST': sites.drain},
@@ -124,6 +128,16 @@ ROUTES: dict[str, dict[str, Handler]] = {
 }
 # Answered without a token: version discovery.
 PUBLIC = frozenset({'/', '/v1'})
+# Answered without a token, with everything under them: the status
+# page's shell and files, which hold no data.
+PUBLIC_TREES = (dashboard.PAGE,)
+
+
+def is_public(path: str) -> bool:
+    path = normalise(path)
+    return path in PUBLIC or any(
+        path == tree or path.startswith(tree + '/') for tree in PUBLIC_TREES
+    )
 
 
 def _pattern(template: str) -> re.Pattern[str]:

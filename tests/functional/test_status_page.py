@@ -29,6 +29,7 @@ from sodos.sim import statuspage
 from tests.functional.test_analyseplan import SETTINGS
 from tests.functional.test_api import call
 from tests.functional.test_api import wait
+from tests.functional.test_benchmarks import run_benchmark
 
 LOCATIONS = {
     'site-1': '48.85,2.35',
@@ -57,6 +58,7 @@ return {
   ticks: document.querySelectorAll('#timeline .x.axis .tick').length,
   resources: performance.getEntriesByType('resource').map(r => r.name),
   seen: page.seen || {},
+  errors: page.errors || [],
 };
 """
 
@@ -165,6 +167,8 @@ def test_the_status_page_shows_a_killed_site_down(
         # Nothing came from anywhere but the API.
         assert shown['resources']
         assert all(r.startswith(base + '/') for r in shown['resources'])
+        # No script error, nothing refused by the page's CSP.
+        assert shown['errors'] == []
 
         victim = fed.sites[
             sorted(s for s in set(placed.values()) if s != 'site-1')[0]
@@ -190,3 +194,16 @@ def test_the_status_page_shows_a_killed_site_down(
         path = page.screenshot(str(tmp_path / 'status-page.png'))
         print('screenshot of the status page: %s' % path)
         assert os.path.getsize(path) > 0
+        assert _shown(page)['errors'] == []
+
+
+def test_the_benchmark_reports_every_key(chromium):
+    report = run_benchmark(
+        'status_page.py', '--appliances', '3', '--loads', '1'
+    )
+    assert (report['sites'], report['appliances']) == (3, 3)
+    for key in ('page_ready_s', 'baseline_json_s', 'update_lag_s', 'detect_s'):
+        assert isinstance(report[key], float) and report[key] > 0, key
+    assert len(report['page_ready_loads_s']) == 1
+    # The metrics exporter is not part of the status page.
+    assert report['metrics_series'] is None

@@ -20,7 +20,8 @@
  * outside the API: the world map is a packaged Natural Earth outline.
  *
  * For tests and benchmarks, the page keeps window.sodosPage: when it was
- * first completely drawn and when each site's shown state last changed.
+ * first completely drawn, when each site's shown state last changed, and
+ * the errors it met.
  */
 (function () {
   'use strict';
@@ -43,8 +44,17 @@
   var snapshotUrl = body.getAttribute('data-snapshot');
   var staticUrl = body.getAttribute('data-static');
   var page = window.sodosPage = {
-    firstRender: null, renders: 0, world: false, seen: {}
+    firstRender: null, renders: 0, world: false, seen: {}, errors: []
   };
+  // Kept for whoever checks the page: a script error, or anything the
+  // page's Content-Security-Policy refused.
+  window.addEventListener('error', function (e) {
+    page.errors.push(String(e.message));
+  });
+  document.addEventListener('securitypolicyviolation', function (e) {
+    page.errors.push('CSP refused ' + e.blockedURI + ' (' +
+                     e.violatedDirective + ')');
+  });
   var token = window.sessionStorage.getItem('sodos-token');
   var last = null;
 
@@ -124,8 +134,8 @@
       'cy="11" r="10" fill="none" stroke="#000" stroke-dasharray="3,2"/>' +
       '</svg>leader &nbsp; <svg width="22" height="12"><rect width="22" ' +
       'height="12" fill="#c62828" opacity=".35"/></svg>outage ' +
-      '(<b style="color:#c62828">|</b> detected, <b style="color:#1565c0">' +
-      '&#9670;</b> members running elsewhere, <b style="color:#2e7d32">|' +
+      '(<b class="mark-detected">|</b> detected, <b class="mark-replaced">' +
+      '&#9670;</b> members running elsewhere, <b class="mark-recovered">|' +
       '</b> site back up)';
     box.appendChild(marks);
   }

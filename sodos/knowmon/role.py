@@ -170,7 +170,7 @@ class KnowMonRole(roles.Role):
         to_raise, to_close = sitedown.changes(
             self.backend.read('sites'), self.backend.read('alerts')
         )
-        return self._alerts(to_raise, to_close, 'the site is up again')
+        return self._alerts(to_raise, to_close, 'the site is no longer down')
 
     def _overloads(self) -> list[str]:
         knowmon = self.conf.knowmon

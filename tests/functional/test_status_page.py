@@ -54,6 +54,9 @@ return {
   sites: attr('#map g.site', 'data-site'),
   members: attr('#appliances tr[data-member]', 'data-member'),
   alerts: attr('#alerts tr[data-alert-kind]', 'data-alert-kind'),
+  raft: Array.from(document.querySelectorAll('#map g.site')).map(
+      e => [e.getAttribute('data-site'), e.getAttribute('data-leader'),
+            e.getAttribute('data-voter')]),
   countries: document.querySelectorAll('#map path.country').length,
   ticks: document.querySelectorAll('#timeline .x.axis .tick').length,
   resources: performance.getEntriesByType('resource').map(r => r.name),
@@ -164,6 +167,14 @@ def test_the_status_page_shows_a_killed_site_down(
         assert shown['countries'] > 100  # the world map
         assert shown['ticks'] > 2  # the timeline's time axis
         assert all(s[2] == 'up' for s in shown['sites']), shown['sites']
+        fed_view = call(base, 'GET', '/v1/federation')[1]['federation']
+        assert [n for n, leader, _ in shown['raft'] if leader == 'true'] == [
+            fed_view['leader']
+        ]
+        assert (
+            sorted(n for n, _, v in shown['raft'] if v == 'true')
+            == (fed_view['voters'])
+        )
         # Nothing came from anywhere but the API.
         assert shown['resources']
         assert all(r.startswith(base + '/') for r in shown['resources'])

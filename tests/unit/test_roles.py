@@ -60,7 +60,7 @@ def test_knowmon_marks_a_site_heard_again_up(knowmon, conf):
     knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 0.3}
     line = knowmon.cycle()
     assert 'marked far up (heard of again); alert ' in line
-    assert line.endswith('closed: the site is up again')
+    assert line.endswith('closed: the site is no longer down')
     assert knowmon.backend.read('sites')['far']['status'] == 'up'
     assert knowmon.backend.read('alerts') == {}
     [closed] = knowmon.backend.read('closed_alerts').values()
@@ -78,7 +78,7 @@ def test_knowmon_says_a_site_is_back_when_it_registers_again(knowmon, conf):
     knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 0.2}
     line = knowmon.cycle()
     assert 'far is up again (joined); alert ' in line
-    assert line.endswith('closed: the site is up again')
+    assert line.endswith('closed: the site is no longer down')
     assert knowmon.cycle().endswith('no change')
 
 

@@ -210,6 +210,25 @@ def alert_row(alert_id: str, alert: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def federation(
+    status: dict[str, Any], policy: Section, sites: Section
+) -> dict[str, Any]:
+    """The federation: its leader and voters (by site name where known,
+    from a KnowMon's ``status()``), its policy switches and site counts."""
+    voters = sorted(
+        {v.get('site') or v['address'] for v in status.get('voters') or []}
+    )
+    return {
+        'leader': status.get('leader_site') or status.get('leader'),
+        'term': status.get('term', 0),
+        'voters': voters,
+        'voter_count': policy.get('voter_count'),
+        'paused': bool(policy.get('paused')),
+        'consolidate': bool(policy.get('consolidate')),
+        'sites': site_counts(sites),
+    }
+
+
 def site_counts(sites: Section) -> dict[str, int]:
     """How many sites are up and down, of those that have not left."""
     present = [s for s in sites.values() if s.get('status') != 'left']

@@ -16,11 +16,14 @@
     tox -e federation -- --sites 5 --keep-running
 
 Each site is a real ``sodos-site`` process (all roles, the simulator
-Exec driver), talking Raft over TCP on 127.0.0.1. The script waits until
-the federation has formed and shows it; asks for two appliances spread
-over two sites each and shows where the planner put them; crashes a site
-hosting members (SIGKILL) and shows the failure detected and its members
-rebuilt elsewhere; and stops everything it started (also on Ctrl-C).
+Exec driver), talking Raft over TCP on 127.0.0.1, and serves the REST
+API without authentication and the live status page, whose URL is
+printed: open it in a browser to watch the demo (no internet needed).
+The script waits until the federation has formed and shows it; asks for
+two appliances spread over two sites each and shows where the planner
+put them; crashes a site hosting members (SIGKILL) and shows the failure
+detected and its members rebuilt elsewhere; and stops everything it
+started (also on Ctrl-C).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import prettytable
 
 from sodos.kb.raft import report
 from sodos.sim import federation
+from sodos.sim import statuspage
 
 # Short loops, so that the demo moves at a human pace (seconds).
 DEMO_SETTINGS = {
@@ -162,16 +166,28 @@ def _demo_appliances(fed, client, sites: int) -> None:
     )
 
 
+def _add_site(fed: federation.LocalFederation) -> str:
+    """A new site serving the API and the status page: its URL."""
+    site = fed.add_site(start=False)
+    url = statuspage.serve(site)
+    site.start()
+    return url
+
+
 def run(args: argparse.Namespace) -> int:
     root = args.dir or tempfile.mkdtemp(prefix='sodos-federation-')
     print('Starting %d sites under %s ...' % (args.sites, root))
     with federation.LocalFederation(
-        root, voter_count=args.voters, settings=DEMO_SETTINGS
+        root,
+        voter_count=args.voters,
+        settings=DEMO_SETTINGS,
+        roles=('knowmon', 'exec', 'analyseplan', 'api'),
     ) as fed:
-        fed.add_site()
+        pages = [_add_site(fed)]
         fed.wait(lambda r: r['leader'], 30, 'the first site to lead')
         for _ in range(args.sites - 1):
-            fed.add_site()
+            pages.append(_add_site(fed))
+        print('Status page (any site serves it): %s' % pages[0])
         wanted = min(args.voters, args.sites)
         fed.wait(
             lambda r: (
@@ -190,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
             client.stop()
         if args.keep_running:
             print('\nRunning; logs under %s. Ctrl-C stops every site.' % root)
+            print('Status page: %s' % ', '.join(pages))
             try:
                 while True:
                     time.sleep(1)

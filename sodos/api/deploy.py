@@ -216,10 +216,8 @@ class AuthGate:
         self.authenticated = authenticated
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        path = handler.normalise(environ.get('PATH_INFO') or '/')
-        if path in handler.PUBLIC or (
-            path in handler.TOKEN_OPTIONAL
-            and not environ.get('HTTP_X_AUTH_TOKEN')
+        if handler.is_public(
+            environ.get('PATH_INFO') or '/', environ.get('HTTP_X_AUTH_TOKEN')
         ):
             environ[util.CONTEXT_KEY] = oslo_context.RequestContext(
                 request_id=environ.get(util.REQUEST_ID_KEY)

@@ -30,6 +30,7 @@ from sodos.api import errors
 from sodos.api.handlers import alerts
 from sodos.api.handlers import appliances
 from sodos.api.handlers import catalog
+from sodos.api.handlers import dashboard
 from sodos.api.handlers import federation
 from sodos.api.handlers import health
 from sodos.api.handlers import history
@@ -48,6 +49,9 @@ ROUTES: dict[str, dict[str, Handler]] = {
     '/v1': {'GET': root.versions},
     '/healthcheck': {'GET': health.show, 'HEAD': health.show},
     '/v1/federation': {'GET': federation.show},
+    '/v1/dashboard': {'GET': dashboard.snapshot},
+    dashboard.PAGE: {'GET': dashboard.page},
+    dashboard.STATIC + '/{name}': {'GET': dashboard.asset},
     '/v1/sites': {'GET': sites.list_sites},
     '/v1/sites/{name}': {'GET': sites.show, 'PATCH': sites.update},
     '/v1/sites/{name}/drain': {'POST': sites.drain},
@@ -128,6 +132,23 @@ ROUTES: dict[str, dict[str, Handler]] = {
 PUBLIC = frozenset({'/', '/v1'})
 # Answered without a token, and with one checked if one is given.
 TOKEN_OPTIONAL = frozenset({'/healthcheck'})
+# Answered without a token, with everything under them: the status
+# page's shell and files, which hold no data.
+PUBLIC_TREES = (dashboard.PAGE,)
+
+
+def is_public(path: str, token: str | None = None) -> bool:
+    """Whether a request for ``path`` is answered without a token.
+
+    ``token``: the one the request carries; a route where a token is
+    optional is public only without one (a token given is checked).
+    """
+    path = normalise(path)
+    if path in TOKEN_OPTIONAL:
+        return not token
+    return path in PUBLIC or any(
+        path == tree or path.startswith(tree + '/') for tree in PUBLIC_TREES
+    )
 
 
 def _pattern(template: str) -> re.Pattern[str]:

@@ -75,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
         % (sc.name, len(sc.sites), len(sc.appliances), len(sc.events), output)
     )
     started = time.monotonic()
-    runner = runner_mod.Runner(sc, output, _log, keep=args.keep)
+    runner = runner_mod.Runner(
+        sc, output, _log, keep=args.keep, status_page=args.status_page
+    )
     report = runner.run()
     report['wall_s'] = round(time.monotonic() - started, 1)
     write(report, output)
@@ -117,6 +119,12 @@ def parser() -> argparse.ArgumentParser:
     run_cmd.add_argument('scenario', help='the scenario YAML file')
     run_cmd.add_argument(
         '--output', help='where report.json and timeline.html go'
+    )
+    run_cmd.add_argument(
+        '--status-page',
+        action='store_true',
+        help='the first site serves the REST API (noauth) and the live '
+        'status page while the scenario plays; its URL is logged',
     )
     run_cmd.add_argument(
         '--keep',

@@ -36,6 +36,7 @@ from sodos.knowmon import liveness
 from sodos.knowmon import manager
 from sodos.knowmon import overload
 from sodos.knowmon import rpcapi
+from sodos.knowmon import sitedown
 
 LOG = logging.getLogger(__name__)
 # Seconds between two looks for ended actions to prune: each reads every
@@ -117,6 +118,7 @@ class KnowMonRole(roles.Role):
         changes = self._transitions(heard)
         done = self._commit(changes, heard)
         done.extend(self._returns(changes))
+        done.extend(self._site_downs())
         done.extend(self._overloads())
         done.extend(self._divergences())
         done.extend(self._prune_actions())
@@ -165,6 +167,12 @@ class KnowMonRole(roles.Role):
         if not result.get('ok'):
             return ['could not prune actions: %s' % result.get('error')]
         return ['pruned %d ended actions' % result.get('pruned', 0)]
+
+    def _site_downs(self) -> list[str]:
+        to_raise, to_close = sitedown.changes(
+            self.backend.read('sites'), self.backend.read('alerts')
+        )
+        return self._alerts(to_raise, to_close, 'the site is no longer down')
 
     def _overloads(self) -> list[str]:
         knowmon = self.conf.knowmon

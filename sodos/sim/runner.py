@@ -42,6 +42,7 @@ from sodos.sim import ports
 from sodos.sim import report as report_mod
 from sodos.sim import sample as sample_mod
 from sodos.sim import scenario as scenario_mod
+from sodos.sim import statuspage
 
 # Loops short enough that a run moves at a human pace (seconds), as
 # tools/local_federation.py and benchmarks/failover.py use them.
@@ -80,12 +81,15 @@ class Runner:
         log: Callable[[str], None],
         period: float = 0.5,
         keep: bool = False,
+        status_page: bool = False,
     ) -> None:
         self.scenario = scenario
         self.workdir = workdir
         self.log = log
         self.period = period
         self.keep = keep
+        # The first site serves the live status page (noauth).
+        self.status_page = status_page
         self.procs = {s.name: 'running' for s in scenario.sites}
         self.extras: dict[str, dict[str, dict[str, Any]]] = {}
         self.samples: list[dict[str, Any]] = []
@@ -234,6 +238,11 @@ class Runner:
             while local.address in taken:
                 local.address = ports.free_address(low, high)
             taken.add(local.address)
+            if self.status_page and len(fed.sites) == 1:
+                self.extras[site.name], url = statuspage.options(
+                    local, self.extras[site.name]
+                )
+                self.log('status page: %s' % url)
             local.write_config(**self.extras[site.name])
         sites = list(fed.sites.values())
         sites[0].start()

@@ -37,9 +37,12 @@ def test_knowmon_marks_a_silent_site_down_once(knowmon, conf):
     line = knowmon.cycle()
     assert line == (
         'knowmon: leader (term 1), 1 sites up, 1 down, '
-        'marked far down (not heard of for 4.2 s)'
+        'marked far down (not heard of for 4.2 s); '
+        'raised: site far is down: not heard of for 4.2 s'
     )
     assert knowmon.backend.read('sites')['far']['status'] == 'down'
+    [alert] = knowmon.backend.read('alerts').values()
+    assert (alert['kind'], alert['site']) == ('site_down', 'far')
     applied = knowmon.backend.status().last_applied
     for _ in range(3):
         assert knowmon.cycle() == (
@@ -55,8 +58,13 @@ def test_knowmon_marks_a_site_heard_again_up(knowmon, conf):
     knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 9.0}
     knowmon.cycle()
     knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 0.3}
-    assert knowmon.cycle().endswith('marked far up (heard of again)')
+    line = knowmon.cycle()
+    assert 'marked far up (heard of again); alert ' in line
+    assert line.endswith('closed: the site is no longer down')
     assert knowmon.backend.read('sites')['far']['status'] == 'up'
+    assert knowmon.backend.read('alerts') == {}
+    [closed] = knowmon.backend.read('closed_alerts').values()
+    assert (closed['kind'], closed['site']) == ('site_down', 'far')
 
 
 def test_knowmon_says_a_site_is_back_when_it_registers_again(knowmon, conf):
@@ -68,7 +76,9 @@ def test_knowmon_says_a_site_is_back_when_it_registers_again(knowmon, conf):
     assert 'marked far down' in knowmon.cycle()
     knowmon.backend.propose('site.register', {'site': 'far', 'address': 'h:2'})
     knowmon.backend.liveness = lambda: {'here': 0.0, 'far': 0.2}
-    assert knowmon.cycle().endswith('far is up again (joined)')
+    line = knowmon.cycle()
+    assert 'far is up again (joined); alert ' in line
+    assert line.endswith('closed: the site is no longer down')
     assert knowmon.cycle().endswith('no change')
 
 

@@ -26,21 +26,10 @@ def show(req: webob.Request) -> webob.Response:
     svc = util.services(req)
     with util.knowmon_errors(svc.site):
         status = svc.knowmon.status()
-    policy = util.read(req, 'policy')
-    sites = util.read(req, 'sites')
-    voters = sorted(
-        {v.get('site') or v['address'] for v in status.get('voters') or []}
-    )
     return util.respond(
         {
-            'federation': {
-                'leader': status.get('leader_site') or status.get('leader'),
-                'term': status.get('term', 0),
-                'voters': voters,
-                'voter_count': policy.get('voter_count'),
-                'paused': bool(policy.get('paused')),
-                'consolidate': bool(policy.get('consolidate')),
-                'sites': readmodel.site_counts(sites),
-            }
+            'federation': readmodel.federation(
+                status, util.read(req, 'policy'), util.read(req, 'sites')
+            )
         }
     )

@@ -20,6 +20,7 @@ from sodos.api.policies import alert
 from sodos.api.policies import appliance
 from sodos.api.policies import base
 from sodos.api.policies import catalog
+from sodos.api.policies import dashboard
 from sodos.api.policies import federation
 from sodos.api.policies import health
 from sodos.api.policies import history
@@ -39,6 +40,7 @@ def list_rules() -> list[policy.RuleDefault]:
             appliance.list_rules(),
             image.list_rules(),
             catalog.list_rules(),
+            dashboard.list_rules(),
             alert.list_rules(),
             whatif.list_rules(),
             history.list_rules(),

@@ -91,6 +91,7 @@ def test_the_policy_rules_are_those_of_the_contract():
     }
     assert names == {
         'sodos:federation:get',
+        'sodos:dashboard:get',
         'sodos:site:list',
         'sodos:site:get',
         'sodos:site:drain',

@@ -19,6 +19,7 @@ import webob
 from sodos import readmodel
 from sodos.api import util
 from sodos.api.policies import federation as policies
+from sodos.kb import failure_domains
 
 
 def show(req: webob.Request) -> webob.Response:
@@ -41,6 +42,7 @@ def show(req: webob.Request) -> webob.Response:
                 'paused': bool(policy.get('paused')),
                 'consolidate': bool(policy.get('consolidate')),
                 'sites': readmodel.site_counts(sites),
+                'failure_domains': failure_domains.summary(voters, sites),
             }
         }
     )

@@ -195,8 +195,17 @@ def _as_decision(view: View, change: spread.Change | None) -> Decision | None:
 
 
 def _spread_candidates(view: View) -> list[tuple[str, str]]:
+    """The candidates as (address, region), oldest first.
+
+    A swap is no emergency: a member whose promotion failed lately is
+    left out of it, or its every failure would be a change of the voters
+    undone again, twice a second.
+    """
+    complete = len(view.voters) >= view.voter_count
     found = []
     for name in _candidates(view):
+        if complete and name in view.avoid:
+            continue
         address = view.sites[name]['address']
         region = failure_domains.region_of(name, view.sites[name])
         found.append((address, region))

@@ -84,23 +84,13 @@ def best_add(
     return max(candidates, key=lambda c: score(base + [c[1]]))
 
 
-def best_remove(
-    voters: Mapping[str, str],
-    leader: str,
-    prefer: frozenset[str] = frozenset(),
-) -> str | None:
+def best_remove(voters: Mapping[str, str], leader: str) -> str | None:
     """The voter whose removal leaves the best spread; never the leader.
-
-    ``prefer``: keys removed first whatever the spread (voters that are
-    not connected count for nothing).
-    """
+    Ties go to the first key in order."""
     keys = sorted(k for k in voters if k != leader)
     if not keys:
         return None
-    return max(
-        keys,
-        key=lambda k: (k in prefer, score(_regions(voters, k))),
-    )
+    return max(keys, key=lambda k: score(_regions(voters, k)))
 
 
 def next_change(

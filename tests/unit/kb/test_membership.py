@@ -265,3 +265,12 @@ def test_shrinking_removes_a_disconnected_voter_first():
     )
     assert (decision.kind, decision.site) == ('remove', 'd')
     assert decision.why == '4 voters of 3 wanted; it is not connected'
+
+
+def test_no_swap_for_a_member_whose_promotion_failed_lately():
+    sites = in_regions(all_sites((A, B, C)), a='eu', b='eu', c='us', d='ap')
+    heard = {'d': 0.1}
+    decision = membership.decide(
+        view({A, B, C}, sites=sites, heard=heard, lag={'d': 0}, avoid={'d'})
+    )
+    assert decision is None

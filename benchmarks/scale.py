@@ -18,16 +18,22 @@
 Plays ``examples/edge-100.yaml`` with sodos-sim's runner (its loops and
 WAN-like timeouts for every size): 100 ``sodos-site`` processes in 10
 regions, 1,000 appliances of two m1.tiny servers with spread 2, and an
-outage of the last region (10 sites). ``--sites N`` plays the same shape
-with N sites, ``--appliances-per-site`` appliances per site and the last
-``--outage`` sites (default N/10) failing together.
+outage of the region of the founding site (10 sites). That region holds
+a voter whatever order the others join in (the voters are spread over
+regions, and a swap never takes a region's last voter), and the leader
+unless an election moved it. ``--sites N`` plays the same shape with N
+sites, ``--appliances-per-site`` appliances per site and ``--outage``
+sites (default N/10) failing together.
 
 Measured: ``formed_s`` (start to every site up), ``converged_s`` (start
 to every member ACTIVE), ``regional_outage_detect_s`` (SIGKILL of the
 region to every one of its sites marked down), and
 ``regional_outage_recovery_s`` (to every member that was there ACTIVE
-elsewhere); and, sampled every second with psutil, the peak RSS of one
-site process (``rss_per_site_mb_max``) and of all of them at once
+elsewhere), through the loss of the failed region's voter; which voters
+and whether the leader were in the failed region just before the outage
+(``failed_region_voters``, ``failed_region_led``); and, sampled every
+second with psutil, the peak RSS of one site process
+(``rss_per_site_mb_max``) and of all of them at once
 (``rss_total_mb``), their CPU time and the runner's own RSS. Progress
 goes to stderr; the last line of stdout is one JSON object.
 """
@@ -68,15 +74,21 @@ def log(message: str) -> None:
 
 
 def scaled(
-    sites: int, per_site: int, outage: int, recover_after: float
+    sites: int,
+    per_site: int,
+    outage: int,
+    recover_after: float,
 ) -> dict[str, Any]:
     """edge-100's scenario with ``sites`` sites: the other regions share
-    ``sites - outage`` sites, the last region (which fails) ``outage``."""
+    ``sites - outage`` sites, the region that fails ``outage``; it joins
+    first, with the founding site."""
     with open(EDGE_100, encoding='utf-8') as f:
         data = yaml.safe_load(f)
     data = copy.deepcopy(data)
     regions = data['sites']
-    *others, failing = regions
+    crashed = data['events'][0]['region']
+    failing = next(e for e in regions if e['region'] == crashed)
+    others = [e for e in regions if e is not failing]
     rest = sites - outage
     used = others[: max(1, min(len(others), rest))]
     entries = []
@@ -84,7 +96,8 @@ def scaled(
         share = rest // len(used) + (1 if n < rest % len(used) else 0)
         if share:
             entries.append(dict(entry, count=share))
-    entries.append(dict(failing, count=outage))
+    # Sites join in this order, the first one founding the federation.
+    entries.insert(0, dict(failing, count=outage))
     data['sites'] = entries
     data['name'] = 'edge-%d' % sites
     half = max(1, sites * per_site // 2)
@@ -99,9 +112,15 @@ def scaled(
 class Watch(threading.Thread):
     """Peak RSS and CPU time of the site processes, every second."""
 
-    def __init__(self, runner: runner_mod.Runner) -> None:
+    def __init__(
+        self, runner: runner_mod.Runner, failing: set[str] | None = None
+    ) -> None:
         super().__init__(daemon=True)
         self.runner = runner
+        # The sites of the region that fails, and the federation's report
+        # last seen while they all ran: who voted and led there.
+        self.failing = failing or set()
+        self.before_outage: dict[str, Any] = {}
         self.stop_event = threading.Event()
         self.rss_max: dict[int, float] = {}
         self.cpu: dict[int, float] = {}
@@ -123,6 +142,8 @@ class Watch(threading.Thread):
                 continue
             rss_now = self._sample(list(fed.sites.values()))
             ticks += 1
+            if ticks % 5 == 0:
+                self._voters(fed)
             if rss_now and ticks % TIMELINE_EVERY == 0:
                 self._mark(time.monotonic() - started, rss_now)
 
@@ -152,6 +173,20 @@ class Watch(threading.Thread):
             self.journal_max = max(self.journal_max, journal / MB)
         self.total_max = max(self.total_max, total)
         return rss_now
+
+    def _voters(self, fed: Any) -> None:
+        local = [fed.sites.get(name) for name in self.failing]
+        if not local or not all(site and site.running for site in local):
+            return
+        try:
+            report = fed.report()
+        except exception.SodosError:
+            return
+        voting = {v.get('site') for v in report['voters']}
+        self.before_outage = {
+            'voters': sorted(voting & self.failing),
+            'led': report.get('leader_site') in self.failing,
+        }
 
     def _mark(self, t: float, rss_now: dict[int, float]) -> None:
         """Where the memory of the biggest site process goes, now."""
@@ -188,12 +223,16 @@ def main() -> int:
     if args.sites < 3 or not 1 <= outage <= args.sites - 2:
         parser.error('need --sites >= 3 and 2 sites left after the outage')
     data = scaled(
-        args.sites, args.appliances_per_site, outage, args.recover_after
+        args.sites,
+        args.appliances_per_site,
+        outage,
+        args.recover_after,
     )
     sc = scenario_mod.parse(yaml.safe_dump(data), 'edge-%d' % args.sites)
     workdir = tempfile.mkdtemp(prefix='sodos-scale-')
     runner = runner_mod.Runner(sc, workdir, log, keep=args.keep)
-    watch = Watch(runner)
+    crashed = data['events'][0]['region']
+    watch = Watch(runner, {s.name for s in sc.sites if s.region == crashed})
 
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -230,6 +269,9 @@ def main() -> int:
         'appliances': len(sc.appliances),
         'members': report['members'],
         'outage_sites': outage,
+        'failed_region': data['events'][0]['region'],
+        'failed_region_voters': watch.before_outage.get('voters'),
+        'failed_region_led': watch.before_outage.get('led'),
         'formed_s': report['formed_s'],
         'converged_s': round(report['started_s'], 3),
         'members_hit': len(failure.get('affected_members', [])),

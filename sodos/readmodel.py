@@ -27,6 +27,7 @@ from typing import Any
 
 from sodos.domain import appliance as appliance_mod
 from sodos.domain import imageview
+from sodos.kb import failure_domains
 from sodos.kb import shapes
 
 Section = dict[str, Any]
@@ -214,7 +215,8 @@ def federation(
     status: dict[str, Any], policy: Section, sites: Section
 ) -> dict[str, Any]:
     """The federation: its leader and voters (by site name where known,
-    from a KnowMon's ``status()``), its policy switches and site counts."""
+    from a KnowMon's ``status()``), its policy switches, site counts and
+    the failure domains (regions) its voters sit in."""
     voters = sorted(
         {v.get('site') or v['address'] for v in status.get('voters') or []}
     )
@@ -226,6 +228,7 @@ def federation(
         'paused': bool(policy.get('paused')),
         'consolidate': bool(policy.get('consolidate')),
         'sites': site_counts(sites),
+        'failure_domains': failure_domains.summary(voters, sites),
     }
 
 

@@ -28,7 +28,9 @@ GROUP = cfg.OptGroup(
 OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         'region',
-        help='Region name appliances may ask for (default: the site name).',
+        help='Region name appliances may ask for, and the failure domain '
+        'the leader spreads the voters over: sites that fail together '
+        'should share it (default: the site name, a domain of its own).',
     ),
     cfg.StrOpt(
         'location',

@@ -166,6 +166,7 @@ class Controller:
         with self._locked('remove %s' % decision.site):
             self._change('remove', decision.address)
             self._do_record(decision)
+        LOG.info('membership: %s demoted: %s', decision.site, decision.why)
 
     def _do_add(self, decision: membership.Decision) -> None:
         address = decision.address
@@ -202,6 +203,7 @@ class Controller:
                 self._change('remove', address)
                 raise
             self._do_record(decision)
+        LOG.info('membership: %s promoted: %s', decision.site, decision.why)
 
     # -- helpers ---------------------------------------------------------
 

@@ -19,13 +19,18 @@ the Raft leader only. Each cycle it decides at most one membership change
 out under a replicated lock, waiting for each step to commit before the
 next: pysyncobj does not serialise membership changes itself
 (doc/source/contributor/design-notes.rst,
-"One membership change at a time").
+"One membership change at a time"). Which members vote is spread over
+regions (:mod:`sodos.kb.raft.spread`), so that no region's outage takes
+the quorum when the federation has the regions to avoid it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
+
+from sodos.kb import failure_domains
+from sodos.kb.raft import spread
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,8 +95,8 @@ def decide(view: View) -> Decision | None:
         _record_roles(view)
         or _remove_left(view)
         or _replace_lost(view)
-        or _promote(view)
         or _shrink(view)
+        or _grow_or_spread(view)
     )
 
 
@@ -167,34 +172,85 @@ def _candidates(view: View) -> list[str]:
     return found
 
 
-def _promote(view: View) -> Decision | None:
-    if len(view.voters) >= view.voter_count:
+def _region(view: View, address: str) -> str:
+    name = _site_of(view, address)
+    if name is None:
+        return address
+    return failure_domains.region_of(name, view.sites[name])
+
+
+def _voter_regions(view: View) -> dict[str, str]:
+    return {a: _region(view, a) for a in view.voters}
+
+
+def _as_decision(view: View, change: spread.Change | None) -> Decision | None:
+    if change is None:
         return None
-    # Only grow while every voter is there: a new configuration that
-    # counts a dead voter can lose its quorum.
-    if view.voters - view.connected - {view.leader}:
-        return None
+    return Decision(
+        change.kind,
+        _site_of(view, change.key) or change.key,
+        change.key,
+        change.why,
+    )
+
+
+def _spread_candidates(view: View) -> list[tuple[str, str]]:
+    """The candidates as (address, region), oldest first.
+
+    A swap is no emergency: a member whose promotion failed lately is
+    left out of it, or its every failure would be a change of the voters
+    undone again, twice a second.
+    """
+    complete = len(view.voters) >= view.voter_count
+    found = []
     for name in _candidates(view):
-        return Decision(
-            'add',
-            name,
-            view.sites[name]['address'],
-            '%d voters of %d wanted' % (len(view.voters), view.voter_count),
-        )
-    return None
+        if complete and name in view.avoid:
+            continue
+        address = view.sites[name]['address']
+        region = failure_domains.region_of(name, view.sites[name])
+        found.append((address, region))
+    return found
+
+
+def _all_voters_there(view: View) -> bool:
+    """Every voter connected and applying: a new configuration that
+    counts a dead voter can lose its quorum."""
+    missing = view.voters - view.connected - {view.leader}
+    return not missing and not (view.stalled & view.voters)
+
+
+def _grow_or_spread(view: View) -> Decision | None:
+    """Promote up to the wanted count, or swap a voter for a member of
+    a region that needs one: the add now, the removal (:func:`_shrink`)
+    once the add committed, so the count never falls short meanwhile."""
+    if len(view.voters) > view.voter_count or not _all_voters_there(view):
+        return None
+    return _as_decision(
+        view,
+        spread.next_change(
+            _voter_regions(view),
+            _spread_candidates(view),
+            view.voter_count,
+            view.leader,
+        ),
+    )
 
 
 def _shrink(view: View) -> Decision | None:
     if len(view.voters) <= view.voter_count:
         return None
-    extra = sorted(
-        view.voters - {view.leader},
-        key=lambda a: (a in view.connected, a),
-    )
-    address = extra[0]
-    return Decision(
-        'remove',
-        _site_of(view, address) or address,
-        address,
-        '%d voters of %d wanted' % (len(view.voters), view.voter_count),
+    # A voter that is not connected goes first: it counts for nothing.
+    for address in sorted(view.voters - view.connected - {view.leader}):
+        return Decision(
+            'remove',
+            _site_of(view, address) or address,
+            address,
+            '%d voters of %d wanted; it is not connected'
+            % (len(view.voters), view.voter_count),
+        )
+    return _as_decision(
+        view,
+        spread.next_change(
+            _voter_regions(view), [], view.voter_count, view.leader
+        ),
     )

@@ -19,6 +19,7 @@ from typing import Any
 import prettytable
 
 from sodos import exception
+from sodos.kb import failure_domains
 from sodos.kb.raft import control
 
 
@@ -73,6 +74,10 @@ def summarise(local: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
         'has_quorum': seen.get('has_quorum'),
         'commit_index': seen.get('commit_index'),
         'voters': seen['voters'],
+        'failure_domains': failure_domains.summary(
+            [v.get('site') or v['address'] for v in seen['voters']],
+            view['sites'],
+        ),
         'members': members,
     }
 
@@ -93,6 +98,19 @@ def as_text(report: dict[str, Any]) -> str:
             sum(1 for v in report['voters'] if v['connected']),
         ),
     ]
+    domains = report['failure_domains']
+    lines.append(
+        'Regions:     %s'
+        % (
+            ', '.join(
+                '%s (%s)' % (region, ', '.join(held))
+                for region, held in domains['voter_regions'].items()
+            )
+            or 'none'
+        )
+    )
+    if domains['warning']:
+        lines.append('Warning:     %s' % domains['warning'])
     if report['asked'].get('problem'):
         lines.append('Problem:     %s' % report['asked']['problem'])
     table = prettytable.PrettyTable(

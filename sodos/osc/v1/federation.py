@@ -10,8 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``openstack sodos federation show``: who leads, who votes, how
-many sites are up."""
+"""``openstack sodos federation show``: who leads, who votes, in which
+regions, how many sites are up."""
 
 from __future__ import annotations
 
@@ -22,7 +22,20 @@ from osc_lib.command import command
 
 from sodos.osc.v1 import common
 
-ORDER = ('leader', 'term', 'voters', 'voter_count', 'paused', 'consolidate')
+ORDER = (
+    'leader',
+    'term',
+    'voters',
+    'voter_count',
+    'voter_regions',
+    'regions',
+    'majority_region',
+    'warning',
+    'paused',
+    'consolidate',
+)
+# The API's failure_domains block, shown as fields of their own.
+DOMAIN_FIELDS = ('voter_regions', 'regions', 'majority_region', 'warning')
 
 
 class ShowFederation(command.ShowOne):
@@ -31,6 +44,11 @@ class ShowFederation(command.ShowOne):
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
         federation = dict(common.api(self.app).federation())
         sites = federation.pop('sites', None) or {}
+        domains = federation.pop('failure_domains', None)
+        # An older API has no such block: nothing to show then.
+        if domains is not None:
+            for key in DOMAIN_FIELDS:
+                federation[key] = domains.get(key)
         for state in ('up', 'down', 'total'):
             federation['sites_%s' % state] = sites.get(state)
         return common.show(federation, ORDER)

@@ -114,6 +114,12 @@ def test_federation(client):
         'paused': False,
         'consolidate': False,
         'sites': {'up': 3, 'down': 0, 'total': 3},
+        'failure_domains': {
+            'voter_regions': {'here': ['here']},
+            'regions': 3,
+            'majority_region': 'here',
+            'warning': 'an outage of region here takes the quorum with it',
+        },
     }
 
 

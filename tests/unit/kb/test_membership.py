@@ -206,3 +206,71 @@ def test_keeps_a_stuck_voter_while_removing_it_loses_the_quorum():
         )
         is None
     )
+
+
+def in_regions(sites, **regions):
+    for name, region in regions.items():
+        sites[name]['info'] = {'profile': {'region': region}}
+    return sites
+
+
+def test_promotes_a_member_of_a_region_without_a_voter():
+    # Join order alone would make b the next voter.
+    sites = in_regions(all_sites((A, B)), a='eu', b='eu', c='eu', d='us')
+    heard = {'b': 0.1, 'c': 0.1, 'd': 0.1}
+    lag = {'b': 0, 'c': 0, 'd': 0}
+    decision = membership.decide(
+        view({A, B}, sites=sites, heard=heard, lag=lag)
+    )
+    assert (decision.kind, decision.site) == ('add', 'd')
+    assert decision.why == 'region us holds no voter; 2 voters of 3 wanted'
+
+
+def test_swaps_a_voter_out_of_a_region_that_takes_the_quorum():
+    sites = in_regions(all_sites((A, B, C)), a='eu', b='eu', c='us', d='ap')
+    heard = {'d': 0.1}
+    decision = membership.decide(
+        view({A, B, C}, sites=sites, heard=heard, lag={'d': 0})
+    )
+    assert (decision.kind, decision.site) == ('add', 'd')
+    # The add committed: the voter of the crowded region that does not
+    # lead steps down.
+    sites['d']['role'] = 'voter'
+    decision = membership.decide(
+        view({A, B, C, D}, sites=sites, heard=heard, lag={'d': 0})
+    )
+    assert (decision.kind, decision.site) == ('remove', 'b')
+    assert decision.why == '4 voters of 3 wanted; region eu holds 2'
+
+
+def test_no_swap_while_a_voter_is_missing():
+    sites = in_regions(all_sites((A, B, C)), a='eu', b='eu', c='us', d='ap')
+    decision = membership.decide(
+        view(
+            {A, B, C},
+            connected={C},
+            sites=sites,
+            heard={'d': 0.1},
+            lag={'d': 0},
+            disconnected_for={B: 1.0},
+        )
+    )
+    assert decision is None
+
+
+def test_shrinking_removes_a_disconnected_voter_first():
+    sites = in_regions(all_sites((A, B, C, D)), a='eu', b='us', c='us', d='ap')
+    decision = membership.decide(
+        view({A, B, C, D}, connected={B, C}, sites=sites)
+    )
+    assert (decision.kind, decision.site) == ('remove', 'd')
+    assert decision.why == '4 voters of 3 wanted; it is not connected'
+
+
+def test_no_swap_for_a_member_whose_promotion_failed_lately():
+    sites = in_regions(all_sites((A, B, C)), a='eu', b='eu', c='us', d='ap')
+    heard = {'d': 0.1}
+    decision = membership.decide(
+        view({A, B, C}, sites=sites, heard=heard, lag={'d': 0}, avoid={'d'})
+    )
+    assert decision is None

@@ -31,6 +31,16 @@ def test_federation_status(run, api):
                 'paused': False,
                 'consolidate': True,
                 'sites': {'up': 2, 'down': 1, 'total': 3},
+                'failure_domains': {
+                    'voter_regions': {
+                        'fr': ['lyon', 'paris'],
+                        'de': ['berlin'],
+                    },
+                    'regions': 2,
+                    'majority_region': 'fr',
+                    'warning': '3 voters but only 2 region(s): an outage '
+                    'of region fr takes the quorum with it',
+                },
             }
         },
     )
@@ -46,9 +56,15 @@ def test_federation_status(run, api):
         'sites_up': 2,
         'sites_down': 1,
         'sites_total': 3,
+        'voter_regions': {'fr': ['lyon', 'paris'], 'de': ['berlin']},
+        'regions': 2,
+        'majority_region': 'fr',
+        'warning': '3 voters but only 2 region(s): an outage of region fr '
+        'takes the quorum with it',
     }
     table = run('sodos', 'federation', 'show')
     assert 'berlin, lyon, paris' in table.stdout
+    assert 'only 2 region(s)' in table.stdout
     value = run('sodos', 'federation', 'show', '-f', 'value', '-c', 'leader')
     assert value.stdout == 'paris\n'
 

@@ -41,10 +41,10 @@ from typing import Any
 
 from pysyncobj.poller import POLL_EVENT_TYPE
 
-from sodos.kb.raft.repair import RepairingSyncObj
+from sodos.kb.raft.matching import MatchingSyncObj
 
 
-class EagerSyncObj(RepairingSyncObj):
+class EagerSyncObj(MatchingSyncObj):
     """A SyncObj that sends each tick's new entries in one go."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

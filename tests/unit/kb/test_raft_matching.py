@@ -1,0 +1,99 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""A follower truncates its log only where it conflicts
+(sodos.kb.raft.matching), fed append-entries by hand."""
+
+import pytest
+from pysyncobj import SyncObjConf
+
+from sodos.kb.raft.matching import MatchingSyncObj
+from sodos.sim import ports
+
+A, B, C = (b'a', 2, 1), (b'b', 3, 1), (b'c', 4, 1)
+
+
+class Follower:
+    def __init__(self):
+        self.obj = MatchingSyncObj(
+            None, [ports.free_address()], SyncObjConf(autoTick=False)
+        )
+        self.leader = next(iter(self.obj._SyncObj__otherNodes))
+        self.answers = []
+        self.obj._SyncObj__transport.send = lambda n, m: self.answers.append(m)
+
+    def append(self, prev, prev_term, entries, commit=0, term=1):
+        self.obj._SyncObj__onMessageReceived(
+            self.leader,
+            {
+                'type': 'append_entries',
+                'term': term,
+                'commit_index': commit,
+                'prevLogIdx': prev,
+                'prevLogTerm': prev_term,
+                'entries': list(entries),
+            },
+        )
+        return self.answers[-1]
+
+    @property
+    def log(self):
+        return [tuple(e) for e in self.obj._SyncObj__raftLog[1:]]
+
+    @property
+    def commit(self):
+        return self.obj._SyncObj__raftCommitIndex
+
+
+@pytest.fixture
+def follower():
+    made = Follower()
+    yield made
+    made.obj.destroy()
+
+
+def test_a_stale_heartbeat_keeps_the_acknowledged_entries(follower):
+    assert follower.append(1, 0, [A, B, C])['next_node_idx'] == 5
+    answer = follower.append(2, 1, [], commit=4)
+    assert follower.log == [A, B, C]
+    # It vouched for index 2 only: no further may be committed yet.
+    assert (answer['success'], answer['next_node_idx']) == (True, 3)
+    assert follower.commit == 2
+    follower.append(4, 1, [], commit=4)
+    assert follower.commit == 4
+
+
+def test_a_repeated_batch_appends_only_what_is_new(follower):
+    follower.append(1, 0, [A, B])
+    answer = follower.append(1, 0, [A, B, C], commit=3)
+    assert follower.log == [A, B, C]
+    assert answer['next_node_idx'] == 5 and follower.commit == 3
+
+
+def test_a_shorter_repeated_batch_cuts_nothing(follower):
+    follower.append(1, 0, [A, B, C])
+    assert follower.append(1, 0, [A], commit=4)['next_node_idx'] == 3
+    assert follower.log == [A, B, C] and follower.commit == 2
+
+
+def test_a_conflicting_entry_is_replaced_with_all_after_it(follower):
+    follower.append(1, 0, [A, B, C])
+    other = (b'x', 3, 2)
+    answer = follower.append(2, 1, [other], commit=3, term=2)
+    assert follower.log == [A, other]
+    assert answer['next_node_idx'] == 4 and follower.commit == 3
+
+
+def test_a_mismatch_at_prev_is_refused_as_before(follower):
+    follower.append(1, 0, [A, B])
+    answer = follower.append(3, 2, [C])
+    assert not answer['success'] and follower.log == [A, B]

@@ -76,6 +76,7 @@ NAMES = {
     'identity.keys.ack',
     'identity.revocation.add',
     'identity.revocation.prune',
+    'owner.policy',
 }
 LEADER_ONLY = {
     'leader.claim',

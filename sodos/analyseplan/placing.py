@@ -60,6 +60,9 @@ class Placer:
         failed: dict[str, set[str]],
         banned: dict[str, set[int]],
     ) -> None:
+        # A filter with nothing to say of these sites is left out: then
+        # it neither costs time nor keeps the repair step away.
+        filters = [f for f in filters if f.applies(table)]
         self.filters = filters
         self.static_filters = [f for f in filters if f.static]
         self.dynamic_filters = [f for f in filters if not f.static]
@@ -124,6 +127,10 @@ class Placer:
         inst, site, why = item
         ctx = self.contexts[inst.appliance_id]
         self.table.take(i, inst.flavor)
+        if self.table.sharing is not None:
+            self.table.sharing.add(
+                i, ctx.owner, self.table.need(inst.flavor)[i], 1
+            )
         self.table.active[i] = True
         ctx.sites_used[i] += 1
         if self.incremental:
@@ -151,7 +158,12 @@ class Placer:
         for move in self.moves:
             i = self.table.index[move.site]
             self.table.release(i, move.flavor)
-            self.contexts[move.appliance_id].sites_used[i] -= 1
+            ctx = self.contexts[move.appliance_id]
+            ctx.sites_used[i] -= 1
+            if self.table.sharing is not None:
+                self.table.sharing.add(
+                    i, ctx.owner, self.table.need(move.flavor)[i], -1
+                )
         self.moves = []
         self.table.active[:] = self.active
         self.rescore()

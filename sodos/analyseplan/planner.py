@@ -47,6 +47,7 @@ from sodos.analyseplan import keeping
 from sodos.analyseplan import objective
 from sodos.analyseplan import placing
 from sodos.analyseplan import repair
+from sodos.analyseplan import sharing
 from sodos.analyseplan import weighers as weighers_mod
 from sodos.analyseplan.plan import Move
 from sodos.analyseplan.plan import Plan
@@ -55,6 +56,8 @@ from sodos.analyseplan.plan import Unplaced
 from sodos.analyseplan.view import Events
 from sodos.analyseplan.view import SiteTable
 from sodos.domain import appliance
+from sodos.domain import community
+from sodos.domain import ownership
 
 # With the federation policy 'consolidate' on, these weighers alone.
 CONSOLIDATION_WEIGHTS = {'marginal_cost': 1.0}
@@ -87,6 +90,9 @@ class Planner:
         repair_budget: float = REPAIR_BUDGET_S,
     ) -> None:
         self.filters = list(filters)
+        # Owners' policies hold whatever filters the site configured.
+        if not any(isinstance(f, sharing.SharingFilter) for f in self.filters):
+            self.filters.append(sharing.SharingFilter())
         self.weighers = [(w, m) for w, m in weighers if m]
         # 0: greedy placing alone.
         self.repair_budget = repair_budget
@@ -111,6 +117,8 @@ class Planner:
             key: (p.get('info') or {}).get('flavor', '')
             for key, p in placements.items()
         }
+        table.sharing = sharing.ledger(kb, table)
+        identity = kb.get('identity') or {}
         failed = keeping.failed_sites(kb.get('actions', {}), placements)
         validated = _specs(kb.get('appliances', {}))
         specs = {a: spec for a, (spec, _) in validated.items()}
@@ -123,8 +131,13 @@ class Planner:
         wanted: set[str] = set()
         for appliance_id in order:
             spec = specs[appliance_id]
+            project = ownership.owner(spec)
             ctx = contexts[appliance_id] = filters_mod.Context(
-                appliance_id, spec['constraints'], Counter()
+                appliance_id,
+                spec['constraints'],
+                Counter(),
+                owner=community.project_owner(identity, project),
+                project=project,
             )
             for inst in validated[appliance_id][1]:
                 wanted.add(inst.key)
@@ -138,6 +151,9 @@ class Planner:
                     i = table.index[site]
                     ctx.sites_used[i] += 1
                     kept_at.setdefault(i, []).append(inst)
+                    if table.sharing is not None:
+                        need = table.need(inst.flavor)[i]
+                        table.sharing.add(i, ctx.owner, need, 1)
                     if inst.key not in table.servers[i]:
                         building[i, inst.flavor] += 1
                 else:
@@ -240,6 +256,10 @@ class Planner:
             for inst in sorted(members, key=lambda m: (-m.priority, m.key)):
                 trial.release(i, inst.flavor)
                 trial_ctx[inst.appliance_id].sites_used[i] -= 1
+                if trial.sharing is not None:
+                    need = trial.need(inst.flavor)[i]
+                    owner = trial_ctx[inst.appliance_id].owner
+                    trial.sharing.add(i, owner, need, -1)
                 todo.append((inst, table.names[i], 'consolidation'))
             # Only onto sites that are on already: the point is to
             # switch this one off, not to power up another.
@@ -270,6 +290,7 @@ class Planner:
         saving, i, placed, trial, trial_ctx = best
         table.used[:] = trial.used
         table.active[:] = trial.active
+        table.sharing = trial.sharing
         contexts.update(trial_ctx)
         kept_at[i] = []
         moves.extend(placed)

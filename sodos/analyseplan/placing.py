@@ -39,6 +39,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from sodos.analyseplan import fairness
 from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan import weighers as weighers_mod
 from sodos.analyseplan.plan import Move
@@ -59,7 +60,10 @@ class Placer:
         contexts: dict[str, filters_mod.Context],
         failed: dict[str, set[str]],
         banned: dict[str, set[int]],
+        fair: fairness.FairShare | None = None,
     ) -> None:
+        # Owners' turns under contention; None: the order of _rank.
+        self.fair = fair
         # A filter with nothing to say of these sites is left out: then
         # it neither costs time nor keeps the repair step away.
         filters = [f for f in filters if f.applies(table)]
@@ -108,7 +112,12 @@ class Placer:
         for item in todo:
             units.setdefault(item[0].appliance_id, []).append(item)
         left: list[Todo] = []
-        for appliance_id in sorted(units, key=lambda a: self._rank(units[a])):
+        ranks = {a: self._rank(items) for a, items in units.items()}
+        order: Iterable[str] = sorted(units, key=ranks.__getitem__)
+        if self.fair is not None:
+            owners = {a: self.contexts[a].owner for a in units}
+            order = self.fair.order(owners, ranks.__getitem__)
+        for appliance_id in order:
             left.extend(self._place_unit(units[appliance_id]))
         return left
 
@@ -127,10 +136,11 @@ class Placer:
         inst, site, why = item
         ctx = self.contexts[inst.appliance_id]
         self.table.take(i, inst.flavor)
+        need = self.table.need(inst.flavor)[i]
         if self.table.sharing is not None:
-            self.table.sharing.add(
-                i, ctx.owner, self.table.need(inst.flavor)[i], 1
-            )
+            self.table.sharing.add(i, ctx.owner, need, 1)
+        if self.fair is not None:
+            self.fair.add(ctx.owner, need[0])
         self.table.active[i] = True
         ctx.sites_used[i] += 1
         if self.incremental:
@@ -160,10 +170,11 @@ class Placer:
             self.table.release(i, move.flavor)
             ctx = self.contexts[move.appliance_id]
             ctx.sites_used[i] -= 1
+            need = self.table.need(move.flavor)[i]
             if self.table.sharing is not None:
-                self.table.sharing.add(
-                    i, ctx.owner, self.table.need(move.flavor)[i], -1
-                )
+                self.table.sharing.add(i, ctx.owner, need, -1)
+            if self.fair is not None:
+                self.fair.add(ctx.owner, -need[0])
         self.moves = []
         self.table.active[:] = self.active
         self.rescore()

@@ -24,7 +24,10 @@ same call with events added.
 2. The others (new members, members of a site down or draining, of a
    site whose build failed) are placed in priority order, highest first,
    an appliance at a time (:mod:`placing`): the filters say which sites
-   may take the server, the weighers which of those is best.
+   may take the server, the weighers which of those is best. Where
+   sites have owners, their sharing policies always filter
+   (:mod:`sharing`) and owners take turns by fair share
+   (:mod:`fairness`).
 3. What that leaves out goes to the repair step (:mod:`repair`), an
    exact placement of the members that needed a site.
 4. Placements of servers no spec asks for any more are removed.
@@ -42,6 +45,7 @@ from typing import Any
 
 from sodos import exception
 from sodos import plugins
+from sodos.analyseplan import fairness
 from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan import keeping
 from sodos.analyseplan import objective
@@ -118,6 +122,7 @@ class Planner:
             for key, p in placements.items()
         }
         table.sharing = sharing.ledger(kb, table)
+        fair = fairness.fair_share(kb, table)
         identity = kb.get('identity') or {}
         failed = keeping.failed_sites(kb.get('actions', {}), placements)
         validated = _specs(kb.get('appliances', {}))
@@ -154,6 +159,8 @@ class Planner:
                     if table.sharing is not None:
                         need = table.need(inst.flavor)[i]
                         table.sharing.add(i, ctx.owner, need, 1)
+                    if fair is not None:
+                        fair.add(ctx.owner, table.need(inst.flavor)[i][0])
                     if inst.key not in table.servers[i]:
                         building[i, inst.flavor] += 1
                 else:
@@ -175,7 +182,7 @@ class Planner:
                 todo.append((inst, name, 'site %s overloaded' % name))
         kept = sum(len(members) for members in kept_at.values())
         moves, unplaced = self._place(
-            table, todo, contexts, failed, banned, self.repair_budget
+            table, todo, contexts, failed, banned, self.repair_budget, fair
         )
         saving = None
         if consolidate is not None and not unplaced:
@@ -209,12 +216,13 @@ class Planner:
         failed: dict[str, set[str]],
         banned: dict[str, set[int]],
         repair_budget: float = 0.0,
+        fair: fairness.FairShare | None = None,
     ) -> tuple[list[Move], list[Unplaced]]:
         """Place ``todo``; updates the table and the contexts. With a
         ``repair_budget`` (seconds), what greedy leaves out goes to the
         exact repair step (:mod:`repair`)."""
         placer = placing.Placer(
-            self.filters, self.weighers, table, contexts, failed, banned
+            self.filters, self.weighers, table, contexts, failed, banned, fair
         )
         left = placer.place(todo)
         if left and repair_budget > 0 and self._modelled(placer):

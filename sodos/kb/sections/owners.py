@@ -73,3 +73,33 @@ def _owner_policy(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
         record, policy=current, updated_at=cmd['ts'], updated_by=cmd['origin']
     )
     return {}
+
+
+@COMMANDS.command(
+    'owner.usage',
+    schemas.obj(
+        ['usage'],
+        usage={
+            'type': 'object',
+            'maxProperties': 1000,
+            'propertyNames': community.OWNER,
+            'additionalProperties': {
+                'type': 'number',
+                'minimum': 0,
+                'maximum': 1e9,
+            },
+        },
+    ),
+    leader_only=True,
+)
+def _owner_usage(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
+    """The owners' decayed mean usage (vCPUs) as of the command's time,
+    computed by the leader's AnalysePlan (sodos.analyseplan.usage)."""
+    owners = data.setdefault(SECTION, {})
+    for owner in sorted(cmd['args']['usage']):
+        record = owners.setdefault(owner, {})
+        record['usage'] = {
+            'mean': cmd['args']['usage'][owner],
+            'at': cmd['ts'],
+        }
+    return {}

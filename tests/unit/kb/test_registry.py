@@ -77,6 +77,7 @@ NAMES = {
     'identity.revocation.add',
     'identity.revocation.prune',
     'owner.policy',
+    'owner.usage',
 }
 LEADER_ONLY = {
     'leader.claim',
@@ -91,6 +92,7 @@ LEADER_ONLY = {
     'plan.apply',
     'identity.keys.rotate',
     'identity.revocation.prune',
+    'owner.usage',
 }
 
 

@@ -233,3 +233,28 @@ def lent(
     if policy.get('lend_ram_mb') is not None:
         ram = min(ram, float(policy['lend_ram_mb']))
     return vcpu, ram
+
+
+def rows(
+    sites: Mapping[str, Any], owners: Mapping[str, Any], known: Iterable[str]
+) -> list[dict[str, Any]]:
+    """What the API shows of each owner of ``known``, by owner: its
+    sites, its policy (defaults filled in) and its recorded usage."""
+    owned: dict[str, list[str]] = {}
+    for name in sorted(sites):
+        owner = site_owner(sites[name])
+        if owner and sites[name].get('status') != 'left':
+            owned.setdefault(owner, []).append(name)
+    out = []
+    for owner in sorted(set(known) | set(owned) | set(owners)):
+        record = owners.get(owner) or {}
+        out.append(
+            {
+                'owner': owner,
+                'sites': owned.get(owner, []),
+                'policy': policy_of(owners, owner),
+                'usage': record.get('usage'),
+                'updated_at': record.get('updated_at'),
+            }
+        )
+    return out

@@ -24,6 +24,7 @@ from sodos.api.policies import federation
 from sodos.api.policies import history
 from sodos.api.policies import identity
 from sodos.api.policies import image
+from sodos.api.policies import owner
 from sodos.api.policies import site
 from sodos.api.policies import whatif
 
@@ -34,6 +35,7 @@ def list_rules() -> list[policy.RuleDefault]:
             base.list_rules(),
             federation.list_rules(),
             site.list_rules(),
+            owner.list_rules(),
             appliance.list_rules(),
             image.list_rules(),
             catalog.list_rules(),

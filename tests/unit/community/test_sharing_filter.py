@@ -148,3 +148,63 @@ def test_the_repair_step_never_breaks_a_policy():
     plan = planner(repair_budget=2.0).plan(kb)
     assert set(sites_of(plan).values()) == {'s2'}
     assert len(plan.unplaced) == 2
+
+
+def _consolidation_view(policies):
+    """B's member on a dirty site of no owner, A's on a green site of A:
+    emptying the dirty one would move B's member onto A's site."""
+    placements = kbviews.placed(A, 'web-0', 'dirty', flavor='m1.small')
+    placements.update(kbviews.placed(B, 'web-0', 'green', flavor='m1.small'))
+
+    def servers(key):
+        return {key: {'id': key, 'status': 'ACTIVE'}}
+
+    sites = [
+        site(
+            'dirty',
+            carbon_intensity=900.0,
+            cost_per_vcpu_hour=0.05,
+            servers=servers(A + '/web-0'),
+            used=(1.0, 2048.0, 20.0),
+        ),
+        site(
+            'green',
+            ORG_A,
+            carbon_intensity=20.0,
+            cost_per_vcpu_hour=0.01,
+            servers=servers(B + '/web-0'),
+            used=(1.0, 2048.0, 20.0),
+        ),
+    ]
+    return view(
+        sites,
+        {A: spec(ORG_B), B: spec(ORG_A, name='own')},
+        policies,
+        placements,
+    )
+
+
+def test_consolidation_keeps_to_the_policies():
+    # Lending to everyone, the dirty site is emptied onto A's.
+    plan = planner().plan(_consolidation_view({}), consolidate=0.1)
+    assert plan.consolidation['site'] == 'dirty'
+    assert sites_of(plan) == {A + '/web-0': 'green'}
+    # A lends to no one: nothing moves.
+    kb = _consolidation_view({ORG_A: {'admit_owners': []}})
+    plan = planner().plan(kb, consolidate=0.1)
+    assert plan.consolidation is None
+    assert plan.moves == []
+
+
+def test_policies_change_nothing_while_no_site_has_an_owner():
+    sites = [site('s1', ram=65536.0), site('s2'), site('s3', vcpu=2.0)]
+    apps = {A: spec(ORG_B, count=3, spread=2), B: spec(ORG_A, count=4)}
+    plain = kbviews.kb(sites, apps)
+    with_policies = view(
+        sites, apps, {ORG_A: {'admit_owners': [], 'lend_share_pct': 0}}
+    )
+    for budget in (0.0, 2.0):
+        assert (
+            planner(budget).plan(with_policies).to_dict()
+            == planner(budget).plan(plain).to_dict()
+        )

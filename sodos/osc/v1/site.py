@@ -245,6 +245,7 @@ class SetSite(command.Command):
 UNSETTABLE = (
     ('labels', 'every label the operator set'),
     ('region', 'the region'),
+    ('owner', 'the owner'),
     ('location', 'the location'),
     ('cost_per_vcpu_hour', 'the cost of one vCPU for an hour'),
     ('carbon_intensity', 'the grid carbon intensity'),

@@ -178,3 +178,12 @@ def test_a_site_of_no_owner_is_given_by_the_federation_admin(as_, fed):
     )
     assert status == 200, body
     assert body['site']['owner'] == ORG_A
+
+
+def test_taking_back_an_owner_override_is_the_owners_too(as_, fed):
+    status, _, _ = patch(as_('admin@b'), '/v1/sites/here', {'owner': None})
+    assert status == 403
+    status, body, _ = patch(as_('admin@a'), '/v1/sites/here', {'owner': None})
+    assert status == 200, body
+    # The site published no owner itself: it has none now.
+    assert body['site']['owner'] is None

@@ -143,3 +143,10 @@ def test_site_set_owner(run, api):
     result = run('sodos', 'site', 'set', 'paris', '--owner', 'orgb')
     assert result.rc == 0, result.stderr
     assert json.loads(patched.last_request.body) == {'owner': 'orgb'}
+
+
+def test_site_unset_owner(run, api):
+    patched = api.patch(URL + '/sites/paris', json={'site': {'name': 'x'}})
+    result = run('sodos', 'site', 'unset', 'paris', '--owner')
+    assert result.rc == 0, result.stderr
+    assert json.loads(patched.last_request.body) == {'owner': None}

@@ -45,6 +45,7 @@ from sodos.analyseplan import weighers as weighers_mod
 from sodos.analyseplan.plan import Move
 from sodos.analyseplan.plan import Unplaced
 from sodos.analyseplan.view import SiteTable
+from sodos.analyseplan.view import finite
 from sodos.domain import appliance
 
 Todo = tuple[appliance.Instance, str | None, str]
@@ -136,11 +137,8 @@ class Placer:
         inst, site, why = item
         ctx = self.contexts[inst.appliance_id]
         self.table.take(i, inst.flavor)
-        need = self.table.need(inst.flavor)[i]
-        if self.table.sharing is not None:
-            self.table.sharing.add(i, ctx.owner, need, 1)
-        if self.fair is not None:
-            self.fair.add(ctx.owner, need[0])
+        if self.table.sharing is not None or self.fair is not None:
+            self._count(i, ctx.owner, inst.flavor, 1)
         self.table.active[i] = True
         ctx.sites_used[i] += 1
         if self.incremental:
@@ -170,14 +168,16 @@ class Placer:
             self.table.release(i, move.flavor)
             ctx = self.contexts[move.appliance_id]
             ctx.sites_used[i] -= 1
-            need = self.table.need(move.flavor)[i]
-            if self.table.sharing is not None:
-                self.table.sharing.add(i, ctx.owner, need, -1)
-            if self.fair is not None:
-                self.fair.add(ctx.owner, -need[0])
+            if self.table.sharing is not None or self.fair is not None:
+                self._count(i, ctx.owner, move.flavor, -1)
         self.moves = []
         self.table.active[:] = self.active
         self.rescore()
+
+    def _count(self, i: int, owner: str, flavor: str, sign: int) -> None:
+        """Count (``sign`` 1) or stop counting (-1) a server of
+        ``owner`` at site ``i`` in the owners' sharing and fair share."""
+        count(self.table, self.fair, i, owner, flavor, sign)
 
     def allowed(self, inst: appliance.Instance) -> list[bool]:
         """The sites the static filters let ``inst`` go to, minus the
@@ -380,6 +380,24 @@ class Placer:
                     break
         text = '; '.join(reasons)
         return text if len(text) <= 900 else text[:897] + '...'
+
+
+def count(
+    table: SiteTable,
+    fair: fairness.FairShare | None,
+    i: int,
+    owner: str,
+    flavor: str,
+    sign: int,
+) -> None:
+    """Count a server of ``owner`` of ``flavor`` at site ``i`` in the
+    table's sharing ledger and in ``fair``; a flavor the site does not
+    know counts as nothing (a kept member the site reports no more)."""
+    need = finite(table.need(flavor)[i])
+    if table.sharing is not None:
+        table.sharing.add(i, owner, need, sign)
+    if fair is not None:
+        fair.add(owner, sign * need[0])
 
 
 def _spans(ctx: filters_mod.Context) -> bool:

@@ -157,10 +157,9 @@ class Planner:
                     ctx.sites_used[i] += 1
                     kept_at.setdefault(i, []).append(inst)
                     if table.sharing is not None:
-                        need = table.need(inst.flavor)[i]
-                        table.sharing.add(i, ctx.owner, need, 1)
-                    if fair is not None:
-                        fair.add(ctx.owner, table.need(inst.flavor)[i][0])
+                        placing.count(
+                            table, fair, i, ctx.owner, inst.flavor, 1
+                        )
                     if inst.key not in table.servers[i]:
                         building[i, inst.flavor] += 1
                 else:
@@ -264,10 +263,8 @@ class Planner:
             for inst in sorted(members, key=lambda m: (-m.priority, m.key)):
                 trial.release(i, inst.flavor)
                 trial_ctx[inst.appliance_id].sites_used[i] -= 1
-                if trial.sharing is not None:
-                    need = trial.need(inst.flavor)[i]
-                    owner = trial_ctx[inst.appliance_id].owner
-                    trial.sharing.add(i, owner, need, -1)
+                owner = trial_ctx[inst.appliance_id].owner
+                placing.count(trial, None, i, owner, inst.flavor, -1)
                 todo.append((inst, table.names[i], 'consolidation'))
             # Only onto sites that are on already: the point is to
             # switch this one off, not to power up another.

@@ -12,6 +12,11 @@
 
 """The planner's choices under contention follow fair share."""
 
+from sodos.analyseplan import fairness
+from sodos.analyseplan import placing
+from sodos.analyseplan import sharing as sharing_mod
+from sodos.analyseplan.view import Events
+from sodos.analyseplan.view import SiteTable
 from tests.unit.analyseplan import kbviews
 from tests.unit.community.views import ORG_A
 from tests.unit.community.views import ORG_B
@@ -152,3 +157,23 @@ def test_projects_of_no_owner_come_last():
     assert sorted(m.appliance_id for m in plan.moves) == sorted(
         large(ORG_C, 2)
     )
+
+
+def test_a_kept_member_of_a_flavor_its_site_forgot_counts_as_nothing():
+
+    sites = [site('sa', ORG_A, vcpu=8.0), site('sb', ORG_B, vcpu=8.0)]
+    kept = {appliance_id(ORG_A, 0): spec(ORG_A, flavor='m1.gone')}
+    placements = kbviews.placed(
+        appliance_id(ORG_A, 0), 'web-0', 'sa', flavor='m1.gone'
+    )
+    kb = view(sites, kept | large(ORG_B, 1), placements=placements)
+    plan = planner().plan(kb)
+    assert plan.kept == 1
+    assert winners(plan, (ORG_B,)) == {ORG_B: 1}
+    # The planner's own count of it: nothing, not infinity.
+    table = SiteTable(kb, Events())
+    table.sharing = sharing_mod.ledger(kb, table)
+    fair = fairness.fair_share(kb, table)
+    placing.count(table, fair, 0, ORG_B, 'm1.gone', 1)
+    assert table.sharing.guests[0] == [0.0, 0.0]
+    assert fair.factors() == {ORG_A: 1.0, ORG_B: 1.0}

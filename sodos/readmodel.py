@@ -176,6 +176,7 @@ def site_row(
         'carbon_intensity': profile.get('carbon_intensity'),
         'pue': profile.get('pue'),
         'idle_power_kw': profile.get('idle_power_kw'),
+        'owner': profile.get('owner'),
         'capacity': _capacity(summary),
         'members': sum(
             1 for p in placements.values() if p.get('site') == name

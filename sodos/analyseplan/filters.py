@@ -45,6 +45,10 @@ class Context:
     sites_used: Counter[int]
     # Sites where this member's server failed for good.
     excluded: frozenset[int] = frozenset()
+    # The appliance's owner (sodos.domain.community: '' for none) and
+    # project, for the owners' sharing policies.
+    owner: str = ''
+    project: str | None = None
 
 
 class Filter:
@@ -57,6 +61,11 @@ class Filter:
         """Sites that pass, one boolean per site; None when every site
         passes (the planner's inner loop saves building a list)."""
         raise NotImplementedError
+
+    def applies(self, table: SiteTable) -> bool:
+        """Whether this filter has anything to say of ``table``'s sites;
+        one that has not is left out of the plan."""
+        return True
 
     def admits(
         self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context

@@ -39,11 +39,13 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from sodos.analyseplan import fairness
 from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan import weighers as weighers_mod
 from sodos.analyseplan.plan import Move
 from sodos.analyseplan.plan import Unplaced
 from sodos.analyseplan.view import SiteTable
+from sodos.analyseplan.view import finite
 from sodos.domain import appliance
 
 Todo = tuple[appliance.Instance, str | None, str]
@@ -59,7 +61,13 @@ class Placer:
         contexts: dict[str, filters_mod.Context],
         failed: dict[str, set[str]],
         banned: dict[str, set[int]],
+        fair: fairness.FairShare | None = None,
     ) -> None:
+        # Owners' turns under contention; None: the order of _rank.
+        self.fair = fair
+        # A filter with nothing to say of these sites is left out: then
+        # it neither costs time nor keeps the repair step away.
+        filters = [f for f in filters if f.applies(table)]
         self.filters = filters
         self.static_filters = [f for f in filters if f.static]
         self.dynamic_filters = [f for f in filters if not f.static]
@@ -105,7 +113,12 @@ class Placer:
         for item in todo:
             units.setdefault(item[0].appliance_id, []).append(item)
         left: list[Todo] = []
-        for appliance_id in sorted(units, key=lambda a: self._rank(units[a])):
+        ranks = {a: self._rank(items) for a, items in units.items()}
+        order: Iterable[str] = sorted(units, key=ranks.__getitem__)
+        if self.fair is not None:
+            owners = {a: self.contexts[a].owner for a in units}
+            order = self.fair.order(owners, ranks.__getitem__)
+        for appliance_id in order:
             left.extend(self._place_unit(units[appliance_id]))
         return left
 
@@ -124,6 +137,8 @@ class Placer:
         inst, site, why = item
         ctx = self.contexts[inst.appliance_id]
         self.table.take(i, inst.flavor)
+        if self.table.sharing is not None or self.fair is not None:
+            self._count(i, ctx.owner, inst.flavor, 1)
         self.table.active[i] = True
         ctx.sites_used[i] += 1
         if self.incremental:
@@ -151,10 +166,18 @@ class Placer:
         for move in self.moves:
             i = self.table.index[move.site]
             self.table.release(i, move.flavor)
-            self.contexts[move.appliance_id].sites_used[i] -= 1
+            ctx = self.contexts[move.appliance_id]
+            ctx.sites_used[i] -= 1
+            if self.table.sharing is not None or self.fair is not None:
+                self._count(i, ctx.owner, move.flavor, -1)
         self.moves = []
         self.table.active[:] = self.active
         self.rescore()
+
+    def _count(self, i: int, owner: str, flavor: str, sign: int) -> None:
+        """Count (``sign`` 1) or stop counting (-1) a server of
+        ``owner`` at site ``i`` in the owners' sharing and fair share."""
+        count(self.table, self.fair, i, owner, flavor, sign)
 
     def allowed(self, inst: appliance.Instance) -> list[bool]:
         """The sites the static filters let ``inst`` go to, minus the
@@ -357,6 +380,24 @@ class Placer:
                     break
         text = '; '.join(reasons)
         return text if len(text) <= 900 else text[:897] + '...'
+
+
+def count(
+    table: SiteTable,
+    fair: fairness.FairShare | None,
+    i: int,
+    owner: str,
+    flavor: str,
+    sign: int,
+) -> None:
+    """Count a server of ``owner`` of ``flavor`` at site ``i`` in the
+    table's sharing ledger and in ``fair``; a flavor the site does not
+    know counts as nothing (a kept member the site reports no more)."""
+    need = finite(table.need(flavor)[i])
+    if table.sharing is not None:
+        table.sharing.add(i, owner, need, sign)
+    if fair is not None:
+        fair.add(owner, sign * need[0])
 
 
 def _spans(ctx: filters_mod.Context) -> bool:

@@ -24,7 +24,10 @@ same call with events added.
 2. The others (new members, members of a site down or draining, of a
    site whose build failed) are placed in priority order, highest first,
    an appliance at a time (:mod:`placing`): the filters say which sites
-   may take the server, the weighers which of those is best.
+   may take the server, the weighers which of those is best. Where
+   sites have owners, their sharing policies always filter
+   (:mod:`sharing`) and owners take turns by fair share
+   (:mod:`fairness`).
 3. What that leaves out goes to the repair step (:mod:`repair`), an
    exact placement of the members that needed a site.
 4. Placements of servers no spec asks for any more are removed.
@@ -42,11 +45,13 @@ from typing import Any
 
 from sodos import exception
 from sodos import plugins
+from sodos.analyseplan import fairness
 from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan import keeping
 from sodos.analyseplan import objective
 from sodos.analyseplan import placing
 from sodos.analyseplan import repair
+from sodos.analyseplan import sharing
 from sodos.analyseplan import weighers as weighers_mod
 from sodos.analyseplan.plan import Move
 from sodos.analyseplan.plan import Plan
@@ -55,6 +60,8 @@ from sodos.analyseplan.plan import Unplaced
 from sodos.analyseplan.view import Events
 from sodos.analyseplan.view import SiteTable
 from sodos.domain import appliance
+from sodos.domain import community
+from sodos.domain import ownership
 
 # With the federation policy 'consolidate' on, these weighers alone.
 CONSOLIDATION_WEIGHTS = {'marginal_cost': 1.0}
@@ -87,6 +94,9 @@ class Planner:
         repair_budget: float = REPAIR_BUDGET_S,
     ) -> None:
         self.filters = list(filters)
+        # Owners' policies hold whatever filters the site configured.
+        if not any(isinstance(f, sharing.SharingFilter) for f in self.filters):
+            self.filters.append(sharing.SharingFilter())
         self.weighers = [(w, m) for w, m in weighers if m]
         # 0: greedy placing alone.
         self.repair_budget = repair_budget
@@ -111,6 +121,9 @@ class Planner:
             key: (p.get('info') or {}).get('flavor', '')
             for key, p in placements.items()
         }
+        table.sharing = sharing.ledger(kb, table)
+        fair = fairness.fair_share(kb, table)
+        identity = kb.get('identity') or {}
         failed = keeping.failed_sites(kb.get('actions', {}), placements)
         validated = _specs(kb.get('appliances', {}))
         specs = {a: spec for a, (spec, _) in validated.items()}
@@ -123,8 +136,13 @@ class Planner:
         wanted: set[str] = set()
         for appliance_id in order:
             spec = specs[appliance_id]
+            project = ownership.owner(spec)
             ctx = contexts[appliance_id] = filters_mod.Context(
-                appliance_id, spec['constraints'], Counter()
+                appliance_id,
+                spec['constraints'],
+                Counter(),
+                owner=community.project_owner(identity, project),
+                project=project,
             )
             for inst in validated[appliance_id][1]:
                 wanted.add(inst.key)
@@ -138,6 +156,10 @@ class Planner:
                     i = table.index[site]
                     ctx.sites_used[i] += 1
                     kept_at.setdefault(i, []).append(inst)
+                    if table.sharing is not None:
+                        placing.count(
+                            table, fair, i, ctx.owner, inst.flavor, 1
+                        )
                     if inst.key not in table.servers[i]:
                         building[i, inst.flavor] += 1
                 else:
@@ -159,7 +181,7 @@ class Planner:
                 todo.append((inst, name, 'site %s overloaded' % name))
         kept = sum(len(members) for members in kept_at.values())
         moves, unplaced = self._place(
-            table, todo, contexts, failed, banned, self.repair_budget
+            table, todo, contexts, failed, banned, self.repair_budget, fair
         )
         saving = None
         if consolidate is not None and not unplaced:
@@ -193,12 +215,13 @@ class Planner:
         failed: dict[str, set[str]],
         banned: dict[str, set[int]],
         repair_budget: float = 0.0,
+        fair: fairness.FairShare | None = None,
     ) -> tuple[list[Move], list[Unplaced]]:
         """Place ``todo``; updates the table and the contexts. With a
         ``repair_budget`` (seconds), what greedy leaves out goes to the
         exact repair step (:mod:`repair`)."""
         placer = placing.Placer(
-            self.filters, self.weighers, table, contexts, failed, banned
+            self.filters, self.weighers, table, contexts, failed, banned, fair
         )
         left = placer.place(todo)
         if left and repair_budget > 0 and self._modelled(placer):
@@ -240,6 +263,8 @@ class Planner:
             for inst in sorted(members, key=lambda m: (-m.priority, m.key)):
                 trial.release(i, inst.flavor)
                 trial_ctx[inst.appliance_id].sites_used[i] -= 1
+                owner = trial_ctx[inst.appliance_id].owner
+                placing.count(trial, None, i, owner, inst.flavor, -1)
                 todo.append((inst, table.names[i], 'consolidation'))
             # Only onto sites that are on already: the point is to
             # switch this one off, not to power up another.
@@ -270,6 +295,7 @@ class Planner:
         saving, i, placed, trial, trial_ctx = best
         table.used[:] = trial.used
         table.active[:] = trial.active
+        table.sharing = trial.sharing
         contexts.update(trial_ctx)
         kept_at[i] = []
         moves.extend(placed)

@@ -162,6 +162,11 @@ class AnalysePlanRole(roles.Role):
         )
         self._drained(kb, plan)
         self._alerts(kb, plan)
+        from sodos.analyseplan import usage
+
+        recorded = usage.update(kb, time.time())
+        if recorded is not None:
+            self._queue('owner.usage', recorded, term)
         decided = time.monotonic()
         failed = self._commit_queued()
         if not failed:
@@ -185,6 +190,8 @@ class AnalysePlanRole(roles.Role):
             line += ', %d follow-up action(s)' % len(followups)
         if images_line:
             line += ', ' + images_line
+        if recorded is not None:
+            line += ", %d owner(s)' usage recorded" % len(recorded['usage'])
         for unplaced in plan.unplaced[:3]:
             line += '; %s: %s' % (unplaced.key, unplaced.reason)
         if failed:

@@ -27,10 +27,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+from typing import TYPE_CHECKING
 from typing import Any
 
 from sodos.domain import imageview
 from sodos.kb import shapes
+
+if TYPE_CHECKING:
+    from sodos.analyseplan.sharing import Ledger
 
 # Resource columns, in placement's units.
 RESOURCES = ('vcpu', 'ram_mb', 'disk_gb')
@@ -100,6 +104,9 @@ class SiteTable:
         # Image reference -> sites a copy can reach (registered images
         # that some up site can serve).
         self.copyable = imageview.copyable(kb)
+        # The owners' sharing (sodos.analyseplan.sharing), set by the
+        # planner; None: no site has an owner.
+        self.sharing: Ledger | None = None
 
     def image_ok(self, i: int, ref: str) -> bool:
         """Whether site ``i`` has image ``ref``, or can get it by a copy."""
@@ -112,6 +119,8 @@ class SiteTable:
         other = copy.copy(self)
         other.used = [row[:] for row in self.used]
         other.active = self.active[:]
+        if self.sharing is not None:
+            other.sharing = self.sharing.copy()
         return other
 
     def need(self, flavor: str) -> list[list[float]]:

@@ -38,6 +38,7 @@ from sodos.api.handlers import identity
 from sodos.api.handlers import identity_adoptions
 from sodos.api.handlers import identity_links
 from sodos.api.handlers import images
+from sodos.api.handlers import owners
 from sodos.api.handlers import root
 from sodos.api.handlers import sites
 from sodos.api.handlers import whatif
@@ -56,6 +57,8 @@ ROUTES: dict[str, dict[str, Handler]] = {
     '/v1/sites/{name}': {'GET': sites.show, 'PATCH': sites.update},
     '/v1/sites/{name}/drain': {'POST': sites.drain},
     '/v1/sites/{name}/undrain': {'POST': sites.undrain},
+    '/v1/owners': {'GET': owners.list_owners},
+    '/v1/owners/{owner}': {'GET': owners.show, 'PATCH': owners.update},
     '/v1/appliances': {
         'GET': appliances.list_appliances,
         'POST': appliances.create,

@@ -28,6 +28,7 @@ no API yet. A write is reported done only once the KB has committed it.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -73,19 +74,34 @@ def site_undrain(conf: cfg.ConfigOpts) -> int:
     return 0
 
 
-def policy_set(conf: cfg.ConfigOpts) -> int:
-    value = conf.category.value.lower()
+# Policies that take a number; the others take true or false.
+NUMBER_POLICIES = ('fairshare_half_life_s',)
+
+
+def _policy_value(key: str, text: str) -> bool | float:
+    if key in NUMBER_POLICIES:
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise exception.SodosError(
+                'policy %s takes a number, not %r' % (key, text)
+            )
+        return number
+    value = text.lower()
     if value not in ('true', 'false'):
         raise exception.SodosError(
-            'policy %s takes true or false, not %r'
-            % (conf.category.key, conf.category.value)
+            'policy %s takes true or false, not %r' % (key, text)
         )
-    _write(
-        conf,
-        'policy.set',
-        {'key': conf.category.key, 'value': value == 'true'},
-    )
-    print('policy %s = %s' % (conf.category.key, value))
+    return value == 'true'
+
+
+def policy_set(conf: cfg.ConfigOpts) -> int:
+    key = conf.category.key
+    value = _policy_value(key, conf.category.value)
+    _write(conf, 'policy.set', {'key': key, 'value': value})
+    print('policy %s = %s' % (key, str(value).lower()))
     return 0
 
 
@@ -140,8 +156,12 @@ def add_parsers(subparsers: Any) -> None:
     actions = group.add_subparsers(dest='action')
     actions.required = True
     setter = actions.add_parser('set', help='set a policy')
-    setter.add_argument('key', choices=['consolidate', 'paused'])
-    setter.add_argument('value', help='true or false')
+    setter.add_argument(
+        'key', choices=['consolidate', 'fairshare_half_life_s', 'paused']
+    )
+    setter.add_argument(
+        'value', help='true or false; seconds for fairshare_half_life_s'
+    )
 
     group = subparsers.add_parser('plan', help='ask the planner')
     actions = group.add_subparsers(dest='action')

@@ -42,6 +42,15 @@ OPTS: list[cfg.Opt] = [
         default={},
         help='Labels appliances may require, e.g. jurisdiction:eu,tier:gold.',
     ),
+    cfg.StrOpt(
+        'owner',
+        regex=r'^[A-Za-z0-9_\-]{1,64}$',
+        help='The organisation that owns this site, as the id of its '
+        "Keystone domain (the domain's id in the KB's identity, the same "
+        'at every site). Its projects are served first here under the '
+        'sharing policy its admins set (openstack sodos owner set); '
+        'unset: the site has no owner and lends to every project.',
+    ),
     cfg.FloatOpt(
         'cost_per_vcpu_hour',
         default=0.0,
@@ -92,6 +101,8 @@ def profile(conf: cfg.ConfigOpts) -> dict[str, Any]:
     }
     if opts.location:
         data['location'] = opts.location
+    if opts.owner:
+        data['owner'] = opts.owner
     # Where the other sites' Exec fetch this site's images.
     relay = image_relay.public_url(conf) if 'exec' in conf.roles else None
     if relay:

@@ -19,6 +19,7 @@ of one means bumping :data:`sodos.kb.commands.SCHEMA_VERSION`.
 
 from typing import Any
 
+from sodos.domain import community
 from sodos.domain.schemas import NAME
 
 # host:port, host being a name, an IPv4 address or a bracketed IPv6 one.
@@ -58,6 +59,8 @@ PROFILE: dict[str, Any] = {
     'minProperties': 1,
     'properties': {
         'region': {'type': 'string', 'minLength': 1, 'maxLength': 255},
+        # [site_profile]owner: the Keystone domain owning the site.
+        'owner': community.OWNER,
         # LATITUDE,LONGITUDE in degrees, as [site_profile]location.
         'location': {
             'type': 'string',

@@ -67,6 +67,7 @@ SECTIONS = (
     'identity',
     'catalog',
     'identity_keys',
+    'owners',
 )
 
 # Every member applies every command: one lookup from type to applier.
@@ -96,6 +97,8 @@ def empty() -> dict[str, Any]:
         'catalog': {},
         # Shared fernet keys and revocations (sodos.kb.identity_keys).
         'identity_keys': {},
+        # Owners' sharing policies (sodos.kb.sections.owners).
+        'owners': {},
     }
 
 

@@ -195,6 +195,18 @@ class Client:
         path = '/sites/%s' % self._quote(name)
         return self._request('PATCH', path, changes)['site']
 
+    # -- owners -------------------------------------------------------------
+
+    def owner_list(self) -> list[dict[str, Any]]:
+        return self._request('GET', '/owners')['owners']
+
+    def owner_get(self, owner: str) -> dict[str, Any]:
+        return self._request('GET', '/owners/%s' % self._quote(owner))['owner']
+
+    def owner_update(self, owner: str, changes: dict[str, Any]) -> Any:
+        path = '/owners/%s' % self._quote(owner)
+        return self._request('PATCH', path, changes)['owner']
+
     # -- appliances --------------------------------------------------------
 
     def appliance_list(self, every: bool = False) -> list[dict[str, Any]]:

@@ -68,6 +68,12 @@ def test_the_pause_switch(cli, api):
     assert api.read('policy')['paused'] is False
 
 
+def test_the_fair_share_half_life(cli, api):
+    code, out, _ = cli('policy', 'set', 'fairshare_half_life_s', '86400')
+    assert code == 0 and 'policy fairshare_half_life_s = 86400.0' in out
+    assert api.read('policy')['fairshare_half_life_s'] == 86400.0
+
+
 def test_whatif_answers_without_changing_anything(cli, api):
     before = api.read()
     code, out, _ = cli(
@@ -94,6 +100,14 @@ def test_whatif_answers_without_changing_anything(cli, api):
         (
             ('policy', 'set', 'paused', 'maybe'),
             "policy paused takes true or false, not 'maybe'",
+        ),
+        (
+            ('policy', 'set', 'fairshare_half_life_s', 'nan'),
+            "policy fairshare_half_life_s takes a number, not 'nan'",
+        ),
+        (
+            ('policy', 'set', 'fairshare_half_life_s', '60'),
+            'policy.fairshare_half_life_s must be bigger than or equal',
         ),
     ],
 )

@@ -21,8 +21,10 @@ import webob
 from sodos import readmodel
 from sodos.api import errors
 from sodos.api import util
+from sodos.api.policies import owner as owner_policies
 from sodos.api.policies import site as policies
 from sodos.api.schemas import site as schemas
+from sodos.domain import community
 
 
 def _site(req: webob.Request, name: str) -> dict[str, Any]:
@@ -81,6 +83,14 @@ def undrain(req: webob.Request, name: str) -> webob.Response:
 def update(req: webob.Request, name: str) -> webob.Response:
     util.authorize(req, policies.UPDATE)
     body = util.json_body(req, schemas.UPDATE)
+    if 'owner' in body:
+        _site(req, name)
+        current = community.site_owner(util.read(req, 'sites')[name])
+        # The site's owner's admins (or the federation admin) give it
+        # away; a site of no owner only the federation admin.
+        util.authorize(
+            req, owner_policies.SET_SITE_OWNER, {'owner': current or ''}
+        )
     overrides = {k: v for k, v in body.items() if v is not None}
     location = overrides.get('location')
     if location is not None:

@@ -26,6 +26,7 @@ from sodos.api.policies import health
 from sodos.api.policies import history
 from sodos.api.policies import identity
 from sodos.api.policies import image
+from sodos.api.policies import owner
 from sodos.api.policies import site
 from sodos.api.policies import whatif
 
@@ -37,6 +38,7 @@ def list_rules() -> list[policy.RuleDefault]:
             federation.list_rules(),
             health.list_rules(),
             site.list_rules(),
+            owner.list_rules(),
             appliance.list_rules(),
             image.list_rules(),
             catalog.list_rules(),

@@ -27,6 +27,8 @@ READER = 'role:reader or role:member or role:admin'
 ADMIN = 'role:admin'
 
 ADMIN_API = 'rule:admin_api'
+FEDERATION_ADMIN_API = 'rule:federation_admin_api'
+OWNER_ADMIN_API = 'rule:owner_admin_api'
 PROJECT_READER_OR_ADMIN = 'rule:project_reader_or_admin'
 PROJECT_MEMBER_OR_ADMIN = 'rule:project_member_or_admin'
 # Rules about a project's resources apply to project-scoped tokens.
@@ -37,6 +39,24 @@ rules: list[policy.RuleDefault] = [
         name='admin_api',
         check_str=ADMIN,
         description='An administrator of the federation.',
+    ),
+    # Keystone's cloud admin: an admin of its admin project
+    # ([resource]admin_project_name). Keystone marks every token as of
+    # the admin project until one is configured: a community cloud
+    # configures it, so that its owners' admins are not all federation
+    # admins.
+    policy.RuleDefault(
+        name='federation_admin_api',
+        check_str='role:admin and is_admin_project:True',
+        description='An administrator of the whole federation, above '
+        'the owners of its sites.',
+    ),
+    policy.RuleDefault(
+        name='owner_admin_api',
+        check_str='role:admin and (project_domain_id:%(owner)s or '
+        'domain_id:%(owner)s)',
+        description="An administrator of the target's owner: an admin "
+        "in a project of the owner's Keystone domain, or of the domain.",
     ),
     policy.RuleDefault(
         name='project_reader_api',

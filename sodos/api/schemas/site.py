@@ -33,6 +33,8 @@ _OVERRIDES: dict[str, Any] = {
     'carbon_intensity': _PROFILE['carbon_intensity'],
     'pue': _PROFILE['pue'],
     'idle_power_kw': _PROFILE['idle_power_kw'],
+    # Its own rule too: sodos.api.policies.owner.SET_SITE_OWNER.
+    'owner': _PROFILE['owner'],
 }
 
 

@@ -26,6 +26,13 @@ POLICY_VALUES: dict[str, Any] = {
     'voter_count': {'enum': [1, 3, 5, 7]},
     'paused': {'type': 'boolean'},
     'consolidate': {'type': 'boolean'},
+    # The half-life of the owners' usage in the fair share
+    # (sodos.domain.fairshare), in seconds: an hour to a year.
+    'fairshare_half_life_s': {
+        'type': 'number',
+        'minimum': 3600,
+        'maximum': 365 * 86400,
+    },
 }
 
 
@@ -76,7 +83,7 @@ def _leader_claim(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
     'policy.set',
     schemas.obj(
         ['key', 'value'],
-        key={'enum': ['voter_count', 'paused', 'consolidate']},
+        key={'enum': sorted(POLICY_VALUES)},
         value={},
     ),
 )

@@ -32,6 +32,7 @@ from sodos.kb.sections import identity
 from sodos.kb.sections import identity_keys
 from sodos.kb.sections import images
 from sodos.kb.sections import membership
+from sodos.kb.sections import owners
 from sodos.kb.sections import plans
 from sodos.kb.sections import sites
 
@@ -48,6 +49,7 @@ FAMILIES: tuple[base.Family, ...] = (
     identity.COMMANDS,
     adoption.COMMANDS,
     identity_keys.COMMANDS,
+    owners.COMMANDS,
 )
 
 

@@ -43,6 +43,7 @@ LONG_KEYS = LIST_KEYS + (
     'carbon_intensity',
     'pue',
     'idle_power_kw',
+    'owner',
     'capacity',
 )
 NUMBERS = ('cost_per_vcpu_hour', 'carbon_intensity', 'pue', 'idle_power_kw')
@@ -181,6 +182,8 @@ def changes_from(parsed_args: argparse.Namespace) -> dict[str, Any]:
         changes['labels'] = dict(_label(t) for t in parsed_args.labels)
     if parsed_args.region is not None:
         changes['region'] = parsed_args.region
+    if parsed_args.owner is not None:
+        changes['owner'] = parsed_args.owner
     if parsed_args.location is not None:
         changes['location'] = _location(parsed_args.location)
     for key in NUMBERS:
@@ -188,7 +191,7 @@ def changes_from(parsed_args: argparse.Namespace) -> dict[str, Any]:
             changes[key] = getattr(parsed_args, key)
     if not changes:
         raise exceptions.CommandError(
-            'nothing to set: give --label, --region, --location, '
+            'nothing to set: give --label, --region, --owner, --location, '
             '--cost-per-vcpu-hour, --carbon-intensity, --pue or '
             '--idle-power-kw'
         )
@@ -209,6 +212,12 @@ class SetSite(command.Command):
             help='a label of the site (repeat for several)',
         )
         parser.add_argument('--region', metavar='<region>')
+        parser.add_argument(
+            '--owner',
+            metavar='<domain-id>',
+            help="the site's owner, a Keystone domain id (its owner's "
+            'admins or the federation admin only)',
+        )
         parser.add_argument(
             '--location', metavar='<lat,lon>', help='in degrees'
         )
@@ -236,6 +245,7 @@ class SetSite(command.Command):
 UNSETTABLE = (
     ('labels', 'every label the operator set'),
     ('region', 'the region'),
+    ('owner', 'the owner'),
     ('location', 'the location'),
     ('cost_per_vcpu_hour', 'the cost of one vCPU for an hour'),
     ('carbon_intensity', 'the grid carbon intensity'),

@@ -17,6 +17,7 @@ import prometheus_client
 import pytest
 
 from sodos.analyseplan import role as analyseplan_role
+from sodos.analyseplan import usage
 from tests.unit.analyseplan import kbviews
 from tests.unit.analyseplan.kbviews import spec
 from tests.unit.helpers import Wrapped
@@ -182,3 +183,25 @@ def test_a_cycle_commits_its_commands_together(conf, api, fed, monkeypatch):
     assert any(a['kind'] == 'unplaced' for a in fed.read('alerts').values())
     role.cycle()
     assert len(batches) == 1  # nothing new to say: nothing submitted
+
+
+def test_the_leader_records_the_owners_usage_once_per_interval(
+    conf, api, fed, monkeypatch
+):
+    fed.propose('site.profile', {'site': 'here', 'profile': {'owner': 'org'}})
+    role = analyseplan_role.AnalysePlanRole(conf, api)
+    clock = [10_000.0]
+    monkeypatch.setattr(analyseplan_role.time, 'time', lambda: clock[0])
+    line = role.cycle()
+    assert line.endswith("1 owner(s)' usage recorded")
+    assert fed.read('owners')['org']['usage'] == {'mean': 0.0, 'at': 10_000.0}
+    clock[0] += usage.INTERVAL_S - 1
+    assert 'usage recorded' not in role.cycle()
+    clock[0] += 1
+    assert role.cycle().endswith("1 owner(s)' usage recorded")
+
+
+def test_without_owners_no_usage_is_recorded(conf, api, fed):
+    role = analyseplan_role.AnalysePlanRole(conf, api)
+    assert 'usage' not in role.cycle()
+    assert fed.read('owners') == {}

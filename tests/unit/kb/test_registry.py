@@ -76,6 +76,8 @@ NAMES = {
     'identity.keys.ack',
     'identity.revocation.add',
     'identity.revocation.prune',
+    'owner.policy',
+    'owner.usage',
 }
 LEADER_ONLY = {
     'leader.claim',
@@ -90,6 +92,7 @@ LEADER_ONLY = {
     'plan.apply',
     'identity.keys.rotate',
     'identity.revocation.prune',
+    'owner.usage',
 }
 
 

@@ -17,6 +17,7 @@ are SIGKILL (crash) and SIGTERM (clean stop) of those processes.
 """
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -320,5 +321,21 @@ def test_voters_leave_gracefully_leader_included(local_federation):
     )
     assert fed.sites[old_leader].stop() == 0
     # A site that left does not silently come back.
-    fed.sites[old_leader].start()
-    assert fed.sites[old_leader].process.wait(30) == 2
+    gone = fed.sites[old_leader]
+    gone.start()
+    assert gone.process.wait(30) == 2
+    # Its operator moves its Raft files aside, as the refusal says, and
+    # it joins again under its own name.
+    os.replace(gone.data_dir, gone.data_dir + '.left')
+    leader_site = fed.sites[report['leader_site']]
+    # It founded the federation: it joins through a member this time.
+    gone.join = [leader_site.address]
+    gone.write_config()
+    gone.start()
+    fed.wait(
+        lambda r: role_of(r, old_leader)['status'] == 'up',
+        60,
+        '%s to join again' % old_leader,
+        via=leader_site,
+    )
+    assert gone.running

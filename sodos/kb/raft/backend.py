@@ -384,6 +384,10 @@ class RaftBackend(backend.StateBackend):
 
     def finish_leave(self) -> bool:
         """Stop replicating once this site's leave is complete."""
+        if not self._registered.is_set():
+            # A site joining again under the name of one that left reads
+            # the old 'left' record until its own registration commits.
+            return False
         site = self.read('sites').get(self.site)
         if not site or site['status'] != 'left' or self.runner.voter:
             return False

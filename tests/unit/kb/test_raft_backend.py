@@ -372,3 +372,20 @@ def test_read_only_member_hearing_no_leader_starts_afresh(make_conf, tmp_path):
     member._discover = lambda peers: (voters[:2], voters[0])
     member.rediscover()
     assert rebuilt == [(False, voters[:2])]
+
+
+def test_a_site_joining_again_under_a_left_name_is_not_stopped(make_conf):
+    member = raft_backend.RaftBackend(make_conf(address='127.0.0.1:7005'))
+    member.read = lambda section=None: {
+        'site-a': {'status': 'left', 'address': '127.0.0.1:7001'}
+    }
+    member.runner.status = lambda: {'voter': False, 'voters': []}
+    stopped = []
+    member.runner.stop = lambda: stopped.append(True)
+    member.membership.save = lambda **record: stopped.append(record)
+    # Before its own registration: the record is the old site's.
+    assert member.finish_leave() is False and stopped == []
+    # Registered, then marked left: this site's leave is complete.
+    member._registered.set()
+    assert member.finish_leave() is True
+    assert stopped == [{'left': True}, True]

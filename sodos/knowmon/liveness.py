@@ -55,6 +55,31 @@ def transitions(
     return found
 
 
+def gossip_transitions(
+    sites: dict[str, dict[str, Any]],
+    view: dict[str, tuple[str, int]],
+    leader_site: str,
+) -> list[Transition]:
+    """The same, from the leader's gossip view (state, incarnation) of
+    each member: down only once the gossip confirmed a suspicion (the
+    member is dead in the view), up only once the member itself said it
+    is alive (an incarnation above 0, the one a member is given before it
+    has spoken: a leader that just started holds everyone alive at 0)."""
+    found = []
+    for name in sorted(sites):
+        current = sites[name].get('status')
+        if current == 'left' or name == leader_site or name not in view:
+            continue
+        state, incarnation = view[name]
+        if state == 'dead' and current != 'down':
+            found.append(
+                Transition(name, 'down', 'confirmed dead by the gossip')
+            )
+        elif state == 'alive' and incarnation > 0 and current == 'down':
+            found.append(Transition(name, 'up', 'alive in the gossip'))
+    return found
+
+
 def returns(
     before: dict[str, str], sites: dict[str, dict[str, Any]]
 ) -> list[Transition]:

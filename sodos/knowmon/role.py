@@ -35,6 +35,8 @@ from sodos.knowmon import liveness
 from sodos.knowmon import manager
 from sodos.knowmon import overload
 from sodos.knowmon import rpcapi
+from sodos.knowmon.gossip import detector as gossip_detector
+from sodos.knowmon.gossip import transport as gossip_transport
 
 LOG = logging.getLogger(__name__)
 # Seconds between two looks for ended actions to prune: each reads every
@@ -63,6 +65,10 @@ class KnowMonRole(roles.Role):
         self._prune_looked_at = float('-inf')
         # Sites' statuses at the last leader cycle (returns are said once).
         self._statuses: dict[str, str] = {}
+        # With the gossip detector, this site's view of every member.
+        self.gossip: gossip_transport.Endpoint | None = None
+        if conf.knowmon.failure_detector == 'gossip':
+            self.gossip = gossip_detector.endpoint(conf, self.backend)
 
     def local_backend(self) -> kb_backend.StateBackend:
         return self.backend
@@ -73,6 +79,8 @@ class KnowMonRole(roles.Role):
     def start(self) -> None:
         self.backend.start()
         try:
+            if self.gossip is not None:
+                self.gossip.start()
             # Served even beside the other roles: the site's API service
             # and one-off tools in other processes read the KB this way.
             if self.conf.knowmon.serve_rpc:
@@ -87,6 +95,8 @@ class KnowMonRole(roles.Role):
             super().start()
             self._history_loop.start()
         except BaseException:
+            if self.gossip is not None:
+                self.gossip.stop()
             self.backend.stop()
             raise
 
@@ -96,6 +106,8 @@ class KnowMonRole(roles.Role):
         if self._rpc is not None:
             self._rpc.stop()
             self._rpc = None
+        if self.gossip is not None:
+            self.gossip.stop()
         # A clean stop leaves the member's state on disk to restart from.
         self.backend.stop()
 
@@ -218,6 +230,12 @@ class KnowMonRole(roles.Role):
         return done
 
     def _transitions(self) -> list[liveness.Transition]:
+        if self.gossip is not None:
+            return liveness.gossip_transitions(
+                self.backend.read('sites'),
+                self.gossip.view(),
+                self.backend.site,
+            )
         return liveness.transitions(
             self.backend.read('sites'),
             self.backend.liveness(),

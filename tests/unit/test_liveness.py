@@ -46,3 +46,35 @@ def test_left_and_unknown_sites_are_ignored():
 
 def test_the_leader_is_always_up():
     assert liveness.transitions(sites(a='up'), {'a': 99.0}, 1.5, 'a') == []
+
+
+def test_gossip_marks_down_only_what_it_confirmed_dead():
+    view = {
+        'a': ('alive', 7),
+        'b': ('suspect', 3),
+        'c': ('dead', 3),
+        'd': ('dead', 0),
+    }
+    found = liveness.gossip_transitions(
+        sites(a='up', b='up', c='up', d='down'), view, 'a'
+    )
+    assert found == [
+        liveness.Transition('c', 'down', 'confirmed dead by the gossip')
+    ]
+
+
+def test_gossip_marks_up_only_a_member_that_spoke():
+    # A leader that just started holds every member alive at 0: that is
+    # no news of a site that is down.
+    fresh = {'a': ('alive', 1), 'b': ('alive', 0), 'c': ('alive', 12)}
+    found = liveness.gossip_transitions(
+        sites(a='up', b='down', c='down', e='down'), fresh, 'a'
+    )
+    assert found == [liveness.Transition('c', 'up', 'alive in the gossip')]
+
+
+def test_gossip_never_marks_the_leader_or_a_site_that_left():
+    view = {'a': ('dead', 1), 'b': ('dead', 1)}
+    assert (
+        liveness.gossip_transitions(sites(a='up', b='left'), view, 'a') == []
+    )

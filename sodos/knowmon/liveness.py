@@ -63,19 +63,26 @@ def gossip_transitions(
     """The same, from the leader's gossip view (state, incarnation) of
     each member: down only once the gossip confirmed a suspicion (the
     member is dead in the view), up only once the member itself said it
-    is alive (an incarnation above 0, the one a member is given before it
-    has spoken: a leader that just started holds everyone alive at 0)."""
+    is alive.
+
+    Both need an incarnation above 0, the one a member is given before
+    anyone heard it: a leader that just started holds everyone alive at
+    0, and a member that never gossips (a client member of the KB, a
+    tool) ends dead at 0 though it may be running. Who heard a member
+    once spreads its real incarnation, which then outranks the 0."""
     found = []
     for name in sorted(sites):
         current = sites[name].get('status')
         if current == 'left' or name == leader_site or name not in view:
             continue
         state, incarnation = view[name]
+        if incarnation == 0:
+            continue
         if state == 'dead' and current != 'down':
             found.append(
                 Transition(name, 'down', 'confirmed dead by the gossip')
             )
-        elif state == 'alive' and incarnation > 0 and current == 'down':
+        elif state == 'alive' and current == 'down':
             found.append(Transition(name, 'up', 'alive in the gossip'))
     return found
 

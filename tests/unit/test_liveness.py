@@ -53,10 +53,12 @@ def test_gossip_marks_down_only_what_it_confirmed_dead():
         'a': ('alive', 7),
         'b': ('suspect', 3),
         'c': ('dead', 3),
-        'd': ('dead', 0),
+        'd': ('dead', 3),
+        # Never heard on the gossip (a client member): not judged.
+        'e': ('dead', 0),
     }
     found = liveness.gossip_transitions(
-        sites(a='up', b='up', c='up', d='down'), view, 'a'
+        sites(a='up', b='up', c='up', d='down', e='up'), view, 'a'
     )
     assert found == [
         liveness.Transition('c', 'down', 'confirmed dead by the gossip')

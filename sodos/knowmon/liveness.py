@@ -59,6 +59,7 @@ def gossip_transitions(
     sites: dict[str, dict[str, Any]],
     view: dict[str, tuple[str, int]],
     leader_site: str,
+    pardoned: dict[str, int] | None = None,
 ) -> list[Transition]:
     """The same, from the leader's gossip view (state, incarnation) of
     each member: down only once the gossip confirmed a suspicion (the
@@ -69,7 +70,9 @@ def gossip_transitions(
     anyone heard it: a leader that just started holds everyone alive at
     0, and a member that never gossips (a client member of the KB, a
     tool) ends dead at 0 though it may be running. Who heard a member
-    once spreads its real incarnation, which then outranks the 0."""
+    once spreads its real incarnation, which then outranks the 0.
+    ``pardoned`` verdicts (see :func:`pardons`) are stale."""
+    pardoned = pardoned or {}
     found = []
     for name in sorted(sites):
         current = sites[name].get('status')
@@ -79,12 +82,36 @@ def gossip_transitions(
         if incarnation == 0:
             continue
         if state == 'dead' and current != 'down':
+            if incarnation <= pardoned.get(name, -1):
+                continue
             found.append(
                 Transition(name, 'down', 'confirmed dead by the gossip')
             )
         elif state == 'alive' and current == 'down':
             found.append(Transition(name, 'up', 'alive in the gossip'))
     return found
+
+
+def pardons(
+    before: dict[str, str],
+    sites: dict[str, dict[str, Any]],
+    view: dict[str, tuple[str, int]],
+) -> dict[str, int]:
+    """Dead verdicts that a site's return made stale.
+
+    A restarted site registers itself up in the KB before its gossip,
+    at a new incarnation, reaches the leader; meanwhile the leader still
+    holds it dead at the old one. Such a site, down at the last look and
+    up now, is not marked down again on a verdict at that incarnation or
+    below: only a death after its return, at its new one, counts."""
+    return {
+        name: view[name][1]
+        for name, site in sites.items()
+        if before.get(name) == 'down'
+        and site.get('status') == 'up'
+        and name in view
+        and view[name][0] == 'dead'
+    }
 
 
 def returns(

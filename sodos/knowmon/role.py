@@ -67,6 +67,9 @@ class KnowMonRole(roles.Role):
         self._statuses: dict[str, str] = {}
         # With the gossip detector, this site's view of every member.
         self.gossip: gossip_transport.Endpoint | None = None
+        # Site -> the incarnation up to which a gossip verdict of dead is
+        # stale: the site came back up in the KB since (see pardons).
+        self._pardoned: dict[str, int] = {}
         if conf.knowmon.failure_detector == 'gossip':
             self.gossip = gossip_detector.endpoint(conf, self.backend)
 
@@ -231,10 +234,13 @@ class KnowMonRole(roles.Role):
 
     def _transitions(self) -> list[liveness.Transition]:
         if self.gossip is not None:
+            sites = self.backend.read('sites')
+            view = self.gossip.view()
+            self._pardoned.update(
+                liveness.pardons(self._statuses, sites, view)
+            )
             return liveness.gossip_transitions(
-                self.backend.read('sites'),
-                self.gossip.view(),
-                self.backend.site,
+                sites, view, self.backend.site, self._pardoned
             )
         return liveness.transitions(
             self.backend.read('sites'),

@@ -80,3 +80,25 @@ def test_gossip_never_marks_the_leader_or_a_site_that_left():
     assert (
         liveness.gossip_transitions(sites(a='up', b='left'), view, 'a') == []
     )
+
+
+def test_a_site_that_returned_is_not_marked_down_on_its_old_death():
+    # Restarted: up again in the KB, still dead at its old incarnation in
+    # the leader's gossip view.
+    now = sites(a='up', b='up')
+    view = {'a': ('alive', 1), 'b': ('dead', 5)}
+    pardoned = liveness.pardons({'a': 'up', 'b': 'down'}, now, view)
+    assert pardoned == {'b': 5}
+    assert liveness.gossip_transitions(now, view, 'a', pardoned) == []
+    # Its death at the new incarnation counts.
+    view['b'] = ('dead', 9)
+    assert liveness.gossip_transitions(now, view, 'a', pardoned) == [
+        liveness.Transition('b', 'down', 'confirmed dead by the gossip')
+    ]
+
+
+def test_no_pardon_for_a_site_that_was_up_at_the_last_look():
+    now = sites(a='up', b='up')
+    view = {'a': ('alive', 1), 'b': ('dead', 5)}
+    assert liveness.pardons({'a': 'up', 'b': 'up'}, now, view) == {}
+    assert liveness.pardons({}, now, view) == {}

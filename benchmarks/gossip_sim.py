@@ -33,11 +33,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 
 from sodos.knowmon.gossip import params as gossip_params
-from tests.unit.knowmon_gossip import netsim
+
+# The simulated network is the unit tests' own.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from tests.unit.knowmon_gossip import netsim  # noqa: E402
 
 
 def log(text: str) -> None:

@@ -103,7 +103,8 @@ def pardons(
     at a new incarnation, reaches the leader; meanwhile the leader still
     holds it dead at the old one. Such a site, down at the last look and
     up now, is not marked down again on a verdict at that incarnation or
-    below: only a death after its return, at its new one, counts."""
+    below while the pardon lasts (see :func:`in_force`): a death after
+    its return, at its new incarnation, counts at once."""
     return {
         name: view[name][1]
         for name, site in sites.items()
@@ -111,6 +112,24 @@ def pardons(
         and site.get('status') == 'up'
         and name in view
         and view[name][0] == 'dead'
+    }
+
+
+def in_force(
+    pardoned: dict[str, tuple[int, float]],
+    view: dict[str, tuple[str, int]],
+    now: float,
+) -> dict[str, int]:
+    """The pardons (site -> (incarnation, until)) that still hold.
+
+    One lapses at its deadline: a site that came back but that no member
+    has heard on the gossip since, at a newer incarnation, within that
+    time is as good as dead (it may have crashed again at once, before
+    it gossiped), and its old verdict counts again."""
+    return {
+        name: incarnation
+        for name, (incarnation, until) in pardoned.items()
+        if now < until and view.get(name, ('', 0))[1] <= incarnation
     }
 
 

@@ -67,9 +67,10 @@ class KnowMonRole(roles.Role):
         self._statuses: dict[str, str] = {}
         # With the gossip detector, this site's view of every member.
         self.gossip: gossip_transport.Endpoint | None = None
-        # Site -> the incarnation up to which a gossip verdict of dead is
-        # stale: the site came back up in the KB since (see pardons).
-        self._pardoned: dict[str, int] = {}
+        # Site -> (the incarnation up to which a gossip verdict of dead is
+        # stale, until when): it came back up in the KB since (see
+        # liveness.pardons).
+        self._pardoned: dict[str, tuple[int, float]] = {}
         if conf.knowmon.failure_detector == 'gossip':
             self.gossip = gossip_detector.endpoint(conf, self.backend)
 
@@ -236,11 +237,22 @@ class KnowMonRole(roles.Role):
         if self.gossip is not None:
             sites = self.backend.read('sites')
             view = self.gossip.view()
-            self._pardoned.update(
-                liveness.pardons(self._statuses, sites, view)
-            )
+            now = time.monotonic()
+            until = now + self.gossip.pardon_time()
+            for name, incarnation in liveness.pardons(
+                self._statuses, sites, view
+            ).items():
+                self._pardoned[name] = (incarnation, until)
+            self._pardoned = {
+                name: pardon
+                for name, pardon in self._pardoned.items()
+                if pardon[1] > now
+            }
             return liveness.gossip_transitions(
-                sites, view, self.backend.site, self._pardoned
+                sites,
+                view,
+                self.backend.site,
+                liveness.in_force(self._pardoned, view, now),
             )
         return liveness.transitions(
             self.backend.read('sites'),

@@ -102,3 +102,13 @@ def test_no_pardon_for_a_site_that_was_up_at_the_last_look():
     view = {'a': ('alive', 1), 'b': ('dead', 5)}
     assert liveness.pardons({'a': 'up', 'b': 'up'}, now, view) == {}
     assert liveness.pardons({}, now, view) == {}
+
+
+def test_a_pardon_lapses_when_the_site_was_not_heard_in_time():
+    view = {'b': ('dead', 5)}
+    pardoned = {'b': (5, 100.0)}
+    assert liveness.in_force(pardoned, view, 99.0) == {'b': 5}
+    # Crashed again before it gossiped: the old verdict counts again.
+    assert liveness.in_force(pardoned, view, 100.0) == {}
+    # Heard at a newer incarnation: that one is judged, not the pardon.
+    assert liveness.in_force(pardoned, {'b': ('alive', 6)}, 99.0) == {}

@@ -55,6 +55,10 @@ _KEY_LABEL = b'sodos-gossip-v1'
 _MAX_DEPTH = 4
 # Seconds between two looks at the KB for the members and their addresses.
 REFRESH_EVERY = 1.0
+# Seconds between two log lines summing up the messages dropped since.
+SAY_DROPPED_EVERY = 60.0
+# Dropped in normal operation: an ack that came after its probe ended.
+_ROUTINE = frozenset({'late ack'})
 
 
 def derive_key(federation_key: bytes) -> bytes:
@@ -150,6 +154,16 @@ class Endpoint:
         with self._lock:
             return {} if self._node is None else self._node.view()
 
+    def pardon_time(self) -> float:
+        """Seconds within which a site that came back must have been
+        heard on the gossip: its first look at the KB, then a suspicion's
+        longest life, enough for its word to reach every member."""
+        with self._lock:
+            size = 1 if self._node is None else self._node.size()
+        return 2 * REFRESH_EVERY + gossip_params.suspicion_max(
+            self._params, size
+        )
+
     def dropped(self) -> dict[str, int]:
         with self._lock:
             counts = collections.Counter(self._refused)
@@ -199,11 +213,16 @@ class Endpoint:
 
     def _run(self) -> None:
         next_refresh = next_tick = time.monotonic()
+        next_say = next_refresh + SAY_DROPPED_EVERY
+        said: dict[str, int] = {}
         while not self._stop.is_set():
             now = time.monotonic()
             if now >= next_refresh:
                 self._refresh(now)
                 next_refresh = now + REFRESH_EVERY
+            if now >= next_say:
+                said = self._say_dropped(said)
+                next_say = now + SAY_DROPPED_EVERY
             try:
                 self._receive()
             except Exception:
@@ -217,6 +236,21 @@ class Endpoint:
                 next_tick = now + self._tick
             with self._turned:
                 self._turned.notify_all()
+
+    def _say_dropped(self, said: dict[str, int]) -> dict[str, int]:
+        counts = self.dropped()
+        new = {
+            reason: count - said.get(reason, 0)
+            for reason, count in counts.items()
+            if reason not in _ROUTINE and count > said.get(reason, 0)
+        }
+        if new:
+            LOG.warning(
+                'gossip: dropped in the last %.0f s: %s',
+                SAY_DROPPED_EVERY,
+                ', '.join('%s: %d' % item for item in sorted(new.items())),
+            )
+        return counts
 
     def _refresh(self, now: float) -> None:
         try:

@@ -138,6 +138,18 @@ def test_forged_datagram_is_counted_and_changes_nothing(cluster):
     assert a.dead() == set()
 
 
+def test_drops_are_summed_up_in_the_log_once(cluster, caplog):
+    a = cluster.endpoints['a']
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(b'x' * 40, cluster.addresses['a'])
+    assert a.wait_until(lambda e: e.dropped().get('bad tag') == 1, PATIENCE)
+    said = a._say_dropped({})
+    assert 'bad tag: 1' in caplog.text
+    caplog.clear()
+    a._say_dropped(said)
+    assert 'bad tag' not in caplog.text
+
+
 def test_port_in_use_is_a_clear_error():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
         taken.bind(('127.0.0.1', 0))

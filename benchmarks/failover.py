@@ -14,6 +14,7 @@
 
     python benchmarks/failover.py [--sites 3[,10,100]] [--trials 5]
         [--large-trials 2] [--profile auto|lan|wan]
+        [--detector heartbeat|gossip] [--gossip-probe-interval 0.5]
 
 Real ``sodos-site`` processes on loopback. The benchmark process joins as
 one more read-only member and is the client. Three cases, each repeated
@@ -283,7 +284,12 @@ def setup_appliances(client, count: int, timeout: float) -> int:
     return members
 
 
-def profile_settings(profile: str, boot_seconds: float) -> dict[str, Any]:
+def profile_settings(
+    profile: str,
+    boot_seconds: float,
+    detector: str = 'heartbeat',
+    probe_interval: float = 0.5,
+) -> dict[str, Any]:
     """The options every site gets, over LocalFederation's LAN ones."""
     if profile == 'wan':
         with open(EDGE_100, encoding='utf-8') as f:
@@ -295,6 +301,12 @@ def profile_settings(profile: str, boot_seconds: float) -> dict[str, Any]:
         'boot_seconds': boot_seconds,
         'delete_seconds': 0.2,
     }
+    if detector == 'gossip':
+        settings.setdefault('knowmon', {}).update(
+            failure_detector='gossip',
+            gossip_probe_interval=probe_interval,
+            gossip_probe_timeout=round(probe_interval * 0.4, 3),
+        )
     return settings
 
 
@@ -304,6 +316,8 @@ def run(
     appliances: int = 6,
     boot_seconds: float = 1.0,
     profile: str = 'lan',
+    detector: str = 'heartbeat',
+    probe_interval: float = 0.5,
 ) -> dict[str, Any]:
     root = tempfile.mkdtemp(prefix='sodos-failover-')
     voters = min(sites, 3) if sites < 5 else 5
@@ -316,7 +330,9 @@ def run(
         with federation.LocalFederation(
             root,
             voter_count=voters,
-            settings=profile_settings(profile, boot_seconds),
+            settings=profile_settings(
+                profile, boot_seconds, detector, probe_interval
+            ),
         ) as fed:
             log('starting %d sites (%d voters)' % (sites, voters))
             start_sites(fed, sites, voters, 2 * heal)
@@ -349,6 +365,7 @@ def run(
         'voters': voters,
         'trials': trials,
         'profile': profile,
+        'detector': detector,
     }
     for case in CASES:
         report[case] = round(statistics.median(results[case]), 3)
@@ -408,6 +425,15 @@ def main() -> int:
     parser.add_argument(
         '--profile', choices=('auto', 'lan', 'wan'), default='auto'
     )
+    parser.add_argument(
+        '--detector', choices=('heartbeat', 'gossip'), default='heartbeat'
+    )
+    parser.add_argument(
+        '--gossip-probe-interval',
+        type=float,
+        default=0.5,
+        help='with --detector gossip; the probe timeout is 0.4 times it',
+    )
     args = parser.parse_args()
     if args.trials < 1 or args.large_trials < 1:
         parser.error('--trials and --large-trials must be at least 1')
@@ -421,7 +447,15 @@ def main() -> int:
         if count >= LARGE:
             trials = min(trials, args.large_trials)
         runs.append(
-            run(count, trials, args.appliances, args.boot_seconds, profile)
+            run(
+                count,
+                trials,
+                args.appliances,
+                args.boot_seconds,
+                profile,
+                args.detector,
+                args.gossip_probe_interval,
+            )
         )
         log(json.dumps(runs[-1], sort_keys=True))
     result = runs[0] if len(runs) == 1 else compare(runs, profile)

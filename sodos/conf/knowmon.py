@@ -45,6 +45,67 @@ OPTS: list[cfg.Opt] = [
         help='A site the leader has not heard of for this long is marked '
         'down. On a LAN 1.5 is enough; on a WAN use 10.',
     ),
+    cfg.StrOpt(
+        'failure_detector',
+        default='heartbeat',
+        choices=[
+            (
+                'heartbeat',
+                'every member reports to the leader, which marks '
+                'down a site it has not heard of for [knowmon]'
+                'site_down_timeout',
+            ),
+            (
+                'gossip',
+                'members probe one another (SWIM) over UDP; the '
+                'leader marks down a site only once the gossip confirmed it '
+                'dead. Needs the raft state backend.',
+            ),
+        ],
+        help='How the leader learns that a site failed.',
+    ),
+    cfg.IntOpt(
+        'gossip_port_offset',
+        default=2,
+        min=2,
+        max=1000,
+        help='With [knowmon]failure_detector = gossip, the UDP port of '
+        "the gossip is the site's Raft port plus this. Every site of a "
+        'federation must use the same offset: it is how the others find '
+        "a site's gossip port from its Raft address.",
+    ),
+    cfg.FloatOpt(
+        'gossip_probe_interval',
+        default=0.5,
+        min=0.05,
+        help='Seconds between two gossip probes a site starts. Detection '
+        'takes a few of these times log10 of the number of sites.',
+    ),
+    cfg.FloatOpt(
+        'gossip_probe_timeout',
+        default=0.2,
+        min=0.01,
+        help='Seconds a gossip probe waits for its answer before asking '
+        '[knowmon]gossip_indirect_checks other sites to probe the target. '
+        'Must be under [knowmon]gossip_probe_interval; above the round '
+        'trip between sites.',
+    ),
+    cfg.IntOpt(
+        'gossip_indirect_checks',
+        default=3,
+        min=1,
+        max=16,
+        help='Sites asked to probe a target that did not answer directly.',
+    ),
+    cfg.IntOpt(
+        'gossip_suspicion_mult',
+        default=4,
+        min=1,
+        max=100,
+        help='A suspected site is declared dead after at least this many '
+        'probe intervals times log10(number of sites), unless it refutes; '
+        'up to 6 times that when no other site confirms the suspicion.',
+    ),
     cfg.FloatOpt(
         'loop_interval',
         default=1.0,

@@ -55,6 +55,84 @@ def transitions(
     return found
 
 
+def gossip_transitions(
+    sites: dict[str, dict[str, Any]],
+    view: dict[str, tuple[str, int]],
+    leader_site: str,
+    pardoned: dict[str, int] | None = None,
+) -> list[Transition]:
+    """The same, from the leader's gossip view (state, incarnation) of
+    each member: down only once the gossip confirmed a suspicion (the
+    member is dead in the view), up only once the member itself said it
+    is alive.
+
+    Both need an incarnation above 0, the one a member is given before
+    anyone heard it: a leader that just started holds everyone alive at
+    0, and a member that never gossips (a client member of the KB, a
+    tool) ends dead at 0 though it may be running. Who heard a member
+    once spreads its real incarnation, which then outranks the 0.
+    ``pardoned`` verdicts (see :func:`pardons`) are stale."""
+    pardoned = pardoned or {}
+    found = []
+    for name in sorted(sites):
+        current = sites[name].get('status')
+        if current == 'left' or name == leader_site or name not in view:
+            continue
+        state, incarnation = view[name]
+        if incarnation == 0:
+            continue
+        if state == 'dead' and current != 'down':
+            if incarnation <= pardoned.get(name, -1):
+                continue
+            found.append(
+                Transition(name, 'down', 'confirmed dead by the gossip')
+            )
+        elif state == 'alive' and current == 'down':
+            found.append(Transition(name, 'up', 'alive in the gossip'))
+    return found
+
+
+def pardons(
+    before: dict[str, str],
+    sites: dict[str, dict[str, Any]],
+    view: dict[str, tuple[str, int]],
+) -> dict[str, int]:
+    """Dead verdicts that a site's return made stale.
+
+    A restarted site registers itself up in the KB before its gossip,
+    at a new incarnation, reaches the leader; meanwhile the leader still
+    holds it dead at the old one. Such a site, down at the last look and
+    up now, is not marked down again on a verdict at that incarnation or
+    below while the pardon lasts (see :func:`in_force`): a death after
+    its return, at its new incarnation, counts at once."""
+    return {
+        name: view[name][1]
+        for name, site in sites.items()
+        if before.get(name) == 'down'
+        and site.get('status') == 'up'
+        and name in view
+        and view[name][0] == 'dead'
+    }
+
+
+def in_force(
+    pardoned: dict[str, tuple[int, float]],
+    view: dict[str, tuple[str, int]],
+    now: float,
+) -> dict[str, int]:
+    """The pardons (site -> (incarnation, until)) that still hold.
+
+    One lapses at its deadline: a site that came back but that no member
+    has heard on the gossip since, at a newer incarnation, within that
+    time is as good as dead (it may have crashed again at once, before
+    it gossiped), and its old verdict counts again."""
+    return {
+        name: incarnation
+        for name, (incarnation, until) in pardoned.items()
+        if now < until and view.get(name, ('', 0))[1] <= incarnation
+    }
+
+
 def returns(
     before: dict[str, str], sites: dict[str, dict[str, Any]]
 ) -> list[Transition]:

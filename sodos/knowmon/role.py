@@ -37,6 +37,8 @@ from sodos.knowmon import manager
 from sodos.knowmon import overload
 from sodos.knowmon import rpcapi
 from sodos.knowmon import sitedown
+from sodos.knowmon.gossip import detector as gossip_detector
+from sodos.knowmon.gossip import transport as gossip_transport
 
 LOG = logging.getLogger(__name__)
 # Seconds between two looks for ended actions to prune: each reads every
@@ -65,6 +67,14 @@ class KnowMonRole(roles.Role):
         self._prune_looked_at = float('-inf')
         # Sites' statuses at the last leader cycle (returns are said once).
         self._statuses: dict[str, str] = {}
+        # With the gossip detector, this site's view of every member.
+        self.gossip: gossip_transport.Endpoint | None = None
+        # Site -> (the incarnation up to which a gossip verdict of dead is
+        # stale, until when): it came back up in the KB since (see
+        # liveness.pardons).
+        self._pardoned: dict[str, tuple[int, float]] = {}
+        if conf.knowmon.failure_detector == 'gossip':
+            self.gossip = gossip_detector.endpoint(conf, self.backend)
 
     def local_backend(self) -> kb_backend.StateBackend:
         return self.backend
@@ -75,6 +85,8 @@ class KnowMonRole(roles.Role):
     def start(self) -> None:
         self.backend.start()
         try:
+            if self.gossip is not None:
+                self.gossip.start()
             # Served even beside the other roles: the site's API service
             # and one-off tools in other processes read the KB this way.
             if self.conf.knowmon.serve_rpc:
@@ -89,6 +101,8 @@ class KnowMonRole(roles.Role):
             super().start()
             self._history_loop.start()
         except BaseException:
+            if self.gossip is not None:
+                self.gossip.stop()
             self.backend.stop()
             raise
 
@@ -98,6 +112,8 @@ class KnowMonRole(roles.Role):
         if self._rpc is not None:
             self._rpc.stop()
             self._rpc = None
+        if self.gossip is not None:
+            self.gossip.stop()
         # A clean stop leaves the member's state on disk to restart from.
         self.backend.stop()
 
@@ -230,6 +246,26 @@ class KnowMonRole(roles.Role):
     def _transitions(
         self, heard: dict[str, float]
     ) -> list[liveness.Transition]:
+        if self.gossip is not None:
+            sites = self.backend.read('sites')
+            view = self.gossip.view()
+            now = time.monotonic()
+            until = now + self.gossip.pardon_time()
+            for name, incarnation in liveness.pardons(
+                self._statuses, sites, view
+            ).items():
+                self._pardoned[name] = (incarnation, until)
+            self._pardoned = {
+                name: pardon
+                for name, pardon in self._pardoned.items()
+                if pardon[1] > now
+            }
+            return liveness.gossip_transitions(
+                sites,
+                view,
+                self.backend.site,
+                liveness.in_force(self._pardoned, view, now),
+            )
         return liveness.transitions(
             self.backend.read('sites'),
             heard,

@@ -12,8 +12,9 @@
 
 """Loopback addresses for the sites and members of a local federation.
 
-A member listens on its Raft port and on the next one (control channel),
-so each needs two free consecutive ports.
+A member listens on its Raft port, on the next one (control channel) and,
+for gossip failure detection, on UDP two above its Raft port
+(``[knowmon]gossip_port_offset``): each needs three free consecutive ports.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import socket
 EPHEMERAL_PORTS = '/proc/sys/net/ipv4/ip_local_port_range'
 
 
-def _free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def _free(port: int, kind: int = socket.SOCK_STREAM) -> bool:
+    with socket.socket(socket.AF_INET, kind) as sock:
         try:
             sock.bind(('127.0.0.1', port))
         except OSError:
@@ -34,13 +35,22 @@ def _free(port: int) -> bool:
 
 
 def free_address(low: int = 20000, high: int = 40000) -> str:
-    """A loopback HOST:PORT whose PORT and PORT+1 are both free now."""
+    """A loopback HOST:PORT whose PORT and PORT+1 (TCP) and PORT+2 (UDP)
+    are free now.
+
+    Ports are picked four apart from ``low``, so one address's gossip
+    port is never another's Raft or control port.
+    """
     rng = random.SystemRandom()
     for _ in range(200):
-        port = rng.randrange(low, high, 2)
-        if _free(port) and _free(port + 1):
+        port = rng.randrange(low, high - 2, 4)
+        if (
+            _free(port)
+            and _free(port + 1)
+            and _free(port + 2, socket.SOCK_DGRAM)
+        ):
             return '127.0.0.1:%d' % port
-    raise RuntimeError('no two consecutive free ports on loopback')
+    raise RuntimeError('no three consecutive free ports on loopback')
 
 
 def listen_ports() -> tuple[int, int]:

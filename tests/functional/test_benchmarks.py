@@ -91,6 +91,15 @@ def test_failover_reports_both_cases():
         assert isinstance(report[key], float) and report[key] > 0, key
 
 
+def test_gossip_sim_reports_detection_and_false_alarms():
+    report = run_benchmark(
+        'gossip_sim.py', '--members', '10', '--trials', '2', '--idle', '20'
+    )
+    assert report['members'] == 10 and report['trials'] == 2
+    assert report['detect_s'] > 0
+    assert report['false_dead'] == 0
+
+
 def test_planner_reports_speed_and_quality():
     report = run_benchmark(
         'planner.py',

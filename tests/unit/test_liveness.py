@@ -71,3 +71,69 @@ def test_the_leader_times_the_detection_it_commits(knowmon, monkeypatch):
     assert detections() == (count + 1, total + 99)
     knowmon.cycle()  # already down: nothing more to time
     assert detections() == (count + 1, total + 99)
+
+
+def test_gossip_marks_down_only_what_it_confirmed_dead():
+    view = {
+        'a': ('alive', 7),
+        'b': ('suspect', 3),
+        'c': ('dead', 3),
+        'd': ('dead', 3),
+        # Never heard on the gossip (a client member): not judged.
+        'e': ('dead', 0),
+    }
+    found = liveness.gossip_transitions(
+        sites(a='up', b='up', c='up', d='down', e='up'), view, 'a'
+    )
+    assert found == [
+        liveness.Transition('c', 'down', 'confirmed dead by the gossip')
+    ]
+
+
+def test_gossip_marks_up_only_a_member_that_spoke():
+    # A leader that just started holds every member alive at 0: that is
+    # no news of a site that is down.
+    fresh = {'a': ('alive', 1), 'b': ('alive', 0), 'c': ('alive', 12)}
+    found = liveness.gossip_transitions(
+        sites(a='up', b='down', c='down', e='down'), fresh, 'a'
+    )
+    assert found == [liveness.Transition('c', 'up', 'alive in the gossip')]
+
+
+def test_gossip_never_marks_the_leader_or_a_site_that_left():
+    view = {'a': ('dead', 1), 'b': ('dead', 1)}
+    assert (
+        liveness.gossip_transitions(sites(a='up', b='left'), view, 'a') == []
+    )
+
+
+def test_a_site_that_returned_is_not_marked_down_on_its_old_death():
+    # Restarted: up again in the KB, still dead at its old incarnation in
+    # the leader's gossip view.
+    now = sites(a='up', b='up')
+    view = {'a': ('alive', 1), 'b': ('dead', 5)}
+    pardoned = liveness.pardons({'a': 'up', 'b': 'down'}, now, view)
+    assert pardoned == {'b': 5}
+    assert liveness.gossip_transitions(now, view, 'a', pardoned) == []
+    # Its death at the new incarnation counts.
+    view['b'] = ('dead', 9)
+    assert liveness.gossip_transitions(now, view, 'a', pardoned) == [
+        liveness.Transition('b', 'down', 'confirmed dead by the gossip')
+    ]
+
+
+def test_no_pardon_for_a_site_that_was_up_at_the_last_look():
+    now = sites(a='up', b='up')
+    view = {'a': ('alive', 1), 'b': ('dead', 5)}
+    assert liveness.pardons({'a': 'up', 'b': 'up'}, now, view) == {}
+    assert liveness.pardons({}, now, view) == {}
+
+
+def test_a_pardon_lapses_when_the_site_was_not_heard_in_time():
+    view = {'b': ('dead', 5)}
+    pardoned = {'b': (5, 100.0)}
+    assert liveness.in_force(pardoned, view, 99.0) == {'b': 5}
+    # Crashed again before it gossiped: the old verdict counts again.
+    assert liveness.in_force(pardoned, view, 100.0) == {}
+    # Heard at a newer incarnation: that one is judged, not the pardon.
+    assert liveness.in_force(pardoned, {'b': ('alive', 6)}, 99.0) == {}

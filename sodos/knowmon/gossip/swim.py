@@ -1,0 +1,351 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""SWIM failure detection as a pure, deterministic state machine.
+
+The caller owns the clock, the randomness and the network: it calls
+:meth:`Swim.on_tick` often (every few hundredths of the probe interval)
+and :meth:`Swim.on_message` with every decoded datagram, and sends the
+:class:`Outgoing` messages both return. Given the same inputs it makes the
+same decisions, which is what lets the tests replay a lossy network.
+
+What each member believes of another is a state and an incarnation. The
+member alone raises its own incarnation, to refute a suspicion of itself;
+everyone else orders what they hear by (incarnation, alive < suspect <
+dead) and keeps the greater, so every member's view converges to the same
+state whatever order the updates arrive in. Dead is final for an
+incarnation: only the member itself, with a higher one, comes back.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import random
+from collections.abc import Iterable
+from typing import Any
+
+from sodos.knowmon.gossip import broadcasts
+from sodos.knowmon.gossip import messages
+from sodos.knowmon.gossip import params as gossip_params
+
+ALIVE, SUSPECT, DEAD = messages.STATES
+_RANK = {ALIVE: 0, SUSPECT: 1, DEAD: 2}
+
+
+@dataclasses.dataclass(frozen=True)
+class Outgoing:
+    to: str
+    message: messages.Message
+
+
+@dataclasses.dataclass
+class _Member:
+    state: str
+    inc: int
+    since: float
+    # Members that suspected it at this incarnation, the first included.
+    suspecters: set[str] = dataclasses.field(default_factory=set)
+
+
+@dataclasses.dataclass
+class _Probe:
+    target: str
+    seq: int
+    started: float
+    asked_others: bool = False
+    acked: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class _Relay:
+    """A probe made on another member's behalf: its ack goes back to
+    ``requester`` under the requester's own sequence number."""
+
+    requester: str
+    seq: int
+    target: str
+    expires: float
+
+
+class Swim:
+    def __init__(
+        self,
+        me: str,
+        federation: str,
+        members: Iterable[str],
+        params: gossip_params.Params,
+        rng: random.Random,
+        now: float,
+        incarnation: int = 0,
+    ) -> None:
+        self.me = me
+        self.federation = federation
+        self.params = params
+        self.incarnation = incarnation
+        self._rng = rng
+        self._members: dict[str, _Member] = {}
+        self._broadcasts = broadcasts.Broadcasts()
+        self._probe: _Probe | None = None
+        self._next_probe_at = now
+        self._order: list[str] = []
+        self._seq = 0
+        self._relays: dict[int, _Relay] = {}
+        # Messages refused, by reason: for the operator, never raised.
+        self.dropped: collections.Counter[str] = collections.Counter()
+        self.set_members(members, now)
+        # Say we are here (a restart comes back with a higher incarnation).
+        self._broadcasts.queue(messages.Update(me, ALIVE, incarnation, me))
+
+    # -- what the caller reads --------------------------------------------
+
+    def size(self) -> int:
+        return len(self._members) + 1
+
+    def view(self) -> dict[str, tuple[str, int]]:
+        """Every member's state and incarnation as this member sees it."""
+        seen = {name: (m.state, m.inc) for name, m in self._members.items()}
+        seen[self.me] = (ALIVE, self.incarnation)
+        return seen
+
+    def payload(self, out: Outgoing) -> dict[str, Any]:
+        """The JSON-safe dict to send for ``out``."""
+        return out.message.to_dict(self.federation)
+
+    def backlog(self) -> int:
+        """Updates still waiting to be piggybacked."""
+        return len(self._broadcasts)
+
+    def dead(self) -> set[str]:
+        return {n for n, m in self._members.items() if m.state == DEAD}
+
+    # -- what the caller feeds in -----------------------------------------
+
+    def set_members(self, names: Iterable[str], now: float) -> None:
+        """The members to watch, from the KB: new ones start alive at
+        incarnation 0 (their own first word overrides that), gone ones
+        are forgotten."""
+        wanted = set(names) - {self.me}
+        for name in set(self._members) - wanted:
+            del self._members[name]
+            self._broadcasts.forget(name)
+        for name in sorted(wanted - set(self._members)):
+            self._members[name] = _Member(ALIVE, 0, now)
+
+    def on_tick(self, now: float) -> list[Outgoing]:
+        self._relays = {
+            seq: relay
+            for seq, relay in self._relays.items()
+            if relay.expires > now
+        }
+        self._expire_suspicions(now)
+        out: list[Outgoing] = []
+        probe = self._probe
+        if (
+            probe is not None
+            and not probe.acked
+            and not probe.asked_others
+            and now >= probe.started + self.params.probe_timeout
+        ):
+            out.extend(self._ask_others(probe))
+        if now >= self._next_probe_at:
+            if probe is not None and not probe.acked:
+                self._probe_failed(probe, now)
+            self._probe = None
+            out.extend(self._start_probe(now))
+            # A caller that fell behind (a paused process) starts afresh
+            # rather than firing a burst of probes to catch up.
+            self._next_probe_at = max(
+                self._next_probe_at + self.params.probe_interval,
+                now + self.params.probe_interval / 2,
+            )
+        return out
+
+    def on_message(self, raw: Any, now: float) -> list[Outgoing]:
+        """Handle one decoded message; a bad one is counted and dropped."""
+        try:
+            msg = messages.parse(raw, self.federation)
+        except messages.Invalid as exc:
+            self.dropped[str(exc)] += 1
+            return []
+        if msg.sender == self.me or msg.sender not in self._members:
+            self.dropped['unknown sender'] += 1
+            return []
+        # A message is its sender's own word that it is alive.
+        self._apply(
+            messages.Update(msg.sender, ALIVE, msg.inc, msg.sender), now
+        )
+        for update in msg.updates:
+            self._apply(update, now)
+        if msg.type == 'ping':
+            return self._on_ping(msg)
+        if msg.type == 'ping_req':
+            return self._on_ping_req(msg, now)
+        return self._on_ack(msg)
+
+    # -- probing ----------------------------------------------------------
+
+    def _next_target(self) -> str | None:
+        # Round-robin over a shuffled list: every member is probed once
+        # per round (a bound on detection time random picks lack), in an
+        # order no one can predict. Dead members are probed too, so one
+        # that comes back hears it was declared dead and refutes.
+        while True:
+            if not self._order:
+                self._order = sorted(self._members)
+                self._rng.shuffle(self._order)
+                if not self._order:
+                    return None
+            name = self._order.pop()
+            if name in self._members:
+                return name
+
+    def _start_probe(self, now: float) -> list[Outgoing]:
+        target = self._next_target()
+        if target is None:
+            return []
+        self._seq += 1
+        self._probe = _Probe(target, self._seq, now)
+        return [self._send(target, 'ping', self._seq, target)]
+
+    def _ask_others(self, probe: _Probe) -> list[Outgoing]:
+        probe.asked_others = True
+        target = self._members.get(probe.target)
+        if target is None or target.state == DEAD:
+            return []
+        helpers = sorted(
+            name
+            for name, m in self._members.items()
+            if m.state == ALIVE and name != probe.target
+        )
+        chosen = self._rng.sample(
+            helpers, min(self.params.indirect_checks, len(helpers))
+        )
+        return [
+            self._send(name, 'ping_req', probe.seq, probe.target)
+            for name in chosen
+        ]
+
+    def _probe_failed(self, probe: _Probe, now: float) -> None:
+        member = self._members.get(probe.target)
+        if member is None or member.state == DEAD:
+            return
+        self._apply(
+            messages.Update(probe.target, SUSPECT, member.inc, self.me), now
+        )
+
+    def _on_ping(self, msg: messages.Message) -> list[Outgoing]:
+        if msg.target != self.me:
+            self.dropped['misdirected ping'] += 1
+            return []
+        return [self._send(msg.sender, 'ack', msg.seq, self.me)]
+
+    def _on_ping_req(
+        self, msg: messages.Message, now: float
+    ) -> list[Outgoing]:
+        if msg.target in (self.me, msg.sender) or (
+            msg.target not in self._members
+        ):
+            self.dropped['bad ping_req'] += 1
+            return []
+        self._seq += 1
+        self._relays[self._seq] = _Relay(
+            msg.sender, msg.seq, msg.target, now + self.params.probe_interval
+        )
+        return [self._send(msg.target, 'ping', self._seq, msg.target)]
+
+    def _on_ack(self, msg: messages.Message) -> list[Outgoing]:
+        relay = self._relays.get(msg.seq)
+        if relay is not None and relay.target == msg.target:
+            del self._relays[msg.seq]
+            return [self._send(relay.requester, 'ack', relay.seq, msg.target)]
+        probe = self._probe
+        if probe is not None and (probe.seq, probe.target) == (
+            msg.seq,
+            msg.target,
+        ):
+            probe.acked = True
+        else:
+            # An ack after its probe period ended: normal under delay.
+            self.dropped['late ack'] += 1
+        return []
+
+    def _send(self, to: str, kind: str, seq: int, target: str) -> Outgoing:
+        room = self.params.max_piggyback
+        updates = []
+        member = self._members[to]
+        if member.state != ALIVE:
+            # Tell a member we doubt what we believe of it, whatever the
+            # retransmit count: it is the one that can refute.
+            updates.append(
+                messages.Update(to, member.state, member.inc, self.me)
+            )
+            room -= 1
+        limit = gossip_params.retransmit_limit(self.params, self.size())
+        updates.extend(
+            u
+            for u in self._broadcasts.take(room, limit)
+            if u.member != to or member.state == ALIVE
+        )
+        return Outgoing(
+            to,
+            messages.Message(
+                kind, self.me, self.incarnation, seq, target, tuple(updates)
+            ),
+        )
+
+    # -- what members believe ---------------------------------------------
+
+    def _apply(self, update: messages.Update, now: float) -> None:
+        if update.member == self.me:
+            self._refute(update)
+            return
+        member = self._members.get(update.member)
+        if member is None:
+            return
+        new = (update.inc, _RANK[update.state])
+        held = (member.inc, _RANK[member.state])
+        if new < held:
+            return
+        if new == held:
+            if update.state == SUSPECT and update.by not in member.suspecters:
+                # Another independent suspicion shortens the timeout;
+                # spread it so the others count it too.
+                member.suspecters.add(update.by)
+                self._broadcasts.queue(update)
+            return
+        member.state, member.inc, member.since = update.state, update.inc, now
+        member.suspecters = {update.by} if update.state == SUSPECT else set()
+        self._broadcasts.queue(update)
+
+    def _refute(self, update: messages.Update) -> None:
+        if update.state == ALIVE or update.inc < self.incarnation:
+            return
+        self.incarnation = update.inc + 1
+        self._broadcasts.queue(
+            messages.Update(self.me, ALIVE, self.incarnation, self.me)
+        )
+
+    def _expire_suspicions(self, now: float) -> None:
+        n = self.size()
+        for name in sorted(self._members):
+            member = self._members[name]
+            if member.state != SUSPECT:
+                continue
+            timeout = gossip_params.suspicion_timeout(
+                self.params, n, len(member.suspecters) - 1
+            )
+            if now - member.since >= timeout:
+                self._apply(
+                    messages.Update(name, DEAD, member.inc, self.me), now
+                )

@@ -1,0 +1,82 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""Gossip failure detection between real site processes on loopback.
+
+The heartbeat timeout is set far beyond the test's length, so a site
+marked down here was marked by the gossip, which the leader's log says.
+"""
+
+import time
+
+GOSSIP = {
+    'knowmon': {
+        'failure_detector': 'gossip',
+        'site_down_timeout': 600.0,
+        'gossip_probe_interval': 0.3,
+        'gossip_probe_timeout': 0.1,
+    }
+}
+# Seconds of watching a quiet federation for a false alarm.
+IDLE = 6.0
+
+
+def statuses(report):
+    return {m['site']: m['status'] for m in report['members']}
+
+
+def test_killed_site_is_marked_down_by_the_gossip_then_up_again(
+    local_federation,
+):
+    fed = local_federation(voter_count=3, settings=GOSSIP)
+    fed.add_site()
+    fed.wait(lambda r: r['leader'], 30, 'a leader')
+    for _ in range(4):
+        fed.add_site()
+    report = fed.wait(
+        lambda r: (
+            len(r['members']) == 5
+            and set(statuses(r).values()) == {'up'}
+            and r['has_quorum']
+        ),
+        60,
+        'five sites up',
+    )
+    leader = fed.sites[report['leader_site']]
+    # A quiet federation raises no false alarm.
+    quiet_until = time.monotonic() + IDLE
+    while time.monotonic() < quiet_until:
+        assert set(statuses(fed.report()).values()) == {'up'}
+    victim = next(
+        m['site'] for m in report['members'] if m['role'] == 'readonly'
+    )
+    fed.sites[victim].kill()
+    report = fed.wait(
+        lambda r: statuses(r)[victim] == 'down', 45, '%s down' % victim
+    )
+    assert {
+        name for name, status in statuses(report).items() if status != 'up'
+    } == {victim}
+    assert 'marked %s down (confirmed dead by the gossip)' % victim in (
+        leader.log()
+    )
+    # Restarted, it registers itself up before its gossip (at a new
+    # incarnation) reaches the leader: its old death must not count again.
+    fed.sites[victim].start()
+    fed.wait(
+        lambda r: set(statuses(r).values()) == {'up'}, 45, '%s up' % victim
+    )
+    quiet_until = time.monotonic() + IDLE
+    while time.monotonic() < quiet_until:
+        assert set(statuses(fed.report()).values()) == {'up'}
+    assert leader.log().count('down (confirmed dead by the gossip)') == 1

@@ -1,0 +1,49 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+import pytest
+
+from sodos import exception
+from sodos.knowmon import role as knowmon_role
+from sodos.knowmon.gossip import detector
+
+
+def test_gossip_addresses_are_raft_addresses_shifted_by_the_offset():
+    sites = {
+        'a': {'address': '10.0.0.1:9000', 'status': 'up'},
+        'b': {'address': '[fd00::2]:9000', 'status': 'down'},
+        'c': {'address': '10.0.0.3:9000', 'status': 'left'},
+        'd': {'address': 'no port', 'status': 'up'},
+        'e': {'address': '10.0.0.5:65534', 'status': 'up'},
+    }
+    assert detector.addresses(sites, 2) == {
+        'a': ('10.0.0.1', 9002),
+        'b': ('fd00::2', 9002),
+    }
+
+
+def test_probe_timeout_above_the_interval_is_a_config_error(conf):
+    conf.set_override('gossip_probe_timeout', 0.6, 'knowmon')
+    with pytest.raises(exception.ConfigError, match='gossip_probe_timeout'):
+        detector.params_from(conf)
+
+
+def test_gossip_needs_the_raft_backend(conf):
+    conf.set_override('failure_detector', 'gossip', 'knowmon')
+    with pytest.raises(exception.ConfigError, match='state_backend = raft'):
+        knowmon_role.KnowMonRole(conf)
+
+
+def test_heartbeat_detector_makes_no_gossip_endpoint(conf):
+    assert conf.knowmon.failure_detector == 'heartbeat'
+    assert knowmon_role.KnowMonRole(conf).gossip is None

@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 
 from sodos.api import errors
 from sodos.api import handler
+from sodos.api.handlers import dashboard
 from sodos.db import api as db_api
 from sodos.db import migration
 from tests.unit.api.conftest import A
@@ -93,6 +94,7 @@ QUERIES = st.dictionaries(
     | st.text(max_size=8),
     max_size=3,
 )
+PAGE_TYPES = ('text/html', 'text/javascript', 'text/css', 'application/json')
 BODIES = st.one_of(
     st.none(),
     JSON.map(lambda value: json.dumps(value).encode()),
@@ -137,6 +139,10 @@ def test_no_request_makes_a_5xx_or_a_foreign_error(
         # oslo.middleware's answer, in the format the Accept header asks
         # (text by default), as load balancers expect of OpenStack APIs.
         assert resp.status_int == 200, resp.text
+        return
+    if path.startswith(dashboard.PAGE) and resp.status_int == 200:
+        # The status page's shell and its files: HTML, script, style.
+        assert resp.content_type in PAGE_TYPES, resp.content_type
         return
     data = json.loads(resp.body)
     if resp.status_int >= 400:

@@ -112,13 +112,19 @@ def test_copy_before_build_then_fan_out_then_delete(
     fed.wait(lambda r: r['leader'], 30, 'a leader')
     for name in ('s2', 's3', 's4'):
         fed.add_site(name)
+    # Settled: four sites up and the three voters chosen. A promotion
+    # rebuilds the member; the quorum it loses for a moment would have
+    # the Exec of a site reconcile (build what is missing) instead of
+    # running the server.create action this test follows.
     fed.wait(
         lambda r: (
             len(r['members']) == 4
             and all(m['status'] == 'up' for m in r['members'])
+            and sum(m['role'] == 'voter' for m in r['members']) == 3
+            and r['has_quorum']
         ),
         60,
-        'four sites up',
+        'four sites up, three of them voters',
     )
     kb = kbwriter.KBWriter(fed.knowmon(fed.sites['s2']))
     digest = record['os_hash_value']

@@ -41,6 +41,9 @@ SPEC = {
     'members': [
         {'name': 'web', 'image': 'fake-image', 'flavor': 'm1.tiny', 'count': 3}
     ],
+    # At least one member away from site-1 (the API's site): the one
+    # killed.
+    'constraints': {'spread': 2},
 }
 # What the page shows, read in the page: sites by their map marker,
 # members and alerts by their table rows.

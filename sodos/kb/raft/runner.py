@@ -149,7 +149,12 @@ class RaftRunner:
                 # dead tick thread would silently freeze the member.
                 LOG.exception('raft: tick failed')
                 self._stopping.wait(TICK)
-        self.writes.fail_all(exception.NotReady('the Raft member is stopping'))
+        stopping = exception.NotReady('the Raft member is stopping')
+        # Writes and calls made from now on fail at once: nothing would
+        # ever answer them, and their callers would wait out a timeout.
+        self.writes.abandon()
+        self.writes.fail_all(stopping)
+        self._fail_calls(stopping)
         try:
             self._obj.destroy()
         except Exception:
@@ -170,8 +175,20 @@ class RaftRunner:
             return func(self._obj)
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         self._calls.put((func, future))
+        if self._thread is None or not self._thread.is_alive():
+            # Stopped (or never started): no tick thread will run it.
+            self._fail_calls(exception.NotReady('the Raft member is stopped'))
         self._wake()
         return future.result(timeout)
+
+    def _fail_calls(self, error: Exception) -> None:
+        while True:
+            try:
+                _func, future = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            if not future.done():
+                future.set_exception(error)
 
     def _wake(self) -> None:
         """End the tick thread's wait: work was queued for it."""

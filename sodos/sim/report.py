@@ -26,6 +26,8 @@ running twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
 import prettytable
@@ -144,18 +146,61 @@ def availability(
     samples: list[dict[str, Any]],
     appliances: dict[str, list[str]],
     since: float,
+    needs: Callable[[Iterable[bool]], bool] = all,
 ) -> dict[str, float]:
-    """Appliance name -> fraction of samples (from ``since``) in which
-    every one of its members (keys) ran."""
-    counted = [s for s in samples if s['t'] >= since] or samples[-1:]
+    """Appliance name -> fraction of samples in which its members (keys)
+    ran: every one of them (``needs=all``) or at least one (``any``).
+
+    Counted from ``since`` (events count from there), or from the first
+    sample in which the appliance was complete, every member running, if
+    that came later: before that it was being built, not unavailable.
+    An appliance never complete gets 0.
+    """
     out = {}
     for name, keys in appliances.items():
-        good = sum(
-            1
-            for s in counted
-            if all(s['members'].get(k, {}).get('running') for k in keys)
-        )
-        out[name] = round(good / len(counted), 4) if counted else 0.0
+        complete = next((s['t'] for s in samples if _ran(s, keys, all)), None)
+        if complete is None:
+            out[name] = 0.0
+            continue
+        start = max(since, complete)
+        window = [s for s in samples if s['t'] >= start] or samples[-1:]
+        good = sum(1 for s in window if _ran(s, keys, needs))
+        out[name] = round(good / len(window), 4)
+    return out
+
+
+def _ran(
+    sample: dict[str, Any],
+    keys: list[str],
+    needs: Callable[[Iterable[bool]], bool],
+) -> bool:
+    members = sample['members']
+    return needs(bool(members.get(k, {}).get('running')) for k in keys)
+
+
+def moves(
+    before: dict[str, Any],
+    after: dict[str, Any],
+    appliances: dict[str, list[str]],
+) -> list[dict[str, Any]]:
+    """The members that run somewhere else after than before: what a cost
+    change comes from. ``member`` is NAME/MEMBER (the appliance's name)."""
+    names = {k: name for name, keys in appliances.items() for k in keys}
+    out = []
+    for key in sorted(set(before['members']) | set(after['members'])):
+        was = before['members'].get(key) or {}
+        now = after['members'].get(key) or {}
+        old = was.get('site') if was.get('running') else None
+        new = now.get('site') if now.get('running') else None
+        if old != new:
+            member = key.split('/', 1)[-1]
+            out.append(
+                {
+                    'member': '%s/%s' % (names.get(key, '?'), member),
+                    'from': old,
+                    'to': new,
+                }
+            )
     return out
 
 
@@ -294,6 +339,9 @@ def build(
             back_up(samples, e) for e in events if e['action'] == 'recover'
         ],
         'availability': availability(samples, appliances, started),
+        'availability_any': availability(
+            samples, appliances, started, needs=any
+        ),
         'unplaced': unplaced(samples),
         'cost': {
             'before': cost(
@@ -303,6 +351,7 @@ def build(
                 scenario.carbon_price,
             ),
             'after': cost(samples[-1], profiles, vcpus, scenario.carbon_price),
+            'moves': moves(_before(samples, first), samples[-1], appliances),
         },
         'end': end_state(samples[-1]),
         'samples': len(samples),
@@ -337,6 +386,10 @@ def progress_line(
     )
 
 
+def _pct(value: float | None) -> str:
+    return '-' if value is None else '%.1f %%' % (100 * value)
+
+
 def _seconds(value: float | None) -> str:
     return '-' if value is None else '%.1f s' % value
 
@@ -361,12 +414,15 @@ def summary(report: dict[str, Any]) -> str:
             ]
         )
     parts.append('Disruptions\n' + table.get_string())
-    table = prettytable.PrettyTable(['appliance', 'availability'])
+    table = prettytable.PrettyTable(
+        ['appliance', 'all members running', 'at least one running']
+    )
     table.align = 'l'
+    any_running = report.get('availability_any', {})
     # The least available first; a long list is cut, its spread kept.
     ranked = sorted(report['availability'].items(), key=lambda i: i[::-1])
     for name, value in ranked[:SHOWN]:
-        table.add_row([name, '%.1f %%' % (100 * value)])
+        table.add_row([name, _pct(value), _pct(any_running.get(name))])
     if len(ranked) > SHOWN:
         values = [v for _, v in ranked]
         table.add_row(
@@ -374,9 +430,13 @@ def summary(report: dict[str, Any]) -> str:
                 '(%d more)' % (len(ranked) - SHOWN),
                 'mean %.1f %%, max %.1f %%'
                 % (100 * sum(values) / len(values), 100 * max(values)),
+                '',
             ]
         )
-    parts.append('Appliances\n' + table.get_string())
+    parts.append(
+        'Appliances (availability from the moment each was complete)\n'
+        + table.get_string()
+    )
     table = prettytable.PrettyTable(
         ['', 'cost/h', 'power kW', 'CO2 kg/h', 'sites in use']
     )
@@ -392,7 +452,16 @@ def summary(report: dict[str, Any]) -> str:
                 len(c['sites_in_use']),
             ]
         )
-    parts.append('Cost of the running placement\n' + table.get_string())
+    moved = report['cost'].get('moves') or []
+    lines = ['Cost of the running placement\n' + table.get_string()]
+    for move in moved[:SHOWN]:
+        lines.append(
+            '  %s: %s -> %s'
+            % (move['member'], move['from'] or '-', move['to'] or '-')
+        )
+    if len(moved) > SHOWN:
+        lines.append('  (%d more moved)' % (len(moved) - SHOWN))
+    parts.append('\n'.join(lines))
     end = report['end']
     lines = [
         'End: %d member(s) not running, %d on a site that does not run, '

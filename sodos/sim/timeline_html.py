@@ -16,13 +16,20 @@ Inline SVG, no script and nothing fetched: one band per site coloured by
 its state over time (up, draining, crashed or frozen before the KB
 noticed, down), the number of members running there written on each
 change, and a chart of members running and pending in the federation,
-with the events marked.
+with the events marked. The time axis is the scenario's clock (t = 0
+when every member first ran, as the events' ``at:``), with ticks and a
+grid; each failure's detection and recovery are marked. The summary
+tables of the run follow: disruptions, availability, cost and the moves
+a cost change comes from.
 """
 
 from __future__ import annotations
 
 import html
+import math
 from typing import Any
+
+from sodos.sim import report as report_mod
 
 COLOURS = {
     'up': '#4caf50',
@@ -41,6 +48,89 @@ CHART = 160
 
 def _x(t: float, end: float) -> float:
     return LEFT + (WIDTH - LEFT - 10) * (t / end if end else 0.0)
+
+
+def _step(span: float) -> float:
+    """A tick step of 1, 2 or 5 times a power of ten: 5 to 10 ticks."""
+    if span <= 0:
+        return 1.0
+    rough = span / 8
+    power = 10 ** math.floor(math.log10(rough))
+    for factor in (1, 2, 5, 10):
+        if rough <= factor * power:
+            return float(factor * power)
+    return float(10 * power)
+
+
+def _axis(end: float, started: float, y0: int, y1: int) -> list[str]:
+    """Ticks, labels and grid lines of the scenario's clock."""
+    step = _step(end)
+    out = []
+    first = math.ceil(-started / step) * step
+    k = first
+    while started + k <= end + 1e-9:
+        x = _x(started + k, end)
+        out.append(
+            '<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>'
+            '<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#555"/>'
+            '<text x="%.1f" y="%d" text-anchor="middle">%s</text>'
+            % (x, y0, x, y1, x, y1, x, y1 + 5, x, y1 + 17, _tick(k))
+        )
+        k += step
+    out.append(
+        '<text x="%d" y="%d">t (s), from every member running</text>'
+        % (LEFT, y1 + 32)
+    )
+    return out
+
+
+def _tick(value: float) -> str:
+    return ('%+g' % round(value, 6)) if value else '0'
+
+
+def _failure_marks(
+    report: dict[str, Any], end: float, y0: int, y1: int
+) -> list[str]:
+    """Each failure's detection (when the KB marked the site down) and
+    recovery (every member it hit running again)."""
+    out = []
+    for f in report.get('failures', []):
+        for offset, colour, label in (
+            (f.get('detect_s'), '#6a1b9a', 'detected'),
+            (
+                f.get('recovery_s') if f.get('affected_members') else None,
+                '#1565c0',
+                'recovered',
+            ),
+        ):
+            if offset is None:
+                continue
+            x = _x(f['t'] + offset, end)
+            out.append(
+                '<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" '
+                'stroke-width="2"><title>%s %s after %.1f s</title></line>'
+                '<text x="%.1f" y="%d" fill="%s">%s</text>'
+                % (
+                    x,
+                    y0,
+                    x,
+                    y1,
+                    colour,
+                    html.escape(' '.join(f['sites'])),
+                    label,
+                    offset,
+                    x + 2,
+                    y0 + 10,
+                    colour,
+                    label,
+                )
+            )
+    return out
+
+
+def _tables(report: dict[str, Any]) -> str:
+    """The run's summary tables, as the terminal prints them."""
+    return '<pre>%s</pre>' % html.escape(report_mod.summary(report))
 
 
 def _bands(timeline: list[dict[str, Any]], name: str) -> list[tuple]:
@@ -62,7 +152,7 @@ def render(report: dict[str, Any]) -> str:
     sites = list(report['sites'])
     top = 44  # room for the event labels, on two lines
     chart_top = top + ROW * len(sites) + 30
-    height = chart_top + CHART + 40
+    height = chart_top + CHART + 50
     out = [
         '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
         'font-family="sans-serif" font-size="11">' % (WIDTH, height)
@@ -122,7 +212,10 @@ def render(report: dict[str, Any]) -> str:
         '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888"/>'
         % (LEFT, chart_top + CHART, WIDTH - 10, chart_top + CHART)
     )
-    marks = [(report.get('started_s', 0.0), 'all running')] + [
+    started = report.get('started_s', 0.0)
+    out[1:1] = _axis(end, started, top - 4, chart_top + CHART)
+    out.extend(_failure_marks(report, end, top - 4, chart_top + CHART))
+    marks = [(started, 'all running')] + [
         (e['t'], e['what']) for e in report.get('events', [])
     ]
     for n, (t, label) in enumerate(marks):
@@ -141,10 +234,6 @@ def render(report: dict[str, Any]) -> str:
                 html.escape(label),
             )
         )
-    out.append(
-        '<text x="%d" y="%d">0 s</text><text x="%d" y="%d">%.0f s</text>'
-        % (LEFT, height - 10, WIDTH - 50, height - 10, end)
-    )
     out.append('</svg>')
     legend = ' '.join(
         '<span style="background:%s;padding:0 6px">%s</span>' % (c, s)
@@ -155,6 +244,9 @@ def render(report: dict[str, Any]) -> str:
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         '<title>%s</title></head><body style="font-family:sans-serif">'
         '<h1>%s</h1><p>Site states: %s. The number on a band is the '
-        'members running there.</p>%s</body></html>\n'
-        % (title, title, legend, '\n'.join(out))
+        'members running there. Marks: events (dashed), a failure '
+        '<span style="color:#6a1b9a">detected</span> and its members '
+        '<span style="color:#1565c0">recovered</span>.</p>%s%s'
+        '</body></html>\n'
+        % (title, title, legend, '\n'.join(out), _tables(report))
     )

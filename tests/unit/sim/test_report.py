@@ -12,6 +12,8 @@
 
 """Report computations on a hand-made timeline, and sampling a KB."""
 
+import re
+
 from sodos.sim import report
 from sodos.sim import sample
 from sodos.sim import scenario
@@ -129,6 +131,30 @@ def test_availability():
     # From 10.0: a is down at 10.5 and 12.0 (2 of 3), b down at 12.0.
     got = report.availability(_samples(), APPLIANCES, 10.0)
     assert got == {'a': round(1 / 3, 4), 'b': round(2 / 3, 4)}
+    # At least one member: a keeps A1 running throughout.
+    got = report.availability(_samples(), APPLIANCES, 10.0, needs=any)
+    assert got == {'a': 1.0, 'b': round(2 / 3, 4)}
+
+
+def test_availability_counts_from_when_an_appliance_was_complete():
+    samples = _samples()
+    # b is built late: its member first runs at 14.0.
+    for early in samples[:3]:
+        early['members'][B0] = _m(None, False, 'BUILD')
+    got = report.availability(samples, APPLIANCES, 9.0)
+    assert got['b'] == 1.0
+    never = {'c': ['c' * 32 + '/web-0']}
+    assert report.availability(samples, never, 9.0) == {'c': 0.0}
+
+
+def test_moves_explain_a_cost_change():
+    samples = _samples()
+    names = {'shop': [A0, A1], 'db': [B0]}
+    got = report.moves(samples[0], samples[-1], names)
+    assert got == [
+        {'member': 'shop/' + A0.split('/', 1)[1], 'from': 's1', 'to': 's3'},
+        {'member': 'db/' + B0.split('/', 1)[1], 'from': 's2', 'to': 's3'},
+    ]
 
 
 def test_unplaced_and_end_state():
@@ -171,6 +197,15 @@ def test_cost_before_and_after():
     assert page.startswith('<!DOCTYPE html>') and '<svg' in page
     assert 'http://' not in page.replace('http://www.w3.org/2000/svg', '')
     assert 'crash s1' in report.summary(whole)
+    # The scenario's clock: 0 where every member ran (9.5), ticks on it.
+    labels = re.findall(r'text-anchor="middle">([^<]+)<', page)
+    assert {'-8', '0', '+2', '+4'} <= set(labels)
+    # The failure's detection and recovery, each marked once.
+    assert page.count('>detected</text>') == 1
+    assert page.count('>recovered</text>') == 1
+    # The summary tables, moves included, in the page too.
+    assert 'all members running' in page and 'Disruptions' in page
+    assert whole['cost']['moves'] and 's1 -&gt; s3' in page
 
 
 def test_sample_from_kb():

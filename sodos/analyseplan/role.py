@@ -286,8 +286,14 @@ class AnalysePlanRole(roles.Role):
         for unplaced in plan.unplaced:
             alert_id = unplaced_alert_id(unplaced.key)
             unplaced_ids.add(alert_id)
-            if alert_id in alerts:
+            message = (
+                'member %s cannot be placed: %s'
+                % (unplaced.key, unplaced.reason)
+            )[:1024]
+            if (alerts.get(alert_id) or {}).get('message') == message:
                 continue
+            # New, or its reason changed: raising it again tells the
+            # reason of now (the KB keeps the alert and when it was raised).
             self._queue(
                 'alert.raise',
                 {
@@ -297,10 +303,7 @@ class AnalysePlanRole(roles.Role):
                     'severity': 'critical'
                     if unplaced.from_site
                     else 'warning',
-                    'message': (
-                        'member %s cannot be placed: %s'
-                        % (unplaced.key, unplaced.reason)
-                    )[:1024],
+                    'message': message,
                 },
                 None,
             )

@@ -39,8 +39,20 @@ CLOSED_ALERTS_KEPT = 200
 )
 def _alert_raise(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
     args = cmd['args']
-    if args['alert_id'] in data['alerts']:
-        return {'created': False}
+    existing = data['alerts'].get(args['alert_id'])
+    if existing is not None:
+        # Raised again while open: the same alert, its cause told anew
+        # (an unplaced member's reason changes as the federation does).
+        # It keeps when it was raised and whether it was acknowledged.
+        changed = {
+            key: args[key]
+            for key in ('message', 'severity')
+            if key in args and existing.get(key) != args[key]
+        }
+        if not changed:
+            return {'created': False}
+        existing.update(changed, updated_at=cmd['ts'])
+        return {'created': False, 'updated': True}
     data['alerts'][args['alert_id']] = dict(
         args, state='open', raised_at=cmd['ts']
     )

@@ -111,6 +111,15 @@ def test_unplaceable_member_raises_one_alert_closed_once_placed(
     (alert,) = fed.read('alerts').values()
     assert alert['kind'] == 'unplaced'
     assert 'cannot be placed' in alert['message']
+    # Its reason changes: the same alert tells the new one.
+    fed.propose('site.status', {'site': 's3', 'status': 'down'})
+    role.cycle()
+    role.cycle()
+    (again,) = fed.read('alerts').values()
+    assert again['raised_at'] == alert['raised_at']
+    assert again['message'] != alert['message']
+    assert 's3: site down' in again['message'], again['message']
+    fed.propose('site.status', {'site': 's3', 'status': 'up'})
     fed.report('s3', images=('cirros', 'ubuntu'))
     role.cycle()
     assert placements(fed) == {'%s/web-0' % A: 's3'}

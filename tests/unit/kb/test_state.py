@@ -70,6 +70,34 @@ def test_reregister_after_down_brings_the_site_up(kb):
     assert (site['status'], site['status_changed_at']) == ('up', 102)
 
 
+def test_an_alert_raised_again_tells_its_cause_anew(kb):
+    def raised(message, ts, severity='warning'):
+        return kb.apply(
+            cmd(
+                'alert.raise',
+                {
+                    'alert_id': ALERT,
+                    'site': 'a',
+                    'kind': 'unplaced',
+                    'severity': severity,
+                    'message': message,
+                },
+                ts=ts,
+            )
+        )
+
+    assert raised('s3: site down', 100.0)['created']
+    kb.apply(cmd('alert.ack', {'alert_id': ALERT, 'by': 'op'}, ts=101.0))
+    assert raised('s3: site down', 102.0) == {'ok': True, 'created': False}
+    changed = raised('s3: owner C does not admit owner B', 103.0)
+    assert changed == {'ok': True, 'created': False, 'updated': True}
+    alert = kb.read('alerts')[ALERT]
+    assert alert['message'] == 's3: owner C does not admit owner B'
+    # Still the alert raised at 100, as acknowledged.
+    assert (alert['raised_at'], alert['updated_at']) == (100.0, 103.0)
+    assert alert['acknowledged_at'] == 101.0
+
+
 def test_duplicate_command_applies_once_and_returns_first_result(kb):
     wire = cmd(
         'alert.raise',

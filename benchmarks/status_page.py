@@ -202,17 +202,15 @@ def main() -> int:
     with fed:
         bases, metrics_url = start(fed)
         base = bases['site-1']
-        until(
-            'three sites up',
-            lambda: (
-                call(base, 'GET', '/v1/federation')['federation']['sites'][
-                    'up'
-                ]
-                == 3
-            ),
-            120,
-            0.3,
-        )
+
+        def settled() -> bool:
+            # Every site up and three voters: the site killed below must
+            # not meet a promotion under way (two voters, one killed,
+            # would leave no quorum to mark it down).
+            view = call(base, 'GET', '/v1/federation')['federation']
+            return view['sites']['up'] == 3 and len(view['voters']) == 3
+
+        until('three sites up, three voters', settled, 120, 0.3)
         log('placing %d appliances ...' % args.appliances)
         populate(base, args.appliances)
         series = scrape.count_series(scrape.fetch(metrics_url))

@@ -95,9 +95,13 @@ def test_site_loss_and_leader_loss(local_federation, transport_url):
         lambda r: (
             len(r['members']) == 5
             and all(m['status'] == 'up' for m in r['members'])
+            # The voters chosen: the site killed below must not meet a
+            # promotion under way.
+            and sum(m['role'] == 'voter' for m in r['members']) == 3
+            and r['has_quorum']
         ),
         60,
-        'five sites up',
+        'five sites up, three voters',
     )
     sites = list(fed.sites.values())
     leader = fed.leader()

@@ -34,13 +34,18 @@ def federation(local_federation, transport_url, count, **kwargs):
     fed.wait(lambda r: r['leader'], 30, 'a leader')
     for _ in range(count - 1):
         fed.add_site()
+    voters = min(count, 3)
+    # Settled: every site up and the voters chosen, so that a fault the
+    # test makes next does not meet a promotion under way.
     fed.wait(
         lambda r: (
             len(r['members']) == count
             and all(m['status'] == 'up' for m in r['members'])
+            and sum(m['role'] == 'voter' for m in r['members']) == voters
+            and r['has_quorum']
         ),
         60,
-        '%d sites up' % count,
+        '%d sites up, %d of them voters' % (count, voters),
     )
     return fed
 

@@ -21,6 +21,7 @@ import time
 
 from sodos.sim import federation
 from tests import kbwriter
+from tests.functional.reports import formed
 
 SETTINGS = dict(
     federation.FAST_SIMULATED_SETTINGS,
@@ -92,14 +93,7 @@ def test_site_loss_and_leader_loss(local_federation, transport_url):
     for _ in range(4):
         fed.add_site()
     fed.wait(
-        lambda r: (
-            len(r['members']) == 5
-            and all(m['status'] == 'up' for m in r['members'])
-            # The voters chosen: the site killed below must not meet a
-            # promotion under way.
-            and sum(m['role'] == 'voter' for m in r['members']) == 3
-            and r['has_quorum']
-        ),
+        formed(5, 3),
         60,
         'five sites up, three voters',
     )

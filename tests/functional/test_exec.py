@@ -19,6 +19,7 @@ member ever ends up running at two sites.
 
 from sodos.sim import federation
 from tests import kbwriter
+from tests.functional.reports import formed
 
 EXEC_SETTINGS = federation.FAST_SIMULATED_SETTINGS
 
@@ -34,18 +35,11 @@ def federation(local_federation, transport_url, count, **kwargs):
     fed.wait(lambda r: r['leader'], 30, 'a leader')
     for _ in range(count - 1):
         fed.add_site()
-    voters = min(count, 3)
-    # Settled: every site up and the voters chosen, so that a fault the
-    # test makes next does not meet a promotion under way.
+    voter_count = min(count, 3)
     fed.wait(
-        lambda r: (
-            len(r['members']) == count
-            and all(m['status'] == 'up' for m in r['members'])
-            and sum(m['role'] == 'voter' for m in r['members']) == voters
-            and r['has_quorum']
-        ),
+        formed(count, voter_count),
         60,
-        '%d sites up, %d of them voters' % (count, voters),
+        '%d sites up, %d of them voters' % (count, voter_count),
     )
     return fed
 

@@ -27,26 +27,12 @@ import pytest
 from sodos import exception
 from sodos.kb import commands
 from tests.functional.polling import wait_until
-
-
-def voters(report):
-    return [m['site'] for m in report['members'] if m['role'] == 'voter']
+from tests.functional.reports import formed
+from tests.functional.reports import voters
 
 
 def role_of(report, name):
     return next(m for m in report['members'] if m['site'] == name)
-
-
-def formed(count, voter_count):
-    def check(report):
-        return (
-            len(report['members']) == count
-            and len(voters(report)) == voter_count
-            and sum(v['connected'] for v in report['voters']) == voter_count
-            and all(m['status'] == 'up' for m in report['members'])
-        )
-
-    return check
 
 
 def three_voters(local_federation, transport_url):

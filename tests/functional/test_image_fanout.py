@@ -26,6 +26,7 @@ import os
 from sodos.exec.drivers.simulator import images as simulator_images
 from tests import kbwriter
 from tests.functional.polling import wait_until
+from tests.functional.reports import formed
 
 IMAGE = '5f0c2a9e-1b7d-4c3e-9a8f-6d2b1e0c4a7f'
 SIZE = 3 * 1024 * 1024 + 17
@@ -112,17 +113,11 @@ def test_copy_before_build_then_fan_out_then_delete(
     fed.wait(lambda r: r['leader'], 30, 'a leader')
     for name in ('s2', 's3', 's4'):
         fed.add_site(name)
-    # Settled: four sites up and the three voters chosen. A promotion
-    # rebuilds the member; the quorum it loses for a moment would have
-    # the Exec of a site reconcile (build what is missing) instead of
-    # running the server.create action this test follows.
+    # Settled: a promotion rebuilds the member; the quorum it loses for a
+    # moment would have the Exec of a site reconcile (build what is
+    # missing) instead of running the server.create action followed here.
     fed.wait(
-        lambda r: (
-            len(r['members']) == 4
-            and all(m['status'] == 'up' for m in r['members'])
-            and sum(m['role'] == 'voter' for m in r['members']) == 3
-            and r['has_quorum']
-        ),
+        formed(4, 3),
         60,
         'four sites up, three of them voters',
     )

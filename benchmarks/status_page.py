@@ -102,7 +102,7 @@ def start(fed: federation.LocalFederation) -> tuple[dict[str, str], str]:
         site = fed.add_site(start=False)
         extra, url = statuspage.options(site)
         if not metrics:
-            port = int(ports.free_address().rsplit(':', 1)[1])
+            port = ports.free_port()
             extra['metrics'] = {'enabled': True, 'bind_port': port}
             metrics = 'http://127.0.0.1:%d/metrics' % port
         site.write_config(**extra)
@@ -204,11 +204,8 @@ def main() -> int:
         base = bases['site-1']
 
         def settled() -> bool:
-            # Every site up and three voters: the site killed below must
-            # not meet a promotion under way (two voters, one killed,
-            # would leave no quorum to mark it down).
             view = call(base, 'GET', '/v1/federation')['federation']
-            return view['sites']['up'] == 3 and len(view['voters']) == 3
+            return statuspage.formed(view, 3, 3)
 
         until('three sites up, three voters', settled, 120, 0.3)
         log('placing %d appliances ...' % args.appliances)

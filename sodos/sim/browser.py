@@ -62,7 +62,7 @@ class Browser:
                 'install chromium chromium-driver)'
             )
         browser, driver = found
-        port = int(ports.free_address().rsplit(':', 1)[1])
+        port = ports.free_port()
         self.url = 'http://127.0.0.1:%d' % port
         self.driver = subprocess.Popen(
             [driver, '--port=%d' % port],

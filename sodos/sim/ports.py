@@ -53,6 +53,12 @@ def free_address(low: int = 20000, high: int = 40000) -> str:
     raise RuntimeError('no three consecutive free ports on loopback')
 
 
+def free_port() -> int:
+    """A free loopback port for a single listener (an API, a page, a
+    metrics endpoint), taken from :func:`free_address`."""
+    return int(free_address().rsplit(':', 1)[1])
+
+
 def listen_ports() -> tuple[int, int]:
     """Ports for the sites to listen on, below the kernel's ephemeral
     range: a hundred sites open thousands of outgoing connections, whose

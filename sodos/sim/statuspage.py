@@ -53,7 +53,7 @@ def options(
     out = {group: dict(opts) for group, opts in (extra or {}).items()}
     if 'api' not in fed.roles:
         out.setdefault('DEFAULT', {})['roles'] = list(fed.roles) + ['api']
-    port = int(ports.free_address().rsplit(':', 1)[1])
+    port = ports.free_port()
     out['api'] = {'bind_port': port, 'auth_strategy': 'noauth'}
     profile = out.setdefault(
         'site_profile', dict(fed.settings.get('site_profile') or {})
@@ -71,3 +71,18 @@ def serve(site: federation.LocalSite, location: str | None = None) -> str:
     extra, url = options(site, location=location)
     site.write_config(**extra)
     return url
+
+
+def formed(view: dict[str, Any], count: int, voter_count: int) -> bool:
+    """The API's federation view (``GET /v1/federation``) shows ``count``
+    sites up and ``voter_count`` voters.
+
+    A run that makes a fault waits for this first: a fault that meets a
+    promotion under way (two voters, one of them faulted) leaves no
+    quorum to notice it.
+    """
+    sites = view.get('sites') or {}
+    return (
+        sites.get('up') == count
+        and len(view.get('voters') or ()) == voter_count
+    )

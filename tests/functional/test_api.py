@@ -59,7 +59,7 @@ def wait(what, predicate, timeout=60):
 
 
 def api_config(site):
-    port = int(ports.free_address().rsplit(':', 1)[1])
+    port = ports.free_port()
     site.write_config(api={'bind_port': port, 'auth_strategy': 'noauth'})
     return 'http://127.0.0.1:%d' % port
 

@@ -49,7 +49,7 @@ def _wait(what, predicate, site, timeout=60):
 
 def test_project_user_and_role_reach_the_sites_keystone(local_federation):
     command = _openstack_command()
-    port = int(ports.free_address().rsplit(':', 1)[1])
+    port = ports.free_port()
     settings = dict(
         federation.FAST_SIMULATED_SETTINGS,
         api={'auth_strategy': 'noauth', 'bind_port': port},

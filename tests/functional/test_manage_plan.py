@@ -48,7 +48,7 @@ def three_sites(tmp_path_factory, transport_url):
         settings=SETTINGS,
     ) as fed:
         first = fed.add_site(FIRST, start=False)
-        port = int(ports.free_address().rsplit(':', 1)[1])
+        port = ports.free_port()
         first.write_config(
             DEFAULT={'roles': ['knowmon', 'exec', 'analyseplan', 'api']},
             api={'bind_port': port, 'auth_strategy': 'noauth'},

@@ -23,10 +23,6 @@ from sodos.observe import scrape
 from sodos.sim import ports
 
 
-def free_port():
-    return int(ports.free_address().rsplit(':', 1)[1])
-
-
 def get(url, accept='text/plain'):
     req = urllib.request.Request(url, headers={'Accept': accept})
     try:
@@ -61,11 +57,11 @@ def test_health_and_metrics_follow_a_site_killed(local_federation):
     listeners, api = {}, None
     for number in (1, 2, 3):
         site = fed.add_site(start=False)
-        port = free_port()
+        port = ports.free_port()
         listeners[site.name] = 'http://127.0.0.1:%d' % port
         extra = {'metrics': {'enabled': True, 'bind_port': port}}
         if number == 1:
-            api_port = free_port()
+            api_port = ports.free_port()
             api = 'http://127.0.0.1:%d' % api_port
             extra['api'] = {'bind_port': api_port, 'auth_strategy': 'noauth'}
             extra['DEFAULT'] = {'roles': fed.roles + ['api']}

@@ -68,7 +68,7 @@ def _wait_for_leader(url, timeout=60):
 
 @pytest.fixture(scope='module')
 def api_url(tmp_path_factory):
-    port = int(ports.free_address().rsplit(':', 1)[1])
+    port = ports.free_port()
     settings = dict(
         federation.FAST_SIMULATED_SETTINGS,
         analyseplan={'loop_interval': 0.5},

@@ -58,7 +58,7 @@ def sodos_sites(minicloud_sites, tmp_path_factory, api_urls):
 
     def tune(settings):
         region = settings['site_auth']['region_name']
-        port = int(ports.free_address().rsplit(':', 1)[1])
+        port = ports.free_port()
         api_urls[region] = 'http://127.0.0.1:%d' % port
         settings['DEFAULT'] = {
             'roles': ['knowmon', 'exec', 'analyseplan', 'api']

@@ -56,7 +56,7 @@ WAIT = 120.0
 SIZE = 2 * 1048576 + 321
 PROPERTIES = {'os_distro': 'cirros', 'hw_disk_bus': 'scsi', 'sodos_it': 'gd'}
 SAME = clouds.SAME_AT_EVERY_SITE + tuple(PROPERTIES)
-API_PORT = int(ports.free_address().rsplit(':', 1)[1])
+API_PORT = ports.free_port()
 
 
 def settings_for(settings, mc):

@@ -46,7 +46,7 @@ USER = 'it-identity-alice'
 PASSWORD = 'it-alice-Passw0rd'
 ROLE = 'member'
 WAIT = 120.0
-API_PORT = int(ports.free_address().rsplit(':', 1)[1])
+API_PORT = ports.free_port()
 
 
 def identity_settings(settings, mc):

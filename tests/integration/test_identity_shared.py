@@ -50,7 +50,7 @@ NEW = 'it-bob-n3w-Passw0rd'
 ROLE = 'member'
 WAIT = 120.0
 ROTATION = 15.0
-API_PORT = int(ports.free_address().rsplit(':', 1)[1])
+API_PORT = ports.free_port()
 FIRST, SECOND, THIRD = SITE_NAMES
 
 

@@ -52,7 +52,7 @@ def images_fed(minicloud_sites, tmp_path_factory):
     urls = []
 
     def tune(settings):
-        port = int(ports.free_address().rsplit(':', 1)[1])
+        port = ports.free_port()
         urls.append('http://127.0.0.1:%d' % port)
         # Summaries often: registration and the planner read them.
         settings['exec']['monitor_interval'] = 3

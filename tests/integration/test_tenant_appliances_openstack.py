@@ -43,7 +43,7 @@ from tests.integration.conftest import SITE_NAMES
 
 API_SITE, CHEAP, MIDDLE = SITE_NAMES
 COSTS = {API_SITE: 3.0, CHEAP: 1.0, MIDDLE: 2.0}
-API_PORT = int(ports.free_address().rsplit(':', 1)[1])
+API_PORT = ports.free_port()
 SECRET = 'integration tenants secret'
 TENANTS = {
     'alice': ('it-tenant-alice', 'it-alice-Passw0rd'),

@@ -28,6 +28,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 from pysyncobj import FAIL_REASON
@@ -181,12 +182,16 @@ class RaftRunner:
         self._wake()
         return future.result(timeout)
 
-    def _fail_calls(self, error: Exception) -> None:
+    def _queued_calls(self) -> Iterator[tuple[Callable[[Any], Any], Any]]:
+        """Take the calls queued for the tick thread, one at a time."""
         while True:
             try:
-                _func, future = self._calls.get_nowait()
+                yield self._calls.get_nowait()
             except queue.Empty:
                 return
+
+    def _fail_calls(self, error: Exception) -> None:
+        for _func, future in self._queued_calls():
             if not future.done():
                 future.set_exception(error)
 
@@ -197,11 +202,7 @@ class RaftRunner:
             obj.wake()
 
     def _run_calls(self) -> None:
-        while True:
-            try:
-                func, future = self._calls.get_nowait()
-            except queue.Empty:
-                return
+        for func, future in self._queued_calls():
             try:
                 future.set_result(func(self._obj))
             except BaseException as exc:

@@ -317,9 +317,26 @@ def positive(text: str) -> float:
     return value
 
 
-def non_negative(text: str) -> float:
-    """argparse type of the figures of ``site set``."""
-    value = float(text)
-    if value < 0:
-        raise ValueError(text)
-    return value
+def number(
+    convert: Callable[[str], Any],
+    name: str,
+    high: float | None = None,
+) -> Callable[[str], Any]:
+    """An argparse type: ``convert`` of the text, at least 0 and at most
+    ``high``; ``name`` is what argparse's error calls it ("invalid
+    percentage value: '120'")."""
+
+    def parse(text: str) -> Any:
+        value = convert(text)
+        if value < 0 or (high is not None and value > high):
+            raise ValueError(text)
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+# argparse types: the figures of ``site set``, counts, percentages.
+non_negative = number(float, 'non-negative number')
+count = number(int, 'count')
+percentage = number(float, 'percentage', high=100)

@@ -80,20 +80,6 @@ class ShowOwner(command.ShowOne):
         return common.show(flat(row), SHOW_KEYS, ('updated_at',))
 
 
-def _percent(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 100:
-        raise ValueError(text)
-    return value
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError(text)
-    return value
-
-
 class SetOwner(command.ShowOne):
     """Change an owner's sharing policy (its admins, or the federation
     admin; the weight: the federation admin only)."""
@@ -120,20 +106,20 @@ class SetOwner(command.ShowOne):
         parser.add_argument(
             '--lend-share',
             dest='lend_share_pct',
-            type=_percent,
+            type=common.percentage,
             metavar='<percent>',
             help="part of each site's capacity lent to others, 0-100; "
             'the rest is reserved for the owner',
         )
         parser.add_argument(
             '--lend-vcpus',
-            type=_count,
+            type=common.count,
             metavar='<count>',
             help='at most this many vCPUs of each site lent',
         )
         parser.add_argument(
             '--lend-ram-mb',
-            type=_count,
+            type=common.count,
             metavar='<MB>',
             help='at most this much RAM of each site lent',
         )
@@ -154,7 +140,7 @@ class SetOwner(command.ShowOne):
         parser.add_argument(
             '--preempt-notice',
             dest='preempt_notice_s',
-            type=_count,
+            type=common.count,
             metavar='<seconds>',
             help='notice given before a preemption',
         )

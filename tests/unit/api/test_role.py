@@ -39,7 +39,7 @@ def get(url):
 
 @pytest.fixture
 def port(conf):
-    port = int(ports.free_address().rsplit(':', 1)[1])
+    port = ports.free_port()
     conf.set_override('bind_port', port, 'api')
     conf.set_override('auth_strategy', 'noauth', 'api')
     return port

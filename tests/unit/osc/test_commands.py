@@ -276,8 +276,8 @@ def test_site_set(run, api):
         (['--location', 'a,b'], "--location 'a,b' is not LAT,LON"),
         (['--location', '91,0'], "--location '91,0' is out of range"),
         ([], 'nothing to set'),
-        (['--pue', '-1'], 'argument --pue: invalid non_negative value'),
-        (['--pue', 'x'], 'argument --pue: invalid non_negative value'),
+        (['--pue', '-1'], 'argument --pue: invalid non-negative number value'),
+        (['--pue', 'x'], 'argument --pue: invalid non-negative number value'),
     ],
 )
 def test_site_set_bad_input_sends_nothing(run, api, argv, message):

@@ -98,10 +98,19 @@ def test_set_sends_only_what_is_given(run, api):
     }
 
 
-def test_set_refuses_a_share_over_100_before_sending(run, api):
-    result = run('sodos', 'owner', 'set', 'orga', '--lend-share', '120')
+@pytest.mark.parametrize(
+    'argv,message',
+    [
+        (['--lend-share', '120'], '--lend-share: invalid percentage value'),
+        (['--lend-share', '-1'], '--lend-share: invalid percentage value'),
+        (['--lend-vcpus', '-2'], '--lend-vcpus: invalid count value'),
+        (['--lend-vcpus', '1.5'], '--lend-vcpus: invalid count value'),
+    ],
+)
+def test_set_refuses_bad_figures_before_sending(run, api, argv, message):
+    result = run('sodos', 'owner', 'set', 'orga', *argv)
     assert result.rc != 0
-    assert '--lend-share' in result.stderr
+    assert message in result.stderr
     assert api.call_count == 0
 
 

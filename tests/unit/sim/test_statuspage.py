@@ -12,8 +12,13 @@
 
 """How a local site is set up to serve the status page."""
 
+import socket
+
+import pytest
+
 from sodos.cmd import sim as sim_cmd
 from sodos.sim import federation
+from sodos.sim import ports
 from sodos.sim import statuspage
 
 
@@ -70,3 +75,23 @@ def test_sodos_sim_run_takes_status_page():
     )
     assert args.status_page is True
     assert sim_cmd.parser().parse_args(['run', 'x.yaml']).status_page is False
+
+
+@pytest.mark.parametrize(
+    'view,expected',
+    [
+        ({'sites': {'up': 3}, 'voters': ['a', 'b', 'c']}, True),
+        # A promotion under way: two voters so far.
+        ({'sites': {'up': 3}, 'voters': ['a', 'b']}, False),
+        ({'sites': {'up': 2, 'down': 1}, 'voters': ['a', 'b', 'c']}, False),
+        ({}, False),
+    ],
+)
+def test_formed_needs_every_site_up_and_every_voter(view, expected):
+    assert statuspage.formed(view, 3, 3) is expected
+
+
+def test_free_port_is_a_port_nothing_listens_on():
+    port = ports.free_port()
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', port))

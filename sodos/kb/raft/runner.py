@@ -51,6 +51,9 @@ STATUS_PERIOD = 0.1
 # current term forces an election (doc/source/contributor/design-notes.rst,
 # "The candidacy hold").
 CANDIDACY_HOLD = 30.0
+# How long a read made while the member replays its journal at start
+# waits for the replay before it is refused (NotReady).
+REPLAY_WAIT = 30.0
 Applied = Callable[[dict[str, Any], dict[str, Any]], None]
 
 
@@ -80,6 +83,11 @@ class RaftRunner:
         self._status_at = 0.0
         self._voters: list[str] = []
         self.error: BaseException | None = None
+        # Set once the member has applied what its journal says was
+        # committed before it stopped: until then its state is older
+        # than what it served before (an empty KB right after a restart).
+        self._replayed = threading.Event()
+        self._replay_to = 0
 
     # -- lifecycle -------------------------------------------------------
 
@@ -128,6 +136,8 @@ class RaftRunner:
             if hasattr(obj, name):
                 setattr(obj, name, monotonic() + CANDIDACY_HOLD)
         old_reader = self._consumer
+        if old_reader is None:
+            self._replay_to = _persisted_commit(obj)
         self._obj, self._consumer, self.voter = obj, consumer, voter
         # Keep serving reads from the old state until the new objects have
         # replayed the journal that far.
@@ -282,6 +292,14 @@ class RaftRunner:
         reader = self._reader
         if reader is None:
             raise exception.NotReady('the Raft member has not started')
+        if not self._replayed.is_set() and (
+            threading.current_thread() is not self._thread
+        ):
+            if not self._replayed.wait(REPLAY_WAIT):
+                raise exception.NotReady(
+                    'the Raft member is still replaying its journal '
+                    '(index %d to reach); try again shortly' % self._replay_to
+                )
         return reader.read(query)
 
     def status(self) -> dict[str, Any]:
@@ -299,6 +317,11 @@ class RaftRunner:
 
     def _refresh_status(self) -> None:
         now = monotonic()
+        obj = self._obj
+        if not self._replayed.is_set() and (
+            obj.raftLastApplied >= self._replay_to or obj.isReady()
+        ):
+            self._replayed.set()
         consumer = self._consumer
         if consumer is not None and self._reader is not consumer:
             assert self._reader is not None
@@ -341,3 +364,13 @@ class RaftRunner:
         if voters != self._voters:
             self._voters = voters
             self._on_voters(voters)
+
+
+def _persisted_commit(obj: Any) -> int:
+    """The commit index a member read from its journal at start, no
+    further than its log reaches (a torn tail cut off at start)."""
+    # Private attribute of pysyncobj 0.3.17 (pinned): the log's entries
+    # as (command, index, term), the last one being the log's end.
+    log = getattr(obj, '_SyncObj__raftLog', None)
+    last = log[-1][1] if log else 0
+    return min(int(obj.raftCommitIndex), int(last))

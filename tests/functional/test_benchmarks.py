@@ -21,6 +21,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 BENCHMARKS = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(__file__))), 'benchmarks'
 )
@@ -127,3 +129,23 @@ def test_planner_reports_speed_and_quality():
         assert 0 < report[key] <= 1.0, key
     assert report['whatif_questions'] > 0
     assert isinstance(report['whatif_false_unplaceable'], int)
+
+
+def test_cli_start_reports_both_commands():
+    report = run_benchmark('cli_start.py', '--rounds', '1')
+    for key in (
+        'sodos_cli_s',
+        'osc_baseline_s',
+        'ratio',
+        'sodos_cli_cpu_s',
+        'osc_baseline_cpu_s',
+        'ratio_cpu',
+        'osc_command_s',
+        'ratio_to_osc_command',
+        'ratio_cpu_to_osc_command',
+    ):
+        assert report[key] > 0, (key, report)
+    assert report['rounds'] == 1
+    assert report['ratio'] == pytest.approx(
+        report['sodos_cli_s'] / report['osc_baseline_s'], rel=0.01
+    )

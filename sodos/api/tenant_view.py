@@ -82,6 +82,7 @@ class View:
             conf.api.expose_site_names_to_tenants
         ) or util.allowed(req, site_policies.NAMES)
         self._labels: dict[str, str] | None = None
+        self._federation: str | None = None
         self._pattern: re.Pattern[str] | None = None
 
     @property
@@ -89,17 +90,21 @@ class View:
         """Site name -> label, of every site the KB knows (those that
         left too: old reasons name them)."""
         if self._labels is None:
-            federation = util.read(self._req, 'federation') or {}
-            key = str(federation.get('id') or '')
             sites = util.read(self._req, 'sites') or {}
-            self._labels = {name: label(key, name) for name in sites}
+            self._labels = {name: label(self._key(), name) for name in sites}
         return self._labels
+
+    def _key(self) -> str:
+        if self._federation is None:
+            found = util.read(self._req, 'federation') or {}
+            self._federation = str(found.get('id') or '')
+        return self._federation
 
     def site(self, name: str) -> str:
         """How the caller sees the site ``name`` ('' stays '')."""
         if self.names or not name:
             return name
-        return self.labels.get(name) or label('', name)
+        return self.labels.get(name) or label(self._key(), name)
 
     def site_name(self, ref: str) -> str:
         """The site a caller's ``ref`` (a name, or a label it was shown)

@@ -355,7 +355,7 @@ def update(req: webob.Request, appliance_id: str) -> webob.Response:
             {
                 'appliance_id': appliance_id,
                 'spec': spec,
-                'updated_at': record['updated_at'],
+                'updated_at': record.get('updated_at'),
             },
         )
     return util.respond({'appliance': _detail(req, appliance_id)})

@@ -67,7 +67,8 @@ def _appliance_put(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
         ['appliance_id', 'spec', 'updated_at'],
         appliance_id=schemas.UUID_HEX,
         spec=schemas.OBJECT,
-        updated_at={'type': 'number'},
+        # As read: null for a record from before updated_at was kept.
+        updated_at={'type': ['number', 'null']},
     ),
 )
 def _appliance_update(

@@ -230,3 +230,27 @@ def test_a_tenants_what_if_names_sites_by_label(as_, world):
     assert moved['web-0']['from'] == label('s2')
     assert moved['web-0']['to'] in (label('here'), label('s3'))
     assert not set(report['capacity_left']) & set(NAMES)
+
+
+@pytest.mark.parametrize(
+    'who, aid', [('member@own', MINE), ('member@other', THEIRS)]
+)
+def test_the_spec_a_tenant_was_shown_sent_back_changes_nothing(
+    as_, world, who, aid
+):
+    client = as_(who)
+    # The fixture's specs were written without their defaults: a first
+    # change fills them in.
+    status, body, _ = client(
+        'PATCH', '/v1/appliances/' + aid, {'appliance': {'priority': 50}}
+    )
+    assert status == 200, body
+    shown = members(client, aid)['spec']
+    before = world.read('appliances')[aid]
+    if aid == MINE:
+        assert shown['constraints']['sites'] == [label('s2'), label('s3')]
+    status, body, _ = client(
+        'PATCH', '/v1/appliances/' + aid, {'appliance': shown}
+    )
+    assert status == 200, body
+    assert world.read('appliances')[aid] == before

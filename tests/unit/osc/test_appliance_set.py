@@ -170,3 +170,28 @@ def test_show_says_why_a_member_is_unplaced(run, api):
         'web-1@- unplaced srv-1 (new; no site can take it: site-ab: full)'
         in result.stdout
     )
+
+
+def test_a_spec_file_gives_any_fields_the_options_add_to(run, shown, tmp_path):
+    changes = tmp_path / 'changes.yaml'
+    changes.write_text(
+        'members:\n'
+        '  - {name: web, image: cirros, flavor: m1.small, count: 4}\n'
+        'metadata: {tier: web}\n'
+    )
+    result = run(
+        'sodos', 'appliance', 'set', 'a1b2c3', '--file', str(changes),
+        '--property', 'team=blue',
+    )  # fmt: skip
+    assert result.rc == 0, result.stderr
+    assert sent(shown) == {
+        'members': [
+            {
+                'name': 'web',
+                'image': 'cirros',
+                'flavor': 'm1.small',
+                'count': 4,
+            }
+        ],
+        'metadata': {'tier': 'web', 'team': 'blue'},
+    }

@@ -67,6 +67,7 @@ WAKING_COMMANDS = frozenset(
         'site.leave',
         'site.maintenance',
         'appliance.put',
+        'appliance.update',
         'appliance.delete',
         'policy.set',
     )

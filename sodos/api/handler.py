@@ -65,6 +65,7 @@ ROUTES: dict[str, dict[str, Handler]] = {
     },
     '/v1/appliances/{appliance_id}': {
         'GET': appliances.show,
+        'PATCH': appliances.update,
         'DELETE': appliances.delete,
     },
     '/v1/images': {'GET': images.list_images, 'POST': images.create},

@@ -110,6 +110,21 @@ OPTS: list[cfg.Opt] = [
         'sodos-site alike; sodos-site reads a chunked body up to it and '
         "refuses it past. The API's JSON bodies are far smaller.",
     ),
+    cfg.BoolOpt(
+        'expose_site_names_to_tenants',
+        default=False,
+        mutable=True,
+        help="Whether a project's own members, refusals, unplaced reasons "
+        'and alerts name the sites by their internal names. When false, a '
+        'caller who does not pass the policy rule sodos:site:names (admins '
+        'do) sees each site as an opaque label instead (site- and ten hex '
+        'digits, the same at every site of the federation and over time), '
+        'and may use that label where a spec names sites '
+        '(constraints.sites). It hides the names in the appliance and '
+        'alert views only: to keep them from tenants altogether, restrict '
+        'the rules that show sites too (sodos:site:list, sodos:site:get, '
+        'sodos:catalog:list, sodos:dashboard:get, sodos:federation:get).',
+    ),
     cfg.FloatOpt(
         'loop_interval',
         default=60.0,

@@ -221,6 +221,12 @@ class Client:
         body = {'appliance': spec}
         return self._request('POST', '/appliances', body)['appliance']
 
+    def appliance_update(self, appliance_id: str, changes: Any) -> Any:
+        path = '/appliances/%s' % self._quote(appliance_id)
+        return self._request('PATCH', path, {'appliance': changes})[
+            'appliance'
+        ]
+
     def appliance_delete(self, appliance_id: str) -> None:
         self._request('DELETE', '/appliances/%s' % self._quote(appliance_id))
 

@@ -161,3 +161,62 @@ def test_the_api_alone_reaches_knowmon_over_the_bus(
     status, body = call(base, 'POST', '/v1/whatif', {'fail_sites': ['site-1']})
     assert status == 200, body
     assert len(body['whatif']['unplaceable']) == 2
+
+
+def test_an_appliance_changed_live_grows_and_shrinks(local_federation):
+    fed = local_federation(
+        voter_count=1,
+        roles=('knowmon', 'exec', 'analyseplan', 'api'),
+        settings=SETTINGS,
+    )
+    site = fed.add_site(start=False)
+    base = api_config(site)
+    site.start()
+
+    def up():
+        status, body = call(base, 'GET', '/v1/federation')
+        return (
+            status == 200 and body['federation']['sites']['up'] == 1
+        ) or body
+
+    wait('the site up', up)
+    status, body = call(base, 'POST', '/v1/appliances', {'appliance': SPEC})
+    assert status == 201, body
+    aid = body['appliance']['id']
+    path = '/v1/appliances/' + aid
+    wait('every member ACTIVE', lambda: all_active(base, aid))
+
+    def counted(count):
+        member = dict(SPEC['members'][0], count=count)
+        return {'appliance': {'members': [member]}}
+
+    status, body = call(base, 'PATCH', path, counted(3))
+    assert status == 200, body
+    wait(
+        'three members ACTIVE',
+        lambda: len(members(base, aid)) == 3 and all_active(base, aid),
+    )
+    status, body = call(base, 'PATCH', path, counted(1))
+    assert status == 200, body
+
+    def shrunk():
+        # The placements are gone at once; the servers once the site's
+        # Exec has deleted them.
+        deleted = sorted(
+            a['member']
+            for a in call(base, 'GET', '/v1/dashboard')[1]['actions']
+            if a['kind'] == 'server.delete' and a['state'] == 'done'
+        )
+        left = [m['member'] for m in members(base, aid)]
+        return (left == ['web-0'] and deleted == ['web-1', 'web-2']) or (
+            left,
+            deleted,
+        )
+
+    wait('two servers deleted', shrunk)
+    before = call(base, 'GET', path)[1]['appliance']['spec']
+    bad = {'appliance': {'members': [dict(SPEC['members'][0], flavor='x')]}}
+    status, body = call(base, 'PATCH', path, bad)
+    assert status == 400, body
+    assert 'body.appliance.members[0].flavor' in body['error']['message']
+    assert call(base, 'GET', path)[1]['appliance']['spec'] == before

@@ -10,26 +10,32 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Appliances: created, shown and deleted here; placed by AnalysePlan.
+"""Appliances: created, shown, changed and deleted here; placed by
+AnalysePlan.
 
 An appliance belongs to a project (:mod:`sodos.domain.ownership`): the
 caller's, or the one an admin names. The caller's token gives this
-site's id of its project; the KB keeps the global one.
+site's id of its project; the KB keeps the global one. A tenant reads
+sites and reasons through :class:`sodos.api.tenant_view.View`.
 """
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import Any
 
 import webob
 
 from sodos import readmodel
+from sodos.analyseplan import role as analyseplan_role
 from sodos.api import errors
+from sodos.api import tenant_view
 from sodos.api import util
 from sodos.api.policies import appliance as policies
 from sodos.api.schemas import appliance as schemas
 from sodos.domain import appliance as appliance_mod
+from sodos.domain import appliance_update
 from sodos.domain import networks as networks_mod
 from sodos.domain import ownership
 
@@ -76,9 +82,58 @@ def _detail(req: webob.Request, appliance_id: str) -> dict[str, Any]:
     )
     detail.update(_head(record.get('spec') or {}))
     refusals = _refusals(appliance_id, util.read(req, 'actions'))
+    alerts = util.read(req, 'alerts')
     for member in detail['members']:
         member['refused'] = refusals.get(member['member'], [])
+        if member['state'] == readmodel.UNPLACED:
+            member['reason'] = _unplaced_reason(
+                alerts, '%s/%s' % (appliance_id, member['member'])
+            )
+    return _as_seen(tenant_view.View(req), detail)
+
+
+def _unplaced_reason(alerts: dict[str, Any], key: str) -> str:
+    """Why the planner could not place member ``key``, as its alert
+    says ('' before the planner has tried)."""
+    alert = alerts.get(analyseplan_role.unplaced_alert_id(key)) or {}
+    message = str(alert.get('message') or '')
+    return message.partition(' cannot be placed: ')[2] or message
+
+
+def _as_seen(view: tenant_view.View, detail: dict[str, Any]) -> dict[str, Any]:
+    """The detail with its sites and reasons as the caller may read
+    them."""
+    if view.shows_everything():
+        return detail
+    for member in detail['members']:
+        member['site'] = view.site(member['site'])
+        if 'reason' in member:
+            member['reason'] = view.text(member['reason'])
+        member['refused'] = [
+            {'site': view.site(r['site']), 'reason': view.text(r['reason'])}
+            for r in member['refused']
+        ]
+    detail['spec'] = _sites_in_spec(detail['spec'], view.site)
     return detail
+
+
+def _sites_in_spec(spec: dict[str, Any], how: Any) -> dict[str, Any]:
+    """``spec`` with the sites it names (``constraints.sites``, the
+    networks' per-site overrides) mapped by ``how``."""
+    spec = copy.deepcopy(spec)
+    constraints = spec.get('constraints')
+    if isinstance(constraints, dict) and isinstance(
+        constraints.get('sites'), list
+    ):
+        constraints['sites'] = [
+            how(s) if isinstance(s, str) else s for s in constraints['sites']
+        ]
+    for network in spec.get('networks') or []:
+        if isinstance(network, dict) and isinstance(
+            network.get('sites'), dict
+        ):
+            network['sites'] = {how(k): v for k, v in network['sites'].items()}
+    return spec
 
 
 def _refusals(
@@ -206,6 +261,38 @@ def _owner(req: webob.Request, spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def _valid(spec: Any) -> dict[str, Any]:
+    """:func:`appliance_mod.validate`, its error a 400 naming the field
+    under ``body.appliance``."""
+    try:
+        return appliance_mod.validate(spec)
+    except appliance_mod.InvalidAppliance as exc:
+        raise _invalid(str(exc)) from None
+
+
+def _invalid(message: str) -> errors.ApiError:
+    return errors.invalid_body(
+        message.replace(' data.', ' body.appliance.').replace(
+            ' data ', ' body.appliance '
+        )
+    )
+
+
+def _feasible(
+    req: webob.Request, view: tenant_view.View, spec: dict[str, Any]
+) -> None:
+    problems = appliance_mod.feasibility(spec, util.read(req, 'sites'))
+    if problems:
+        raise errors.ApiError(
+            409,
+            errors.INFEASIBLE,
+            view.text(
+                'appliance %s cannot be placed in this federation: %s'
+                % (spec['name'], '; '.join(problems))
+            ),
+        )
+
+
 def create(req: webob.Request) -> webob.Response:
     """Validate, check against the federation's sites, then commit."""
     # Before the body: who may not create at all is told so first.
@@ -213,29 +300,15 @@ def create(req: webob.Request) -> webob.Response:
         req, policies.CREATE, {'project_id': util.context(req).project_id}
     )
     body = util.json_body(req, schemas.CREATE)
-    try:
-        spec = appliance_mod.validate(body['appliance'])
-    except appliance_mod.InvalidAppliance as exc:
-        raise errors.invalid_body(
-            str(exc).replace(' data.', ' body.appliance.')
-        ) from None
+    view = tenant_view.View(req)
+    spec = _valid(_sites_in_spec(body['appliance'], view.site_name))
     spec = _owner(req, spec)
     # A network's name is one network in its owner's project: checked
     # once the owner is known.
     problems = networks_mod.clashes(spec, util.read(req, 'appliances'))
     if problems:
-        message = 'invalid appliance spec: %s' % '; '.join(problems)
-        raise errors.invalid_body(
-            message.replace(' data.', ' body.appliance.')
-        )
-    problems = appliance_mod.feasibility(spec, util.read(req, 'sites'))
-    if problems:
-        raise errors.ApiError(
-            409,
-            errors.INFEASIBLE,
-            'appliance %s cannot be placed in this federation: %s'
-            % (spec['name'], '; '.join(problems)),
-        )
+        raise _invalid('invalid appliance spec: %s' % '; '.join(problems))
+    _feasible(req, view, spec)
     appliance_id = uuid.uuid4().hex
     util.propose(
         req, 'appliance.put', {'appliance_id': appliance_id, 'spec': spec}
@@ -244,6 +317,58 @@ def create(req: webob.Request) -> webob.Response:
         req,
         {'appliance': _detail(req, appliance_id)},
         'appliances/%s' % appliance_id,
+    )
+
+
+def update(req: webob.Request, appliance_id: str) -> webob.Response:
+    """Apply a merge patch of the spec (:mod:`sodos.domain.
+    appliance_update`): checked as a new spec is, then against what may
+    change while the appliance runs; committed only if the appliance is
+    still as read."""
+    _authorized(req, appliance_id, policies.UPDATE)
+    body = util.json_body(req, schemas.UPDATE)
+    record = util.read(req, 'appliances').get(appliance_id)
+    if record is None:
+        raise errors.not_found('no appliance %s' % appliance_id)
+    view = tenant_view.View(req)
+    patch = _sites_in_spec(body['appliance'], view.site_name)
+    old_spec = record.get('spec') or {}
+    if 'project_id' in patch and _is_owner(req, old_spec, patch['project_id']):
+        # Its own project, as the token or the KB calls it: no change.
+        patch.pop('project_id')
+    try:
+        old = appliance_mod.validate(old_spec)
+    except appliance_mod.InvalidAppliance as exc:
+        raise errors.conflict(
+            'appliance %s: its stored spec no longer validates (%s); '
+            'delete it and create it again' % (appliance_id, exc)
+        ) from None
+    spec = _valid(appliance_update.merged(old_spec, patch))
+    problems = appliance_update.refusals(old, spec)
+    if problems:
+        raise _invalid('cannot change appliance: %s' % '; '.join(problems))
+    _feasible(req, view, spec)
+    if spec != old_spec:
+        util.propose(
+            req,
+            'appliance.update',
+            {
+                'appliance_id': appliance_id,
+                'spec': spec,
+                'updated_at': record.get('updated_at'),
+            },
+        )
+    return util.respond({'appliance': _detail(req, appliance_id)})
+
+
+def _is_owner(req: webob.Request, spec: dict[str, Any], named: Any) -> bool:
+    owner = ownership.owner(spec)
+    if owner is None:
+        return named is None
+    owners = _Owners(req)
+    return named in (
+        owner,
+        ownership.local_id(owners.ident, owners.site, owner),
     )
 
 

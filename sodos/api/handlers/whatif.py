@@ -19,6 +19,7 @@ from typing import Any
 import webob
 
 from sodos.api import errors
+from sodos.api import tenant_view
 from sodos.api import util
 from sodos.api.handlers import appliances
 from sodos.api.policies import whatif as policies
@@ -28,8 +29,10 @@ from sodos.api.schemas import whatif as schemas
 def create(req: webob.Request) -> webob.Response:
     util.authorize(req, policies.CREATE)
     body = util.json_body(req, schemas.CREATE)
-    failed = list(body.get('fail_sites') or [])
-    drained = list(body.get('drain_sites') or [])
+    view = tenant_view.View(req)
+    # A tenant may name a site by the label it was shown.
+    failed = [view.site_name(s) for s in body.get('fail_sites') or []]
+    drained = [view.site_name(s) for s in body.get('drain_sites') or []]
     if not failed and not drained:
         raise errors.invalid_body(
             'body: name at least one site in fail_sites or drain_sites'
@@ -38,9 +41,17 @@ def create(req: webob.Request) -> webob.Response:
     try:
         report = util.services(req).whatif(kb, failed, drained)
     except ValueError as exc:
-        raise errors.invalid_body('body: %s' % exc) from None
+        raise errors.invalid_body(view.text('body: %s' % exc)) from None
     shown = appliances.visible(req, kb.get('appliances') or {})
-    return util.respond({'whatif': result(report, shown)})
+    answer = result(report, shown)
+    if not view.shows_everything():
+        # Sites and reasons as the caller may read them; the names of
+        # its own appliances as they are.
+        answer = {
+            key: value if key == 'affected_appliances' else view.tree(value)
+            for key, value in answer.items()
+        }
+    return util.respond({'whatif': answer})
 
 
 def result(

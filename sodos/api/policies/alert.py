@@ -17,6 +17,7 @@ from sodos.api.policies import base
 LIST = 'sodos:alert:list'
 GET = 'sodos:alert:get'
 ACK = 'sodos:alert:ack'
+ALL_PROJECTS = 'sodos:alert:list:all_projects'
 
 rules: list[policy.RuleDefault] = [
     policy.DocumentedRuleDefault(
@@ -30,6 +31,19 @@ rules: list[policy.RuleDefault] = [
         check_str=base.READER,
         description='Show an open alert.',
         operations=[{'path': '/v1/alerts/{id}', 'method': 'GET'}],
+    ),
+    policy.DocumentedRuleDefault(
+        name=ALL_PROJECTS,
+        check_str=base.ADMIN_API,
+        description="See every alert as raised: other projects' unplaced "
+        "members, the operators' own alerts (identity, keys, the "
+        "Knowledge Base, images) and the sharing reasons that name sites' "
+        "owners. Others see the sites' health alerts and the unplaced "
+        "members of their project's appliances, owners unnamed.",
+        operations=[
+            {'path': '/v1/alerts', 'method': 'GET'},
+            {'path': '/v1/alerts/{id}', 'method': 'GET'},
+        ],
     ),
     policy.DocumentedRuleDefault(
         name=ACK,

@@ -26,6 +26,7 @@ LIST_ALL_PROJECTS = 'sodos:appliance:list:all_projects'
 GET = 'sodos:appliance:get'
 CREATE = 'sodos:appliance:create'
 CREATE_FOR_PROJECT = 'sodos:appliance:create:project_id'
+UPDATE = 'sodos:appliance:update'
 DELETE = 'sodos:appliance:delete'
 
 rules: list[policy.RuleDefault] = [
@@ -65,6 +66,15 @@ rules: list[policy.RuleDefault] = [
         description='Create an appliance owned by another project than '
         "the caller's (appliance.project_id).",
         operations=[{'path': '/v1/appliances', 'method': 'POST'}],
+        scope_types=base.PROJECT_SCOPE,
+    ),
+    policy.DocumentedRuleDefault(
+        name=UPDATE,
+        check_str=base.PROJECT_MEMBER_OR_ADMIN,
+        description='Change an appliance: its members and their counts, '
+        'priority, constraints, key, user data and metadata (not its '
+        'project, its networks or the image and flavor of a member).',
+        operations=[{'path': '/v1/appliances/{id}', 'method': 'PATCH'}],
         scope_types=base.PROJECT_SCOPE,
     ),
     policy.DocumentedRuleDefault(

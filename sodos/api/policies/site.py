@@ -19,6 +19,7 @@ GET = 'sodos:site:get'
 DRAIN = 'sodos:site:drain'
 UNDRAIN = 'sodos:site:undrain'
 UPDATE = 'sodos:site:update'
+NAMES = 'sodos:site:names'
 
 rules: list[policy.RuleDefault] = [
     policy.DocumentedRuleDefault(
@@ -51,6 +52,18 @@ rules: list[policy.RuleDefault] = [
         description="Override a site's published profile (region, "
         'location, labels, cost and energy figures).',
         operations=[{'path': '/v1/sites/{name}', 'method': 'PATCH'}],
+    ),
+    policy.DocumentedRuleDefault(
+        name=NAMES,
+        check_str=base.ADMIN_API,
+        description="See sites' internal names in a project's appliances "
+        '(members, refusals, unplaced reasons) and in alerts where '
+        '[api]expose_site_names_to_tenants is false; others see an opaque '
+        'label per site.',
+        operations=[
+            {'path': '/v1/appliances/{id}', 'method': 'GET'},
+            {'path': '/v1/alerts', 'method': 'GET'},
+        ],
     ),
 ]
 

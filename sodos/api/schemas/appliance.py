@@ -14,3 +14,15 @@ from sodos.api.schemas import common
 from sodos.domain import appliance
 
 CREATE = common.obj(['appliance'], appliance=appliance.SCHEMA)
+# A merge patch of the spec (sodos.domain.appliance_update): its keys
+# are the spec's; the values are checked once merged, by the spec's
+# own schema.
+UPDATE = common.obj(
+    ['appliance'],
+    appliance={
+        'type': 'object',
+        'minProperties': 1,
+        'additionalProperties': False,
+        'properties': {key: {} for key in appliance.SCHEMA['properties']},
+    },
+)

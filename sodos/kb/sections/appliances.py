@@ -62,6 +62,39 @@ def _appliance_put(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
 
 
 @COMMANDS.command(
+    'appliance.update',
+    schemas.obj(
+        ['appliance_id', 'spec', 'updated_at'],
+        appliance_id=schemas.UUID_HEX,
+        spec=schemas.OBJECT,
+        # As read: null for a record from before updated_at was kept.
+        updated_at={'type': ['number', 'null']},
+    ),
+)
+def _appliance_update(
+    data: dict[str, Any], cmd: dict[str, Any]
+) -> base.Result:
+    """A changed spec of an appliance that still exists, as the proposer
+    read it (``updated_at``): an update never brings back an appliance
+    deleted meanwhile, nor undoes another update it did not see."""
+    args = cmd['args']
+    old = data['appliances'].get(args['appliance_id'])
+    if old is None:
+        raise base.Rejected(
+            'appliance %s was deleted meanwhile' % args['appliance_id']
+        )
+    if old.get('updated_at') != args['updated_at']:
+        raise base.Rejected(
+            'appliance %s was changed meanwhile: read it again and retry'
+            % args['appliance_id']
+        )
+    data['appliances'][args['appliance_id']] = dict(
+        old, spec=args['spec'], updated_at=cmd['ts']
+    )
+    return {}
+
+
+@COMMANDS.command(
     'appliance.delete',
     schemas.obj(['appliance_id'], appliance_id=schemas.UUID_HEX),
 )

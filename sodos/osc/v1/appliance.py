@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``openstack sodos appliance ...``: create, list, show, delete.
+"""``openstack sodos appliance ...``: create, list, show, delete
+(set and unset: :mod:`sodos.osc.v1.appliance_set`).
 
 The spec file is read and parsed here, so that an unreadable file or a
 YAML error is reported with the file's name and nothing is sent; the
@@ -62,7 +63,8 @@ SHOW_ORDER = (
 class MembersColumn(columns.FormattableColumn[Any]):
     """Members of an appliance, one ``member@site STATE server-id
     addresses`` line each (the last two once the site reports them),
-    and the sites that refused a member, with their reason."""
+    the sites that refused a member, with their reason, and why an
+    unplaced member has no site."""
 
     def human_readable(self) -> str:
         return '\n'.join(
@@ -80,6 +82,7 @@ class MembersColumn(columns.FormattableColumn[Any]):
                 ' (refused by %s: %s)' % (r.get('site'), r.get('reason'))
                 for r in m.get('refused') or []
             )
+            + (' (%s)' % m['reason'] if m.get('reason') else '')
             for m in self._value or []
         )
 
@@ -95,7 +98,7 @@ class SpecColumn(columns.FormattableColumn[Any]):
         return self._value
 
 
-def _show(appliance: dict[str, Any]) -> Any:
+def show(appliance: dict[str, Any]) -> Any:
     return common.show(
         appliance,
         SHOW_ORDER,
@@ -228,7 +231,7 @@ class CreateAppliance(command.ShowOne):
                 % appliance.get('name'),
                 self.app.stderr,
             )
-        return _show(appliance)
+        return show(appliance)
 
 
 def _project_id(app: Any, ref: str) -> str:
@@ -276,7 +279,7 @@ class ShowAppliance(command.ShowOne):
 
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
         api = common.api(self.app)
-        return _show(resolve(api, parsed_args.appliance))
+        return show(resolve(api, parsed_args.appliance))
 
 
 def _left(name: str, appliance: dict[str, Any]) -> str:

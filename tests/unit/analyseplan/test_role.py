@@ -214,3 +214,40 @@ def test_without_owners_no_usage_is_recorded(conf, api, fed):
     role = analyseplan_role.AnalysePlanRole(conf, api)
     assert 'usage' not in role.cycle()
     assert fed.read('owners') == {}
+
+
+def update(fed, **changes):
+    record = fed.read('appliances')[A]
+    answer = fed.propose(
+        'appliance.update',
+        {
+            'appliance_id': A,
+            'spec': spec(**changes),
+            'updated_at': record['updated_at'],
+        },
+    )
+    assert answer['ok'], answer
+
+
+def test_a_changed_count_is_placed_or_removed_the_rest_kept(conf, api, fed):
+    fed.propose(
+        'appliance.put', {'appliance_id': A, 'spec': spec(count=2, spread=2)}
+    )
+    role = analyseplan_role.AnalysePlanRole(conf, api)
+    role.cycle()
+    first = placements(fed)
+    update(fed, count=3, spread=2)
+    assert role.wakes_for({'type': 'appliance.update'})
+    role.cycle()
+    grown = placements(fed)
+    assert set(grown) == set(first) | {A + '/web-2'}
+    assert {k: grown[k] for k in first} == first
+    update(fed, count=1, spread=1)
+    role.cycle()
+    assert placements(fed) == {A + '/web-0': first[A + '/web-0']}
+    deletes = sorted(
+        a['params']['member']
+        for a in fed.read('actions').values()
+        if a['kind'] == 'server.delete'
+    )
+    assert deletes == ['web-1', 'web-2']

@@ -31,9 +31,9 @@ SPEC = {
 ROLES = ('reader', 'member', 'admin')
 
 
-@pytest.fixture
-def tokens():
-    """A token per role in each project: ``member@own``, ..."""
+def project_tokens():
+    """keystonemiddleware's fixture (set up) and a token per role in
+    each project: ``member@own``, ..."""
     fixture = ksm_fixture.AuthTokenFixture()
     fixture.setUp()
     made = {}
@@ -50,20 +50,25 @@ def tokens():
                 project_id=local,
                 role_list=[role],
             )
+    return fixture, made
+
+
+@pytest.fixture
+def tokens():
+    fixture, made = project_tokens()
     yield made
     fixture.cleanUp()
 
 
-@pytest.fixture
-def fed(fed):
-    """Two appliances: MINE owned by OWN, THEIRS by OTHER, a project the
-    federation manages (its id at this site differs from its global
-    one)."""
-    fed.propose(
+def two_projects(kb):
+    """Two appliances in ``kb``: MINE owned by OWN, THEIRS by OTHER, a
+    project the federation manages (its id at this site differs from
+    its global one)."""
+    kb.propose(
         'identity.project.put',
         {'project_id': OTHER, 'name': 'other', 'domain_id': 'default'},
     )
-    fed.propose(
+    kb.propose(
         'identity.map',
         {
             'site': 'here',
@@ -73,11 +78,16 @@ def fed(fed):
         },
     )
     for aid, owner in ((MINE, OWN), (THEIRS, OTHER)):
-        fed.propose(
+        kb.propose(
             'appliance.put',
             {'appliance_id': aid, 'spec': dict(SPEC, project_id=owner)},
         )
-    return fed
+    return kb
+
+
+@pytest.fixture
+def fed(fed):
+    return two_projects(fed)
 
 
 @pytest.fixture
@@ -251,3 +261,67 @@ def test_a_what_if_shows_the_callers_appliances_only(as_, fed, who, expected):
         u['appliance_id'] for u in report['unplaceable']
     }
     assert seen == set(expected)
+
+
+def patch(client, aid, changes):
+    return client('PATCH', '/v1/appliances/' + aid, {'appliance': changes})
+
+
+@pytest.mark.parametrize('role', ['reader', 'member'])
+def test_another_projects_appliance_is_404_to_an_update(as_, fed, role):
+    before = fed.read()
+    status, body, _ = patch(as_(role + '@own'), THEIRS, {'priority': 90})
+    assert status == 404, body
+    assert body['error']['code'] == 'not_found'
+    assert fed.read() == before
+
+
+def test_a_reader_cannot_update_its_own_projects_appliance(as_, fed):
+    before = fed.read()
+    status, body, _ = patch(as_('reader@own'), MINE, {'priority': 90})
+    assert status == 403, body
+    assert 'sodos:appliance:update' in body['error']['message']
+    assert fed.read() == before
+
+
+@pytest.mark.parametrize(
+    'who, aid',
+    [
+        ('member@own', MINE),
+        ('admin@own', MINE),
+        ('admin@own', THEIRS),
+        ('member@other', THEIRS),
+    ],
+)
+def test_members_and_admins_update(as_, fed, who, aid):
+    status, body, _ = patch(as_(who), aid, {'priority': 90})
+    assert status == 200, body
+    assert body['appliance']['spec']['priority'] == 90
+    record = fed.read('appliances')[aid]
+    assert record['spec']['priority'] == 90
+    # The owner stays, as the KB names it.
+    assert record['spec']['project_id'] == (OWN if aid == MINE else OTHER)
+
+
+@pytest.mark.parametrize('named', [OWN, OTHER_LOCAL, OTHER])
+def test_an_update_naming_the_project_it_has_changes_nothing_of_it(
+    as_, fed, named
+):
+    # OTHER's appliance, by its member: the token's id or the KB's.
+    aid, who = (
+        (MINE, 'member@own') if named == OWN else (THEIRS, 'member@other')
+    )
+    status, body, _ = patch(
+        as_(who), aid, {'project_id': named, 'priority': 1}
+    )
+    assert status == 200, body
+    assert fed.read('appliances')[aid]['spec']['project_id'] in (OWN, OTHER)
+
+
+@pytest.mark.parametrize('who', ['member@own', 'admin@own'])
+def test_no_one_moves_an_appliance_to_another_project(as_, fed, who):
+    before = fed.read()
+    status, body, _ = patch(as_(who), MINE, {'project_id': OTHER})
+    assert status == 400, body
+    assert 'body.appliance.project_id' in body['error']['message']
+    assert fed.read() == before

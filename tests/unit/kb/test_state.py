@@ -315,3 +315,60 @@ def test_federation_init_keeps_an_earlier_leader_claim():
     federation = kb.read('federation')
     assert federation['id'] == FED
     assert federation['leader']['site'] == 'a'
+
+
+def test_an_update_changes_the_spec_it_was_read_from(kb):
+    kb.apply(
+        cmd('appliance.put', {'appliance_id': APPLIANCE, 'spec': {}}, ts=3)
+    )
+    answer = kb.apply(
+        cmd(
+            'appliance.update',
+            {
+                'appliance_id': APPLIANCE,
+                'spec': {'name': 'b'},
+                'updated_at': 3,
+            },
+            ts=4,
+        )
+    )
+    assert answer['ok'], answer
+    record = kb.read('appliances')[APPLIANCE]
+    assert record == {'spec': {'name': 'b'}, 'created_at': 3, 'updated_at': 4}
+
+
+def test_an_update_read_before_another_change_is_refused(kb):
+    kb.apply(
+        cmd('appliance.put', {'appliance_id': APPLIANCE, 'spec': {}}, ts=3)
+    )
+    before = kb.read('appliances')
+    answer = kb.apply(
+        cmd(
+            'appliance.update',
+            {
+                'appliance_id': APPLIANCE,
+                'spec': {'name': 'b'},
+                'updated_at': 2,
+            },
+            ts=4,
+        )
+    )
+    assert not answer['ok']
+    assert 'changed meanwhile' in answer['error']
+    assert kb.read('appliances') == before
+
+
+def test_an_update_never_brings_back_a_deleted_appliance(kb):
+    answer = kb.apply(
+        cmd(
+            'appliance.update',
+            {
+                'appliance_id': APPLIANCE,
+                'spec': {'name': 'b'},
+                'updated_at': 3,
+            },
+        )
+    )
+    assert not answer['ok']
+    assert 'deleted meanwhile' in answer['error']
+    assert APPLIANCE not in kb.read('appliances')

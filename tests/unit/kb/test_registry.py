@@ -25,7 +25,10 @@ from sodos.kb.sections import base
 from sodos.kb.sections import registry
 
 # The commands of schema version 1. A change here changes what members
-# accept: it needs a new SCHEMA_VERSION.
+# accept: a member of older code refuses a command it does not know, so a
+# new command is proposed only once every site runs the new code (the
+# release note of each says so); a changed command needs a new
+# SCHEMA_VERSION.
 NAMES = {
     'federation.init',
     'leader.claim',
@@ -44,6 +47,7 @@ NAMES = {
     'alert.close',
     'alert.ack',
     'appliance.put',
+    'appliance.update',
     'appliance.delete',
     'placement.set',
     'placement.delete',

@@ -48,10 +48,13 @@ def when(value: str) -> float:
     """Seconds since the epoch of an ISO 8601 date or time, or of a
     number of seconds."""
     try:
-        return (
+        found = (
             float(value) if re.match(r'^\d+(\.\d+)?\Z', value) else _iso(value)
         )
-    except (ValueError, OverflowError):
+        # A time the database's DATETIME can hold (years 1 to 9999).
+        datetime.datetime.fromtimestamp(found, datetime.UTC)
+        return found
+    except (ValueError, OverflowError, OSError):
         raise ValueError(
             '%r is not a time (ISO 8601 such as 2026-12-01 or '
             '2026-12-01T10:00:00Z, or seconds since the epoch)' % value

@@ -132,6 +132,7 @@ def test_a_project_reader_sees_its_project_only(as_, usage):
         ('/v1/usage?owner=a%20b', ['owner', 'not an id']),
         ('/v1/usage?start=yesterday', ['start', 'not a time', 'ISO 8601']),
         ('/v1/usage?end=2026-13-01', ['end', 'not a time']),
+        ('/v1/usage?end=99999999999999999999', ['end', 'not a time']),
         (
             '/v1/usage?start=2026-12-02&end=2026-12-01',
             ['end', 'not after start'],

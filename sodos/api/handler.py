@@ -41,6 +41,7 @@ from sodos.api.handlers import images
 from sodos.api.handlers import owners
 from sodos.api.handlers import root
 from sodos.api.handlers import sites
+from sodos.api.handlers import usage
 from sodos.api.handlers import whatif
 
 Handler = Callable[..., webob.Response]
@@ -79,6 +80,7 @@ ROUTES: dict[str, dict[str, Handler]] = {
     '/v1/history/actions': {'GET': history.actions},
     '/v1/history/alerts': {'GET': history.alerts},
     '/v1/history/monitoring': {'GET': history.monitoring},
+    '/v1/usage': {'GET': usage.list_usage},
     '/v1/identity': {'GET': identity.status},
     '/v1/identity/domains': {
         'GET': identity.OBJECTS['domains'].list,

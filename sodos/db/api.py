@@ -300,3 +300,80 @@ def monitoring_history(
     with _session(conf, write=False) as session:
         rows = [_as_dict(row) for row in session.scalars(query)]
     return rows[::-1]
+
+
+def add_usage(
+    conf: cfg.ConfigOpts,
+    rows: dict[tuple[float, str, str, str], dict[str, float]],
+    at: Time,
+) -> int:
+    """Add usage to its rows, keyed ``(hour start, site, owner,
+    project)`` (sodos.domain.accounting.accrue); returns rows touched."""
+    model = models.Usage
+    metrics = ('vcpu_hours', 'ram_gb_hours', 'member_hours')
+    with _session(conf, write=True) as session:
+        for (hour, site, owner, project), used in sorted(rows.items()):
+            period = _utc(hour)
+            # Update first (a write, see _replace); insert what is new.
+            done = session.execute(
+                sa.update(model)
+                .where(
+                    model.period_start == period,
+                    model.site == site,
+                    model.owner == owner,
+                    model.project == project,
+                )
+                .values(
+                    updated_at=_utc(at),
+                    **{
+                        m: getattr(model, m) + float(used.get(m, 0.0))
+                        for m in metrics
+                    },
+                )
+            )
+            if not done.rowcount:  # type: ignore[attr-defined]
+                session.add(
+                    model(
+                        period_start=period,
+                        site=site,
+                        owner=owner,
+                        project=project,
+                        updated_at=_utc(at),
+                        **{m: float(used.get(m, 0.0)) for m in metrics},
+                    )
+                )
+    return len(rows)
+
+
+def usage(
+    conf: cfg.ConfigOpts,
+    *,
+    owner: str | None = None,
+    project: str | None = None,
+    site: str | None = None,
+    start: Time | None = None,
+    end: Time | None = None,
+) -> list[dict[str, Any]]:
+    """Usage rows (one per hour, site, owner, project) of the hours
+    that start at or after ``start`` and before ``end``, oldest first."""
+    model = models.Usage
+    query = sa.select(model)
+    for column, value in (
+        (model.owner, owner),
+        (model.project, project),
+        (model.site, site),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if start is not None:
+        query = query.where(model.period_start >= _utc(start))
+    if end is not None:
+        query = query.where(model.period_start < _utc(end))
+    query = query.order_by(
+        model.period_start, model.site, model.owner, model.project
+    )
+    with _session(conf, write=False) as session:
+        rows = [_as_dict(row) for row in session.scalars(query)]
+    for row in rows:
+        del row['id']
+    return rows

@@ -12,7 +12,8 @@
 
 """The history store: what no longer belongs in the Knowledge Base.
 
-Executed actions, closed alerts and old monitoring samples, kept in a SQL
+Executed actions, closed alerts, old monitoring samples and the usage of
+owners and projects per site and hour, kept in a SQL
 database local to each site (``[database]connection``). The KB holds the
 current truth only; these tables are never read back into it.
 
@@ -114,3 +115,33 @@ class MonitoringSample(Base):
     site: orm.Mapped[str] = orm.mapped_column(NAME)
     collected_at: orm.Mapped[datetime.datetime] = orm.mapped_column(TIMESTAMP)
     summary: orm.Mapped[dict[str, Any]] = orm.mapped_column(sa.JSON)
+
+
+class Usage(Base):
+    """What one project (of one owner) used at ``site`` in the hour
+    starting at ``period_start`` (sodos.domain.accounting)."""
+
+    __tablename__ = 'usage'
+    # One row per hour, site, owner and project: a sample adds to it.
+    __table_args__ = (
+        sa.Index(
+            None, 'period_start', 'site', 'owner', 'project', unique=True
+        ),
+        sa.Index(None, 'owner', 'period_start'),
+        sa.Index(None, 'project', 'period_start'),
+        MYSQL_OPTIONS,
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(sa.Integer, primary_key=True)
+    period_start: orm.Mapped[datetime.datetime] = orm.mapped_column(TIMESTAMP)
+    site: orm.Mapped[str] = orm.mapped_column(NAME)
+    # A Keystone domain id; '' for a project of no known owner.
+    owner: orm.Mapped[str] = orm.mapped_column(NAME)
+    # A global project id; '' for the service project.
+    project: orm.Mapped[str] = orm.mapped_column(NAME)
+    # Double, not FLOAT: MySQL's FLOAT keeps 7 digits, and a year of
+    # hours summed would lose the last samples.
+    vcpu_hours: orm.Mapped[float] = orm.mapped_column(sa.Double)
+    ram_gb_hours: orm.Mapped[float] = orm.mapped_column(sa.Double)
+    member_hours: orm.Mapped[float] = orm.mapped_column(sa.Double)
+    updated_at: orm.Mapped[datetime.datetime] = orm.mapped_column(TIMESTAMP)

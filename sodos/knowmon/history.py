@@ -17,7 +17,9 @@ pruned after ``[knowmon]action_retention``, closed alerts are kept a
 short while, and each site's monitoring summary is replaced by the next.
 Every KnowMon copies them into its own history database
 (``[database]connection``), so each site can answer "what happened"
-(the REST API's ``/v1/history``) even after the KB moved on.
+(the REST API's ``/v1/history``) even after the KB moved on. It also
+adds what the running members used to the accounting
+(:mod:`sodos.knowmon.accounting`, ``/v1/usage``).
 
 Copies are idempotent (a row recorded again replaces itself, a sample is
 unique per site and collection time), so a restart that copies again
@@ -34,6 +36,7 @@ from typing import Any
 from oslo_config import cfg
 
 from sodos.kb import shapes
+from sodos.knowmon import accounting
 
 LOG = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ class HistoryRecorder:
         self._alerts: set[str] = set()
         self._samples: dict[str, float] = {}
         self._broken: str | None = None
+        self.usage = accounting.UsageRecorder(conf)
 
     def record(self, read: Any) -> dict[str, int]:
         """Copy what is new in the KB; counts of rows written per kind.
@@ -71,6 +75,7 @@ class HistoryRecorder:
                 'actions': self._copy_actions(read('actions')),
                 'alerts': self._copy_alerts(read('closed_alerts')),
                 'samples': self._copy_samples(read('monitoring')),
+                'usage': self.usage.record(read),
             }
         except db_api.DatabaseError as exc:
             # Once per outage: the failing table may differ run to run.

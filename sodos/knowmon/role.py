@@ -161,7 +161,8 @@ class KnowMonRole(roles.Role):
         if any(counts.values()):
             LOG.info(
                 'history: recorded %(actions)d actions, %(alerts)d closed '
-                'alerts, %(samples)d monitoring samples',
+                'alerts, %(samples)d monitoring samples, %(usage)d usage '
+                'rows',
                 counts,
             )
 

@@ -308,6 +308,10 @@ class Client:
         params = {'site': site, 'limit': limit}
         return self._request('GET', '/history/%s' % kind, params=params)[key]
 
+    def usage(self, **params: str | None) -> dict[str, Any]:
+        """GET /v1/usage (owner, project, site, start, end, by)."""
+        return dict(self._request('GET', '/usage', params=params))
+
     # -- identity ----------------------------------------------------------
     # ``kind`` is domains, projects, users or groups; an object is named
     # by id or by name, a name being looked up in ``domain``.

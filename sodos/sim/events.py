@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import signal
 import uuid
+from concurrent import futures
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -36,6 +37,8 @@ from sodos.sim import scenario as scenario_mod
 if TYPE_CHECKING:
     # Only for the annotations: the runner imports this module.
     from sodos.sim import runner as runner_mod
+
+DEMAND_CONCURRENCY = 16
 
 
 def fire(
@@ -57,6 +60,8 @@ def fire(
     }
     if event.note:
         record['note'] = event.note
+    if event.owner:
+        record['owner'] = event.owner
     try:
         ACTIONS[event.action](run, fed, client, event)
     except exception.SodosError as exc:
@@ -180,6 +185,69 @@ def load(
             run.load_ids.setdefault(name, []).append(appliance_id)
 
 
+def demand(
+    run: runner_mod.Runner,
+    fed: federation.LocalFederation,
+    client: Any,
+    event: scenario_mod.Event,
+) -> None:
+    """An owner's project asks for ``extra`` more one-member appliances
+    (anywhere its policy and the others' let them go)."""
+    owner = next(o for o in run.scenario.owners if o.name == event.owner)
+    vcpus = float(scenario_mod.FLAVORS[event.flavor]['vcpus'])
+    puts: list[dict[str, Any]] = []
+    for n in range(event.extra):
+        appliance_id = uuid.uuid4().hex
+        spec = appliance_mod.validate(
+            {
+                'name': 'demand-%s-%d' % (owner.name, len(run.owned) + n),
+                'project_id': owner.project_id,
+                'members': [
+                    {
+                        'name': 'vm',
+                        'image': 'fake-image',
+                        'flavor': event.flavor,
+                    }
+                ],
+            }
+        )
+        puts.append({'appliance_id': appliance_id, 'spec': spec})
+    # At once: one after the other, each waiting for its commit, the
+    # planner would see the demand trickle in and place it as it comes.
+    with futures.ThreadPoolExecutor(DEMAND_CONCURRENCY) as pool:
+        list(
+            pool.map(lambda args: client.propose('appliance.put', args), puts)
+        )
+    for args in puts:
+        run.demand_ids.setdefault(owner.name, []).append(args['appliance_id'])
+        for inst in appliance_mod.instances(
+            args['appliance_id'], args['spec']
+        ):
+            run.owned[inst.key] = (owner.name, vcpus)
+
+
+def release(
+    run: runner_mod.Runner,
+    fed: federation.LocalFederation,
+    client: Any,
+    event: scenario_mod.Event,
+) -> None:
+    """The owner's demands are deleted (its scenario appliances stay)."""
+    ids = run.demand_ids.pop(event.owner, [])
+    with futures.ThreadPoolExecutor(DEMAND_CONCURRENCY) as pool:
+        list(
+            pool.map(
+                lambda i: client.propose(
+                    'appliance.delete', {'appliance_id': i}
+                ),
+                ids,
+            )
+        )
+    gone = tuple(i + '/' for i in ids)
+    for key in [k for k in run.owned if k.startswith(gone)]:
+        del run.owned[key]
+
+
 ACTIONS = {
     'crash': crash,
     'freeze': freeze,
@@ -188,4 +256,6 @@ ACTIONS = {
     'undrain': undrain,
     'policy': policy,
     'load': load,
+    'demand': demand,
+    'release': release,
 }

@@ -33,6 +33,7 @@ from typing import Any
 import prettytable
 
 from sodos.analyseplan import objective
+from sodos.sim import fairness
 from sodos.sim import sample as sample_mod
 
 DISRUPTIONS = ('crash', 'freeze', 'drain', 'load')
@@ -357,6 +358,10 @@ def build(
         'samples': len(samples),
         'timeline': timeline(samples),
     }
+    if getattr(scenario, 'owners', None):
+        report['community'] = fairness.build(
+            scenario, samples, events, started
+        )
     report.update(extra or {})
     return report
 
@@ -475,4 +480,6 @@ def summary(report: dict[str, Any]) -> str:
     for key, reason in sorted(report['unplaced']['reasons'].items())[:10]:
         lines.append('  could not place %s: %s' % (key, reason))
     parts.append('\n'.join(lines))
+    if report.get('community'):
+        parts.append(fairness.summary(report['community']))
     return '\n\n'.join(parts)

@@ -38,6 +38,7 @@ from sodos import exception
 from sodos.domain import appliance as appliance_mod
 from sodos.sim import events
 from sodos.sim import federation
+from sodos.sim import owners as owners_mod
 from sodos.sim import ports
 from sodos.sim import report as report_mod
 from sodos.sim import sample as sample_mod
@@ -98,6 +99,9 @@ class Runner:
         self.appliance_ids: dict[str, str] = {}  # name -> id
         self.vcpus: dict[str, float] = {}
         self.load_ids: dict[str, list[str]] = {}  # site -> appliance ids
+        # Member key -> (owner, vCPUs), and owner -> its demands' ids.
+        self.owned: dict[str, tuple[str, float]] = {}
+        self.demand_ids: dict[str, list[str]] = {}
         # When every member first ran (the scenario's zero), None before.
         self.started: float | None = None
         self.formed = 0.0
@@ -116,7 +120,12 @@ class Runner:
     def _sample(self, client: Any) -> dict[str, Any]:
         kb = sample_mod.read_kb(client)
         taken = sample_mod.take(
-            kb, self.clock(), self._wall, dict(self.procs), self.expected
+            kb,
+            self.clock(),
+            self._wall,
+            dict(self.procs),
+            self.expected,
+            self.owned,
         )
         self.samples.append(taken)
         if taken['t'] - self._last_progress >= PROGRESS_EVERY:
@@ -218,6 +227,11 @@ class Runner:
             profile['labels'] = ','.join(
                 '%s:%s' % item for item in sorted(labels.items())
             )
+        if site.owner:
+            owner = next(
+                o for o in self.scenario.owners if o.name == site.owner
+            )
+            profile['owner'] = owner.domain_id
         return {'site_profile': profile, 'simulator': site.simulator_options()}
 
     def _start(self, fed: federation.LocalFederation) -> None:
@@ -317,6 +331,7 @@ class Runner:
             time.sleep(0.2)
         else:
             raise RunFailed('not every site reported its monitoring')
+        owners_mod.setup(sc.owners, client.propose)
         specs = []
         for app in sc.appliances:
             appliance_id = uuid.uuid4().hex
@@ -326,6 +341,8 @@ class Runner:
             for inst in instances:
                 flavor = scenario_mod.FLAVORS.get(inst.flavor) or {}
                 self.vcpus[inst.key] = float(flavor.get('vcpus', 1))
+                if app.owner:
+                    self.owned[inst.key] = (app.owner, self.vcpus[inst.key])
             specs.append({'appliance_id': appliance_id, 'spec': app.spec})
         self.log(
             'putting %d appliances (%d members)'

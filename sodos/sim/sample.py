@@ -53,6 +53,7 @@ def take(
     wall_start: float,
     procs: dict[str, str],
     expected: list[str],
+    owned: dict[str, tuple[str, float]] | None = None,
 ) -> dict[str, Any]:
     """A sample from KB sections ``sites``, ``placements``,
     ``monitoring`` and ``alerts``.
@@ -61,6 +62,8 @@ def take(
     (the KB stamps status changes with wall time), ``procs`` site ->
     running|crashed|frozen, ``expected`` the member keys looked at (the
     appliances of the scenario, not the extra load put on a site).
+    ``owned``: member key -> (owner, vCPUs) of every member of an owner
+    the run put, the owners' demands included (a community scenario).
     """
     sites: dict[str, Any] = {}
     for name, proc in procs.items():
@@ -109,13 +112,81 @@ def take(
         for key in members
         if len([w for w in seen.get(key, []) if w[1] != 'DELETED']) > 1
     )
-    return {
+    taken = {
         't': round(t, 3),
         'sites': sites,
         'members': members,
         'doubles': doubles,
         'unplaced': unplaced_reasons(kb.get('alerts') or {}),
     }
+    if owned:
+        taken['owners'] = owners_usage(kb, procs, owned)
+        taken['reclaims'] = reclaims(kb)
+        taken['owned_sites'] = owned_sites(kb, owned)
+    return taken
+
+
+def owners_usage(
+    kb: dict[str, Any],
+    procs: dict[str, str],
+    owned: dict[str, tuple[str, float]],
+) -> dict[str, dict[str, float]]:
+    """Owner -> vCPUs its members ask (``demand``) and hold running
+    (``used``: ACTIVE at the site placed, whose process runs)."""
+    out: dict[str, dict[str, float]] = {}
+    for key, (owner, vcpus) in sorted(owned.items()):
+        row = out.setdefault(owner, {'used': 0.0, 'demand': 0.0})
+        row['demand'] += vcpus
+        placed = kb['placements'].get(key)
+        if placed is None or procs.get(placed['site']) != 'running':
+            continue
+        summary = shapes.summary(kb['monitoring'], placed['site'])
+        if (shapes.servers(summary).get(key) or {}).get('status') == 'ACTIVE':
+            row['used'] += vcpus
+    return out
+
+
+def owned_sites(
+    kb: dict[str, Any], owned: dict[str, tuple[str, float]]
+) -> dict[str, list[Any]]:
+    """Member key -> [the site placed (None), the sites that run a
+    server for it], for the members of owners (where a reclaim moved
+    one from, and when the site it left was free of it)."""
+    running: dict[str, list[str]] = {}
+    for name, report in sorted(kb['monitoring'].items()):
+        for key, server in shapes.servers(shapes.summary_of(report)).items():
+            if key in owned and server.get('status') != 'DELETED':
+                running.setdefault(key, []).append(name)
+    return {
+        key: [
+            (kb['placements'].get(key) or {}).get('site'),
+            running.get(key, []),
+        ]
+        for key in sorted(owned)
+    }
+
+
+RECLAIM_PREFIX = 'reclaim:'
+
+
+def reclaims(kb: dict[str, Any]) -> dict[str, Any]:
+    """What reclaim did, as the KB shows it now: members whose
+    placement was made by a reclaim (its reason, in the placement's
+    info, starts with ``reclaim:``), member key -> site; and the open
+    ``reclaim`` alerts (guests stopped), alert id -> message."""
+    moved = {
+        key: placed['site']
+        for key, placed in kb['placements'].items()
+        if str((placed.get('info') or {}).get('reason', '')).startswith(
+            RECLAIM_PREFIX
+        )
+    }
+    stopped = {
+        alert_id: alert.get('message', '')
+        for alert_id, alert in (kb.get('alerts') or {}).items()
+        if alert.get('kind') == 'reclaim'
+    }
+    return {'moved': moved, 'stopped': stopped}
 
 
 def read_kb(client: Any) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from sodos import exception
 from sodos import jsonsafe
 from sodos.domain import appliance
 from sodos.exec.drivers.simulator import site as simulator
+from sodos.sim import owners as owners_mod
 from sodos.sim import scenario_model
 from sodos.sim.scenario_model import Appliance
 from sodos.sim.scenario_model import Event
@@ -124,11 +125,18 @@ def parse(text: str, label: str = 'scenario', path: str = '') -> Scenario:
 
 
 def _build(data: dict[str, Any], fail: Any, label: str, path: str) -> Scenario:
+    owners = owners_mod.parse(data, fail)
+    owners_mod.check_site_owners(data, owners, fail)
     sites = _sites(data, fail)
     names = {s.name for s in sites}
     regions = {s.region for s in sites}
     appliances = _appliances(data, fail, names, regions, len(sites))
+    projects = {o.name: o.project_id for o in owners}
+    for app in appliances:
+        if app.owner:
+            app.spec['project_id'] = projects[app.owner]
     events = _events(data, fail, sites)
+    owners_mod.check_demands(events, {o.name for o in owners}, fail)
     voters = data.get('voters') or min(5, len(sites) - (len(sites) + 1) % 2)
     if voters > len(sites):
         raise fail(
@@ -146,6 +154,7 @@ def _build(data: dict[str, Any], fail: Any, label: str, path: str) -> Scenario:
         start_timeout=float(data.get('start_timeout', 120.0)),
         settings=copy.deepcopy(data.get('settings') or {}),
         description=data.get('description', ''),
+        owners=owners,
     )
 
 
@@ -189,6 +198,7 @@ def _sites(data: dict[str, Any], fail: Any) -> list[Site]:
                     region=merged.get('region') or name,
                     profile=profile,
                     capacity=capacity,
+                    owner=entry.get('owner', ''),
                 )
             )
     return sites
@@ -206,6 +216,7 @@ def _appliances(
     for index, entry in enumerate(data.get('appliances') or []):
         entry = dict(entry)
         count = entry.pop('count', None)
+        owner = entry.pop('owner', '')
         try:
             spec = appliance.validate(entry)
         except appliance.InvalidAppliance as exc:
@@ -263,7 +274,9 @@ def _appliances(
                     % (name, seen[name]),
                 )
             seen[name] = index
-            out.append(Appliance(name=name, spec=dict(spec, name=name)))
+            out.append(
+                Appliance(name=name, spec=dict(spec, name=name), owner=owner)
+            )
     return out
 
 
@@ -281,12 +294,15 @@ def _events(data: dict[str, Any], fail: Any, sites: list[Site]) -> list:
         where = ['events', index]
         action = entry['action']
         targets = [k for k in ('site', 'sites', 'region') if k in entry]
-        if action == 'policy':
+        if action in ('policy', 'demand', 'release'):
             if targets:
-                raise fail(where + [targets[0]], 'policy takes no site')
-            for key in ('key', 'value'):
+                raise fail(where + [targets[0]], '%s takes no site' % action)
+            needs = {'policy': ('key', 'value'), 'demand': ('owner', 'extra')}
+            for key in needs.get(action, ('owner',)):
                 if key not in entry:
-                    raise fail(where, 'policy needs %s' % key)
+                    raise fail(where, '%s needs %s' % (action, key))
+            if action == 'demand' and entry['extra'] < 1:
+                raise fail(where + ['extra'], 'demand needs extra >= 1')
             chosen: list[str] = []
         else:
             if len(targets) != 1:
@@ -332,6 +348,7 @@ def _events(data: dict[str, Any], fail: Any, sites: list[Site]) -> list:
                 extra=int(entry.get('extra', 0)),
                 flavor=entry.get('flavor', 'm1.small'),
                 note=entry.get('note', ''),
+                owner=entry.get('owner', ''),
             )
         )
     return events

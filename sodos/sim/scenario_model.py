@@ -29,9 +29,11 @@ import yaml
 from sodos import exception
 from sodos.domain import appliance
 from sodos.kb import schemas
+from sodos.sim import owners as owners_mod
 
 SITE_ACTIONS = ('crash', 'freeze', 'recover', 'drain', 'undrain', 'load')
-ACTIONS = SITE_ACTIONS + ('policy',)
+# demand and release: an owner's extra appliances (sodos.sim.owners).
+ACTIONS = SITE_ACTIONS + ('policy', 'demand', 'release')
 FAILURES = ('crash', 'freeze')
 
 
@@ -67,6 +69,8 @@ _APPLIANCE['properties']['count'] = {
     'minimum': 1,
     'maximum': 10000,
 }
+_OWNER_NAME = owners_mod.OWNER_FIELDS['properties']['name']
+_APPLIANCE['properties']['owner'] = _OWNER_NAME
 
 SCHEMA: dict[str, Any] = {
     'type': 'object',
@@ -105,8 +109,14 @@ SCHEMA: dict[str, Any] = {
                     _SITE_PROPERTIES,
                     name=schemas.NAME,
                     count={'type': 'integer', 'minimum': 1, 'maximum': 500},
+                    owner=_OWNER_NAME,
                 ),
             },
+        },
+        'owners': {
+            'type': 'array',
+            'maxItems': 100,
+            'items': owners_mod.OWNER_FIELDS,
         },
         'appliances': {'type': 'array', 'items': _APPLIANCE},
         'events': {
@@ -132,6 +142,8 @@ SCHEMA: dict[str, Any] = {
                     # ... and extra appliances pinned to it (usage up).
                     'extra': {'type': 'integer', 'minimum': 0},
                     'flavor': {'type': 'string', 'minLength': 1},
+                    # demand, release: whose appliances.
+                    'owner': _OWNER_NAME,
                     'note': {'type': 'string'},
                 },
             },
@@ -153,6 +165,7 @@ class Site:
     region: str
     profile: dict[str, Any]  # [site_profile] options
     capacity: dict[str, int]  # hosts, vcpus and ram_mb per host
+    owner: str = ''  # an owner's name in the scenario, '' for none
 
     def simulator_options(self) -> dict[str, Any]:
         return {
@@ -166,6 +179,7 @@ class Site:
 class Appliance:
     name: str
     spec: dict[str, Any]  # validated, defaults filled in
+    owner: str = ''  # an owner's name in the scenario, '' for none
 
 
 @dataclasses.dataclass
@@ -180,10 +194,15 @@ class Event:
     extra: int = 0
     flavor: str = 'm1.small'
     note: str = ''
+    owner: str = ''
 
     def describe(self) -> str:
         if self.action == 'policy':
             return 'policy %s=%s' % (self.key, str(self.value).lower())
+        if self.action == 'demand':
+            return 'demand %s +%d %s' % (self.owner, self.extra, self.flavor)
+        if self.action == 'release':
+            return 'release %s' % self.owner
         what = '%s %s' % (self.action, ','.join(self.sites))
         if self.action == 'load':
             what += ' (%d host(s) down, %d extra)' % (
@@ -208,6 +227,7 @@ class Scenario:
         default_factory=dict
     )
     description: str = ''
+    owners: list[owners_mod.Owner] = dataclasses.field(default_factory=list)
 
     def site(self, name: str) -> Site:
         return next(s for s in self.sites if s.name == name)

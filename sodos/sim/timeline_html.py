@@ -146,6 +146,115 @@ def _bands(timeline: list[dict[str, Any]], name: str) -> list[tuple]:
     return [tuple(r) for r in runs]
 
 
+PALETTE = (
+    '#1f77b4',
+    '#ff7f0e',
+    '#2ca02c',
+    '#d62728',
+    '#9467bd',
+    '#8c564b',
+    '#e377c2',
+    '#7f7f7f',
+    '#bcbd22',
+    '#17becf',
+)
+
+
+def _shares(community: dict[str, Any]) -> str:
+    """Each owner's share of the used vCPUs over time (solid) against
+    its entitlement (dashed), the contended samples shaded, the reclaims
+    marked; empty without a community part."""
+    points = community.get('series') or []
+    if not points:
+        return ''
+    owners = list(community['owners'])
+    start, end = points[0]['t'], points[-1]['t']
+    span = (end - start) or 1.0
+    top = max(
+        [max(p['share'].values(), default=0.0) for p in points]
+        + [r['entitlement'] for r in community['owners'].values()]
+        + [0.05]
+    )
+    height = 220
+
+    def x(t: float) -> float:
+        return LEFT + (WIDTH - LEFT - 10) * (t - start) / span
+
+    def y(v: float) -> float:
+        return 10 + height - height * v / top
+
+    out = [
+        '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+        'font-family="sans-serif" font-size="11">' % (WIDTH, height + 60)
+    ]
+    for before, after in zip(points, points[1:], strict=False):
+        if before['contended']:
+            out.append(
+                '<rect x="%.1f" y="10" width="%.1f" height="%d" '
+                'fill="#fff3e0"/>'
+                % (
+                    x(before['t']),
+                    max(x(after['t']) - x(before['t']), 0.5),
+                    height,
+                )
+            )
+    for n, owner in enumerate(owners):
+        colour = PALETTE[n % len(PALETTE)]
+        line = ' '.join(
+            '%.1f,%.1f' % (x(p['t']), y(p['share'][owner])) for p in points
+        )
+        out.append(
+            '<polyline fill="none" stroke="%s" stroke-width="1.5" '
+            'points="%s"><title>%s share</title></polyline>'
+            % (colour, line, html.escape(owner))
+        )
+        level = y(community['owners'][owner]['entitlement'])
+        out.append(
+            '<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s" '
+            'stroke-dasharray="4,3"><title>%s entitlement</title></line>'
+            % (LEFT, level, WIDTH - 10, level, colour, html.escape(owner))
+        )
+        out.append(
+            '<text x="4" y="%d" fill="%s">%s</text>'
+            % (22 + 13 * n, colour, html.escape(owner))
+        )
+    for move in community['reclaims']['moved']:
+        mark = x(move['at'])
+        out.append(
+            '<line x1="%.1f" y1="10" x2="%.1f" y2="%d" stroke="#6a1b9a">'
+            '<title>reclaim %s: %s -> %s</title></line>'
+            % (
+                mark,
+                mark,
+                10 + height,
+                html.escape(move['member']),
+                html.escape(move['from']),
+                html.escape(move['to']),
+            )
+        )
+    out.append(
+        '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#888"/>'
+        '<text x="%d" y="%d">t (s), %+g to %+g; share of used vCPUs, '
+        'top %.0f %%</text></svg>'
+        % (
+            LEFT,
+            10 + height,
+            WIDTH - 10,
+            10 + height,
+            LEFT,
+            height + 40,
+            start,
+            end,
+            100 * top,
+        )
+    )
+    return (
+        "<h2>Fair share</h2><p>Each owner's share of the used vCPUs "
+        '(solid) against its entitlement (dashed); contended samples '
+        'shaded; reclaims marked in purple.</p>' + '\n'.join(out)
+    )
+
+
 def render(report: dict[str, Any]) -> str:
     timeline = report['timeline']
     end = max((p['t'] for p in timeline), default=1.0) or 1.0
@@ -248,5 +357,11 @@ def render(report: dict[str, Any]) -> str:
         '<span style="color:#6a1b9a">detected</span> and its members '
         '<span style="color:#1565c0">recovered</span>.</p>%s%s'
         '</body></html>\n'
-        % (title, title, legend, '\n'.join(out), _tables(report))
+        % (
+            title,
+            title,
+            legend,
+            '\n'.join(out) + _shares(report.get('community') or {}),
+            _tables(report),
+        )
     )

@@ -85,7 +85,7 @@ def test_sync_makes_the_schema_of_the_models(db, tmp_path, capsys):
     assert manage.main(argv + ['sync']) == 0
     assert manage.main(argv + ['version']) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-2:] == ['The history database is at revision 0001.', '0001']
+    assert out[-2:] == ['The history database is at revision 0002.', '0002']
     assert test_migration.schema_diff(db) == []
     engine = api.get_engine(db)
     with engine.connect() as connection:
@@ -138,3 +138,16 @@ def test_a_wrong_password_is_one_clear_error(tmp_path, mariadb_url):
     )
     argv = ['--config-file', str(config), 'db', 'sync']
     assert manage.main(argv) == 2
+
+
+def test_usage_adds_up_in_double_precision(db):
+    migration.upgrade(db)
+    hour = 1_796_083_200.0
+    key = (hour, 'site-a', 'orga', 'p' * 32)
+    # A small sample added to a large total: MySQL's FLOAT would drop it.
+    api.add_usage(db, {key: {'vcpu_hours': 1e6}}, hour)
+    api.add_usage(db, {key: {'vcpu_hours': 0.001, 'member_hours': 1.0}}, hour)
+    [row] = api.usage(db, owner='orga', start=hour, end=hour + 3600)
+    assert row['vcpu_hours'] == 1e6 + 0.001
+    assert row['member_hours'] == 1.0
+    assert row['period_start'] == hour

@@ -25,6 +25,7 @@ import subprocess
 import sys
 
 import psutil
+import pytest
 
 from sodos.sim import scenario as scenario_mod
 
@@ -112,3 +113,76 @@ def test_validate_names_the_line(tmp_path):
     assert 'Traceback' not in result.stderr
     assert 'bad.yaml line ' in result.stderr
     assert 'capacity.vcpus: must be >= 1' in result.stderr
+
+
+COMMUNITY = """
+name: community-3
+voters: 3
+settle: 15
+settings:
+  simulator: {cpu_allocation_ratio: 1.0}
+  knowmon: {overload_threshold: 100.0}
+defaults: {capacity: {hosts: 1, vcpus: 2, ram_mb: 65536}}
+owners:
+  - {name: own-a}
+  - {name: own-b}
+  - {name: own-c, policy: {admit_owners: [own-a]}}
+sites:
+  - {name: a1, owner: own-a, capacity: {vcpus: 4}}
+  - {name: b1, owner: own-b}
+  - {name: c1, owner: own-c}
+appliances:
+  - {name: a-app, owner: own-a,
+     members: [{name: vm, image: fake-image, flavor: m1.small}]}
+  - {name: b-app, owner: own-b,
+     members: [{name: vm, image: fake-image, flavor: m1.small}]}
+events:
+  - {at: 2, action: demand, owner: own-b, extra: 5}
+  - {at: 4, action: demand, owner: own-a, extra: 4}
+  - {at: 14, action: release, owner: own-b}
+  - {at: 14, action: release, owner: own-a}
+"""
+
+
+def test_a_community_run_reports_the_owners_shares(tmp_path):
+    path = tmp_path / 'community-3.yaml'
+    path.write_text(COMMUNITY)
+    output = tmp_path / 'out'
+    result = subprocess.run(
+        [sys.executable, '-m', 'sodos.cmd.sim', 'run', str(path),
+         '--output', str(output)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert 'Fair share (contended' in result.stdout
+    assert '<h2>Fair share</h2>' in (output / 'timeline.html').read_text()
+    community = json.loads((output / 'report.json').read_text())['community']
+
+    owners = community['owners']
+    assert {o: r['entitlement'] for o, r in owners.items()} == {
+        'own-a': 0.5,
+        'own-b': 0.25,
+        'own-c': 0.25,
+    }
+    series = community['series']
+    # Asked: 1 + 6 + 5 vCPUs of 8 while both demands stand.
+    assert any(p['contended'] for p in series)
+    assert not series[0]['contended'] and not series[-1]['contended']
+    for point in series:
+        used = sum(point['used'].values())
+        if used:
+            assert sum(point['share'].values()) == pytest.approx(1, abs=1e-3)
+        # own-c admits only own-a: own-b runs on a1 and b1 at most, 6
+        # vCPUs, one of them own-a's base member.
+        assert point['used']['own-b'] <= 5
+        assert point['used']['own-c'] == 0
+    # Members were placed for the demands: the owners' shares moved.
+    assert max(p['used']['own-b'] for p in series) > 1
+    assert max(p['used']['own-a'] for p in series) > 1
+    assert community['share_error_max'] is not None
+    assert (
+        community['reclaims']['reclaim_s_p95'] is None
+        or (community['reclaims']['moved'])
+    )

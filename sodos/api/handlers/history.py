@@ -26,7 +26,7 @@ from sodos.api.policies import history as policies
 from sodos.db import api as db_api
 
 
-def _rows(req: webob.Request, fetch: Callable[[], Any]) -> Any:
+def read_rows(req: webob.Request, fetch: Callable[[], Any]) -> Any:
     try:
         return fetch()
     except db_api.DatabaseError as exc:
@@ -41,7 +41,7 @@ def actions(req: webob.Request) -> webob.Response:
     util.authorize(req, policies.LIST)
     args = util.query(req, {'site': util.name, 'limit': util.limit})
     conf = util.services(req).conf
-    rows = _rows(
+    rows = read_rows(
         req,
         lambda: db_api.recent_actions(
             conf, limit=args.get('limit', 50), site=args.get('site')
@@ -54,7 +54,7 @@ def alerts(req: webob.Request) -> webob.Response:
     util.authorize(req, policies.LIST)
     args = util.query(req, {'site': util.name, 'limit': util.limit})
     conf = util.services(req).conf
-    rows = _rows(
+    rows = read_rows(
         req,
         lambda: db_api.alerts(
             conf, site=args.get('site'), limit=args.get('limit', 100)
@@ -69,7 +69,7 @@ def monitoring(req: webob.Request) -> webob.Response:
     if 'site' not in args:
         raise errors.invalid_query("site: which site's samples? (site=NAME)")
     conf = util.services(req).conf
-    rows = _rows(
+    rows = read_rows(
         req,
         lambda: db_api.monitoring_history(
             conf, args['site'], limit=args.get('limit', 100)

@@ -28,6 +28,7 @@ from sodos.api.policies import identity
 from sodos.api.policies import image
 from sodos.api.policies import owner
 from sodos.api.policies import site
+from sodos.api.policies import usage
 from sodos.api.policies import whatif
 
 
@@ -46,6 +47,7 @@ def list_rules() -> list[policy.RuleDefault]:
             alert.list_rules(),
             whatif.list_rules(),
             history.list_rules(),
+            usage.list_rules(),
             identity.list_rules(),
         )
     )

@@ -128,6 +128,10 @@ def test_the_policy_rules_are_those_of_the_contract():
         'sodos:alert:list:all_projects',
         'sodos:whatif:create',
         'sodos:history:list',
+        'sodos:usage:list',
+        'sodos:usage:list:all',
+        'sodos:usage:list:owner',
+        'sodos:usage:list:project',
         'sodos:healthcheck:detail',
     }
     enforcer = policy.get_enforcer()

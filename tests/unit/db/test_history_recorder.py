@@ -93,7 +93,7 @@ def test_ended_actions_closed_alerts_and_samples_are_copied(db):
     recorder = history.HistoryRecorder(db)
     counts = recorder.record(kb.read)
 
-    assert counts == {'actions': 2, 'alerts': 1, 'samples': 1}
+    assert counts == {'actions': 2, 'alerts': 1, 'samples': 1, 'usage': 0}
     rows = {row['action_id']: row for row in api.recent_actions(db)}
     assert set(rows) == {done, failed}
     assert rows[failed]['state'] == 'failed'
@@ -116,6 +116,7 @@ def test_a_second_run_writes_only_what_is_new(db):
         'actions': 0,
         'alerts': 0,
         'samples': 0,
+        'usage': 0,
     }
     _ended_action(kb)
     assert recorder.record(kb.read)['actions'] == 1

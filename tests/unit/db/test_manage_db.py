@@ -39,12 +39,12 @@ def test_sync_then_version(tmp_path, capsys):
     assert capsys.readouterr().out == 'None (run "sodos-manage db sync")\n'
     assert run(config, 'sync') == 0
     assert capsys.readouterr().out == (
-        'The history database is at revision 0001.\n'
+        'The history database is at revision 0002.\n'
     )
     assert (tmp_path / 'sodos.sqlite').exists()
     assert run(config, 'version') == 0
-    assert capsys.readouterr().out == '0001\n'
-    assert run(config, 'sync', '--revision', '0001') == 0
+    assert capsys.readouterr().out == '0002\n'
+    assert run(config, 'sync', '--revision', '0002') == 0
 
 
 @pytest.mark.parametrize(

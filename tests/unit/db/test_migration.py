@@ -42,15 +42,27 @@ def test_a_new_database_has_no_revision(empty_db):
 
 
 def test_upgrade_reaches_head(empty_db):
-    assert migration.head() == '0001'
-    assert migration.upgrade(empty_db) == '0001'
-    assert migration.version(empty_db) == '0001'
+    assert migration.head() == '0002'
+    assert migration.upgrade(empty_db) == '0002'
+    assert migration.version(empty_db) == '0002'
     assert table_names(empty_db) == {
         'alembic_version',
         'executed_actions',
         'closed_alerts',
         'monitoring_history',
+        'usage',
     }
+
+
+def test_the_usage_table_comes_with_0002_and_goes_with_it(empty_db):
+    assert migration.upgrade(empty_db, '0001') == '0001'
+    assert 'usage' not in table_names(empty_db)
+    assert migration.upgrade(empty_db) == '0002'
+    assert 'usage' in table_names(empty_db)
+    with api.get_engine(empty_db).begin() as connection:
+        command.downgrade(migration.alembic_config(connection), '0001')
+    assert 'usage' not in table_names(empty_db)
+    assert migration.version(empty_db) == '0001'
 
 
 def test_the_migrations_make_the_schema_of_the_models(db):
@@ -69,7 +81,7 @@ def test_the_comparison_sees_a_model_the_migrations_lack(db):
 
 
 def test_upgrade_twice_changes_nothing(db):
-    assert migration.upgrade(db) == '0001'
+    assert migration.upgrade(db) == '0002'
     assert schema_diff(db) == []
 
 
@@ -78,7 +90,7 @@ def test_downgrade_to_base_removes_the_tables(db):
         command.downgrade(migration.alembic_config(connection), 'base')
     assert table_names(db) == {'alembic_version'}
     assert migration.version(db) is None
-    assert migration.upgrade(db) == '0001'
+    assert migration.upgrade(db) == '0002'
 
 
 def test_an_unknown_revision_is_refused(empty_db):
@@ -91,4 +103,4 @@ def test_the_migrations_ship_with_the_package():
     names = set(os.listdir(migration.MIGRATIONS_DIR))
     assert {'env.py', 'script.py.mako', 'versions'} <= names
     versions = os.listdir(os.path.join(migration.MIGRATIONS_DIR, 'versions'))
-    assert '0001_initial.py' in versions
+    assert {'0001_initial.py', '0002_usage.py'} <= set(versions)

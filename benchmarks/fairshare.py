@@ -43,9 +43,9 @@ import tempfile
 import time
 from typing import Any
 
-from sodos.sim import report as report_mod
 from sodos.sim import runner as runner_mod
 from sodos.sim import scenario as scenario_mod
+from sodos.sim import text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_SCENARIO = os.path.join(ROOT, 'examples', 'community-10.yaml')
@@ -106,7 +106,7 @@ def main() -> int:
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    log(report_mod.summary(report))
+    log(text.summary(report))
     result = measure(report)
     result['wall_s'] = round(time.monotonic() - started, 1)
     print(json.dumps(result, sort_keys=True))

@@ -35,9 +35,9 @@ import time
 from typing import Any
 
 from sodos import exception
-from sodos.sim import report as report_mod
 from sodos.sim import runner as runner_mod
 from sodos.sim import scenario as scenario_mod
+from sodos.sim import text
 from sodos.sim import timeline_html
 
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     report = runner.run()
     report['wall_s'] = round(time.monotonic() - started, 1)
     write(report, output)
-    print(report_mod.summary(report))
+    print(text.summary(report))
     print(
         '\nreport: %s\ntimeline: %s'
         % (

@@ -31,8 +31,8 @@ from typing import Any
 from sodos import exception
 from sodos.domain import appliance as appliance_mod
 from sodos.sim import federation
-from sodos.sim import report as report_mod
 from sodos.sim import scenario as scenario_mod
+from sodos.sim import text
 
 if TYPE_CHECKING:
     # Only for the annotations: the runner imports this module.
@@ -70,8 +70,7 @@ def fire(
     run.played.append(record)
     run.show_event('%s @%.0f' % (event.describe(), event.at))
     run.log(
-        '%s event: %s'
-        % (report_mod.clock_label(t, run.started), event.describe())
+        '%s event: %s' % (text.clock_label(t, run.started), event.describe())
     )
 
 

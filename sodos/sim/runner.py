@@ -44,6 +44,7 @@ from sodos.sim import report as report_mod
 from sodos.sim import sample as sample_mod
 from sodos.sim import scenario as scenario_mod
 from sodos.sim import statuspage
+from sodos.sim import text
 
 # Loops short enough that a run moves at a human pace (seconds), as
 # tools/local_federation.py and benchmarks/failover.py use them.
@@ -130,9 +131,7 @@ class Runner:
         self.samples.append(taken)
         if taken['t'] - self._last_progress >= PROGRESS_EVERY:
             self._last_progress = taken['t']
-            self.log(
-                report_mod.progress_line(taken, self._last_event, self.started)
-            )
+            self.log(text.progress_line(taken, self._last_event, self.started))
         return taken
 
     def show_event(self, what: str) -> None:
@@ -283,7 +282,7 @@ class Runner:
         self.formed = self.clock()
         self.log(
             '%s federation formed'
-            % report_mod.clock_label(self.formed, self.started)
+            % text.clock_label(self.formed, self.started)
         )
 
     def _wait(
@@ -377,7 +376,7 @@ class Runner:
         self._last_event = 'all running'
         self.log(
             '%s every member running (set-up took %.1f s); events count '
-            'from here' % (report_mod.clock_label(0.0, 0.0), self.started)
+            'from here' % (text.clock_label(0.0, 0.0), self.started)
         )
 
     def _play(self, fed: federation.LocalFederation, client: Any) -> None:

@@ -29,7 +29,7 @@ import html
 import math
 from typing import Any
 
-from sodos.sim import report as report_mod
+from sodos.sim import text
 
 COLOURS = {
     'up': '#4caf50',
@@ -130,7 +130,7 @@ def _failure_marks(
 
 def _tables(report: dict[str, Any]) -> str:
     """The run's summary tables, as the terminal prints them."""
-    return '<pre>%s</pre>' % html.escape(report_mod.summary(report))
+    return '<pre>%s</pre>' % html.escape(text.summary(report))
 
 
 def _bands(timeline: list[dict[str, Any]], name: str) -> list[tuple]:

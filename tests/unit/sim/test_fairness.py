@@ -20,6 +20,7 @@ from sodos.sim import fairness
 from sodos.sim import report
 from sodos.sim import sample
 from sodos.sim import scenario
+from sodos.sim import text
 from sodos.sim import timeline_html
 
 # uni contributes 3 vCPUs of 4, town 1: entitled to 0.75 and 0.25. The
@@ -135,9 +136,9 @@ def test_the_report_has_the_share_series_errors_and_no_starved_owner():
         'stopped': [],
         'reclaim_s_p95': None,
     }
-    text = report.summary(built)
-    assert 'Fair share (contended 2.0 s' in text
-    assert 'no reclaim happened' in text
+    printed = text.summary(built)
+    assert 'Fair share (contended 2.0 s' in printed
+    assert 'no reclaim happened' in printed
     page = timeline_html.render(built)
     assert '<h2>Fair share</h2>' in page
     assert 'uni entitlement' in page and 'town share' in page

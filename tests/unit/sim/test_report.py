@@ -17,6 +17,7 @@ import re
 from sodos.sim import report
 from sodos.sim import sample
 from sodos.sim import scenario
+from sodos.sim import text
 from sodos.sim import timeline_html
 
 A0, A1, B0 = 'a' * 32 + '/web-0', 'a' * 32 + '/web-1', 'b' * 32 + '/db-0'
@@ -196,7 +197,7 @@ def test_cost_before_and_after():
     page = timeline_html.render(whole)
     assert page.startswith('<!DOCTYPE html>') and '<svg' in page
     assert 'http://' not in page.replace('http://www.w3.org/2000/svg', '')
-    assert 'crash s1' in report.summary(whole)
+    assert 'crash s1' in text.summary(whole)
     # The scenario's clock: 0 where every member ran (9.5), ticks on it.
     labels = re.findall(r'text-anchor="middle">([^<]+)<', page)
     assert {'-8', '0', '+2', '+4'} <= set(labels)
@@ -255,15 +256,15 @@ def test_sample_from_kb():
         'pending': 2,
     }
     assert report.site_state(got['sites']['s2']) == 'draining'
-    assert 'members 1 running, 2 pending' in report.progress_line(got, 'x')
+    assert 'members 1 running, 2 pending' in text.progress_line(got, 'x')
 
 
 def test_progress_shows_one_clock_the_scenarios():
     # Before every member first ran: the set-up's time. From then on the
     # scenario's clock, the one its events' "at:" count on.
-    assert report.clock_label(8.4, None) == '[setup   8.4 s]'
-    assert report.clock_label(14.5, 12.5) == '[t =    +2.0 s]'
-    assert report.clock_label(12.0, 12.5) == '[t =    -0.5 s]'
+    assert text.clock_label(8.4, None) == '[setup   8.4 s]'
+    assert text.clock_label(14.5, 12.5) == '[t =    +2.0 s]'
+    assert text.clock_label(12.0, 12.5) == '[t =    -0.5 s]'
     sample_at = {'t': 14.5, 'sites': {}, 'members': {}, 'doubles': []}
-    line = report.progress_line(sample_at, 'crash madrid', started=12.5)
+    line = text.progress_line(sample_at, 'crash madrid', started=12.5)
     assert line.startswith('[t =    +2.0 s] crash madrid ')

@@ -37,7 +37,7 @@ from oslo_config import cfg
 
 from sodos import conf as sodos_conf
 from sodos.sim import certs
-from sodos.sim import federation
+from sodos.sim import siteconf
 from tests import minicloud
 
 # What Glance shows of an image that a copy keeps the same at every site
@@ -90,7 +90,7 @@ def load_conf(
         sections = dict(sections, raft=dict(raft, **ca.issue(name)))
     path = os.path.join(root, 'sodos.conf')
     with open(path, 'w', encoding='utf-8') as f:
-        f.write(federation.render(sections))
+        f.write(siteconf.render(sections))
     conf = cfg.ConfigOpts()
     sodos_conf.register_opts(conf)
     conf(['--config-file', path], project='sodos', default_config_files=[])

@@ -35,41 +35,12 @@ from typing import Any
 from sodos import exception
 from sodos.kb.raft import admin
 from sodos.sim import certs
+from sodos.sim import clients
 from sodos.sim import ports
+from sodos.sim import siteconf
 
-# Timeouts for a LAN (here: loopback), as doc/configuration.rst recommends.
-LAN_SETTINGS: dict[str, dict[str, Any]] = {
-    'raft': {
-        'election_timeout_min': 0.4,
-        'election_timeout_max': 1.4,
-        'heartbeat_period': 0.1,
-        'connection_retry_time': 1.0,
-        'leader_fallback_timeout': 5.0,
-    },
-    'knowmon': {
-        'heartbeat_interval': 0.5,
-        'site_down_timeout': 1.5,
-        'loop_interval': 0.5,
-    },
-}
-
-
-def render(sections: dict[str, dict[str, Any]]) -> str:
-    """A config file of ``sections``: None left out, lists joined with
-    commas, booleans as true/false."""
-    lines = []
-    for group, options in sections.items():
-        lines.append('[%s]' % group)
-        for name, value in options.items():
-            if value is None:
-                continue
-            if isinstance(value, (list, tuple)):
-                value = ','.join(str(v) for v in value)
-            elif isinstance(value, bool):
-                value = 'true' if value else 'false'
-            lines.append('%s = %s' % (name, value))
-        lines.append('')
-    return '\n'.join(lines)
+# Timeouts for a LAN (here: loopback); kept with the other site settings.
+LAN_SETTINGS = siteconf.LAN_SETTINGS
 
 
 # Exec on the simulator driver, quick enough for tests.
@@ -129,11 +100,9 @@ class LocalSite:
             },
             'knowmon': {'serve_rpc': fed.transport_url is not None},
         }
-        for source in (fed.settings, extra):
-            for group, options in source.items():
-                sections.setdefault(group, {}).update(options)
+        sections = siteconf.merged(sections, fed.settings, extra)
         with open(self.config_path, 'w', encoding='utf-8') as f:
-            f.write(render(sections))
+            f.write(siteconf.render(sections))
 
     @property
     def pid(self) -> int | None:
@@ -259,11 +228,7 @@ class LocalFederation:
         # RPC calls would otherwise reach each other's sites.
         self.control_exchange = 'sodos-' + uuid.uuid4().hex[:12]
         self.debug = debug
-        self.settings: dict[str, dict[str, Any]] = {
-            g: dict(o) for g, o in LAN_SETTINGS.items()
-        }
-        for group, options in (settings or {}).items():
-            self.settings.setdefault(group, {}).update(options)
+        self.settings = siteconf.merged(LAN_SETTINGS, settings or {})
         self.command = command or [sys.executable, '-m', 'sodos.cmd.site']
         self.sites: dict[str, LocalSite] = {}
         self.extra_processes: list[subprocess.Popen[bytes]] = []
@@ -324,59 +289,13 @@ class LocalFederation:
         """An observer KB member in this process, joined to the sites:
         reads and writes the KB with no message bus, is listed as no site
         and never votes (stop() it after)."""
-        from oslo_config import cfg
-
-        from sodos import conf as sodos_conf
-        from sodos.kb import backend as kb_backend
-
-        conf = cfg.ConfigOpts()
-        sodos_conf.register_opts(conf)
-        conf([], project='sodos', default_config_files=[])
-        overrides: dict[str, Any] = {
-            'address': ports.free_address(),
-            'data_dir': os.path.join(self.root, name),
-            'password': self.password,
-            'join': [s.address for s in self.sites.values()],
-            'commit_timeout': 30.0,
-            'observer': True,
-            **self.tls_options(name),
-        }
-        overrides.update(LAN_SETTINGS['raft'])
-        conf.set_override('site_name', name)
-        conf.set_override('roles', [])
-        for option, value in overrides.items():
-            conf.set_override(option, value, 'raft')
-        for option, value in LAN_SETTINGS['knowmon'].items():
-            conf.set_override(option, value, 'knowmon')
-        member = kb_backend.load(conf, 'raft')
-        member.start()
-        if not member.wait_ready(30):
-            member.stop()
-            raise exception.NotReady('the client member did not join')
-        return member
+        return clients.client_member(self, name)
 
     # -- looking at it ---------------------------------------------------
 
     def knowmon(self, site: LocalSite) -> Any:
         """A KnowMon RPC client for ``site``, over the message bus."""
-        from oslo_config import cfg
-
-        from sodos import conf as sodos_conf
-        from sodos import rpc
-        from sodos.knowmon import rpcapi
-
-        if self.transport_url is None:
-            raise ValueError('this federation has no transport_url')
-        if self._rpc_conf is None:
-            conf = cfg.ConfigOpts()
-            sodos_conf.register_opts(conf)
-            rpc.register_opts(conf)
-            conf([], project='sodos', default_config_files=[])
-            conf.set_override('transport_url', self.transport_url)
-            conf.set_override('control_exchange', self.control_exchange)
-            self._rpc_conf = (conf, rpc.transport(conf))
-        conf, transport = self._rpc_conf
-        return rpcapi.KnowMonAPI(conf, site=site.name, transport=transport)
+        return clients.knowmon(self, site)
 
     def report(self, via: LocalSite | None = None) -> dict[str, Any]:
         """The federation status, asked of ``via`` or any running site.

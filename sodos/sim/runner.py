@@ -24,7 +24,6 @@ fails or is interrupted.
 
 from __future__ import annotations
 
-import concurrent.futures
 import os
 import shutil
 import signal
@@ -40,9 +39,11 @@ from sodos.sim import events
 from sodos.sim import federation
 from sodos.sim import owners as owners_mod
 from sodos.sim import ports
+from sodos.sim import putting
 from sodos.sim import report as report_mod
 from sodos.sim import sample as sample_mod
 from sodos.sim import scenario as scenario_mod
+from sodos.sim import siteconf
 from sodos.sim import statuspage
 from sodos.sim import text
 
@@ -64,9 +65,6 @@ FAST_LOOPS: dict[str, dict[str, Any]] = {
 # least this long has passed, so that a late change is still seen.
 MIN_HOLD = 3.0
 PROGRESS_EVERY = 2.0
-# Appliances are put this many at a time: each write waits for its
-# Raft commit, and commits are batched per heartbeat.
-PUT_CONCURRENCY = 16
 STOP_TIMEOUT = 30.0
 START_BATCH = 10
 
@@ -164,7 +162,7 @@ class Runner:
     def run(self) -> dict[str, Any]:
         sc = self.scenario
         root = os.path.join(self.workdir, 'sites')
-        settings = _merge(
+        settings = siteconf.merged(
             FAST_LOOPS,
             {'analyseplan': {'carbon_price': sc.carbon_price}},
             sc.settings,
@@ -319,16 +317,9 @@ class Runner:
     def _put_appliances(self, client: Any) -> None:
         sc = self.scenario
         deadline = time.monotonic() + sc.start_timeout
-        names = {s.name for s in sc.sites}
-        while time.monotonic() < deadline:
-            sites = client.read('sites') or {}
-            monitoring = client.read('monitoring') or {}
-            if names <= set(monitoring) and all(
-                (sites.get(n) or {}).get('status') == 'up' for n in names
-            ):
-                break
-            time.sleep(0.2)
-        else:
+        if not putting.wait_for_monitoring(
+            client, {s.name for s in sc.sites}, deadline
+        ):
             raise RunFailed('not every site reported its monitoring')
         owners_mod.setup(sc.owners, client.propose)
         specs = []
@@ -347,21 +338,7 @@ class Runner:
             'putting %d appliances (%d members)'
             % (len(specs), len(self.expected))
         )
-
-        def put(args: dict[str, Any]) -> None:
-            # A put is keyed by its appliance id: sending it again after
-            # a commit timeout (a leader change under load) is safe.
-            while True:
-                try:
-                    client.propose('appliance.put', args)
-                    return
-                except (exception.CommitTimeout, exception.NotReady):
-                    if time.monotonic() >= deadline:
-                        raise
-
-        with concurrent.futures.ThreadPoolExecutor(PUT_CONCURRENCY) as pool:
-            # list() re-raises the first failed write here.
-            list(pool.map(put, specs))
+        putting.put_all(client, specs, deadline)
         self._last_event = 'appliances put'
         while time.monotonic() < deadline:
             if self.settled(self._sample(client)):
@@ -409,14 +386,6 @@ def _last_error(log: str) -> str:
     if not errors:
         return 'no error logged'
     return errors[-1].split(' [-] ', 1)[-1]
-
-
-def _merge(*sources: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for source in sources:
-        for group, options in source.items():
-            out.setdefault(group, {}).update(options)
-    return out
 
 
 def _up_at_least(count: int) -> Callable[[dict[str, Any]], bool]:

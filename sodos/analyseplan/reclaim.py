@@ -39,6 +39,7 @@ until a later plan finds the room free.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -187,8 +188,8 @@ class Reclaimer:
             if done:
                 self._promise(i, inst)
                 return text
-            told.append(text)
-        return 'no room reclaimed: ' + '; '.join(told)
+            told.extend([text] if text else [])
+        return 'no room reclaimed: ' + '; '.join(told) if told else None
 
     def _at(
         self,
@@ -205,32 +206,36 @@ class Reclaimer:
         sharing = table.sharing
         assert sharing is not None
         host = sharing.host[i] or ''
-        guests = [
-            g
-            for g in kept_at.get(i, [])
-            if self.contexts[g.appliance_id].owner != host
-            and g.key not in self.taken
-        ]
+        guests = sorted(
+            (
+                g
+                for g in kept_at.get(i, [])
+                if self.contexts[g.appliance_id].owner != host
+                and g.key not in self.taken
+            ),
+            key=self._order,
+        )
         if not guests:
-            return False, 'no guest holds room at %s' % name
+            return False, ''  # nothing to say: no guest there
         if not sharing.policy[i].get('preemptible'):
             return False, (
                 "owner %s's policy does not let guests at %s be preempted"
                 % (host, name)
             )
-        guests.sort(key=self._order)
-        reason = '%s owner %s needs room for project %s' % (
-            PREFIX,
-            host,
-            ctx.project,
-        )
+        spare = self._spare(i)
+        held = [finite(self._need(g, i)) for g in guests]
+        # Not even all of them would do: no trial, no guest disturbed.
+        if not _covered(short, functools.reduce(add, held, spare)):
+            why = 'the guests at %s hold too little room for %s'
+            return False, why % (name, inst.flavor)
+        reason = '%s owner %s needs room for project %s'
+        reason %= (PREFIX, host, ctx.project)
         trial = table.copy()
         contexts = dict(self.contexts)
         moved: list[Move] = []
         # Each guest going, with the site it moves to ('': stopped).
         gone: list[tuple[appliance.Instance, str]] = []
         refused: list[str] = []
-        spare = self._spare(i)
         for g in guests:
             if _covered(short, spare):
                 break
@@ -253,15 +258,8 @@ class Reclaimer:
             gone.append((g, placed[0].site if placed else ''))
             spare = add(spare, finite(self._need(g, i)))
         if not _covered(short, spare):
-            return (
-                False,
-                'the guests that may leave %s would not free %s%s'
-                % (
-                    name,
-                    inst.flavor,
-                    ''.join('; ' + r for r in refused),
-                ),
-            )
+            why = 'the guests that may leave %s would not free %s'
+            return False, '; '.join([why % (name, inst.flavor), *refused])
         self._adopt(i, trial, contexts, moved, gone, kept_at)
         self.spare[i] = spare
         out.moves.extend(moved)

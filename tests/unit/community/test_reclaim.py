@@ -360,3 +360,33 @@ def test_a_bad_notice_is_refused_naming_the_field():
     with pytest.raises(exception.InvalidCommand) as caught:
         cmd('owner.reclaim', {'notices': [notice]}, ts=NOW, term=1)
     assert 'owner.reclaim.notices[0].deadline' in str(caught.value)
+
+
+def test_no_guest_is_disturbed_when_all_of_them_would_not_do():
+    # One guest (1 vCPU) on s1 of 3 vCPUs; A's member needs 4.
+    kb = view(
+        [small('s1', ORG_A, vcpu=3.0), small('s2', ORG_B)],
+        {GUEST: spec(ORG_B), OWN: own_spec(flavor='m1.large')},
+        {ORG_A: PREEMPTIBLE},
+        placed(GUEST, 1, 's1'),
+    )
+    plan = planner().plan(kb, now=NOW)
+    assert plan.moves == [] and plan.reclaims == []
+    [unplaced] = plan.unplaced
+    assert 'the guests at s1 hold too little room for m1.large' in (
+        unplaced.reason
+    )
+
+
+def test_without_guests_the_reason_is_left_as_it_was():
+    other = 'e' * 32
+    kb = view(
+        [small('s1', ORG_A), small('s2', ORG_B)],
+        {other: spec(ORG_A, name='other', count=2), OWN: own_spec()},
+        {ORG_A: PREEMPTIBLE},
+        placed(other, 2, 's1'),
+    )
+    plan = planner().plan(kb, now=NOW)
+    [unplaced] = plan.unplaced
+    assert unplaced.reason.startswith('new; no site can take it')
+    assert plan.moves == [] and plan.reclaims == []

@@ -77,7 +77,7 @@ def from_plan(plan: planner.Plan, kb: dict[str, Any]) -> list[dict]:
             'failed_sites': move.failed_sites,
         }
         if move.reason.startswith('reclaim:'):
-            info['reclaim'] = move.reason
+            info['reason'] = move.reason
         if not imageview.present(kb, move.site, move.image, by_image):
             entry = imageview.resolve(kb, move.image)
             info['awaiting_image'] = entry['id'] if entry else move.image

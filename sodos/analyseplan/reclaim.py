@@ -218,10 +218,7 @@ class Reclaimer:
         if not guests:
             return False, ''  # nothing to say: no guest there
         if not sharing.policy[i].get('preemptible'):
-            return False, (
-                "owner %s's policy does not let guests at %s be preempted"
-                % (host, name)
-            )
+            return False, "its owner's policy keeps the guests at %s" % name
         spare = self._spare(i)
         held = [finite(self._need(g, i)) for g in guests]
         # Not even all of them would do: no trial, no guest disturbed.
@@ -283,15 +280,15 @@ class Reclaimer:
             )
             out.reclaims.append(claim)
             if to:
-                told.append('%s moves to %s' % (g.key, to))
+                told.append('a guest moves to %s' % to)
             elif claim.stop:
                 out.stops.append(
                     Removal(g.key, g.appliance_id, g.name, name, reason)
                 )
-                told.append('%s stopped' % g.key)
+                told.append('a guest stopped')
             else:
                 when = notices.when(claim.deadline)
-                told.append('%s stops at %s' % (g.key, when))
+                told.append('a guest stops at %s' % when)
         return True, 'reclaiming room at %s: %s' % (name, ', '.join(told))
 
     def _adopt(
@@ -327,14 +324,14 @@ class Reclaimer:
         A spread (over 1) is broken if it was met and would not be."""
         name = self.table.names[i]
         if self.now is None:
-            return 'no other site can take %s' % g.key
+            return 'no other site can take a guest there'
         spread = int(gctx.constraints.get('spread', 1))
         spans = sum(1 for n in gctx.sites_used.values() if n > 0)
         if max(spans, 1) < spread <= spans + (not gctx.sites_used.get(i)):
             return (
-                'reclaiming %s at %s refused: stopping it would break the '
-                'spread of appliance %s (%d sites, no other site can take it)'
-                % (g.key, name, g.appliance_id, spread)
+                'reclaiming a guest at %s refused: stopping it would break '
+                'the spread of its appliance (%d sites; no other site can '
+                'take it)' % (name, spread)
             )
         return None
 

@@ -88,7 +88,7 @@ class PlacementInfo(TypedDict, total=False):
     failed_sites: list[str]
     # A guest moved for its host's own projects: the move's reason
     # ('reclaim: ...', sodos.analyseplan.reclaim), for reports.
-    reclaim: str
+    reason: str
 
 
 # -- monitoring ---------------------------------------------------------

@@ -311,7 +311,7 @@ def test_a_guest_is_moved_off_the_site_its_owner_needs(
     after = members(kb, app_b)
     assert (after[guest], after[stays]) == ('site-c', 'site-a')
     placed = kb.api.read('placements')[guest]
-    assert placed['info']['reclaim'] == (
+    assert placed['info']['reason'] == (
         'reclaim: owner %s needs room for project %s' % (OWNER_A, PROJECT_A)
     )
     # Make-before-break: its old server was deleted only once the new

@@ -318,11 +318,17 @@ def test_a_stopped_guest_stays_off_while_the_owner_waits():
     plan = planner().plan(kb, now=NOW)
     assert [(m.key, m.site) for m in plan.moves] == [(OWN + '/web-0', 's1')]
     assert plan.reclaims_ended == [key]
-    commands = notices.commands(kb, plan)
-    assert commands[0] == (
-        'owner.reclaim',
-        {'notices': [], 'ended': [{'owner': ORG_A, 'member': key}]},
-    )
+    kb['alerts'] = {notices.alert_id(key): {'kind': 'reclaim'}}
+    assert notices.commands(kb, plan) == [
+        (
+            'owner.reclaim',
+            {'notices': [], 'ended': [{'owner': ORG_A, 'member': key}]},
+        ),
+        (
+            'alert.close',
+            {'alert_id': notices.alert_id(key), 'reason': 'reclaim over'},
+        ),
+    ]
 
 
 def test_a_reclaim_breaking_a_spread_is_refused():
@@ -384,3 +390,29 @@ def test_without_guests_the_reason_is_left_as_it_was():
     [unplaced] = plan.unplaced
     assert unplaced.reason.startswith('new; no site can take it')
     assert plan.moves == [] and plan.reclaims == []
+
+
+def test_a_guest_under_notice_is_moved_once_room_appears_and_told():
+    key = GUEST + '/web-0'
+    record = {
+        'site': 's1',
+        'guest': ORG_B,
+        'deadline': NOW + 600,
+        'reason': 'r',
+    }
+    kb = view(
+        [small('s1', ORG_A), small('s2', ORG_B)],
+        {GUEST: spec(ORG_B, count=2), OWN: own_spec()},
+        {ORG_A: PREEMPTIBLE},
+        placed(GUEST, 2, 's1'),
+    )
+    kb['owners'][ORG_A]['reclaims'] = {key: record}
+    kb['alerts'] = {notices.alert_id(key): {'kind': 'reclaim', 'message': 'm'}}
+    plan = planner().plan(kb, now=NOW)
+    assert [(m.key, m.site) for m in reclaim_moves(plan)] == [(key, 's2')]
+    [(kind, alert)] = notices.commands(kb, plan)
+    assert (kind, alert['severity']) == ('alert.raise', 'info')
+    assert (
+        'member %s moved from site s1 to s2, not stopped' % key
+        in (alert['message'])
+    )

@@ -26,6 +26,7 @@ from typing import Any
 from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan.view import RESOURCES
 from sodos.analyseplan.view import SiteTable
+from sodos.analyseplan.view import add
 from sodos.analyseplan.view import finite
 from sodos.domain import appliance
 
@@ -94,6 +95,23 @@ def evictions(
         used = minus(used, finite(table.need(inst.flavor)[i]))
         out.append(inst)
     return out
+
+
+def leaving(
+    table: SiteTable,
+    i: int,
+    placements: dict[str, Any],
+    flavors: dict[str, str],
+) -> list[float]:
+    """The room servers leaving site ``i`` will free: those of members
+    placed elsewhere (a move not cleaned up yet) or nowhere (removed);
+    ``flavors``: member key -> its flavor."""
+    name, freed = table.names[i], [0.0, 0.0, 0.0]
+    for key in sorted(table.servers[i]):
+        placed, flavor = placements.get(key), flavors.get(key)
+        if '/' in key and flavor and (not placed or placed['site'] != name):
+            freed = add(freed, finite(table.need(flavor)[i]))
+    return freed
 
 
 def minus(row: list[float], other: list[float]) -> list[float]:

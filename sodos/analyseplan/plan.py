@@ -46,6 +46,27 @@ class Removal:
     appliance_id: str
     member: str
     site: str
+    # Why, when the member is still wanted (a reclaimed guest stopped).
+    reason: str = ''
+
+
+@dataclasses.dataclass
+class Reclaim:
+    """A guest member an owner reclaims room from: moved (``moved_to``),
+    or, if no other site can take it, told (``deadline``: when its
+    notice ends), then stopped (``stop``) once the deadline has passed."""
+
+    key: str
+    appliance_id: str
+    member: str
+    site: str
+    host: str
+    guest: str
+    reason: str
+    deadline: float
+    stop: bool = False
+    # The site it moves to instead, when one can take it: no notice.
+    moved_to: str = ''
 
 
 @dataclasses.dataclass
@@ -57,6 +78,10 @@ class Plan:
     capacity_left: dict[str, dict[str, float]]
     # What a consolidation empties and saves, if it runs.
     consolidation: dict[str, Any] | None = None
+    # Guests being reclaimed (moved, or told and stopped), and the
+    # member keys whose reclaim is over (sodos.analyseplan.reclaim).
+    reclaims: list[Reclaim] = dataclasses.field(default_factory=list)
+    reclaims_ended: list[str] = dataclasses.field(default_factory=list)
 
     def affected_appliances(self) -> list[str]:
         found = {m.appliance_id for m in self.moves}
@@ -71,6 +96,17 @@ class Plan:
             parts.append('%d to remove' % len(self.removals))
         if self.unplaced:
             parts.append('%d cannot be placed' % len(self.unplaced))
+        reclaimed = sum(
+            1 for m in self.moves if m.reason.startswith('reclaim:')
+        )
+        if reclaimed:
+            parts.append('%d guest(s) moved for their host' % reclaimed)
+        stopped = sum(1 for r in self.reclaims if r.stop)
+        told = sum(1 for r in self.reclaims if not r.moved_to) - stopped
+        if told:
+            parts.append('%d guest(s) under notice' % told)
+        if stopped:
+            parts.append('%d guest(s) stopped for their host' % stopped)
         if self.consolidation:
             parts.append(
                 'emptying %(site)s saves %(saving_per_hour)g/h'
@@ -87,4 +123,5 @@ class Plan:
             'affected_appliances': self.affected_appliances(),
             'capacity_left': self.capacity_left,
             'consolidation': self.consolidation,
+            'reclaims': [dataclasses.asdict(r) for r in self.reclaims],
         }

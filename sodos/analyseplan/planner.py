@@ -50,6 +50,7 @@ from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan import keeping
 from sodos.analyseplan import objective
 from sodos.analyseplan import placing
+from sodos.analyseplan import reclaim
 from sodos.analyseplan import repair
 from sodos.analyseplan import sharing
 from sodos.analyseplan import weighers as weighers_mod
@@ -107,13 +108,15 @@ class Planner:
         events: Events | None = None,
         overloaded: dict[str, float] | None = None,
         consolidate: float | None = None,
+        now: float | None = None,
     ) -> Plan:
         """The plan for ``kb``.
 
         ``overloaded``: site -> the utilisation (0..1) to bring it under,
         by moving its lowest-priority members away. ``consolidate``: the
         carbon price; when given, one site whose members all fit on the
-        other sites in use is emptied if that saves cost.
+        other sites in use is emptied if that saves cost. ``now``: for
+        the reclaims' notices (:mod:`reclaim`); None: no notice.
         """
         table = SiteTable(kb, events or Events())
         placements = kb.get('placements', {})
@@ -167,7 +170,7 @@ class Planner:
         for (i, flavor), count in sorted(building.items()):
             # Placed, not built yet: their room is taken.
             table.take(i, flavor, count)
-        banned: dict[str, set[int]] = {}
+        banned = reclaim.banned(kb, table)
         for name, target in sorted((overloaded or {}).items()):
             hot = table.index.get(name)
             if hot is None or not table.usable[hot]:
@@ -179,10 +182,14 @@ class Planner:
                 contexts[inst.appliance_id].sites_used[hot] -= 1
                 banned.setdefault(inst.key, set()).add(hot)
                 todo.append((inst, name, 'site %s overloaded' % name))
-        kept = sum(len(members) for members in kept_at.values())
         moves, unplaced = self._place(
             table, todo, contexts, failed, banned, self.repair_budget, fair
         )
+        claimed = reclaim.Reclaimer(
+            kb, table, contexts, fair, failed, now, self._place
+        ).run(todo, unplaced, kept_at, moves)
+        moves, unplaced = moves + claimed.moves, claimed.unplaced
+        kept = sum(len(members) for members in kept_at.values())
         saving = None
         if consolidate is not None and not unplaced:
             saving = self._consolidate(
@@ -200,11 +207,12 @@ class Planner:
             )
             if p['appliance_id'] in specs
             or p['appliance_id'] not in appliances
-        ]
+        ] + claimed.stops
         plan = Plan(
             moves, unplaced, removals, kept, keeping.capacity_left(table)
         )
         plan.consolidation = saving
+        plan.reclaims, plan.reclaims_ended = claimed.reclaims, claimed.ended
         return plan
 
     def _place(

@@ -22,10 +22,11 @@ and commits the plan as ``plan.apply`` entries: new placements with the
 actions that build them, removals with the actions that delete them.
 Then the follow-ups: old servers of finished moves deleted, transient
 build failures retried, creates held for an image released once it has
-arrived, drained sites marked drained, and an alert per member that
-cannot be placed (closed once it is). Last, the image copies and
-deletions (sodos.analyseplan.images). A cycle's commands are committed
-together at its end, in that order.
+arrived, drained sites marked drained, an alert per member that cannot
+be placed (closed once it is), and the guests reclaimed for their host
+recorded and told (sodos.analyseplan.notices). Last, the image copies
+and deletions (sodos.analyseplan.images). A cycle's commands are
+committed together at its end, in that order.
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ class AnalysePlanRole(roles.Role):
                 if policy.get('consolidate')
                 else None
             ),
+            now=time.time(),
         )
         self.last_plan = plan
         # What this cycle decides is committed at its end, all at once:
@@ -163,6 +165,13 @@ class AnalysePlanRole(roles.Role):
         )
         self._drained(kb, plan)
         self._alerts(kb, plan)
+        from sodos.analyseplan import notices
+
+        for type_, args in notices.commands(kb, plan):
+            # The reclaims' record is leader-only: it carries the term.
+            self._queue(
+                type_, args, term if type_ == 'owner.reclaim' else None
+            )
         from sodos.analyseplan import usage
 
         recorded = usage.update(kb, time.time())

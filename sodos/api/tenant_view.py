@@ -54,6 +54,10 @@ _OWNER_REFUSES = re.compile(
     r'owner [^\s,;]+ does not admit (?:owner [^\s,;]+|projects of no owner)'
 )
 _OWNER_LENDS = re.compile(r'owner [^\s,;]+ lends [^,;]*, guests use [^\s,;]+')
+# A reclaim's reason (sodos.analyseplan.reclaim).
+_OWNER_RECLAIMS = re.compile(
+    r'owner [^\s,;]+ needs room for project [^\s,;)]+'
+)
 
 
 def label(federation_id: str, site: str) -> str:
@@ -68,6 +72,7 @@ def without_owners(text: str) -> str:
     """``text`` with the sharing reasons that name sites' owners said
     without them."""
     text = _OWNER_REFUSES.sub("the site's owner does not admit it", text)
+    text = _OWNER_RECLAIMS.sub("the site's owner needs the room", text)
     return _OWNER_LENDS.sub("the site's owner lends no more room", text)
 
 

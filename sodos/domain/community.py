@@ -239,7 +239,8 @@ def rows(
     sites: Mapping[str, Any], owners: Mapping[str, Any], known: Iterable[str]
 ) -> list[dict[str, Any]]:
     """What the API shows of each owner of ``known``, by owner: its
-    sites, its policy (defaults filled in) and its recorded usage."""
+    sites, its policy (defaults filled in), its recorded usage and the
+    guests it reclaims room from."""
     owned: dict[str, list[str]] = {}
     for name in sorted(sites):
         owner = site_owner(sites[name])
@@ -254,6 +255,9 @@ def rows(
                 'sites': owned.get(owner, []),
                 'policy': policy_of(owners, owner),
                 'usage': record.get('usage'),
+                # Guests its projects reclaim room from, moved or under
+                # notice (sodos.analyseplan.reclaim): member -> record.
+                'reclaims': record.get('reclaims') or {},
                 'updated_at': record.get('updated_at'),
             }
         )

@@ -86,6 +86,9 @@ class PlacementInfo(TypedDict, total=False):
     awaiting_image: str
     # Sites where creating the member failed, not to be tried again.
     failed_sites: list[str]
+    # A guest moved for its host's own projects: the move's reason
+    # ('reclaim: ...', sodos.analyseplan.reclaim), for reports.
+    reason: str
 
 
 # -- monitoring ---------------------------------------------------------

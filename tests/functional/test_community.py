@@ -17,6 +17,10 @@ only A. B's appliance wants five members: four fit on B's and A's sites
 (A lends to everyone), the fifth stays unplaced, the reason naming C's
 policy, rather than land on C. A's member, with A's site full, goes to
 C. Once C takes its policy back, B's fifth member is placed on C.
+
+Reclaim: B's guests fill A's site; A's project then needs the room
+there. One guest is moved to C's site, built there before its old
+server goes, and A's member takes its room.
 """
 
 from sodos.sim import federation
@@ -51,7 +55,7 @@ SETTINGS = dict(
 )
 
 
-def spec(name, project, count):
+def spec(name, project, count, **constraints):
     return {
         'name': name,
         'project_id': project,
@@ -63,6 +67,7 @@ def spec(name, project, count):
                 'count': count,
             }
         ],
+        'constraints': constraints,
     }
 
 
@@ -98,9 +103,9 @@ def unplaced_alerts(kb):
     }
 
 
-def test_an_owner_admitting_only_a_never_hosts_b(
-    local_federation, transport_url
-):
+def community(local_federation, transport_url):
+    """Three sites up, of owners A, B and C; the owners' domains, a
+    project of A and one of B. Returns the federation and a KB writer."""
     fed = local_federation(
         voter_count=3, transport_url=transport_url, settings=SETTINGS
     )
@@ -148,6 +153,13 @@ def test_an_owner_admitting_only_a_never_hosts_b(
         'identity.project.put',
         {'project_id': PROJECT_B, 'name': 'proj-b', 'domain_id': OWNER_B},
     )
+    return fed, kb
+
+
+def test_an_owner_admitting_only_a_never_hosts_b(
+    local_federation, transport_url
+):
+    _, kb = community(local_federation, transport_url)
     kb.propose(
         'owner.policy',
         {'owner': OWNER_C, 'policy': {'admit_owners': [OWNER_A]}},
@@ -239,3 +251,75 @@ def test_an_owner_admitting_only_a_never_hosts_b(
         30,
         seen=lambda: unplaced_alerts(kb),
     )
+
+
+def actions_of(kb, key, kind, site):
+    return [
+        a
+        for a in kb.api.read('actions').values()
+        if a['kind'] == kind
+        and a['site'] == site
+        and '%(appliance_id)s/%(member)s' % a['params'] == key
+    ]
+
+
+def test_a_guest_is_moved_off_the_site_its_owner_needs(
+    local_federation, transport_url
+):
+    _, kb = community(local_federation, transport_url)
+    # C admits only A for now: B's four members fill A's and B's sites.
+    kb.propose(
+        'owner.policy',
+        {'owner': OWNER_C, 'policy': {'admit_owners': [OWNER_A]}},
+    )
+    kb.propose(
+        'owner.policy', {'owner': OWNER_A, 'policy': {'preemptible': True}}
+    )
+    app_b = kb.appliance(spec('app-b', PROJECT_B, 4))
+    placed_b = polling.wait_until(
+        lambda: placed_count(kb, app_b, 4),
+        "B's four members placed",
+        30,
+        seen=lambda: members(kb, app_b),
+    )
+    assert sorted(placed_b.values()) == [
+        'site-a',
+        'site-a',
+        'site-b',
+        'site-b',
+    ]
+    polling.wait_until(
+        lambda: active(kb, placed_b),
+        "B's members ACTIVE",
+        30,
+        seen=lambda: kb.api.read('monitoring'),
+    )
+    # C lends to everyone now; B's members stay where they run.
+    kb.propose('owner.policy', {'owner': OWNER_C, 'unset': ['admit_owners']})
+
+    # A's member may go to A's site only, which B's guests fill.
+    app_a = kb.appliance(spec('app-a', PROJECT_A, 1, sites=['site-a']))
+    placed_a = polling.wait_until(
+        lambda: (found := members(kb, app_a)) and active(kb, found) and found,
+        "A's member ACTIVE on site-a",
+        60,
+        seen=lambda: (members(kb, app_a), members(kb, app_b)),
+    )
+    assert list(placed_a.values()) == ['site-a']
+    # The first of B's guests on A's site (by key) went to C's site.
+    guest, stays = sorted(k for k, s in placed_b.items() if s == 'site-a')
+    after = members(kb, app_b)
+    assert (after[guest], after[stays]) == ('site-c', 'site-a')
+    placed = kb.api.read('placements')[guest]
+    assert placed['info']['reason'] == (
+        'reclaim: owner %s needs room for project %s' % (OWNER_A, PROJECT_A)
+    )
+    # Make-before-break: its old server was deleted only once the new
+    # one was built.
+    [built] = actions_of(kb, guest, 'server.create', 'site-c')
+    [deleted] = actions_of(kb, guest, 'server.delete', 'site-a')
+    assert built['state'] == 'done'
+    assert deleted['created_at'] >= built['updated_at']
+    by_site = kbwriter.servers_by_site(kb.api.read('monitoring'))
+    assert by_site['site-c'].get(guest) == 'ACTIVE'
+    assert guest not in by_site['site-a']

@@ -13,7 +13,8 @@
 """Open alerts, and their acknowledgement by an operator.
 
 An admin sees every alert as raised. Anyone else sees the sites'
-health alerts and the unplaced members of its own project's appliances,
+health alerts, and the unplaced and reclaimed members (told they will
+be stopped for the site's owner) of its own project's appliances,
 through :class:`sodos.api.tenant_view.View` (sites' owners unnamed, and
 sites labelled unless the operator shows their names): the alerts about
 another project's appliance, and the operators' own (identity, keys,
@@ -27,6 +28,7 @@ from typing import Any
 import webob
 
 from sodos import readmodel
+from sodos.analyseplan import notices
 from sodos.analyseplan import role as analyseplan_role
 from sodos.api import errors
 from sodos.api import tenant_view
@@ -69,19 +71,21 @@ class _Shown:
     def allows(self, alert_id: str, alert: dict[str, Any]) -> bool:
         if self.own is None:
             return True
-        if alert.get('kind') == 'unplaced':
+        if alert.get('kind') in ('unplaced', notices.KIND):
             return alert_id in self.own
         return alert.get('kind') in TENANT_KINDS
 
 
 def _unplaced_alert_ids(req: webob.Request) -> set[str]:
-    """The ids the unplaced alerts of the caller's appliances have."""
+    """The ids the unplaced and reclaim alerts of the caller's
+    appliances have."""
     every = util.read(req, 'appliances')
     found = set()
     for aid in appliances.visible(req, every):
         spec = every[aid].get('spec') or {}
         for inst in appliance_mod.instances(aid, {'members': [], **spec}):
             found.add(analyseplan_role.unplaced_alert_id(inst.key))
+            found.add(notices.alert_id(inst.key))
     return found
 
 

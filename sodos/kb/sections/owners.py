@@ -103,3 +103,72 @@ def _owner_usage(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
             'at': cmd['ts'],
         }
     return {}
+
+
+_MEMBER_KEY: dict[str, Any] = {
+    'type': 'string',
+    'minLength': 3,
+    'maxLength': 512,
+    'pattern': '/',
+}
+_GUEST: dict[str, Any] = {'anyOf': [community.OWNER, {'const': ''}]}
+
+
+@COMMANDS.command(
+    'owner.reclaim',
+    schemas.obj(
+        [],
+        notices={
+            'type': 'array',
+            'maxItems': schemas.PLAN_CHUNK,
+            'items': schemas.obj(
+                ['owner', 'member', 'site', 'guest', 'deadline', 'reason'],
+                owner=community.OWNER,
+                member=_MEMBER_KEY,
+                site=schemas.NAME,
+                guest=_GUEST,
+                deadline={'type': 'number', 'minimum': 0},
+                reason=schemas.SMALL_TEXT,
+                moved_to=schemas.NAME,
+            ),
+        },
+        ended={
+            'type': 'array',
+            'maxItems': schemas.PLAN_CHUNK,
+            'items': schemas.obj(
+                ['owner', 'member'],
+                owner=community.OWNER,
+                member=_MEMBER_KEY,
+            ),
+        },
+    ),
+    leader_only=True,
+)
+def _owner_reclaim(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
+    """Guests an owner reclaims room from, moved or with notice
+    (sodos.analyseplan.reclaim): ``owners.<owner>.reclaims.<member>``.
+
+    A notice already given keeps its deadline: the guest's owner was
+    told it, and a later plan may not shorten it.
+    """
+    owners = data.setdefault(SECTION, {})
+    for notice in cmd['args'].get('notices', ()):
+        record = owners.setdefault(notice['owner'], {})
+        reclaims = record.setdefault('reclaims', {})
+        if notice['member'] not in reclaims:
+            reclaims[notice['member']] = {
+                'site': notice['site'],
+                'guest': notice['guest'],
+                'deadline': notice['deadline'],
+                'reason': notice['reason'],
+                'noticed_at': cmd['ts'],
+            }
+            if 'moved_to' in notice:
+                reclaims[notice['member']]['moved_to'] = notice['moved_to']
+    for ended in cmd['args'].get('ended', ()):
+        record = owners.get(ended['owner']) or {}
+        reclaims = record.get('reclaims') or {}
+        reclaims.pop(ended['member'], None)
+        if not reclaims:
+            record.pop('reclaims', None)
+    return {}

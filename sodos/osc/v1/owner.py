@@ -41,6 +41,7 @@ SHOW_KEYS = (
     'preempt_notice_s',
     'weight',
     'usage',
+    'reclaims',
 )
 
 
@@ -129,7 +130,8 @@ class SetOwner(command.ShowOne):
             dest='preemptible',
             action='store_true',
             default=None,
-            help='guests may be preempted',
+            help="the owner's projects may reclaim the room guests hold: "
+            'they are moved elsewhere, or stopped after the notice',
         )
         preempt.add_argument(
             '--no-preemptible',

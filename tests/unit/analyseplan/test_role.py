@@ -251,3 +251,69 @@ def test_a_changed_count_is_placed_or_removed_the_rest_kept(conf, api, fed):
         if a['kind'] == 'server.delete'
     )
     assert deletes == ['web-1', 'web-2']
+
+
+def test_a_guest_nowhere_else_is_told_then_stopped_at_the_deadline(
+    conf, api, fed, monkeypatch
+):
+    # 'here' (owner A) takes one m1.small; B's sites s2 and s3 are full.
+    org_a, org_b = 'a1' * 16, 'b1' * 16
+    fed.report('here', vcpu=1.0, ram=2048.0)
+    for name in ('s2', 's3'):
+        fed.report(name, used=(16.0, 32768.0, 0.0))
+    projects = {}
+    for site, owner in (('here', org_a), ('s2', org_b), ('s3', org_b)):
+        fed.propose(
+            'site.profile', {'site': site, 'profile': {'owner': owner}}
+        )
+    for owner, project in ((org_a, '1' * 32), (org_b, '2' * 32)):
+        fed.propose('identity.domain.put', {'domain_id': owner, 'name': owner})
+        fed.propose(
+            'identity.project.put',
+            {'project_id': project, 'name': owner, 'domain_id': owner},
+        )
+        projects[owner] = project
+    fed.propose(
+        'owner.policy',
+        {
+            'owner': org_a,
+            'policy': {'preemptible': True, 'preempt_notice_s': 60},
+        },
+    )
+    role = analyseplan_role.AnalysePlanRole(conf, api)
+    clock = [10_000.0]
+    monkeypatch.setattr(analyseplan_role.time, 'time', lambda: clock[0])
+    guest = dict(spec(name='guest'), project_id=projects[org_b])
+    fed.propose('appliance.put', {'appliance_id': A, 'spec': guest})
+    role.cycle()
+    assert placements(fed) == {A + '/web-0': 'here'}
+
+    own = dict(spec(name='own', sites=['here']), project_id=projects[org_a])
+    fed.propose('appliance.put', {'appliance_id': 'b' * 32, 'spec': own})
+    assert 'guest(s) under notice' in role.cycle()
+    record = fed.read('owners')[org_a]['reclaims'][A + '/web-0']
+    assert (record['site'], record['deadline']) == ('here', 10_060.0)
+    [alert] = [
+        a for a in fed.read('alerts').values() if a['kind'] == 'reclaim'
+    ]
+    assert alert['severity'] == 'warning'
+    assert alert['message'].startswith(
+        'owner %s: member %s/web-0' % (org_b, A)
+    )
+
+    clock[0] = 10_059.0
+    role.cycle()
+    assert placements(fed) == {A + '/web-0': 'here'}
+    clock[0] = 10_060.0
+    assert 'guest(s) stopped for their host' in role.cycle()
+    assert placements(fed) == {}
+    deletes = [
+        a['site']
+        for a in fed.read('actions').values()
+        if a['kind'] == 'server.delete'
+    ]
+    assert deletes == ['here']
+    [alert] = [
+        a for a in fed.read('alerts').values() if a['kind'] == 'reclaim'
+    ]
+    assert alert['severity'] == 'critical'

@@ -17,6 +17,7 @@ appliance."""
 
 import pytest
 
+from sodos.analyseplan import notices
 from sodos.analyseplan import role as analyseplan_role
 from sodos.api import tenant_view
 from tests.unit.api.conftest import Client
@@ -254,3 +255,24 @@ def test_the_spec_a_tenant_was_shown_sent_back_changes_nothing(
     )
     assert status == 200, body
     assert world.read('appliances')[aid] == before
+
+
+def test_a_tenant_is_told_of_its_own_reclaimed_member_only(as_, world):
+    reason = 'reclaim: owner dom1 needs room for project %s' % THEIRS
+    for aid in (MINE, THEIRS):
+        raise_alert(
+            world,
+            notices.alert_id('%s/web-0' % aid),
+            notices.KIND,
+            'owner dom2: member %s/web-0 at site s2 is stopped at 2026-12-07 '
+            '10:00:00 UTC unless another site can take it (%s)'
+            % (aid, reason),
+            site='s2',
+        )
+    mine = notices.alert_id('%s/web-0' % MINE)
+    rows = alert_ids(as_('member@own'))
+    assert set(rows) == {unplaced(MINE, 'web-1'), DOWN, mine}
+    message = rows[mine]['message']
+    assert "(reclaim: the site's owner needs the room)" in message
+    assert 'dom1' not in message and ' s2 ' not in message
+    assert rows[mine]['site'] == label('s2')

@@ -82,6 +82,7 @@ NAMES = {
     'identity.revocation.prune',
     'owner.policy',
     'owner.usage',
+    'owner.reclaim',
 }
 LEADER_ONLY = {
     'leader.claim',
@@ -97,6 +98,7 @@ LEADER_ONLY = {
     'identity.keys.rotate',
     'identity.revocation.prune',
     'owner.usage',
+    'owner.reclaim',
 }
 
 

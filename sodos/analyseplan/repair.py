@@ -43,10 +43,12 @@ sites are kept. The constraints are the planner's filters:
 
 A solve ends when proven within 0.5 % of its optimum or after a number
 of branch-and-bound nodes (its best answer then): both give the same
-answer on every machine. None when the solver is missing, the problem
-too big, the time budget spent first (greedy stands: the plan must not
-depend on the machine's speed), or the answer is no better than
-greedy's in members placed or in worth.
+answer on every machine. The time budget is for each solve (a guard:
+on a machine too slow for the node limit, the later solves fall back
+to the better balanced answer found). None when the solver is missing,
+the problem too big, the budget spent before the first solve ends
+(greedy stands: the plan must not depend on the machine's speed), or
+the answer is no better than greedy's in members placed or in worth.
 """
 
 from __future__ import annotations
@@ -112,7 +114,9 @@ def solve(
             [(m.inst, m.sites, m.greedy, m.owner, m.project) for m in members],
             pairs,
             table.used,
-            table.sharing and table.sharing.guests,
+            # Who owns each site, what it lends, what guests use of it.
+            table.sharing
+            and (table.sharing.host, table.sharing.lend, table.sharing.guests),
             table.total,
             sorted((a, sorted(c.items())) for a, c in kept.items() if c),
             sorted(
@@ -213,26 +217,16 @@ def _solve(
     most_worth = program.run(model, cost, upper, time_limit)
     if most_worth is None:
         return None
-    w_best = sum(worth[v] * most_worth[v] for v in worth)
+    w_best = _worth_of(most_worth, worth)
     total = sum(worth[v] * upper[v] for v in worth) + 1.0
     # cost[v] + worth[v]: minus the nudge toward greedy's sites.
     nudge = {v: 0.25 * (cost[v] + worth[v]) for v in cost}
     by_count = {v: -1.0 - 0.5 * worth[v] / total + nudge[v] for v in cost}
     most = program.run(model, by_count, upper, time_limit) or most_worth
-    n_best = sum(most.values())
     counts = most
-    if sum(worth[v] * most[v] for v in worth) < w_best * (1 - PRIORITY_SLACK):
-        t = model.var(continuous=True)
-        model.row({**dict.fromkeys(worth, 1.0), t: -n_best}, 0.0, math.inf)
-        model.row({**worth, t: -w_best}, 0.0, math.inf)
-        balanced = {
-            v: -(1.0 / n_best + worth[v] / w_best) / (n_best + 1) + nudge[v]
-            for v in cost
-        }
-        balanced[t] = -1.0
-        counts = (
-            program.run(model, balanced, {**upper, t: 1.0}, time_limit)
-            or most_worth
+    if _worth_of(most, worth) < w_best * (1 - PRIORITY_SLACK):
+        counts = _balanced(
+            model, worth, nudge, upper, most_worth, most, time_limit
         )
     chosen: dict[str, int] = {}
     for g, ms in enumerate(lists):
@@ -257,6 +251,41 @@ def _solve(
     ):
         return chosen
     return None
+
+
+def _worth_of(answer: dict[int, int], worth: dict[int, float]) -> float:
+    return sum(worth[v] * answer[v] for v in worth)
+
+
+def _balanced(
+    model: program.Model,
+    worth: dict[int, float],
+    nudge: dict[int, float],
+    upper: dict[int, float],
+    most_worth: dict[int, int],
+    most: dict[int, int],
+    time_limit: float,
+) -> dict[int, int]:
+    """The answer whose lower share of the most members (``most``'s)
+    and of the most worth (``most_worth``'s) is highest; ties: the more
+    of both. Out of time: the better of those two."""
+    n_best = sum(most.values())
+    w_best = _worth_of(most_worth, worth)
+
+    def share(answer: dict[int, int]) -> float:
+        placed = sum(answer.values()) / n_best
+        return min(placed, _worth_of(answer, worth) / w_best)
+
+    t = model.var(continuous=True)
+    model.row({**dict.fromkeys(worth, 1.0), t: -n_best}, 0.0, math.inf)
+    model.row({**worth, t: -w_best}, 0.0, math.inf)
+    cost = {
+        v: -(1.0 / n_best + worth[v] / w_best) / (n_best + 1) + nudge[v]
+        for v in worth
+    }
+    cost[t] = -1.0
+    found = program.run(model, cost, {**upper, t: 1.0}, time_limit)
+    return found or max((most_worth, most), key=share)
 
 
 def _worth(insts: list[appliance.Instance]) -> float:

@@ -168,6 +168,23 @@ def test_the_repair_step_does_not_leave_many_out_for_a_little_priority():
     assert [u.appliance_id for u in plan.unplaced] == [A]
 
 
+def test_the_repair_step_balances_members_placed_and_their_worth():
+    # Both larges (worth 182, 2 members), one large and four tinies
+    # (135, 5) or eight tinies (88, 8): the middle one has the highest
+    # lower share of the two bests (5/8 of the members, 74 % of worth).
+    view = kb(
+        [site('s0', vcpu=8.0, ram=16384.0)],
+        appliances={
+            A: spec('larges', count=2, flavor='m1.large', priority=90),
+            B: spec('tinies', count=8, flavor='m1.tiny', priority=10),
+        },
+    )
+    assert len(planner().plan(view).moves) == 2
+    plan = planner(repair_budget=10.0).plan(view)
+    placed = sorted(m.appliance_id for m in plan.moves)
+    assert placed == [A] + [B] * 4
+
+
 def test_the_repair_step_places_interchangeable_members_as_a_count():
     # Twelve tinies of one appliance, spread 3, and larges that crowd
     # them out under greedy: the repair places all it can and keeps the

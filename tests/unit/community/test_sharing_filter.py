@@ -14,9 +14,11 @@
 it, and keeps guests within what an owner lends."""
 
 from sodos.analyseplan import placing
+from sodos.analyseplan import repair
 from sodos.analyseplan import sharing
 from sodos.analyseplan.view import Events
 from sodos.analyseplan.view import SiteTable
+from sodos.domain import appliance
 from tests.unit.analyseplan import kbviews
 from tests.unit.community.views import ORG_A
 from tests.unit.community.views import ORG_B
@@ -170,6 +172,27 @@ def test_the_repair_step_keeps_guests_within_what_is_lent():
     plan = planner(repair_budget=10.0).plan(kb)
     assert len(plan.moves) == 3  # the tinies
     assert len([m for m in plan.moves if m.site == 's0']) <= 1
+
+
+def test_the_repair_step_answers_again_when_only_a_policy_changed():
+    # One guest's tiny, s0 lending room for it, then not: the same
+    # members and usage, so only the policy tells the questions apart.
+    def solve(policies):
+        kb = view(
+            [site('s0', ORG_A, vcpu=1.0, ram=1024.0)],
+            {A: spec(ORG_B, flavor='m1.tiny')},
+            policies,
+        )
+        table = _table(kb)
+        table.sharing = sharing.ledger(kb, table)
+        valid = appliance.validate(kb['appliances'][A]['spec'])
+        (inst,) = appliance.instances(A, valid)
+        member = repair.Member(inst, [0], None, ORG_B, PROJECT[ORG_B])
+        constraints = {A: valid['constraints']}
+        return repair.solve(table, constraints, {}, [member], 10.0)
+
+    assert solve({}) == {A + '/web-0': 0}
+    assert solve({ORG_A: {'lend_vcpus': 0}}) is None
 
 
 def test_the_repair_step_never_breaks_a_policy():

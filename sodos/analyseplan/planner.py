@@ -82,6 +82,7 @@ _MODELLED_FILTERS = (
     filters_mod.SpreadFilter,
     filters_mod.AffinityFilter,
     filters_mod.FailedHereFilter,
+    sharing.SharingFilter,
 )
 # Seconds the repair step may take to prove its answer optimal.
 REPAIR_BUDGET_S = 5.0
@@ -356,6 +357,8 @@ def _repaired(
             inst,
             [i for i, ok in enumerate(placer.allowed(inst)) if ok],
             greedy.get(inst.key),
+            contexts[inst.appliance_id].owner,
+            contexts[inst.appliance_id].project,
         )
         for inst, _, _ in ordered
     ]

@@ -13,6 +13,8 @@
 """An appliance's public key, user data and metadata: kept when right,
 refused naming the field (and nothing committed) when not."""
 
+import copy
+
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -96,3 +98,19 @@ def test_bad_boot_data_is_400_and_changes_nothing(client, fed, extra, words):
         assert word in body['error']['message']
     assert PRIVATE not in body['error']['message']
     assert fed.read() == before
+
+
+def test_validation_leaves_the_callers_spec_as_it_was():
+    given = {
+        'name': 'shop',
+        'members': [{'name': 'web', 'image': 'cirros', 'flavor': 'm1.small'}],
+        'metadata': {'tier': 'web'},
+        'constraints': {'sites': ['s1', 's2']},
+    }
+    before = copy.deepcopy(given)
+    valid = appliance.validate(given)
+    valid['members'][0]['image'] = 'debian'
+    valid['metadata']['tier'] = 'db'
+    valid['constraints']['sites'].append('s3')
+    assert given == before  # no defaults written into it, nothing shared
+    assert valid['members'][0]['count'] == 1

@@ -14,9 +14,11 @@
 it, and keeps guests within what an owner lends."""
 
 from sodos.analyseplan import placing
+from sodos.analyseplan import repair
 from sodos.analyseplan import sharing
 from sodos.analyseplan.view import Events
 from sodos.analyseplan.view import SiteTable
+from sodos.domain import appliance
 from tests.unit.analyseplan import kbviews
 from tests.unit.community.views import ORG_A
 from tests.unit.community.views import ORG_B
@@ -137,9 +139,65 @@ def test_a_site_without_owner_takes_anyone():
     assert set(sites_of(planner().plan(kb)).values()) == {'s2'}
 
 
+def test_the_repair_step_places_what_greedy_leaves_out_on_owned_sites():
+    # Greedy puts a large on each site and leaves both tinies out; one
+    # large and both tinies is three placed, s0's owner admitting all.
+    kb = view(
+        [
+            site('s0', ORG_A, vcpu=8.0, ram=8192.0),
+            site('s1', vcpu=6.0, ram=8192.0),
+        ],
+        {
+            A: spec(ORG_B, name='larges', count=2, flavor='m1.large'),
+            B: spec(ORG_B, name='tinies', count=2, flavor='m1.tiny'),
+        },
+    )
+    assert len(planner().plan(kb).moves) == 2
+    assert len(planner(repair_budget=10.0).plan(kb).moves) == 3
+
+
+def test_the_repair_step_keeps_guests_within_what_is_lent():
+    # s0 lends one vCPU: of the tinies one at most goes there.
+    kb = view(
+        [
+            site('s0', ORG_A, vcpu=8.0, ram=8192.0),
+            site('s1', vcpu=6.0, ram=8192.0),
+        ],
+        {
+            A: spec(ORG_B, name='larges', count=2, flavor='m1.large'),
+            B: spec(ORG_B, name='tinies', count=3, flavor='m1.tiny'),
+        },
+        {ORG_A: {'lend_vcpus': 1}},
+    )
+    plan = planner(repair_budget=10.0).plan(kb)
+    assert len(plan.moves) == 3  # the tinies
+    assert len([m for m in plan.moves if m.site == 's0']) <= 1
+
+
+def test_the_repair_step_answers_again_when_only_a_policy_changed():
+    # One guest's tiny, s0 lending room for it, then not: the same
+    # members and usage, so only the policy tells the questions apart.
+    def solve(policies):
+        kb = view(
+            [site('s0', ORG_A, vcpu=1.0, ram=1024.0)],
+            {A: spec(ORG_B, flavor='m1.tiny')},
+            policies,
+        )
+        table = _table(kb)
+        table.sharing = sharing.ledger(kb, table)
+        valid = appliance.validate(kb['appliances'][A]['spec'])
+        (inst,) = appliance.instances(A, valid)
+        member = repair.Member(inst, [0], None, ORG_B, PROJECT[ORG_B])
+        constraints = {A: valid['constraints']}
+        return repair.solve(table, constraints, {}, [member], 10.0)
+
+    assert solve({}) == {A + '/web-0': 0}
+    assert solve({ORG_A: {'lend_vcpus': 0}}) is None
+
+
 def test_the_repair_step_never_breaks_a_policy():
-    # Greedy alone is kept when the filter is in play: the repair step
-    # does not model it. With a repair budget the answer is the same.
+    # With a repair budget the answer is greedy's: nothing better keeps
+    # to the policy.
     kb = view(
         [site('s1', ORG_A, ram=65536.0), site('s2', ORG_C, vcpu=1.0)],
         {A: spec(ORG_B, count=3)},

@@ -80,8 +80,8 @@ def measure(report: dict[str, Any]) -> dict[str, Any]:
     if found['reclaim_s_p95'] is None:
         result['reclaim_note'] = (
             'no reclaim happened: no guest was moved by a reclaim (a '
-            "placement whose reason starts with 'reclaim:') while the run "
-            'was sampled'
+            "placement whose reason starts with 'reclaim:') or stopped at "
+            'the end of its notice while the run was sampled'
         )
     return result
 

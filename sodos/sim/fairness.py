@@ -43,8 +43,10 @@ Words, as the report uses them:
     a member a reclaim moved (its placement's reason starts with
     ``reclaim:``); ``reclaim_s`` is the time from the last ``demand`` of
     the owner of the site it left to the moment that site no longer ran
-    it (the owner's capacity free). Guests stopped because no site had
-    room are the open ``reclaim`` alerts.
+    it (the owner's capacity free). A guest no site had room for is
+    given notice (``owners.<host>.reclaims``), then stopped: its
+    ``reclaim_s`` runs from the same demand to the moment its site no
+    longer ran it.
 """
 
 from __future__ import annotations
@@ -189,18 +191,23 @@ def reclaims(
     site_owner: Mapping[str, str],
 ) -> dict[str, Any]:
     """The reclaims seen, with their times (``reclaim_s``: the owner's
-    last demand to its site free of the member), and the guests a
-    reclaim stopped (open ``reclaim`` alerts), each once."""
+    last demand to its site free of the member): guests moved, and guests
+    stopped at the end of their notice, each once."""
     moved: list[dict[str, Any]] = []
+    stopped: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
-    stopped: dict[str, dict[str, Any]] = {}
+    noticed: set[tuple[str, str]] = set()
     previous: dict[str, Any] = {}
     for index, sample in enumerate(samples):
         found = sample.get('reclaims') or {}
-        for alert_id, message in sorted(found.get('stopped', {}).items()):
-            stopped.setdefault(
-                alert_id, {'t': sample['t'], 'message': message}
-            )
+        for key, site in sorted(found.get('noticed', {}).items()):
+            if (key, site) in noticed:
+                continue
+            noticed.add((key, site))
+            stop = _timed(samples, index, events, site_owner, key, site, None)
+            if stop['freed_t'] is not None:
+                # Shown at the moment the site was free of it.
+                stopped.append(dict(stop, t=stop['freed_t']))
         for key, site in sorted(found.get('moved', {}).items()):
             was = (previous.get(key) or [None])[0]
             if (key, site) in seen or was in (None, site):
@@ -210,10 +217,12 @@ def reclaims(
                 _timed(samples, index, events, site_owner, key, was, site)
             )
         previous = sample.get('owned_sites') or previous
-    times = [m['reclaim_s'] for m in moved if m['reclaim_s'] is not None]
+    times = [
+        m['reclaim_s'] for m in moved + stopped if m['reclaim_s'] is not None
+    ]
     return {
         'moved': moved,
-        'stopped': sorted(stopped.values(), key=lambda s: s['t']),
+        'stopped': sorted(stopped, key=lambda s: s['t']),
         'reclaim_s_p95': _p95(times),
     }
 
@@ -225,7 +234,7 @@ def _timed(
     site_owner: Mapping[str, str],
     key: str,
     origin: str,
-    site: str,
+    site: str | None,
 ) -> dict[str, Any]:
     t = samples[index]['t']
     owner = site_owner.get(origin, '')
@@ -355,8 +364,15 @@ def summary(community: dict[str, Any]) -> str:
         )
     for stop in found['stopped']:
         lines.append(
-            '  reclaim stopped at t=%+.1f s: %s'
-            % (stop['at'], stop['message'])
+            '  reclaim stopped at t=%+.1f s: %s at %s, after its notice (%s)'
+            % (
+                stop['at'],
+                stop['member'],
+                stop['from'],
+                '-'
+                if stop['reclaim_s'] is None
+                else '%.1f s' % stop['reclaim_s'],
+            )
         )
     return '\n'.join(lines)
 

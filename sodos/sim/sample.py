@@ -170,10 +170,11 @@ RECLAIM_PREFIX = 'reclaim:'
 
 
 def reclaims(kb: dict[str, Any]) -> dict[str, Any]:
-    """What reclaim did, as the KB shows it now: members whose
-    placement was made by a reclaim (its reason, in the placement's
-    info, starts with ``reclaim:``), member key -> site; and the open
-    ``reclaim`` alerts (guests stopped), alert id -> message."""
+    """What reclaim did, as the KB shows it now: members whose placement
+    was made by a reclaim (its reason, in the placement's info, starts
+    with ``reclaim:``), member key -> site; and the guests under a
+    reclaim notice (``owners.<host>.reclaims``, not moved: stopped once
+    the notice ends), member key -> the site they are to leave."""
     moved = {
         key: placed['site']
         for key, placed in kb['placements'].items()
@@ -181,19 +182,26 @@ def reclaims(kb: dict[str, Any]) -> dict[str, Any]:
             RECLAIM_PREFIX
         )
     }
-    stopped = {
-        alert_id: alert.get('message', '')
-        for alert_id, alert in (kb.get('alerts') or {}).items()
-        if alert.get('kind') == 'reclaim'
+    noticed = {
+        key: record['site']
+        for owner in (kb.get('owners') or {}).values()
+        for key, record in ((owner or {}).get('reclaims') or {}).items()
+        if 'moved_to' not in record
     }
-    return {'moved': moved, 'stopped': stopped}
+    return {'moved': moved, 'noticed': noticed}
 
 
 def read_kb(client: Any) -> dict[str, Any]:
     """The KB sections a sample needs, read from a KB member."""
     return {
         section: client.read(section) or {}
-        for section in ('sites', 'placements', 'monitoring', 'alerts')
+        for section in (
+            'sites',
+            'placements',
+            'monitoring',
+            'alerts',
+            'owners',
+        )
     }
 
 

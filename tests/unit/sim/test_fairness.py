@@ -157,16 +157,21 @@ def test_an_owner_below_half_its_fair_share_is_starved():
 
 def test_reclaims_are_timed_from_the_site_owners_demand():
     samples = [
-        _sample(20.0, (3, 4), (1, 1), {'moved': {}, 'stopped': {}},
-                {K1: ['u1', ['u1']]}),
+        _sample(20.0, (3, 4), (1, 1), {'moved': {}, 'noticed': {}},
+                {K1: ['u1', ['u1']], K2: ['u1', ['u1']]}),
         # The leader moved town's member off uni's site, by a reclaim;
-        # u1 still runs it (make before break).
-        _sample(21.0, (3, 4), (1, 1), {'moved': {K1: 't1'}, 'stopped': {}},
-                {K1: ['t1', ['t1', 'u1']]}),
-        _sample(23.0, (4, 4), (1, 1), {
-            'moved': {K1: 't1'},
-            'stopped': {'al1': 'stopped %s: no room' % K2},
-        }, {K1: ['t1', ['t1']]}),
+        # u1 still runs it (make before break). K2 had nowhere to go:
+        # it is given notice.
+        _sample(21.0, (3, 4), (1, 1),
+                {'moved': {K1: 't1'}, 'noticed': {K2: 'u1'}},
+                {K1: ['t1', ['t1', 'u1']], K2: ['u1', ['u1']]}),
+        _sample(23.0, (4, 4), (1, 1),
+                {'moved': {K1: 't1'}, 'noticed': {K2: 'u1'}},
+                {K1: ['t1', ['t1']], K2: ['u1', ['u1']]}),
+        # The notice ended: K2 is stopped, u1 no longer runs it.
+        _sample(30.0, (4, 4), (1, 1),
+                {'moved': {K1: 't1'}, 'noticed': {K2: 'u1'}},
+                {K1: ['t1', ['t1']], K2: [None, []]}),
     ]  # fmt: skip
     events = [{'action': 'demand', 'owner': 'uni', 't': 18.5}]
     found = fairness.build(SCENARIO, samples, events, STARTED)['reclaims']
@@ -176,10 +181,25 @@ def test_reclaims_are_timed_from_the_site_owners_demand():
     assert move['at'] == 11.0
     # uni asked at 18.5; u1 was free of the member at 23.
     assert move['reclaim_s'] == 4.5
-    assert found['reclaim_s_p95'] == 4.5
-    assert found['stopped'] == [
-        {'t': 23.0, 'message': 'stopped %s: no room' % K2, 'at': 13.0}
-    ]
+    [stop] = found['stopped']
+    assert stop['member'] == K2 and stop['from'] == 'u1'
+    assert stop['to'] is None
+    assert stop['at'] == 20.0
+    assert stop['reclaim_s'] == 11.5
+    assert found['reclaim_s_p95'] == 11.5
+
+
+def test_a_guest_still_under_notice_is_not_counted_stopped():
+    samples = [
+        _sample(21.0, (3, 4), (1, 1), {'moved': {}, 'noticed': {K2: 'u1'}},
+                {K2: ['u1', ['u1']]}),
+        _sample(22.0, (3, 4), (1, 1), {'moved': {}, 'noticed': {K2: 'u1'}},
+                {K2: ['u1', ['u1']]}),
+    ]  # fmt: skip
+    events = [{'action': 'demand', 'owner': 'uni', 't': 18.5}]
+    found = fairness.build(SCENARIO, samples, events, STARTED)['reclaims']
+    assert found['stopped'] == []
+    assert found['reclaim_s_p95'] is None
 
 
 def test_a_sample_records_owners_usage_and_reclaims():
@@ -188,6 +208,14 @@ def test_a_sample_records_owners_usage_and_reclaims():
         'alerts': {
             'al1': {'kind': 'reclaim', 'message': 'stopped'},
             'al2': {'kind': 'unplaced', 'message': 'x'},
+        },
+        'owners': {
+            'uni': {
+                'reclaims': {
+                    K2: {'site': 't1', 'deadline': 5.0},
+                    K1: {'site': 'u1', 'deadline': 5.0, 'moved_to': 't1'},
+                }
+            }
         },
         'placements': {
             K1: {'site': 'u1', 'info': {'reason': 'reclaim: uni needs u1'}},
@@ -212,7 +240,7 @@ def test_a_sample_records_owners_usage_and_reclaims():
     }
     assert taken['reclaims'] == {
         'moved': {K1: 'u1'},
-        'stopped': {'al1': 'stopped'},
+        'noticed': {K2: 't1'},
     }
     assert taken['owned_sites'][K1] == ['u1', ['u1']]
     assert taken['owned_sites']['c' * 32 + '/x'] == [None, []]

@@ -387,8 +387,11 @@ def _repaired(
     return placer.place(rest)
 
 
-def from_conf(conf: Any, consolidate: bool = False) -> Planner:
-    """The planner ``[analyseplan]filters`` and ``weights`` describe."""
+def from_conf(
+    conf: Any, consolidate: bool = False, repair: bool = True
+) -> Planner:
+    """The planner ``[analyseplan]filters`` and ``weights`` describe;
+    without ``repair``, greedy placing alone."""
     chosen = []
     for name in conf.analyseplan.filters:
         cls = plugins.load(
@@ -412,4 +415,4 @@ def from_conf(conf: Any, consolidate: bool = False) -> Planner:
         weighed.append((cls(conf), multiplier))
     if consolidate and 'marginal_cost' not in conf.analyseplan.weights:
         weighed.append((weighers_mod.MarginalCostWeigher(conf), 1.0))
-    return Planner(chosen, weighed)
+    return Planner(chosen, weighed, REPAIR_BUDGET_S if repair else 0.0)

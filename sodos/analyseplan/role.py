@@ -89,6 +89,8 @@ class AnalysePlanRole(roles.Role):
         self.last_plan: planner_mod.Plan | None = None
         self._outbox: list[commands.Command] = []
         self._prestager: prestage.Prestager | None = None
+        # The sites down at the last plan: see _fresh_failure.
+        self._down: set[str] = set()
 
     # The planner (the scheduling code, ~3 MB) is imported by
     # the leader's first plan: every other site's AnalysePlan only waits.
@@ -100,6 +102,23 @@ class AnalysePlanRole(roles.Role):
 
             self._prestager = prestage.Prestager()
         return self._prestager
+
+    def _fresh_failure(self, kb: dict[str, Any]) -> bool:
+        """Whether a site went down since the last plan.
+
+        That plan is greedy alone: the members the failed sites held are
+        placed again at once, and the exact repair (seconds under load)
+        takes what greedy leaves out at the next cycle, the failure then
+        no longer fresh.
+        """
+        down = {
+            name
+            for name, site in (kb.get('sites') or {}).items()
+            if site.get('status') == 'down'
+        }
+        fresh = bool(down - self._down)
+        self._down = down
+        return fresh
 
     def wakes_for(self, wire: dict[str, Any]) -> bool:
         kind = wire.get('type')
@@ -131,7 +150,9 @@ class AnalysePlanRole(roles.Role):
         from sodos.analyseplan import planner as planner_mod
 
         planner = planner_mod.from_conf(
-            self.conf, consolidate=bool(policy.get('consolidate'))
+            self.conf,
+            consolidate=bool(policy.get('consolidate')),
+            repair=not self._fresh_failure(kb),
         )
         knowmon = self.conf.knowmon
         plan = planner.plan(

@@ -92,6 +92,39 @@ def test_members_of_a_site_down_are_rebuilt_elsewhere(conf, api, fed):
     assert recoveries() == recovered + 1
 
 
+def test_the_plan_after_a_site_fails_is_greedy_the_next_repairs(
+    conf, api, fed, monkeypatch
+):
+    from sodos.analyseplan import planner as planner_mod
+
+    budgets = []
+    from_conf = planner_mod.from_conf
+
+    def recorded(*args, **kwargs):
+        planner = from_conf(*args, **kwargs)
+        budgets.append(planner.repair_budget)
+        return planner
+
+    monkeypatch.setattr(planner_mod, 'from_conf', recorded)
+    fed.propose(
+        'appliance.put', {'appliance_id': A, 'spec': spec(count=2, spread=2)}
+    )
+    role = analyseplan_role.AnalysePlanRole(conf, api)
+    role.cycle()
+    lost = next(s for s in placements(fed).values() if s != 'here')
+    fed.propose('site.status', {'site': lost, 'status': 'down'})
+    # Recovery first, greedy alone; the repair again from the next plan,
+    # the same site still down.
+    assert role.cycle().endswith('1 kept, 1 to place')
+    assert lost not in placements(fed).values()
+    role.cycle()
+    assert budgets == [
+        planner_mod.REPAIR_BUDGET_S,
+        0.0,
+        planner_mod.REPAIR_BUDGET_S,
+    ]
+
+
 def recoveries():
     return prometheus_client.REGISTRY.get_sample_value(
         'sodos_recovery_duration_seconds_count'

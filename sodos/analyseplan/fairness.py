@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sodos.analyseplan.view import SiteTable
+from sodos.analyseplan.view import finite
 from sodos.domain import community
 from sodos.domain import fairshare
 
@@ -94,3 +95,21 @@ class FairShare:
 def fair_share(kb: dict[str, Any], table: SiteTable) -> FairShare | None:
     """The fair share of ``kb``; None without owned sites."""
     return FairShare(kb, table) if table.sharing is not None else None
+
+
+def count(
+    table: SiteTable,
+    fair: FairShare | None,
+    i: int,
+    owner: str,
+    flavor: str,
+    sign: int,
+) -> None:
+    """Count a server of ``owner`` of ``flavor`` at site ``i`` in the
+    table's sharing ledger and in ``fair``; a flavor the site does not
+    know counts as nothing (a kept member the site reports no more)."""
+    need = finite(table.need(flavor)[i])
+    if table.sharing is not None:
+        table.sharing.add(i, owner, need, sign)
+    if fair is not None:
+        fair.add(owner, sign * need[0])

@@ -301,3 +301,24 @@ def shipped() -> list[Filter]:
         AffinityFilter(),
         FailedHereFilter(),
     ]
+
+
+def why_nowhere(
+    chosen: list[Filter],
+    table: SiteTable,
+    inst: appliance.Instance,
+    ctx: Context,
+) -> str:
+    """Why no site takes ``inst``: each site with the first of ``chosen``
+    that refuses it there, at most 900 characters."""
+    if not table.names:
+        return 'the federation has no site'
+    masks = [(f, f.mask(table, inst, ctx)) for f in chosen]
+    reasons = []
+    for i, name in enumerate(table.names):
+        for f, mask in masks:
+            if mask is not None and not mask[i]:
+                reasons.append('%s: %s' % (name, f.why(table, i, inst, ctx)))
+                break
+    text = '; '.join(reasons)
+    return text if len(text) <= 900 else text[:897] + '...'

@@ -45,7 +45,6 @@ from sodos.analyseplan import weighers as weighers_mod
 from sodos.analyseplan.plan import Move
 from sodos.analyseplan.plan import Unplaced
 from sodos.analyseplan.view import SiteTable
-from sodos.analyseplan.view import finite
 from sodos.domain import appliance
 
 Todo = tuple[appliance.Instance, str | None, str]
@@ -177,7 +176,7 @@ class Placer:
     def _count(self, i: int, owner: str, flavor: str, sign: int) -> None:
         """Count (``sign`` 1) or stop counting (-1) a server of
         ``owner`` at site ``i`` in the owners' sharing and fair share."""
-        count(self.table, self.fair, i, owner, flavor, sign)
+        fairness.count(self.table, self.fair, i, owner, flavor, sign)
 
     def allowed(self, inst: appliance.Instance) -> list[bool]:
         """The sites the static filters let ``inst`` go to, minus the
@@ -248,7 +247,12 @@ class Placer:
                     inst.name,
                     site,
                     '%s; no site can take it: %s'
-                    % (why, self._explain(inst, ctx)),
+                    % (
+                        why,
+                        filters_mod.why_nowhere(
+                            self.filters, self.table, inst, ctx
+                        ),
+                    ),
                 )
             )
         return out
@@ -362,42 +366,6 @@ class Placer:
         for weigher, multiplier in self.dynamic:
             score = score + multiplier * weigher.weigh_at(self.table, i)
         return score
-
-    def _explain(
-        self, inst: appliance.Instance, ctx: filters_mod.Context
-    ) -> str:
-        table = self.table
-        if not table.names:
-            return 'the federation has no site'
-        masks = [(f, f.mask(table, inst, ctx)) for f in self.filters]
-        reasons = []
-        for i, name in enumerate(table.names):
-            for f, mask in masks:
-                if mask is not None and not mask[i]:
-                    reasons.append(
-                        '%s: %s' % (name, f.why(table, i, inst, ctx))
-                    )
-                    break
-        text = '; '.join(reasons)
-        return text if len(text) <= 900 else text[:897] + '...'
-
-
-def count(
-    table: SiteTable,
-    fair: fairness.FairShare | None,
-    i: int,
-    owner: str,
-    flavor: str,
-    sign: int,
-) -> None:
-    """Count a server of ``owner`` of ``flavor`` at site ``i`` in the
-    table's sharing ledger and in ``fair``; a flavor the site does not
-    know counts as nothing (a kept member the site reports no more)."""
-    need = finite(table.need(flavor)[i])
-    if table.sharing is not None:
-        table.sharing.add(i, owner, need, sign)
-    if fair is not None:
-        fair.add(owner, sign * need[0])
 
 
 def _spans(ctx: filters_mod.Context) -> bool:

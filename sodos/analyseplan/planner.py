@@ -38,17 +38,16 @@ things stand when the plan is complete.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
 from sodos import exception
 from sodos import plugins
+from sodos.analyseplan import consolidation
 from sodos.analyseplan import fairness
 from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan import keeping
-from sodos.analyseplan import objective
 from sodos.analyseplan import placing
 from sodos.analyseplan import reclaim
 from sodos.analyseplan import repair
@@ -161,7 +160,7 @@ class Planner:
                     ctx.sites_used[i] += 1
                     kept_at.setdefault(i, []).append(inst)
                     if table.sharing is not None:
-                        placing.count(
+                        fairness.count(
                             table, fair, i, ctx.owner, inst.flavor, 1
                         )
                     if inst.key not in table.servers[i]:
@@ -193,8 +192,14 @@ class Planner:
         kept = sum(len(members) for members in kept_at.values())
         saving = None
         if consolidate is not None and not unplaced:
-            saving = self._consolidate(
-                table, kept_at, contexts, failed, consolidate, moves
+            saving = consolidation.empty_one_site(
+                table,
+                kept_at,
+                contexts,
+                failed,
+                consolidate,
+                moves,
+                self._place,
             )
             kept = sum(len(members) for members in kept_at.values())
         # A placement is removed when its appliance is gone, or when the
@@ -243,76 +248,6 @@ class Planner:
         return all(
             type(f) in _MODELLED_FILTERS for f in placer.dynamic_filters
         )
-
-    def _consolidate(
-        self,
-        table: SiteTable,
-        kept_at: dict[int, list[appliance.Instance]],
-        contexts: dict[str, filters_mod.Context],
-        failed: dict[str, set[str]],
-        carbon_price: float,
-        moves: list[Move],
-    ) -> dict[str, Any] | None:
-        """Empty the one site whose members fit elsewhere and whose
-        emptying saves most; the moves are added to ``moves``."""
-        if moves:
-            return None  # settle the pending placements first
-        best: tuple[float, int, list[Move], SiteTable, dict] | None = None
-        for i in sorted(kept_at, key=lambda i: table.names[i]):
-            members = kept_at[i]
-            if not members or not table.usable[i]:
-                continue
-            trial = table.copy()
-            trial.active[i] = False
-            trial_ctx = {
-                a: dataclasses.replace(c, sites_used=Counter(c.sites_used))
-                for a, c in contexts.items()
-            }
-            todo = []
-            for inst in sorted(members, key=lambda m: (-m.priority, m.key)):
-                trial.release(i, inst.flavor)
-                trial_ctx[inst.appliance_id].sites_used[i] -= 1
-                owner = trial_ctx[inst.appliance_id].owner
-                placing.count(trial, None, i, owner, inst.flavor, -1)
-                todo.append((inst, table.names[i], 'consolidation'))
-            # Only onto sites that are on already: the point is to
-            # switch this one off, not to power up another.
-            banned = {
-                inst.key: {
-                    j
-                    for j in range(len(table.names))
-                    if not table.active[j] or j == i
-                }
-                for inst in members
-            }
-            placed, unplaced = self._place(
-                trial, todo, trial_ctx, failed, banned
-            )
-            if unplaced:
-                continue
-            saving = objective.site_cost(table.profiles[i], carbon_price)
-            for move in placed:
-                vcpus = table.need(move.flavor)
-                j = table.index[move.site]
-                saving += objective.server_cost(
-                    table.profiles[i], vcpus[i][0]
-                ) - objective.server_cost(table.profiles[j], vcpus[j][0])
-            if saving > 0 and (best is None or saving > best[0]):
-                best = (saving, i, placed, trial, trial_ctx)
-        if best is None:
-            return None
-        saving, i, placed, trial, trial_ctx = best
-        table.used[:] = trial.used
-        table.active[:] = trial.active
-        table.sharing = trial.sharing
-        contexts.update(trial_ctx)
-        kept_at[i] = []
-        moves.extend(placed)
-        return {
-            'site': table.names[i],
-            'members': len(placed),
-            'saving_per_hour': round(saving, 4),
-        }
 
 
 def _specs(

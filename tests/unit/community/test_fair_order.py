@@ -13,7 +13,6 @@
 """The planner's choices under contention follow fair share."""
 
 from sodos.analyseplan import fairness
-from sodos.analyseplan import placing
 from sodos.analyseplan import sharing as sharing_mod
 from sodos.analyseplan.view import Events
 from sodos.analyseplan.view import SiteTable
@@ -174,6 +173,6 @@ def test_a_kept_member_of_a_flavor_its_site_forgot_counts_as_nothing():
     table = SiteTable(kb, Events())
     table.sharing = sharing_mod.ledger(kb, table)
     fair = fairness.fair_share(kb, table)
-    placing.count(table, fair, 0, ORG_B, 'm1.gone', 1)
+    fairness.count(table, fair, 0, ORG_B, 'm1.gone', 1)
     assert table.sharing.guests[0] == [0.0, 0.0]
     assert fair.factors() == {ORG_A: 1.0, ORG_B: 1.0}

@@ -467,9 +467,12 @@ def voter_in_quorum(fed: Any, site: Any) -> bool:
     return bool(status and status['role'] == 'voter' and status['has_quorum'])
 
 
-def voters_behind(fed: Any, timeout: float) -> list[str]:
-    """Voters whose applied index has not reached the leader's commit
-    index (as it was once a leader was found) within ``timeout``."""
+def voters_behind(
+    fed: Any, timeout: float, roles: tuple[str, ...] = ('voter',)
+) -> list[str]:
+    """Members of ``roles`` (voters by default; 'readonly' too) whose
+    applied index has not reached the leader's commit index (as it was
+    once a leader was found) within ``timeout``."""
     deadline = time.monotonic() + timeout
     target = None
     while target is None and time.monotonic() < deadline:
@@ -488,7 +491,7 @@ def voters_behind(fed: Any, timeout: float) -> list[str]:
         for name in behind:
             status = member_status(fed, fed.sites[name])
             if status is None or (
-                status['role'] == 'voter' and (status['last_applied'] < target)
+                status['role'] in roles and status['last_applied'] < target
             ):
                 still.append(name)
         behind = still

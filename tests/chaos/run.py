@@ -134,6 +134,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         faults.heal_all()
         log('healed; waiting for the voters to catch up')
         behind = nemesis.voters_behind(fed, 90)
+        # Then the read-only members (a site re-syncing after a bit flip
+        # or a churn), before their values are compared.
+        members_behind = nemesis.voters_behind(
+            fed, 90, roles=('voter', 'readonly', 'starting')
+        )
         # A few more ops on the healed federation, then the final reads.
         workers.stopping.wait(2.0)
         workers.stop()
@@ -179,6 +184,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             'acked_lost': len(lost),
             'duplicates': len(dups),
             'voters_behind_after_heal': len(behind),
+            'members_behind_after_heal': len(members_behind),
             'sites_diverged_after_heal': len(diverged),
             'final_reads': len(last),
             # Seconds from a restart until the site was a voter in

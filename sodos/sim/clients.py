@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from sodos import exception
-from sodos.sim import ports
 from sodos.sim.siteconf import LAN_SETTINGS
 
 if TYPE_CHECKING:
@@ -40,14 +39,15 @@ def client_member(fed: LocalFederation, name: str = 'client') -> Any:
     conf = cfg.ConfigOpts()
     sodos_conf.register_opts(conf)
     conf([], project='sodos', default_config_files=[])
+    address = fed.new_address(name)
     overrides: dict[str, Any] = {
-        'address': ports.free_address(),
+        'address': address,
         'data_dir': os.path.join(fed.root, name),
         'password': fed.password,
         'join': [s.address for s in fed.sites.values()],
         'commit_timeout': 30.0,
         'observer': True,
-        **fed.tls_options(name),
+        **fed.tls_options(name, address),
     }
     overrides.update(LAN_SETTINGS['raft'])
     conf.set_override('site_name', name)

@@ -68,7 +68,7 @@ class LocalSite:
     ) -> None:
         self.federation = federation
         self.name = name
-        self.address = ports.free_address()
+        self.address = federation.new_address(name)
         self.join = join
         self.dir = os.path.join(federation.root, name)
         self.config_path = os.path.join(self.dir, 'sodos.conf')
@@ -115,7 +115,10 @@ class LocalSite:
     def start(self, env: dict[str, str] | None = None) -> None:
         if self.running:
             return
-        command = self.federation.command + ['--config-file', self.config_path]
+        command = self.federation.site_command(self) + [
+            '--config-file',
+            self.config_path,
+        ]
         self.process = subprocess.Popen(
             command,
             env=dict(SITE_ENV, **os.environ, **(env or {})),
@@ -238,6 +241,16 @@ class LocalFederation:
         )
         self._rpc_conf: Any = None
         os.makedirs(root, exist_ok=True)
+
+    # Hooks for a federation whose sites live in network namespaces of
+    # their own, each with its own host (tests/chaos/network.py).
+    def new_address(self, name: str) -> str:
+        """Where site or member ``name`` will listen."""
+        return ports.free_address()
+
+    def site_command(self, site: LocalSite) -> list[str]:
+        """The command that runs ``site`` (its config file follows)."""
+        return list(self.command)
 
     def tls_options(
         self, name: str, address: str | None = None

@@ -20,6 +20,7 @@ import json
 from typing import Any
 
 COLOURS = {'ok': '#3a3', 'fail': '#c33', 'info': '#e90'}
+FAULT_COLOURS = {'freeze': '#55f', 'partition': '#963', 'bitflip': '#90c'}
 LANE = 14
 SCALE = 40.0  # pixels per second
 LEFT = 110
@@ -69,8 +70,15 @@ def render(
                 f['start'],
                 f['end'] if f['end'] is not None else end,
                 row['fault ' + f['site']] * LANE,
-                '#55f' if f['kind'] == 'freeze' else '#000',
-                '%s %s %.2f-%s' % (f['kind'], f['site'], f['start'], f['end']),
+                FAULT_COLOURS.get(f['kind'].split('-')[0], '#000'),
+                '%s %s %s %.2f-%s'
+                % (
+                    f['kind'],
+                    f['site'],
+                    f.get('detail', ''),
+                    f['start'],
+                    f['end'],
+                ),
             )
         )
     bad = set(violations)
@@ -119,8 +127,8 @@ def render(
         '<title>sodos chaos run, seed %s</title></head><body>'
         '<h1>Chaos run, seed %s</h1><pre>%s</pre>'
         '<p>ok green, fail red, unknown orange; faults: kill black, '
-        'freeze blue; ops of a key without linearization magenta. '
-        'Hover for details.</p>'
+        'freeze blue, partition brown, bit flip purple; ops of a key '
+        'without linearization magenta. Hover for details.</p>'
         '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d">'
         '%s</svg></body></html>'
         % (

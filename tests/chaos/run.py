@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -34,6 +35,7 @@ from sodos.sim import federation
 from tests.chaos import checker
 from tests.chaos import html
 from tests.chaos import nemesis
+from tests.chaos import network
 from tests.chaos import workload
 
 
@@ -74,11 +76,25 @@ def final_values(fed: Any, keys: list[str]) -> dict[str, dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
+    if args.network == 'auto':
+        args.network = 'loopback' if network.available() else 'netns'
+    if args.network == 'netns' and network.available():
+        raise SystemExit('--network netns: %s' % network.available())
+    try:
+        kinds = nemesis.check_kinds(
+            tuple(args.kinds.split(',')) if args.kinds is not None else None,
+            args.network == 'netns',
+        )
+    except ValueError as exc:
+        raise SystemExit('--kinds: %s' % exc) from None
     root = args.root or tempfile.mkdtemp(prefix='sodos-chaos-')
     log('federation of %d sites in %s' % (args.sites, root))
-    fed = federation.LocalFederation(
-        root, voter_count=args.sites, roles=tuple(args.roles.split(','))
-    )
+    options = dict(voter_count=args.sites, roles=tuple(args.roles.split(',')))
+    if args.network == 'netns':
+        fed: Any = network.NetnsFederation(root, **options)
+        log('sites in network namespaces, on %s0/24' % fed.network.prefix)
+    else:
+        fed = federation.LocalFederation(root, **options)
     member = None
     summary: dict[str, Any] | None = None
     try:
@@ -102,7 +118,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             local_reads=fed if args.reads == 'local' else None,
         )
         faults = nemesis.Nemesis(
-            fed, history, args.seed, args.faults, args.interval, log=log
+            fed,
+            history,
+            args.seed,
+            args.faults,
+            args.interval,
+            log=log,
+            kinds=kinds,
         )
         log('workload and %d faults, seed %d' % (args.faults, args.seed))
         workers.start()
@@ -112,6 +134,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         faults.heal_all()
         log('healed; waiting for the voters to catch up')
         behind = nemesis.voters_behind(fed, 90)
+        # Then the read-only members (a site re-syncing after a bit flip
+        # or a churn), before their values are compared.
+        members_behind = nemesis.voters_behind(
+            fed, 90, roles=('voter', 'readonly', 'starting')
+        )
         # A few more ops on the healed federation, then the final reads.
         workers.stopping.wait(2.0)
         workers.stop()
@@ -126,6 +153,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         diverged = sorted(
             name for name, values in per_site.items() if values != last
         )
+        restarted = [f for f in faults.record if 'recovered' in f]
+        waits = [
+            f['recovered'] - f['end']
+            for f in restarted
+            if f['recovered'] is not None
+        ]
         log('checking %d operations' % len(ops))
         linear = checker.check_linearizable(ops, args.bound)
         lost = checker.acked_lost(ops, last)
@@ -135,8 +168,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             'reads': args.reads,
             'clients': args.clients,
             'sites': args.sites,
+            'network': args.network,
             'faults': len(faults.record),
-            'fault_kinds': sorted({f['kind'] for f in faults.record}),
+            'fault_kinds': {
+                k: sum(f['kind'] == k for f in faults.record)
+                for k in sorted({f['kind'] for f in faults.record})
+            },
             'operations': sum(1 for o in ops if o['process'] != -1),
             'ok': sum(1 for o in ops if o['type'] == 'ok'),
             'info': sum(1 for o in ops if o['type'] == 'info'),
@@ -147,8 +184,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             'acked_lost': len(lost),
             'duplicates': len(dups),
             'voters_behind_after_heal': len(behind),
+            'members_behind_after_heal': len(members_behind),
             'sites_diverged_after_heal': len(diverged),
             'final_reads': len(last),
+            # Seconds from a restart until the site was a voter in
+            # quorum again (nemesis.RECOVERY at most).
+            'recovery_s_max': round(max(waits, default=0.0), 1),
+            'restarts_not_recovered': len(restarted) - len(waits),
             'duration_s': round(time.monotonic() - started, 1),
         }
         if lost or dups or behind or diverged:
@@ -171,6 +213,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         if member is not None:
             member.stop()
+        # All told to stop at once: one by one, each takes seconds.
+        for site in fed.sites.values():
+            site.thaw()
+            site.signal(signal.SIGTERM)
         fed.__exit__(None, None, None)
         # A temporary federation is kept only to read its logs after a
         # finding; one chosen with --root is always kept.
@@ -237,6 +283,19 @@ def parser() -> argparse.ArgumentParser:
         help="barrier: linearizable reads; local: any site's local KB, "
         'which the checker must find stale (a check of the checker)',
     )
+    p.add_argument(
+        '--network',
+        choices=('auto', 'netns', 'loopback'),
+        default='auto',
+        help='netns: each site in a network namespace of its own, '
+        'partitions possible (needs root and iproute2); loopback: all on '
+        '127.0.0.1, no partitions; auto: netns where possible',
+    )
+    p.add_argument(
+        '--kinds',
+        help='the fault kinds to draw from, comma separated (default: '
+        'all that the network allows: %s)' % ', '.join(nemesis.KINDS),
+    )
     p.add_argument('--root', help='where the sites live (default: a temp dir)')
     p.add_argument('--html', help='write the history page here')
     p.add_argument('--history', help='write the history as JSON here')
@@ -244,6 +303,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Stopped from outside (a test's timeout), the sites, namespaces and
+    # bridge are still taken down: SIGTERM unwinds like an exception.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit('terminated'))
     summary = run(parser().parse_args(argv))
     print(json.dumps(summary, sort_keys=True))
     return 1 if failed(summary) else 0

@@ -202,8 +202,12 @@ class Health:
 
     def _set_aside(self, why: str) -> None:
         suffix = '.%s-%d' % (why, int(time.time()))
+        # The term and vote too: a member that starts afresh on a journal
+        # whose side file failed its check could not open it.
+        journal_path = self.backend.settings.journal
         for path in (
-            self.backend.settings.journal,
+            journal_path,
+            journal.meta_path(journal_path),
             self.backend.settings.dump,
         ):
             if os.path.exists(path):

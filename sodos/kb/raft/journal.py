@@ -66,6 +66,11 @@ _installed = threading.Lock()
 _scans: dict[str, tuple[tuple[int, int], Any]] = {}
 
 
+def meta_path(journal: str) -> str:
+    """The file of a journal's term, vote and commit index."""
+    return journal + '.state'
+
+
 def _stamp(path: str) -> tuple[int, int]:
     st = os.stat(path)
     return (st.st_size, st.st_mtime_ns)
@@ -87,7 +92,7 @@ class CheckedJournal(pysyncobj_journal.Journal):
             raise ValueError('fsync policy %r not in %s' % (policy, POLICIES))
         self.path = path
         self.policy = policy
-        self._meta = fmt.Meta(path + '.state', durable=policy != 'off')
+        self._meta = fmt.Meta(meta_path(path), durable=policy != 'off')
         _convert_pysyncobj_journal(path, self._meta)
         if not os.path.exists(path):
             fmt.replace_file(path, fmt.MAGIC, policy != 'off')
@@ -266,7 +271,7 @@ def check_files(journal: str, dump: str) -> list[str]:
             if own:
                 stamp = _stamp(journal)
                 _scans[os.path.abspath(journal)] = (stamp, fmt.scan(journal))
-                fmt.Meta(journal + '.state', durable=False).load()
+                fmt.Meta(meta_path(journal), durable=False).load()
         except (JournalCorrupt, OSError) as exc:
             problems.append(str(exc))
     if os.path.exists(dump):

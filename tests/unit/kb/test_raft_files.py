@@ -25,6 +25,7 @@ import time
 import pytest
 
 from sodos.kb.raft import backend as raft_backend
+from sodos.kb.raft import journal
 from sodos.kb.raft import journal_format
 from sodos.sim import ports
 
@@ -46,6 +47,16 @@ def flip_a_bit_inside(path):
         byte = f.read(1)
         f.seek(-1, os.SEEK_CUR)
         f.write(bytes([byte[0] ^ 0x01]))
+
+
+def flip_a_bit_of_the_term_and_vote(path):
+    path = journal.meta_path(path)
+    data = bytearray(open(path, 'rb').read())
+    # The last digit: of the checksum, or of a value it covers.
+    at = max(i for i, b in enumerate(data) if chr(b).isdigit())
+    data[at] ^= 0x01
+    with open(path, 'wb') as f:
+        f.write(data)
 
 
 def raise_alerts(member, count):
@@ -77,8 +88,15 @@ def started(conf, running):
     return member
 
 
+@pytest.mark.parametrize(
+    'flip, name',
+    [
+        (flip_a_bit_inside, 'journal'),
+        (flip_a_bit_of_the_term_and_vote, 'journal.state'),
+    ],
+)
 def test_a_member_with_a_corrupt_journal_replicates_afresh(
-    make_conf, running, caplog
+    make_conf, running, caplog, flip, name
 ):
     leader = started(
         make_conf(address=ports.free_address(), voter_count=1), running
@@ -93,16 +111,17 @@ def test_a_member_with_a_corrupt_journal_replicates_afresh(
     wait_for(lambda: len(member.read('alerts')) == 5, 'replication')
     member.stop()
     running.remove(member)
-    flip_a_bit_inside(member.settings.journal)
+    flip(member.settings.journal)
 
     member = started(conf, running)
     said = [
         r.getMessage() for r in caplog.records if r.levelname == 'CRITICAL'
     ]
     assert [m for m in said if 'failed their check' in m], said
-    assert [m for m in said if member.settings.journal in m], said
+    bad = os.path.join(member.settings.data_dir, name)
+    assert [m for m in said if bad + ':' in m], said
     aside = os.listdir(member.settings.data_dir)
-    assert [n for n in aside if n.startswith('journal.unchecked-')], aside
+    assert [n for n in aside if n.startswith(name + '.unchecked-')], aside
     assert not member.runner.voter
     wait_for(
         lambda: member.read('alerts') == leader.read('alerts'),

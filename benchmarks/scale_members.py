@@ -382,7 +382,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         '--connect-timeout',
         type=float,
-        default=240.0,
+        default=600.0,
         help='seconds to wait for the members to reach the leader',
     )
     parser.add_argument(

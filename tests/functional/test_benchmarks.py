@@ -149,3 +149,23 @@ def test_cli_start_reports_both_commands():
     assert report['ratio'] == pytest.approx(
         report['sodos_cli_s'] / report['osc_baseline_s'], rel=0.01
     )
+
+
+def test_scale_members_quick_reports_the_curve():
+    report = run_benchmark('scale_members.py', '--quick')
+    assert report['members'] == 20
+    assert [p['members'] for p in report['curve']] == [10, 20]
+    for point in report['curve']:
+        assert point['connected'] == point['members']
+        assert point['entries'] > 0 and point['failed_writes'] == 0
+        # Every member applied every entry, after it was committed.
+        assert point['missing'] == 0
+        assert 0 <= point['lag_p50_s'] <= point['lag_p99_s']
+        assert point['leader_cpu_pct'] > 0
+        # Every other member saw the killed ones dead.
+        seen, watchers = point['detect_seen_by'].split('/')
+        assert seen == watchers
+        assert 0 < point['detect_s'] <= point['detect_s_max']
+    last = report['curve'][-1]
+    for key in ('leader_cpu_pct', 'lag_p99_s', 'detect_s'):
+        assert report[key] == last[key], key

@@ -95,6 +95,9 @@ class Swim:
         self.incarnation = incarnation
         self._rng = rng
         self._members: dict[str, _Member] = {}
+        # The members held suspect: a tick looks at these only, so that
+        # it costs the same with 10 members or 1,000.
+        self._suspects: set[str] = set()
         self._broadcasts = broadcasts.Broadcasts()
         self._probe: _Probe | None = None
         self._next_probe_at = now
@@ -138,6 +141,7 @@ class Swim:
         wanted = set(names) - {self.me}
         for name in set(self._members) - wanted:
             del self._members[name]
+            self._suspects.discard(name)
             self._broadcasts.forget(name)
         for name in sorted(wanted - set(self._members)):
             self._members[name] = _Member(ALIVE, 0, now)
@@ -325,6 +329,10 @@ class Swim:
                 self._broadcasts.queue(update)
             return
         member.state, member.inc, member.since = update.state, update.inc, now
+        if update.state == SUSPECT:
+            self._suspects.add(update.member)
+        else:
+            self._suspects.discard(update.member)
         member.suspecters = {update.by} if update.state == SUSPECT else set()
         self._broadcasts.queue(update)
 
@@ -338,10 +346,8 @@ class Swim:
 
     def _expire_suspicions(self, now: float) -> None:
         n = self.size()
-        for name in sorted(self._members):
+        for name in sorted(self._suspects):
             member = self._members[name]
-            if member.state != SUSPECT:
-                continue
             timeout = gossip_params.suspicion_timeout(
                 self.params, n, len(member.suspecters) - 1
             )

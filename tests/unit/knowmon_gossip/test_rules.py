@@ -125,6 +125,19 @@ def test_refutation_in_time_saves_the_member():
     assert node.view()['c'] == ('alive', 1)
 
 
+def test_a_suspect_that_left_the_federation_is_forgotten():
+    node = member()
+    hear(node, upd('c', 'suspect', 0), upd('d', 'suspect', 0), now=0.0)
+    node.set_members(['a', 'b', 'd', 'e', 'f'], 1.0)
+    node.on_tick(1000.0)
+    assert 'c' not in node.view()
+    assert node.view()['d'] == ('dead', 0)
+    # Back in the list, it starts alive and no old suspicion kills it.
+    node.set_members(['a', 'b', 'c', 'd', 'e', 'f'], 1000.0)
+    node.on_tick(5000.0)
+    assert node.view()['c'] == ('alive', 0)
+
+
 def _death_time(suspecters):
     node = member(others=[chr(ord('b') + i) for i in range(20)])
     for by in suspecters:

@@ -43,6 +43,7 @@ from sodos.kb import commands
 from sodos.kb import query as kbquery
 from sodos.kb.raft import control
 from sodos.kb.raft import controller
+from sodos.kb.raft import discovery
 from sodos.kb.raft import endpoints
 from sodos.kb.raft import frames
 from sodos.kb.raft import health
@@ -150,46 +151,16 @@ class RaftBackend(backend.StateBackend):
     def _discover(
         self, peers: tuple[str, ...] | list[str], patience: float = 0.0
     ) -> tuple[list[str], str | None]:
-        """Ask the members named in [raft]join for the current voters
-        (and the leader the member asked knows of, if any).
-
-        With ``patience``, keep asking for that long: sites of a new
-        federation are often started together, and the member named may
-        not answer for a few seconds.
-        """
-        deadline = monotonic() + patience
-        while True:
-            errors = []
-            for peer in peers:
-                try:
-                    reply = control.call(
-                        peer,
-                        self.credentials,
-                        'hello',
-                        site=self.site,
-                        address=self.address,
-                    )
-                except (exception.PeerUnreachable, exception.NotReady) as exc:
-                    errors.append(str(exc))
-                    continue
-                voters = list(reply['voters'])
-                LOG.info(
-                    'raft: joining federation %s through %s; voters: %s',
-                    reply.get('federation_id'),
-                    peer,
-                    ', '.join(voters),
-                )
-                leader = reply.get('leader')
-                return voters, str(leader) if leader else None
-            if monotonic() >= deadline or self._stopping.is_set():
-                raise exception.PeerUnreachable(
-                    'no member named in [raft]join answered: '
-                    + '; '.join(errors)
-                )
-            LOG.info(
-                'raft: waiting for a member to answer: %s', '; '.join(errors)
-            )
-            self._stopping.wait(1.0)
+        """The current voters and leader, asked of the members named in
+        [raft]join (:func:`discovery.ask`)."""
+        return discovery.ask(
+            peers,
+            self.credentials,
+            self.site,
+            self.address,
+            self._stopping,
+            patience,
+        )
 
     def _register(self, bootstrap: bool) -> None:
         """Record this site in the KB once the member has caught up."""
@@ -338,20 +309,9 @@ class RaftBackend(backend.StateBackend):
         if not status.get('is_leader') or since is None:
             return {}
         linked = set(status['connected']) & set(status['voters'])
-        sites = self.read('sites')
-        for name, site in sites.items():
-            # A voter's live Raft connection to the leader is as good as
-            # a heartbeat, and it drops at once when the site dies.
-            if site['address'] in linked or name == self.site:
-                self.heartbeats.touch(name)
-        now = monotonic()
-        seen = self.heartbeats.last_seen()
-        return {
-            # A new leader gives every site a full timeout to reach it.
-            name: round(now - max(seen.get(name, since), since), 3)
-            for name, site in sites.items()
-            if site['status'] != 'left'
-        }
+        return self.heartbeats.ages(
+            self.read('sites'), linked, self.site, since
+        )
 
     # -- membership ------------------------------------------------------
 

@@ -129,6 +129,31 @@ class Table:
     def diverged(self) -> dict[str, int]:
         return self.marked('diverged')
 
+    def ages(
+        self,
+        sites: dict[str, Any],
+        linked: set[str],
+        me: str,
+        since: float,
+    ) -> dict[str, float]:
+        """Seconds since each site not left was last heard of, as the
+        leader since ``since`` sees it; a site whose address is in
+        ``linked`` (a voter with a live Raft connection to the leader)
+        or ``me`` counts as heard of now."""
+        for name, site in sites.items():
+            # A voter's live Raft connection to the leader is as good as
+            # a heartbeat, and it drops at once when the site dies.
+            if site['address'] in linked or name == me:
+                self.touch(name)
+        now = monotonic()
+        seen = self.last_seen()
+        return {
+            # A new leader gives every site a full timeout to reach it.
+            name: round(now - max(seen.get(name, since), since), 3)
+            for name, site in sites.items()
+            if site['status'] != 'left'
+        }
+
     def last_seen(self) -> dict[str, float]:
         with self._lock:
             return {site: seen for site, (seen, _) in self._seen.items()}

@@ -1,0 +1,70 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""How a member finds the federation it joins: it asks the members
+named in ``[raft]join`` for the current voters and the leader."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from pysyncobj.monotonic import monotonic
+
+from sodos import exception
+from sodos.kb.raft import control
+
+LOG = logging.getLogger(__name__)
+
+
+def ask(
+    peers: tuple[str, ...] | list[str],
+    credentials: Any,
+    site: str,
+    address: str,
+    stopping: threading.Event,
+    patience: float = 0.0,
+) -> tuple[list[str], str | None]:
+    """The voters, and the leader the member asked knows of (if any),
+    from the first of ``peers`` that answers.
+
+    With ``patience``, keep asking for that long: sites of a new
+    federation are often started together, and the member named may not
+    answer for a few seconds. ``stopping`` ends the wait.
+    """
+    deadline = monotonic() + patience
+    while True:
+        errors = []
+        for peer in peers:
+            try:
+                reply = control.call(
+                    peer, credentials, 'hello', site=site, address=address
+                )
+            except (exception.PeerUnreachable, exception.NotReady) as exc:
+                errors.append(str(exc))
+                continue
+            voters = list(reply['voters'])
+            LOG.info(
+                'raft: joining federation %s through %s; voters: %s',
+                reply.get('federation_id'),
+                peer,
+                ', '.join(voters),
+            )
+            leader = reply.get('leader')
+            return voters, str(leader) if leader else None
+        if monotonic() >= deadline or stopping.is_set():
+            raise exception.PeerUnreachable(
+                'no member named in [raft]join answered: ' + '; '.join(errors)
+            )
+        LOG.info('raft: waiting for a member to answer: %s', '; '.join(errors))
+        stopping.wait(1.0)

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from novaclient import client as nova_client
 
+from sodos.api import tenant_view
 from sodos.sim import ports
 from tests import clouds
 from tests import kbwriter
@@ -228,8 +229,26 @@ def members(appliance):
     return {m['member']: m for m in appliance['members']}
 
 
+@pytest.fixture(scope='module')
+def site_of(kb, minicloud_sites):
+    """A tenant sees sites as labels ([api]expose_site_names_to_tenants
+    is off by default): the site a label stands for. A name is refused:
+    the tenant must not see one."""
+    federation_id = kb.api.read('federation')['id']
+    names = {
+        tenant_view.label(federation_id, name): name
+        for name in minicloud_sites
+    }
+
+    def site(shown):
+        assert shown in names, '%r is not a site label' % shown
+        return names[shown]
+
+    return site
+
+
 def test_a_site_refusing_for_quota_is_left_and_shown(
-    tenants, minicloud_sites, tmp_path
+    tenants, minicloud_sites, site_of, tmp_path
 ):
     api_site = minicloud_sites[API_SITE]
     path = spec_file(
@@ -250,9 +269,9 @@ def test_a_site_refusing_for_quota_is_left_and_shown(
         str(int(WAIT)),
     )
     (db,) = created['members']
-    assert (db['site'], db['state']) == (MIDDLE, 'ACTIVE')
+    assert (site_of(db['site']), db['state']) == (MIDDLE, 'ACTIVE')
     (refusal,) = db['refused']
-    assert refusal['site'] == CHEAP
+    assert site_of(refusal['site']) == CHEAP
     assert 'Quota exceeded' in refusal['reason'], refusal
     assert created['project_id'] == tenants['bob']
     assert 'it-quota' not in ''.join(tenant_servers(
@@ -261,7 +280,7 @@ def test_a_site_refusing_for_quota_is_left_and_shown(
 
 
 def test_a_tenants_appliance_runs_in_its_project_and_is_rebuilt_there(
-    fed, kb, tenants, minicloud_sites, tmp_path
+    fed, kb, tenants, minicloud_sites, site_of, tmp_path
 ):
     api_site = minicloud_sites[API_SITE]
     path = spec_file(
@@ -286,7 +305,7 @@ def test_a_tenants_appliance_runs_in_its_project_and_is_rebuilt_there(
         str(int(WAIT)),
     )
     assert created['project_id'] == tenants['alice']
-    placed = {m['member']: m['site'] for m in created['members']}
+    placed = {m['member']: site_of(m['site']) for m in created['members']}
     # Cost only: the two cheapest sites.
     assert set(placed.values()) == {CHEAP, MIDDLE}
     for member, site in placed.items():
@@ -317,9 +336,9 @@ def test_a_tenants_appliance_runs_in_its_project_and_is_rebuilt_there(
     def rebuilt():
         shown = sodos(api_site, 'alice', 'appliance', 'show', created['id'])
         member = members(shown)[lost]
-        if member['site'] == API_SITE and member['state'] == 'ACTIVE':
-            return member
-        return None
+        if member['state'] != 'ACTIVE' or member['site'] is None:
+            return None
+        return member if site_of(member['site']) == API_SITE else None
 
     member = sodos_sites_mod.wait_for(
         rebuilt, 'member %s ACTIVE at %s' % (lost, API_SITE), WAIT

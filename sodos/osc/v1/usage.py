@@ -59,6 +59,18 @@ def _filters(parser: argparse.ArgumentParser, owner: bool = True) -> None:
     )
 
 
+def _ask(app: Any, args: argparse.Namespace, by: str) -> dict[str, Any]:
+    """The API's usage answer for the filters both commands take."""
+    return common.api(app).usage(
+        owner=args.owner,
+        project=args.project,
+        site=args.site,
+        start=args.start,
+        end=args.end,
+        by=by,
+    )
+
+
 class ListUsage(command.Lister):
     """List usage per owner, project and site (or as --by says)."""
 
@@ -75,14 +87,7 @@ class ListUsage(command.Lister):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
-        answer = common.api(self.app).usage(
-            owner=parsed_args.owner,
-            project=parsed_args.project,
-            site=parsed_args.site,
-            start=parsed_args.start,
-            end=parsed_args.end,
-            by=parsed_args.by,
-        )
+        answer = _ask(self.app, parsed_args, parsed_args.by)
         keys = list(answer['by']) + list(METRICS)
         return common.listing(answer['usage'], keys, ('hour',))
 
@@ -101,14 +106,7 @@ class ShowUsage(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> Any:
-        answer = common.api(self.app).usage(
-            owner=parsed_args.owner,
-            project=parsed_args.project,
-            site=parsed_args.site,
-            start=parsed_args.start,
-            end=parsed_args.end,
-            by='site',
-        )
+        answer = _ask(self.app, parsed_args, 'site')
         per_site = answer['usage']
         record: dict[str, Any] = {
             'owner': parsed_args.owner,

@@ -29,6 +29,7 @@ from sodos.domain import appliance as appliance_mod
 from sodos.domain import imageview
 from sodos.kb import failure_domains
 from sodos.kb import shapes
+from sodos.kb import versions
 
 Section = dict[str, Any]
 # The state shown for a member the planner has not placed (yet).
@@ -182,6 +183,7 @@ def site_row(
             1 for p in placements.values() if p.get('site') == name
         ),
         'api_healthy': bool(api.get('ok')) if isinstance(api, dict) else None,
+        'kb_schema': versions.published(site),
         'updated_at': site.get('updated_at'),
     }
 

@@ -37,6 +37,7 @@ from sodos import jsonsafe
 from sodos import plugins
 from sodos.kb import commands
 from sodos.kb import query as kbquery
+from sodos.kb import versions
 
 LOG = logging.getLogger(__name__)
 NAMESPACE = 'sodos.state_backends'
@@ -163,7 +164,26 @@ class StateBackend(abc.ABC):
             )
             failed.set_exception(exception.InvalidCommand(str(exc)))
             return failed
+        refused = self._newer_than_federation(command)
+        if refused:
+            # Answered as the state machine would refuse it, so callers
+            # and the RPC API report it the same way; never in the log.
+            answer: concurrent.futures.Future[Result] = (
+                concurrent.futures.Future()
+            )
+            answer.set_result({'ok': False, 'error': refused})
+            return answer
         return self.submit_async(command, timeout)
+
+    def _newer_than_federation(self, command: commands.Command) -> str | None:
+        """Why ``command`` may not be proposed while a site runs older
+        code (:mod:`sodos.kb.versions`), or None."""
+        if command.v <= versions.UNPUBLISHED:
+            # Every site knows it: no read on the common path.
+            return None
+        return versions.refusal(
+            command.type, command.v, self.read('sites') or {}
+        )
 
     def abandon_writes(self) -> None:
         """Fail the writes waiting for their commit, and any new one:

@@ -18,9 +18,11 @@ the leader may make) the Raft term it was made in. The replicated appliers
 (:mod:`sodos.kb.sections`) then need no clock, no randomness and no I/O: every
 member applies the same bytes to the same state and gets the same result.
 
-Every command carries ``v``, the schema version of its envelope and
-arguments, so a member running older code can refuse a command it does not
-understand instead of misreading it.
+Every command carries ``v``, the oldest schema version that understands
+it (the version that added it: :attr:`base.Declared.since`), so a member
+running older code refuses a command it does not understand instead of
+misreading it; the proposer does not propose such a command until every
+site runs code that knows it (:mod:`sodos.kb.versions`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ from sodos.kb import schemas
 from sodos.kb.sections import federation
 from sodos.kb.sections import registry
 
-SCHEMA_VERSION = 1
+# The newest schema version this code understands; each site publishes it
+# when it registers. 2 added appliance.update and owner.reclaim.
+SCHEMA_VERSION = 2
 
 # Commands that only the AnalysePlan/KnowMon beside the Raft leader may
 # propose (see sodos.kb.sections.base.Declared). They carry the term they
@@ -140,6 +144,15 @@ def check(data: Any) -> str | None:
     if error:
         return error
     kind = data['type']
+    since = registry.DECLARED[kind].since
+    if data['v'] < since:
+        # A member of the older schema does not know it either: refused
+        # the same way everywhere.
+        return 'command.v: %s needs schema version %d, not %d' % (
+            kind,
+            since,
+            data['v'],
+        )
     if kind in LEADER_ONLY and data.get('term') is None:
         return 'command.term: %s is made by the leader and needs its term' % (
             kind
@@ -163,8 +176,10 @@ def make(
     :raises InvalidCommand: naming the first field that is wrong; nothing
         is submitted then.
     """
+    declared = registry.DECLARED.get(type)
     data = {
-        'v': SCHEMA_VERSION,
+        # Unknown types are refused by check() below.
+        'v': declared.since if declared else SCHEMA_VERSION,
         'id': uuid.uuid4().hex,
         'type': type,
         'ts': time.time() if now is None else now,

@@ -14,6 +14,7 @@ import pytest
 from oslo_config import cfg
 
 from sodos import conf as sodos_conf
+from sodos.kb import commands
 from sodos.knowmon import manager
 from sodos.knowmon import role as knowmon_role
 
@@ -35,7 +36,16 @@ def knowmon(conf):
     """A started KnowMon role on the in-memory KB, with 'here' registered."""
     role = knowmon_role.KnowMonRole(conf)
     role.backend.start()
-    role.backend.propose('site.register', {'site': 'here', 'address': 'h:1'})
+    # Registered as this code registers a site: with the KB schema it
+    # knows, so that every command may be proposed.
+    role.backend.propose(
+        'site.register',
+        {
+            'site': 'here',
+            'address': 'h:1',
+            'info': {'kb_schema': commands.SCHEMA_VERSION},
+        },
+    )
     yield role
     role.backend.stop()
 

@@ -171,7 +171,11 @@ class RaftBackend(backend.StateBackend):
             'site': self.site,
             'address': self.address,
             'roles': list(self.conf.roles),
-            'info': {'profile': site_profile.profile(self.conf)},
+            'info': {
+                'profile': site_profile.profile(self.conf),
+                # What this code's KB knows (sodos.kb.versions).
+                'kb_schema': commands.SCHEMA_VERSION,
+            },
         }
         while not self._stopping.is_set():
             status = self.runner.status()

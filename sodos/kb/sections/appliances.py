@@ -70,6 +70,8 @@ def _appliance_put(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
         # As read: null for a record from before updated_at was kept.
         updated_at={'type': ['number', 'null']},
     ),
+    # Added after the first release of the KB schema.
+    since=2,
 )
 def _appliance_update(
     data: dict[str, Any], cmd: dict[str, Any]

@@ -50,12 +50,17 @@ class Declared:
     in, and the state machine refuses one made in a term older than the
     newest it has seen: a deposed leader may believe it leads for a while
     (research/pysyncobj.md, issue #101).
+
+    ``since`` is the KB schema version that added the command. A member
+    of older code refuses it, so it is proposed only once every site
+    publishes that version (:mod:`sodos.kb.versions`).
     """
 
     name: str
     schema: dict[str, Any]
     applier: Applier
     leader_only: bool = False
+    since: int = 1
 
 
 class Family:
@@ -70,16 +75,23 @@ class Family:
         schema: dict[str, Any],
         applier: Applier,
         leader_only: bool = False,
+        since: int = 1,
     ) -> None:
-        self.declared.append(Declared(name, schema, applier, leader_only))
+        self.declared.append(
+            Declared(name, schema, applier, leader_only, since)
+        )
 
     def command(
-        self, name: str, schema: dict[str, Any], leader_only: bool = False
+        self,
+        name: str,
+        schema: dict[str, Any],
+        leader_only: bool = False,
+        since: int = 1,
     ) -> Callable[[Applier], Applier]:
         """Declare the decorated function as the applier of ``name``."""
 
         def declare(func: Applier) -> Applier:
-            self.declare(name, schema, func, leader_only)
+            self.declare(name, schema, func, leader_only, since)
             return func
 
         return declare

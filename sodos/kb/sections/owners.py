@@ -143,6 +143,8 @@ _GUEST: dict[str, Any] = {'anyOf': [community.OWNER, {'const': ''}]}
         },
     ),
     leader_only=True,
+    # Added after the first release of the KB schema.
+    since=2,
 )
 def _owner_reclaim(data: dict[str, Any], cmd: dict[str, Any]) -> base.Result:
     """Guests an owner reclaims room from, moved or with notice

@@ -45,6 +45,7 @@ LONG_KEYS = LIST_KEYS + (
     'idle_power_kw',
     'owner',
     'capacity',
+    'kb_schema',
 )
 NUMBERS = ('cost_per_vcpu_hour', 'carbon_intensity', 'pue', 'idle_power_kw')
 

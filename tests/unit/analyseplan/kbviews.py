@@ -12,6 +12,8 @@
 
 """Hand-made KB views for the planner's tests."""
 
+from sodos.kb import commands
+
 FLAVORS = {
     'm1.tiny': {'vcpus': 1, 'ram_mb': 512, 'disk_gb': 1},
     'm1.small': {'vcpus': 1, 'ram_mb': 2048, 'disk_gb': 20},
@@ -107,7 +109,14 @@ def reporting_sites(backend):
         assert result['ok']
 
     for name, address in (('s2', 'h:2'), ('s3', 'h:3')):
-        backend.propose('site.register', {'site': name, 'address': address})
+        backend.propose(
+            'site.register',
+            {
+                'site': name,
+                'address': address,
+                'info': {'kb_schema': commands.SCHEMA_VERSION},
+            },
+        )
     for name in ('here', 's2', 's3'):
         report(name)
     backend.report = report

@@ -196,3 +196,19 @@ def test_an_unknown_appliance_is_404(client, fed):
     status, body, _ = patch(client, 'f' * 32, {'priority': 1})
     assert status == 404, body
     assert body['error']['code'] == 'not_found'
+
+
+def test_a_site_of_older_code_holds_the_change_back_with_a_409(
+    client, fed, aid
+):
+    # s2 registers again as a site of the release before appliance.update
+    # existed (no kb_schema published).
+    older = {'site': 's2', 'address': 'h:2'}
+    assert fed.propose('site.register', older)['ok']
+    before = fed.read('appliances')[aid]
+    status, body, _ = patch(client, aid, {'priority': 80})
+    assert status == 409, body
+    assert 'run 1 (s2): upgrade sodos there first' in str(body)
+    assert fed.read('appliances')[aid] == before
+    status, body, _ = client.get('/v1/sites/s2')
+    assert body['site']['kb_schema'] == 1

@@ -21,8 +21,32 @@ def test_make_stamps_id_time_origin_and_version():
     assert len(cmd.id) == 32
     assert cmd.ts == 12.5
     assert cmd.origin == 'a'
-    assert cmd.v == commands.SCHEMA_VERSION
+    # The oldest schema that knows it: members of older code accept it.
+    assert cmd.v == 1
     assert commands.make('site.leave', {'site': 'a'}, 'a').id != cmd.id
+
+
+def test_a_command_added_later_carries_the_schema_that_added_it():
+    cmd = commands.make(
+        'appliance.update',
+        {'appliance_id': 'a' * 32, 'spec': {}, 'updated_at': None},
+        'a',
+    )
+    assert cmd.v == 2 == commands.SCHEMA_VERSION
+
+
+def test_a_command_older_than_its_schema_is_refused_everywhere():
+    # Members of schema 1 do not know appliance.update at all; a newer
+    # member must refuse it too, or the states would part.
+    wire = commands.make(
+        'appliance.update',
+        {'appliance_id': 'a' * 32, 'spec': {}, 'updated_at': None},
+        'a',
+    ).to_wire()
+    wire['v'] = 1
+    assert commands.check(wire) == (
+        'command.v: appliance.update needs schema version 2, not 1'
+    )
 
 
 def test_wire_round_trip():

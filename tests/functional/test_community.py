@@ -20,9 +20,12 @@ C. Once C takes its policy back, B's fifth member is placed on C.
 
 Reclaim: B's guests fill A's site; A's project then needs the room
 there. One guest is moved to C's site, built there before its old
-server goes, and A's member takes its room.
+server goes, and A's member takes its room. Where C admits only A, the
+guest can go nowhere: it is told, stopped only once its notice is over,
+and A's member takes its room.
 """
 
+from sodos.analyseplan import notices
 from sodos.sim import federation
 from tests import kbwriter
 from tests.functional import polling
@@ -93,6 +96,30 @@ def active(kb, placed):
         by_site.get(site, {}).get(key) == 'ACTIVE'
         for key, site in placed.items()
     )
+
+
+def four_on_a_and_b(kb, app_b, placed):
+    """B's four members, once ``placed()`` gives them: two on A's site,
+    two on B's, all ACTIVE."""
+    placed_b = polling.wait_until(
+        placed,
+        "four of B's members placed",
+        30,
+        seen=lambda: members(kb, app_b),
+    )
+    assert sorted(placed_b.values()) == [
+        'site-a',
+        'site-a',
+        'site-b',
+        'site-b',
+    ]
+    polling.wait_until(
+        lambda: active(kb, placed_b),
+        "B's members ACTIVE",
+        30,
+        seen=lambda: kb.api.read('monitoring'),
+    )
+    return placed_b
 
 
 def unplaced_alerts(kb):
@@ -176,24 +203,7 @@ def test_an_owner_admitting_only_a_never_hosts_b(
         on_c.update(key for key, site in found.items() if site == 'site-c')
         return found if len(found) >= count else None
 
-    placed_b = polling.wait_until(
-        lambda: placed_b_watched(4),
-        "four of B's members placed",
-        30,
-        seen=lambda: members(kb, app_b),
-    )
-    assert sorted(placed_b.values()) == [
-        'site-a',
-        'site-a',
-        'site-b',
-        'site-b',
-    ]
-    polling.wait_until(
-        lambda: active(kb, placed_b),
-        "B's members ACTIVE",
-        30,
-        seen=lambda: kb.api.read('monitoring'),
-    )
+    placed_b = four_on_a_and_b(kb, app_b, lambda: placed_b_watched(4))
     fifth = sorted(
         {'%s/web-%d' % (app_b, n) for n in range(5)} - set(placed_b)
     )
@@ -276,24 +286,7 @@ def test_a_guest_is_moved_off_the_site_its_owner_needs(
         'owner.policy', {'owner': OWNER_A, 'policy': {'preemptible': True}}
     )
     app_b = kb.appliance(spec('app-b', PROJECT_B, 4))
-    placed_b = polling.wait_until(
-        lambda: placed_count(kb, app_b, 4),
-        "B's four members placed",
-        30,
-        seen=lambda: members(kb, app_b),
-    )
-    assert sorted(placed_b.values()) == [
-        'site-a',
-        'site-a',
-        'site-b',
-        'site-b',
-    ]
-    polling.wait_until(
-        lambda: active(kb, placed_b),
-        "B's members ACTIVE",
-        30,
-        seen=lambda: kb.api.read('monitoring'),
-    )
+    placed_b = four_on_a_and_b(kb, app_b, lambda: placed_count(kb, app_b, 4))
     # C lends to everyone now; B's members stay where they run.
     kb.propose('owner.policy', {'owner': OWNER_C, 'unset': ['admit_owners']})
 
@@ -323,3 +316,71 @@ def test_a_guest_is_moved_off_the_site_its_owner_needs(
     by_site = kbwriter.servers_by_site(kb.api.read('monitoring'))
     assert by_site['site-c'].get(guest) == 'ACTIVE'
     assert guest not in by_site['site-a']
+
+
+NOTICE_S = 4
+
+
+def test_a_guest_with_nowhere_to_go_is_told_then_stopped(
+    local_federation, transport_url
+):
+    _, kb = community(local_federation, transport_url)
+    # C admits only A, for good: none of B's members may go there.
+    kb.propose(
+        'owner.policy',
+        {'owner': OWNER_C, 'policy': {'admit_owners': [OWNER_A]}},
+    )
+    kb.propose(
+        'owner.policy',
+        {
+            'owner': OWNER_A,
+            'policy': {'preemptible': True, 'preempt_notice_s': NOTICE_S},
+        },
+    )
+    app_b = kb.appliance(spec('app-b', PROJECT_B, 4))
+    placed_b = four_on_a_and_b(kb, app_b, lambda: placed_count(kb, app_b, 4))
+
+    # A's member may go to A's site only, which B's guests fill.
+    app_a = kb.appliance(spec('app-a', PROJECT_A, 1, sites=['site-a']))
+    told, alerts = {}, {}
+
+    def a_running():
+        """A's placements once ACTIVE; every notice and reclaim alert
+        seen on the way is kept (both go once the reclaim is over)."""
+        told.update(notices.records({'owners': kb.api.read('owners')}))
+        alerts.update(
+            (alert_id, alert)
+            for alert_id, alert in kb.api.read('alerts').items()
+            if alert.get('kind') == notices.KIND
+        )
+        found = members(kb, app_a)
+        return found if found and active(kb, found) else None
+
+    placed_a = polling.wait_until(
+        a_running,
+        "A's member ACTIVE on site-a",
+        90,
+        seen=lambda: (members(kb, app_a), told),
+    )
+    assert list(placed_a.values()) == ['site-a']
+    # One guest was told, with the notice A's policy gives.
+    [(guest, record)] = told.items()
+    assert placed_b[guest] == 'site-a'
+    assert (record['owner'], record['site'], record['guest']) == (
+        OWNER_A,
+        'site-a',
+        OWNER_B,
+    )
+    assert 'moved_to' not in record
+    alert = alerts[notices.alert_id(guest)]
+    assert guest in alert['message']
+    # Stopped only once the notice was over, and nowhere else to go.
+    [deleted] = actions_of(kb, guest, 'server.delete', 'site-a')
+    assert deleted['created_at'] >= record['deadline']
+    assert guest not in members(kb, app_b)
+    by_site = kbwriter.servers_by_site(kb.api.read('monitoring'))
+    assert guest not in by_site['site-a']
+    # The other guest on A's site was left alone.
+    [stays] = [k for k, s in placed_b.items() if s == 'site-a' and k != guest]
+    assert members(kb, app_b)[stays] == 'site-a'
+    assert by_site['site-a'].get(stays) == 'ACTIVE'

@@ -38,6 +38,18 @@ OPTS: list[cfg.Opt] = [
         'leader. See [knowmon]site_down_timeout.',
     ),
     cfg.FloatOpt(
+        'gossip_report_interval',
+        default=5.0,
+        min=0.05,
+        mutable=True,
+        help='With [knowmon]failure_detector = gossip, seconds between '
+        "this site's reports to the leader (how far it has applied the "
+        'log and a fingerprint of its KB, for the stalled and diverged '
+        'member checks). The gossip tells liveness, so the leader need '
+        'not hear every member each [knowmon]heartbeat_interval; a value '
+        'under heartbeat_interval is raised to it.',
+    ),
+    cfg.FloatOpt(
         'site_down_timeout',
         default=5.0,
         min=0.1,

@@ -33,6 +33,7 @@ from pysyncobj.monotonic import monotonic
 from sodos import exception
 from sodos import periodic
 from sodos.kb.raft import control
+from sodos.kb.raft import heartbeat
 from sodos.kb.raft import membership
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ class Controller:
             ),
             voter_count=policy.get('voter_count') or conf.raft.voter_count,
             replace_after=conf.raft.voter_replace_timeout,
-            alive_within=max(2.0, 3 * conf.knowmon.heartbeat_interval),
+            alive_within=max(2.0, 3 * heartbeat.interval(conf)),
             avoid=frozenset(
                 site
                 for site, at in self._failed_promotions.items()

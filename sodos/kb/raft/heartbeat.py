@@ -50,6 +50,19 @@ STALLED_AFTER = 30.0
 REDISCOVER_AFTER = 5.0
 
 
+def interval(conf: Any) -> float:
+    """Seconds between two reports of a member to the leader.
+
+    With the gossip detector the gossip carries liveness: the reports
+    are then only for the stalled and diverged checks, and are sent
+    more rarely, so that the leader does not hear every member twice a
+    second (at 1,000 members, 2,000 calls a second)."""
+    beat = float(conf.knowmon.heartbeat_interval)
+    if conf.knowmon.failure_detector == 'gossip':
+        return max(beat, float(conf.knowmon.gossip_report_interval))
+    return beat
+
+
 class Table:
     """When the leader last heard of each site, and how far it had got."""
 
@@ -171,7 +184,7 @@ class Sender:
         self._loop = periodic.Periodic(
             'heartbeat',
             self._beat,
-            lambda: float(backend.conf.knowmon.heartbeat_interval),
+            lambda: interval(backend.conf),
         )
         self._client: control.ControlClient | None = None
         self._leaderless_since: float | None = None

@@ -106,7 +106,10 @@ class Reclaimer:
         self.bans = notices.banned(kb, table)
         self.placements = kb.get('placements', {})
         self.factors = fair.factors() if fair is not None else {}
-        self.flavors: dict[str, str] = dict(table.flavor_of)
+        # Member key -> flavor, of placements and of the members being
+        # planned: built when a reclaim first needs it (rarely).
+        self.flavors: dict[str, str] | None = None
+        self.members: list[appliance.Instance] = []
         # Per site: room that servers leaving will free, and what the
         # owner's members served so far in this plan are promised.
         self.spare: dict[int, list[float]] = {}
@@ -123,9 +126,12 @@ class Reclaimer:
         moves: list[Move],
     ) -> Outcome:
         out = Outcome([], [], [], [], [])
-        insts = {item[0].key: item[0] for item in todo}
-        kept = [g for members in kept_at.values() for g in members]
-        self.flavors |= {g.key: g.flavor for g in [*insts.values(), *kept]}
+        insts: dict[str, appliance.Instance] = {}
+        if unplaced or self.records:
+            insts = {item[0].key: item[0] for item in todo}
+        if self.table.sharing is not None:
+            self.members = [item[0] for item in todo]
+            self.members += [g for ms in kept_at.values() for g in ms]
         for u in unplaced:
             inst = insts.get(u.key)
             told = None
@@ -136,6 +142,8 @@ class Reclaimer:
                 if told is None
                 else dataclasses.replace(u, reason='%s; %s' % (told, u.reason))
             )
+        if not self.records:
+            return out
         placed = {m.key for m in moves} | {m.key for m in out.moves}
         going = {r.key for r in out.reclaims}
         out.ended = [
@@ -383,6 +391,9 @@ class Reclaimer:
     def _spare(self, i: int) -> list[float]:
         found = self.spare.get(i)
         if found is None:
+            if self.flavors is None:
+                self.flavors = dict(self.table.flavor_of)
+                self.flavors |= {g.key: g.flavor for g in self.members}
             found = self.spare[i] = notices.freeing(
                 self.table, i, self.records, self.placements, self.flavors
             )

@@ -133,29 +133,30 @@ class Placer:
     def put(self, item: Todo, i: int) -> None:
         """Place ``item`` at site ``i`` (the caller checked it fits)."""
         inst, site, why = item
-        ctx = self.contexts[inst.appliance_id]
-        self.table.take(i, inst.flavor)
-        if self.table.sharing is not None or self.fair is not None:
+        ctx, table = self.contexts[inst.appliance_id], self.table
+        key = inst.key
+        table.take(i, inst.flavor)
+        if table.sharing is not None or self.fair is not None:
             self._count(i, ctx.owner, inst.flavor, 1)
-        self.table.active[i] = True
+        table.active[i] = True
         ctx.sites_used[i] += 1
         if self.incremental:
-            del self.ranked[
-                bisect.bisect_left(self.ranked, (-self.score[i], i))
-            ]
-            self.score[i] = self._site_score(i)
-            bisect.insort(self.ranked, (-self.score[i], i))
+            ranked, score = self.ranked, self.score
+            del ranked[bisect.bisect_left(ranked, (-score[i], i))]
+            score[i] = self._site_score(i)
+            bisect.insort(ranked, (-score[i], i))
+        failed = self.failed.get(key)
         self.moves.append(
             Move(
-                key=inst.key,
+                key=key,
                 appliance_id=inst.appliance_id,
                 member=inst.name,
-                site=self.table.names[i],
+                site=table.names[i],
                 from_site=site,
                 reason=why,
                 image=inst.image,
                 flavor=inst.flavor,
-                failed_sites=sorted(self.failed.get(inst.key, ())),
+                failed_sites=sorted(failed) if failed else [],
             )
         )
 

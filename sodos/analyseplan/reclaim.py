@@ -106,10 +106,8 @@ class Reclaimer:
         self.bans = notices.banned(kb, table)
         self.placements = kb.get('placements', {})
         self.factors = fair.factors() if fair is not None else {}
-        # Member key -> flavor, of placements and of the members being
-        # planned: built when a reclaim first needs it (rarely).
+        # Key -> flavor of every member: built when a reclaim needs it.
         self.flavors: dict[str, str] | None = None
-        self.members: list[appliance.Instance] = []
         # Per site: room that servers leaving will free, and what the
         # owner's members served so far in this plan are promised.
         self.spare: dict[int, list[float]] = {}
@@ -126,12 +124,11 @@ class Reclaimer:
         moves: list[Move],
     ) -> Outcome:
         out = Outcome([], [], [], [], [])
-        insts: dict[str, appliance.Instance] = {}
-        if unplaced or self.records:
-            insts = {item[0].key: item[0] for item in todo}
-        if self.table.sharing is not None:
-            self.members = [item[0] for item in todo]
-            self.members += [g for ms in kept_at.values() for g in ms]
+        insts = (
+            {t[0].key: t[0] for t in todo} if unplaced or self.records else {}
+        )
+        self.members = [t[0] for t in todo]
+        self.members += [g for members in kept_at.values() for g in members]
         for u in unplaced:
             inst = insts.get(u.key)
             told = None
@@ -142,8 +139,6 @@ class Reclaimer:
                 if told is None
                 else dataclasses.replace(u, reason='%s; %s' % (told, u.reason))
             )
-        if not self.records:
-            return out
         placed = {m.key for m in moves} | {m.key for m in out.moves}
         going = {r.key for r in out.reclaims}
         out.ended = [

@@ -95,7 +95,7 @@ def sort_members(
         for inst in members:
             key = inst.key
             want(key)
-            placed = placements.get(key)
+            placed = placements.get(key) or {}
             site = placed['site'] if placed else None
             i = index.get(site) if site is not None else None
             if (

@@ -115,7 +115,7 @@ def test_a_filter_of_another_kind_is_asked_itself():
 def test_members_are_kept_exactly_when_nothing_says_they_move(view, data):
     names = sorted(view['sites']) + ['gone']
     failed = {}
-    for valid, inst in _members(view):
+    for _, inst in _members(view):
         where = data.draw(st.sampled_from([None, *names]))
         if where is None:
             continue

@@ -21,14 +21,130 @@ site's capacity is reported with the plan.
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from typing import Any
 
+from sodos.analyseplan import fairness
 from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan.view import RESOURCES
 from sodos.analyseplan.view import SiteTable
 from sodos.analyseplan.view import add
 from sodos.analyseplan.view import finite
 from sodos.domain import appliance
+from sodos.domain import community
+from sodos.domain import ownership
+
+Todo = tuple[appliance.Instance, str | None, str]
+
+
+@dataclasses.dataclass
+class Members:
+    """Every member of every valid appliance, kept or to place."""
+
+    # Appliance id -> its context, with the sites its kept members use.
+    contexts: dict[str, filters_mod.Context]
+    # The members that need a site, with where they were and why.
+    todo: list[Todo]
+    # Site index -> the members kept there.
+    kept_at: dict[int, list[appliance.Instance]]
+    # The key of every member a spec asks for.
+    wanted: set[str]
+    # (site, flavor) -> members kept there but not built yet.
+    building: Counter[tuple[int, str]]
+
+
+def sort_members(
+    table: SiteTable,
+    placements: dict[str, Any],
+    failed: dict[str, set[str]],
+    validated: dict[str, tuple[dict[str, Any], list[appliance.Instance]]],
+    order: list[str],
+    identity: dict[str, Any],
+    fair: fairness.FairShare | None,
+) -> Members:
+    """Which members stay where they are (:func:`must_move`,
+    :func:`image_unreachable`) and which need a site, appliances in
+    ``order``.
+
+    Every cycle walks every member of the federation, most of them
+    kept: a member placed at an up site its constraints allow, that
+    neither failed anywhere nor waits for an image, is kept without
+    asking why it would move (the answer is the same), and the sites
+    a set of constraints allows are worked out once per plan.
+    """
+    out = Members({}, [], {}, set(), Counter())
+    index, servers, sharing = table.index, table.servers, table.sharing
+    contexts, kept_at, building = out.contexts, out.kept_at, out.building
+    want, pending = out.wanted.add, out.todo.append
+    # Constraints' signature -> per site, whether a member may stay.
+    stays: dict[Any, list[bool]] = {}
+    for appliance_id in order:
+        spec, members = validated[appliance_id]
+        project = ownership.owner(spec)
+        constraints = spec['constraints']
+        ctx = contexts[appliance_id] = filters_mod.Context(
+            appliance_id,
+            constraints,
+            Counter(),
+            owner=community.project_owner(identity, project),
+            project=project,
+        )
+        used = ctx.sites_used
+        stay = _stays(table, constraints, stays)
+        for inst in members:
+            key = inst.key
+            want(key)
+            placed = placements.get(key) or {}
+            site = placed['site'] if placed else None
+            i = index.get(site) if site is not None else None
+            if (
+                i is None
+                or not stay[i]
+                or key in failed
+                or (placed.get('info') or {}).get('awaiting_image')
+            ):
+                why = must_move(table, ctx, inst, site, failed)
+                if why is None and site is not None:
+                    why = image_unreachable(table, inst, placed, site)
+                if why is not None:
+                    pending((inst, site, why))
+                    continue
+                i = index[site]
+            used[i] = used.get(i, 0) + 1
+            if i in kept_at:
+                kept_at[i].append(inst)
+            else:
+                kept_at[i] = [inst]
+            if sharing is not None:
+                fairness.count(table, fair, i, ctx.owner, inst.flavor, 1)
+            if key not in servers[i]:
+                building[i, inst.flavor] += 1
+    return out
+
+
+def _stays(
+    table: SiteTable, constraints: dict[str, Any], memo: dict[Any, list[bool]]
+) -> list[bool]:
+    """Per site: up and allowed by ``constraints``' sites, regions and
+    labels (what :func:`must_move` asks of a kept member's site)."""
+    sites, regions = constraints.get('sites'), constraints.get('regions')
+    labels = constraints.get('labels')
+    if not (sites or regions or labels):
+        return table.usable
+    signature = (
+        tuple(sites or ()),
+        tuple(regions or ()),
+        tuple(sorted((labels or {}).items())),
+    )
+    found = memo.get(signature)
+    if found is None:
+        found = memo[signature] = [
+            table.usable[i]
+            and appliance.allows(constraints, name, table.profiles[i])
+            for i, name in enumerate(table.names)
+        ]
+    return found
 
 
 def must_move(

@@ -39,6 +39,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from sodos.analyseplan import admitting
 from sodos.analyseplan import fairness
 from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan import weighers as weighers_mod
@@ -49,6 +50,8 @@ from sodos.domain import appliance
 
 Todo = tuple[appliance.Instance, str | None, str]
 _NONE: frozenset[int] = frozenset()
+# The static signature of an appliance allowed everywhere.
+_UNCONSTRAINED = ((), (), ())
 
 
 class Placer:
@@ -70,6 +73,7 @@ class Placer:
         self.filters = filters
         self.static_filters = [f for f in filters if f.static]
         self.dynamic_filters = [f for f in filters if not f.static]
+        self.admission = admitting.Admission(self.dynamic_filters)
         self.table = table
         self.contexts = contexts
         self.failed = failed
@@ -108,55 +112,51 @@ class Placer:
 
     def place(self, todo: Iterable[Todo]) -> list[Todo]:
         """Place what fits; returns what does not, in order."""
-        units: dict[str, list[Todo]] = {}
-        for item in todo:
-            units.setdefault(item[0].appliance_id, []).append(item)
-        left: list[Todo] = []
-        ranks = {a: self._rank(items) for a, items in units.items()}
-        order: Iterable[str] = sorted(units, key=ranks.__getitem__)
+        units = self._units(todo)
+        order: Iterable[str] = sorted(units, key=lambda a: units[a][0])
         if self.fair is not None:
             owners = {a: self.contexts[a].owner for a in units}
-            order = self.fair.order(owners, ranks.__getitem__)
+            order = self.fair.order(owners, lambda a: units[a][0])
+        left: list[Todo] = []
         for appliance_id in order:
-            left.extend(self._place_unit(units[appliance_id]))
+            left.extend(self._place_unit(units[appliance_id][1]))
         return left
 
     def units_in_order(self, todo: Iterable[Todo]) -> list[Todo]:
         """``todo`` in the order :meth:`place` goes through it."""
-        units: dict[str, list[Todo]] = {}
-        for item in todo:
-            units.setdefault(item[0].appliance_id, []).append(item)
+        units = self._units(todo)
         out: list[Todo] = []
-        for appliance_id in sorted(units, key=lambda a: self._rank(units[a])):
-            out.extend(self._members_in_order(units[appliance_id]))
+        for appliance_id in sorted(units, key=lambda a: units[a][0]):
+            out.extend(units[appliance_id][1])
         return out
 
     def put(self, item: Todo, i: int) -> None:
         """Place ``item`` at site ``i`` (the caller checked it fits)."""
         inst, site, why = item
-        ctx = self.contexts[inst.appliance_id]
-        self.table.take(i, inst.flavor)
-        if self.table.sharing is not None or self.fair is not None:
+        ctx, table = self.contexts[inst.appliance_id], self.table
+        key = inst.key
+        table.take(i, inst.flavor)
+        if table.sharing is not None or self.fair is not None:
             self._count(i, ctx.owner, inst.flavor, 1)
-        self.table.active[i] = True
+        table.active[i] = True
         ctx.sites_used[i] += 1
         if self.incremental:
-            del self.ranked[
-                bisect.bisect_left(self.ranked, (-self.score[i], i))
-            ]
-            self.score[i] = self._site_score(i)
-            bisect.insort(self.ranked, (-self.score[i], i))
+            ranked, score = self.ranked, self.score
+            del ranked[bisect.bisect_left(ranked, (-score[i], i))]
+            score[i] = self._site_score(i)
+            bisect.insort(ranked, (-score[i], i))
+        failed = self.failed.get(key)
         self.moves.append(
             Move(
-                key=inst.key,
+                key=key,
                 appliance_id=inst.appliance_id,
                 member=inst.name,
-                site=self.table.names[i],
+                site=table.names[i],
                 from_site=site,
                 reason=why,
                 image=inst.image,
                 flavor=inst.flavor,
-                failed_sites=sorted(self.failed.get(inst.key, ())),
+                failed_sites=sorted(failed) if failed else [],
             )
         )
 
@@ -182,6 +182,11 @@ class Placer:
         """The sites the static filters let ``inst`` go to, minus the
         ones it failed at or was moved away from; sets the context's
         ``excluded`` for the dynamic filters."""
+        return self._allowed_entry(inst)[0]
+
+    def _allowed_entry(
+        self, inst: appliance.Instance
+    ) -> tuple[list[bool], int, frozenset[int]]:
         ctx = self.contexts[inst.appliance_id]
         member = inst.key
         found = self._allowed.get(member)
@@ -212,12 +217,11 @@ class Placer:
                     self._counts[id(mask)] = count
             found = self._allowed[member] = (mask, count, excluded)
         ctx.excluded = found[2]
-        return found[0]
+        return found
 
     def room(self, inst: appliance.Instance) -> int:
         """How many sites :meth:`allowed` lets ``inst`` go to."""
-        self.allowed(inst)
-        return self._allowed[inst.key][1]
+        return self._allowed_entry(inst)[1]
 
     def excluded(self, inst: appliance.Instance) -> frozenset[int]:
         key = inst.key
@@ -230,9 +234,7 @@ class Placer:
 
     def admits(self, i: int, inst: appliance.Instance) -> bool:
         ctx = self.contexts[inst.appliance_id]
-        return all(
-            f.admits(self.table, i, inst, ctx) for f in self.dynamic_filters
-        )
+        return self.admission.admits(self.table, i, inst, ctx)
 
     def explain(self, left: list[Todo]) -> list[Unplaced]:
         """Why each member of ``left`` has no site, as the plan ends."""
@@ -269,25 +271,32 @@ class Placer:
             self._sizes[flavor] = found
         return found
 
-    def _rank(self, items: list[Todo]) -> tuple[Any, ...]:
-        inst = items[0][0]
-        ctx = self.contexts[inst.appliance_id]
-        room = min(self.room(it[0]) for it in items)
-        ram = sum(self.size(it[0].flavor)[0] for it in items)
-        affinity = bool(ctx.constraints.get('affinity'))
-        return (-inst.priority, not affinity, room, -ram, inst.appliance_id)
+    def _units(
+        self, todo: Iterable[Todo]
+    ) -> dict[str, tuple[tuple[Any, ...], list[Todo]]]:
+        """Appliance id -> its rank among the others, and its pending
+        members in the order they are placed."""
+        grouped: dict[str, list[Todo]] = {}
+        for item in todo:
+            grouped.setdefault(item[0].appliance_id, []).append(item)
+        return {a: self._unit(items) for a, items in grouped.items()}
 
-    def _members_in_order(self, items: list[Todo]) -> list[Todo]:
-        # Fewest allowed sites first, then largest; then as in the spec.
+    def _unit(self, items: list[Todo]) -> tuple[tuple[Any, ...], list[Todo]]:
         keyed = [
             (self.room(item[0]), self.size(item[0].flavor), n, item)
             for n, item in enumerate(items)
         ]
+        inst = items[0][0]
+        ctx = self.contexts[inst.appliance_id]
+        room = min(k[0] for k in keyed)
+        ram = sum(k[1][0] for k in keyed)
+        affinity = bool(ctx.constraints.get('affinity'))
+        rank = (-inst.priority, not affinity, room, -ram, inst.appliance_id)
+        # Fewest allowed sites first, then largest; then as in the spec.
         keyed.sort(key=lambda k: (k[0], -k[1][0], -k[1][1], k[2]))
-        return [k[3] for k in keyed]
+        return rank, [k[3] for k in keyed]
 
-    def _place_unit(self, items: list[Todo]) -> list[Todo]:
-        pending = self._members_in_order(items)
+    def _place_unit(self, pending: list[Todo]) -> list[Todo]:
         ctx = self.contexts[pending[0][0].appliance_id]
         only = None
         if ctx.constraints.get('affinity') and not _spans(ctx):
@@ -311,14 +320,11 @@ class Placer:
         if only is not None:
             return only if mask[only] and self.admits(only, inst) else None
         if self.incremental:
-            for _, i in self.ranked:
-                if mask[i] and self.admits(i, inst):
-                    return i
-            return None
-        for i in self._ranking(inst):
-            if mask[i] and self.admits(i, inst):
-                return i
-        return None
+            ranked = self.ranked
+        else:
+            ranked = [(0.0, i) for i in self._ranking(inst)]
+        ctx = self.contexts[inst.appliance_id]
+        return self.admission.first(self.table, ranked, mask, inst, ctx)
 
     def _ranking(self, inst: appliance.Instance) -> Iterable[int]:
         if self.incremental:
@@ -376,6 +382,8 @@ def _static_signature(ctx: filters_mod.Context) -> Any:
     """What the static filters read of an appliance: its constraints
     (appliances with the same ones share the filters' answer)."""
     c = ctx.constraints
+    if not (c.get('sites') or c.get('regions') or c.get('labels')):
+        return _UNCONSTRAINED
     return (
         tuple(c.get('sites') or ()),
         tuple(c.get('regions') or ()),

@@ -106,7 +106,8 @@ class Reclaimer:
         self.bans = notices.banned(kb, table)
         self.placements = kb.get('placements', {})
         self.factors = fair.factors() if fair is not None else {}
-        self.flavors: dict[str, str] = dict(table.flavor_of)
+        # Key -> flavor of every member: built when a reclaim needs it.
+        self.flavors: dict[str, str] | None = None
         # Per site: room that servers leaving will free, and what the
         # owner's members served so far in this plan are promised.
         self.spare: dict[int, list[float]] = {}
@@ -123,9 +124,11 @@ class Reclaimer:
         moves: list[Move],
     ) -> Outcome:
         out = Outcome([], [], [], [], [])
-        insts = {item[0].key: item[0] for item in todo}
-        kept = [g for members in kept_at.values() for g in members]
-        self.flavors |= {g.key: g.flavor for g in [*insts.values(), *kept]}
+        insts = (
+            {t[0].key: t[0] for t in todo} if unplaced or self.records else {}
+        )
+        self.members = [t[0] for t in todo]
+        self.members += [g for members in kept_at.values() for g in members]
         for u in unplaced:
             inst = insts.get(u.key)
             told = None
@@ -383,6 +386,9 @@ class Reclaimer:
     def _spare(self, i: int) -> list[float]:
         found = self.spare.get(i)
         if found is None:
+            if self.flavors is None:
+                self.flavors = dict(self.table.flavor_of)
+                self.flavors |= {g.key: g.flavor for g in self.members}
             found = self.spare[i] = notices.freeing(
                 self.table, i, self.records, self.placements, self.flavors
             )

@@ -145,7 +145,9 @@ class SiteTable:
         need = self.need(flavor)[i]
         if count != 1:
             need = [n * count for n in need]
-        self.used[i] = add(self.used[i], need)
+        # add(), spelled out: a plan takes room once per server placed.
+        u = self.used[i]
+        self.used[i] = [u[0] + need[0], u[1] + need[1], u[2] + need[2]]
 
     def release(self, i: int, flavor: str) -> None:
         """Count a server of ``flavor`` at site ``i`` as gone."""

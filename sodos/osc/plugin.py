@@ -32,8 +32,12 @@ from osc_lib import exceptions
 from osc_lib import utils
 
 from sodos.osc import client
+from sodos.osc import lazy_commands
 
 LOG = logging.getLogger(__name__)
+
+# OpenStackClient imports this module before it registers its commands.
+lazy_commands.install()
 
 DEFAULT_API_VERSION = '1'
 API_NAME = 'sodos'

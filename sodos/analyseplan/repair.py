@@ -49,12 +49,15 @@ to the better balanced answer found). None when the solver is missing,
 the problem too big, the budget spent before the first solve ends
 (greedy stands: the plan must not depend on the machine's speed), or
 the answer is no better than greedy's in members placed or in worth.
+The budget stretches with the machine's load (:func:`stretched`), so
+that a busy planner reaches the node limit as an idle one does.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections import Counter
 from typing import Any
 
@@ -68,6 +71,8 @@ from sodos.domain import community
 MAX_PAIRS = 60_000
 # The last question and its answer.
 _LAST: dict[str, dict[str, int] | None] = {}
+# At most this many times the budget on a busy machine.
+MAX_STRETCH = 4.0
 # What a point of priority adds to a member's worth (1 for any member).
 PRIORITY_WEIGHT = 1.0
 # The share of the most priority-weighted worth the repair may give up
@@ -90,6 +95,18 @@ class Member:
 
 def weight(inst: appliance.Instance) -> float:
     return 1.0 + PRIORITY_WEIGHT * inst.priority
+
+
+def stretched(seconds: float) -> float:
+    """``seconds`` of a core's time as wall-clock seconds on this machine
+    now: a machine whose run queue holds k processes a core gives a solve
+    about 1/k of one, so the guard is k times longer (at most
+    :data:`MAX_STRETCH` times: a cycle must still end)."""
+    try:
+        load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    except OSError:
+        return seconds
+    return seconds * min(MAX_STRETCH, max(1.0, load))
 
 
 def solve(
@@ -132,7 +149,7 @@ def solve(
         return _LAST[question]
     _LAST.clear()
     _LAST[question] = answer = _solve(
-        table, constraints, kept, members, pairs, time_limit
+        table, constraints, kept, members, pairs, stretched(time_limit)
     )
     return answer
 

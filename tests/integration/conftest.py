@@ -163,7 +163,11 @@ def _every_site_up(request):
     is rebuilt afresh before the next module that uses the sites, not
     when the killing one ends, so a loss in the session's last module
     costs no rebuild."""
-    if 'minicloud_sites' not in request.fixturenames:
+    if not any(
+        'minicloud_sites' in item.fixturenames
+        for item in request.session.items
+        if item.getparent(pytest.Module) is request.node
+    ):
         return
     sites = request.getfixturevalue('minicloud_sites')
     stopped = [

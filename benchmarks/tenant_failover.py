@@ -269,8 +269,7 @@ def run(
         log('direct boot: %.2f s; killing site %s' % (before, victim))
         killed['site'] = victim
         started = time.monotonic()
-        fed.sites[victim].kill()
-        sites[victim].stop(grace=0)
+        sodos_sites.kill_site(fed, sites, victim)
         wait(
             lambda: server_of(sites[third], app, lost),
             600,

@@ -157,6 +157,27 @@ def minicloud_sites(tmp_path_factory):
         lock.close()
 
 
+@pytest.fixture(scope='module', autouse=True)
+def _every_site_up(request):
+    """A module may kill a site whole (sodos_sites.kill_site): the site
+    is rebuilt afresh before the next module that uses the sites, not
+    when the killing one ends, so a loss in the session's last module
+    costs no rebuild."""
+    if not any(
+        'minicloud_sites' in item.fixturenames
+        for item in request.session.items
+        if item.getparent(pytest.Module) is request.node
+    ):
+        return
+    sites = request.getfixturevalue('minicloud_sites')
+    stopped = [
+        s for s in sites.values() if s.state().get('state') == 'stopped'
+    ]
+    if stopped:
+        with futures.ThreadPoolExecutor(len(stopped)) as pool:
+            list(pool.map(lambda site: site.start(), stopped))
+
+
 @pytest.fixture(scope='session')
 def site_a(minicloud_sites):
     return minicloud_sites[SITE_NAMES[0]]

@@ -99,6 +99,17 @@ def fernet_keys_kept(
                 shutil.copy2(os.path.join(kept, key), os.path.join(repo, key))
 
 
+def kill_site(
+    fed: federation.LocalFederation, minicloud_sites: dict[str, Any], name: str
+) -> None:
+    """The whole site ``name`` goes at once: its sodos process and its
+    OpenStack services are SIGKILLed. Its sodos site stays dead; its
+    OpenStack services are rebuilt afresh before the next module that
+    uses the minicloud sites (conftest)."""
+    fed.sites[name].kill()
+    minicloud_sites[name].stop(grace=0)
+
+
 def remove_remote_regions(minicloud_sites: dict[str, Any]) -> None:
     """Remove what [identity]publish_remote_endpoints made in every
     Keystone: the other tests expect each to list its own region only."""

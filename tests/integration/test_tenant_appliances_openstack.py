@@ -16,7 +16,10 @@ Three ``sodos-site`` processes, every role, the federation's identity
 converged into each site's Keystone. The first site serves the REST API
 with Keystone tokens. An admin makes two tenants with ``openstack sodos
 identity``; each logs in with its own credentials and uses ``openstack
-sodos appliance`` and the plain ``openstack server list`` at each site.
+sodos appliance`` and the plain ``openstack`` CLI at each site.
+
+A hosting site is killed whole (its sodos and OpenStack services), the
+last test of the module: the sites are rebuilt for the next module.
 
 The planner is set to weigh cost only, the second site the cheapest and
 the first the dearest: what it tries first is known.
@@ -25,6 +28,7 @@ the first the dearest: what it tries first is known.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import os
 import subprocess
@@ -51,6 +55,13 @@ TENANTS = {
     'bob': ('it-tenant-bob', 'it-bob-Passw0rd'),
 }
 USER_DATA = '#cloud-config\nhostname: it-web\n'
+NETWORK = 'it-appnet'
+CIDR = '10.42.0.0/24'
+RULES = [
+    {'direction': 'ingress', 'protocol': 'tcp', 'ports': '22',
+     'remote_cidr': '0.0.0.0/0'},
+    {'direction': 'ingress', 'protocol': 'icmp'},
+]  # fmt: skip
 WAIT = 300.0
 
 
@@ -117,33 +128,20 @@ def openstack(mc, who, *args, stdin=None, check=True):
     else:
         project, password = TENANTS[who]
         username = 'it-' + who
-    done = subprocess.run(
-        [
-            _openstack_command(),
-            '--os-auth-url',
-            mc.auth_url,
-            '--os-username',
-            username,
-            '--os-password',
-            password,
-            '--os-project-name',
-            project,
-            '--os-user-domain-name',
-            'Default',
-            '--os-project-domain-name',
-            'Default',
-            '--os-region-name',
-            mc.region,
-            '--os-sodos-url',
-            'http://127.0.0.1:%d' % API_PORT,
-            *args,
-        ],  # fmt: skip
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=WAIT + 60,
-    )
+    argv = [
+        _openstack_command(),
+        '--os-auth-url', mc.auth_url,
+        '--os-username', username,
+        '--os-password', password,
+        '--os-project-name', project,
+        '--os-user-domain-name', 'Default',
+        '--os-project-domain-name', 'Default',
+        '--os-region-name', mc.region,
+        '--os-sodos-url', 'http://127.0.0.1:%d' % API_PORT,
+        *args,
+    ]  # fmt: skip
+    done = subprocess.run(argv, env=env, input=stdin, text=True,
+                          capture_output=True, timeout=WAIT + 60)  # fmt: skip
     if check:
         assert done.returncode == 0, done.stderr
     return done
@@ -153,17 +151,23 @@ def as_json(done):
     return json.loads(done.stdout)
 
 
+def cli(mc, who, *args):
+    """``openstack ARGS -f json`` as ``who``, its answer."""
+    return as_json(openstack(mc, who, *args, '-f', 'json'))
+
+
 def sodos(mc, who, *args):
     """``openstack sodos ARGS -f json`` as ``who``, its answer."""
-    return as_json(openstack(mc, who, 'sodos', *args, '-f', 'json'))
+    return cli(mc, who, 'sodos', *args)
 
 
 def tenant_servers(mc, who):
     """``openstack server list`` as the tenant at site ``mc``."""
-    return {
-        s['Name']: s
-        for s in as_json(openstack(mc, who, 'server', 'list', '-f', 'json'))
-    }
+    return {s['Name']: s for s in cli(mc, who, 'server', 'list')}
+
+
+def named(rows, name):
+    return [row for row in rows if row['Name'] == name]
 
 
 def admin_nova(mc):
@@ -189,8 +193,10 @@ def spec_file(tmp_path, name, **spec):
 
 @pytest.fixture(scope='module')
 def tenants(fed, kb, minicloud_sites):
-    """Two tenants, made by the API site's admin; {who: the project's
-    global id}. Bob's project may run no server at the cheapest site."""
+    """Two tenants, made by the API site's admin; {who: the project as
+    ``identity project show`` gives it: its global ``id``, its id at
+    each site in ``site_ids``}. Bob's project may run no server at the
+    cheapest site."""
     api_site = minicloud_sites[API_SITE]
     for who, (project, password) in TENANTS.items():
         openstack(api_site, 'admin', 'sodos', 'identity', 'project',
@@ -222,11 +228,7 @@ def tenants(fed, kb, minicloud_sites):
         120,
         'every site reporting its flavors',
     )
-    return {who: shown['id'] for who, shown in ids.items()}
-
-
-def members(appliance):
-    return {m['member']: m for m in appliance['members']}
+    return ids
 
 
 @pytest.fixture(scope='module')
@@ -257,98 +259,137 @@ def test_a_site_refusing_for_quota_is_left_and_shown(
         members=[{'name': 'db', 'image': 'fake-image', 'flavor': 'm1.tiny'}],
         constraints={'sites': [CHEAP, MIDDLE]},
     )
-    created = sodos(
-        api_site,
-        'bob',
-        'appliance',
-        'create',
-        '--file',
-        path,
-        '--wait',
-        '--timeout',
-        str(int(WAIT)),
-    )
+    created = sodos(api_site, 'bob', 'appliance', 'create', '--file', path,
+                    '--wait', '--timeout', str(int(WAIT)))  # fmt: skip
     (db,) = created['members']
     assert (site_of(db['site']), db['state']) == (MIDDLE, 'ACTIVE')
     (refusal,) = db['refused']
     assert site_of(refusal['site']) == CHEAP
     assert 'Quota exceeded' in refusal['reason'], refusal
-    assert created['project_id'] == tenants['bob']
+    assert created['project_id'] == tenants['bob']['id']
     assert 'it-quota' not in ''.join(tenant_servers(
         minicloud_sites[CHEAP], 'bob'))  # fmt: skip
     assert len(tenant_servers(minicloud_sites[MIDDLE], 'bob')) == 1
 
 
-def test_a_tenants_appliance_runs_in_its_project_and_is_rebuilt_there(
+def on_the_network(shown):
+    """{member: (site label, server id, address)} once every member of
+    the appliance ``shown`` is ACTIVE with one address in CIDR."""
+    found = {}
+    for m in shown['members']:
+        ips = m.get('addresses') or []
+        if m['state'] != 'ACTIVE' or len(ips) != 1:
+            return None
+        if ipaddress.ip_address(ips[0]) not in ipaddress.ip_network(CIDR):
+            return None
+        found[m['member']] = (m['site'], m['server_id'], ips[0])
+    return found
+
+
+def assert_alices_member(mc, project, appliance_id, server_id, address):
+    """What the plain CLI shows alice at site ``mc``: the server in her
+    project (``project``, its id there), its port on the same-named
+    network of her project with the same CIDR, in the security group;
+    and the spec's key, user data and metadata on the server."""
+    servers = {s['ID']: s for s in cli(mc, 'alice', 'server', 'list')}
+    assert servers[server_id]['Status'] == 'ACTIVE'
+    assert NETWORK in json.dumps(servers[server_id]['Networks'])
+    [network] = named(cli(mc, 'alice', 'network', 'list', '--long'), NETWORK)
+    assert network['Project'] == project
+    [subnet] = cli(mc, 'alice', 'subnet', 'list', '--network', network['ID'])
+    assert subnet['Subnet'] == CIDR
+    [port] = cli(mc, 'alice', 'port', 'list', '--server', server_id, '--long')
+    assert address in json.dumps(port['Fixed IP Addresses'])
+    assert port['Status'] == 'ACTIVE'
+    [group] = named(cli(mc, 'alice', 'security', 'group', 'list'), NETWORK)
+    assert group['ID'] in json.dumps(port['Security Groups'])
+    detail = admin_nova(mc).servers.get(server_id)
+    assert detail.tenant_id == project
+    assert_boot_data(detail, appliance_id)
+
+
+def test_a_tenants_appliance_on_its_network_is_rebuilt_in_its_project(
     fed, kb, tenants, minicloud_sites, site_of, tmp_path
 ):
     api_site = minicloud_sites[API_SITE]
+    alice = tenants['alice']['site_ids']
     path = spec_file(
         tmp_path,
         'it-shop',
+        networks=[{'name': NETWORK, 'cidr': CIDR,
+                   'security_group': {'rules': RULES}}],
         members=[{'name': 'web', 'image': 'fake-image', 'flavor': 'm1.tiny',
-                  'count': 2}],
+                  'count': 2, 'networks': [NETWORK]}],
         constraints={'spread': 2},
         public_key=PUBLIC_KEY,
         user_data=USER_DATA,
         metadata={'tier': 'web'},
     )  # fmt: skip
-    created = sodos(
-        api_site,
-        'alice',
-        'appliance',
-        'create',
-        '--file',
-        path,
-        '--wait',
-        '--timeout',
-        str(int(WAIT)),
+    created = sodos(api_site, 'alice', 'appliance', 'create', '--file', path,
+                    '--wait', '--timeout', str(int(WAIT)))  # fmt: skip
+    app = created['id']
+    assert created['project_id'] == tenants['alice']['id']
+
+    def shown():
+        return sodos(api_site, 'alice', 'appliance', 'show', app)
+
+    first = sodos_sites_mod.wait_for(
+        lambda: on_the_network(shown()), 'both members on the network', WAIT
     )
-    assert created['project_id'] == tenants['alice']
-    placed = {m['member']: site_of(m['site']) for m in created['members']}
+    placed = {
+        member: site_of(label) for member, (label, _, _) in first.items()
+    }
     # Cost only: the two cheapest sites.
     assert set(placed.values()) == {CHEAP, MIDDLE}
-    for member, site in placed.items():
-        (server,) = [
-            s
-            for s in tenant_servers(minicloud_sites[site], 'alice').values()
-            if s['Name'].endswith(member)
-        ]
-        assert server['Status'] == 'ACTIVE'
-        detail = admin_nova(minicloud_sites[site]).servers.get(server['ID'])
-        assert_boot_data(detail, created['id'])
+    for member, (_, server_id, address) in first.items():
+        site = placed[member]
+        assert_alices_member(
+            minicloud_sites[site], alice[site], app, server_id, address
+        )
     # The other tenant sees none of it.
     listed = sodos(api_site, 'bob', 'appliance', 'list')
-    assert created['id'] not in [row['ID'] for row in listed]
+    assert app not in [row['ID'] for row in listed]
     for verb in ('show', 'delete'):
-        refused = openstack(api_site, 'bob', 'sodos', 'appliance', verb,
-                            created['id'], check=False)  # fmt: skip
+        refused = openstack(api_site, 'bob', 'sodos', 'appliance', verb, app,
+                            check=False)  # fmt: skip
         assert refused.returncode != 0
         assert 'no appliance' in refused.stderr, refused.stderr
-    assert created['id'] in kb.api.read('appliances')
+    assert app in kb.api.read('appliances')
 
-    # A hosting site's sodos dies (not the Raft leader's: quicker).
-    leader = fed.leader()
-    victim = next(s for s in (CHEAP, MIDDLE) if s != leader.name)
+    # A hosting site goes whole (not the Raft leader's: quicker). It
+    # stays down for the rest of this module, so this test is its last.
+    victim = next(s for s in (CHEAP, MIDDLE) if s != fed.leader().name)
+    survivor = next(s for s in (CHEAP, MIDDLE) if s != victim)
     lost = next(m for m, s in placed.items() if s == victim)
-    fed.sites[victim].kill()
+    sodos_sites_mod.kill_site(fed, minicloud_sites, victim)
 
     def rebuilt():
-        shown = sodos(api_site, 'alice', 'appliance', 'show', created['id'])
-        member = members(shown)[lost]
-        if member['state'] != 'ACTIVE' or member['site'] is None:
-            return None
-        return member if site_of(member['site']) == API_SITE else None
+        found = on_the_network(shown())
+        return found if found and found[lost][0] != first[lost][0] else None
 
-    member = sodos_sites_mod.wait_for(
-        rebuilt, 'member %s ACTIVE at %s' % (lost, API_SITE), WAIT
+    after = sodos_sites_mod.wait_for(
+        rebuilt, 'member %s rebuilt on the network' % lost, WAIT
     )
-    servers = tenant_servers(api_site, 'alice')
-    (server,) = [s for s in servers.values() if s['Name'].endswith(lost)]
-    assert server['ID'] == member['server_id']
-    detail = admin_nova(api_site).servers.get(server['ID'])
-    assert_boot_data(detail, created['id'])
-    alice_here = sodos(
-        api_site, 'admin', 'identity', 'project', 'show', TENANTS['alice'][0]
-    )['site_ids'][API_SITE]
-    assert detail.tenant_id == alice_here
+    label, server_id, address = after[lost]
+    assert site_of(label) == API_SITE
+    assert_alices_member(api_site, alice[API_SITE], app, server_id, address)
+    # Bob neither sees the server or its network nor deletes it.
+    bobs = cli(api_site, 'bob', 'server', 'list')
+    assert server_id not in [s['ID'] for s in bobs]
+    assert not named(cli(api_site, 'bob', 'network', 'list'), NETWORK)
+    refused = openstack(api_site, 'bob', 'server', 'delete', server_id,
+                        check=False)  # fmt: skip
+    assert refused.returncode != 0
+
+    # Deleted by alice: the network sodos made goes where it ran.
+    openstack(api_site, 'alice', 'sodos', 'appliance', 'delete', app,
+              '--wait', '--timeout', str(int(WAIT)))  # fmt: skip
+    for site in (survivor, API_SITE):
+        mc = minicloud_sites[site]
+        sodos_sites_mod.wait_for(
+            lambda mc=mc: (
+                not named(cli(mc, 'alice', 'network', 'list'), NETWORK)
+            ),
+            '%s removed at %s' % (NETWORK, site),
+            WAIT,
+        )

@@ -72,7 +72,7 @@ MAX_PAIRS = 60_000
 # The last question and its answer.
 _LAST: dict[str, dict[str, int] | None] = {}
 # At most this many times the budget on a busy machine.
-MAX_STRETCH = 4.0
+MAX_STRETCH = 2.0
 # What a point of priority adds to a member's worth (1 for any member).
 PRIORITY_WEIGHT = 1.0
 # The share of the most priority-weighted worth the repair may give up

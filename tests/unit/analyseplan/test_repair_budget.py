@@ -37,8 +37,8 @@ def machine(monkeypatch):
     [
         (0.5, 2, 5.0),  # idle: the budget as given
         (2.0, 2, 5.0),  # every core busy: still one each
-        (6.0, 2, 15.0),  # three processes a core: a third of one
-        (42.0, 2, 20.0),  # at most MAX_STRETCH times
+        (3.0, 2, 7.5),  # three processes on two cores
+        (42.0, 2, 10.0),  # at most MAX_STRETCH times
         (None, 2, 5.0),  # no load average: as given
     ],
 )
@@ -48,7 +48,7 @@ def test_the_budget_is_a_cores_time(machine, load, cores, seconds):
 
 
 def test_the_solver_is_given_the_stretched_budget(machine, monkeypatch):
-    machine(6.0)
+    machine(3.0)
     given = []
     monkeypatch.setattr(repair, '_pairs', lambda *args: [(0, 0)])
     monkeypatch.setattr(
@@ -64,4 +64,4 @@ def test_the_solver_is_given_the_stretched_budget(machine, monkeypatch):
             return (1, 1)
 
     assert repair.solve(Table(), {}, {}, [], 5.0) == {}
-    assert given == [pytest.approx(15.0)]
+    assert given == [pytest.approx(7.5)]

@@ -28,26 +28,24 @@ run the gossip (:mod:`sodos.knowmon.gossip`: the SWIM state machine and the
 transport's sealed datagrams), each on a UDP socket of its own; one more
 thread drives all of a process's gossip members off one selector.
 
-Driven like _kbnode.py: one JSON request a line on stdin, one JSON reply
-a line on the original stdout; end of stdin stops the process.
+Driven by JSON lines on stdin and stdout (benchmarks/_child.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import random
 import select
 import selectors
-import signal
 import socket
 import sys
 import threading
 import time
 from typing import Any
 
+import _child
 from oslo_config import cfg
 from pysyncobj import poller as pysyncobj_poller
 from pysyncobj import syncobj as pysyncobj_syncobj
@@ -442,31 +440,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    replies = os.fdopen(os.dup(1), 'w')
-    os.dup2(2, 1)
-    logging.basicConfig(
-        level=logging.WARNING,
-        format='%(asctime)s %(name)s %(levelname)s %(message)s',
-    )
+    reply = _child.replies()
     args = parse(argv)
     frames.install()
-
-    def reply(message: dict[str, Any]) -> None:
-        replies.write(json.dumps(message) + '\n')
-        replies.flush()
-
     host: Any = Voter(args) if args.role == 'voter' else Members(args)
     reply({'started': os.getpid()})
-    for line in sys.stdin:
-        request = json.loads(line)
-        if request['op'] == 'stop':
-            break
-        try:
-            reply({'ok': True, 'result': handle(host, request)})
-        except Exception as exc:
-            logging.exception('request %s failed', request['op'])
-            reply({'ok': False, 'error': '%s: %s' % (type(exc).__name__, exc)})
+    _child.serve(reply, lambda request: handle(host, request))
     return 0
 
 

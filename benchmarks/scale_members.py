@@ -48,17 +48,14 @@ import argparse
 import json
 import math
 import os
-import queue
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from typing import Any
-from typing import TextIO
 
+import _child
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -79,96 +76,18 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-class HostError(RuntimeError):
-    pass
+Host = _child.Child
+HostError = _child.ChildError
 
 
-class Host:
-    """One process of members, driven by JSON lines on stdin/stdout."""
-
-    def __init__(
-        self, name: str, root: str, argv: list[str], raft: dict[str, Any]
-    ) -> None:
-        self.name = name
-        self.log_path = os.path.join(root, name + '.log')
-        env = dict(os.environ)
-        env['PYTHONPATH'] = os.pathsep.join(
-            p for p in (ROOT, env.get('PYTHONPATH')) if p
-        )
-        self._log = open(self.log_path, 'w', encoding='utf-8')
-        self.proc = subprocess.Popen(
-            [sys.executable, HOST, *argv, '--password', PASSWORD]
-            + ['--raft', json.dumps(raft)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
-        self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        threading.Thread(
-            target=self._read, args=(self.proc.stdout,), daemon=True
-        ).start()
-
-    def _read(self, stream: TextIO | None) -> None:
-        assert stream is not None
-        for line in stream:
-            try:
-                self._replies.put(json.loads(line))
-            except ValueError:
-                continue
-        self._replies.put(None)
-
-    def expect(self, timeout: float) -> dict[str, Any]:
-        try:
-            reply = self._replies.get(timeout=timeout)
-        except queue.Empty:
-            raise HostError(
-                '%s did not answer within %.0f s' % (self.name, timeout)
-            ) from None
-        if reply is None:
-            raise HostError(
-                '%s exited (%s): %s'
-                % (self.name, self.proc.poll(), self.log_tail())
-            )
-        if reply.get('ok') is False:
-            raise HostError('%s: %s' % (self.name, reply['error']))
-        return reply
-
-    def request(self, op: str, timeout: float = 60.0, **args: Any) -> Any:
-        assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(json.dumps(dict(args, op=op)) + '\n')
-            self.proc.stdin.flush()
-        except OSError as exc:
-            raise HostError('%s: %s' % (self.name, exc)) from exc
-        return self.expect(timeout)['result']
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None and self.proc.stdin is not None:
-            try:
-                self.proc.stdin.write(json.dumps({'op': 'stop'}) + '\n')
-                self.proc.stdin.close()
-            except OSError:
-                pass
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
-
-    def log_tail(self, chars: int = 2000) -> str:
-        try:
-            with open(self.log_path, encoding='utf-8') as f:
-                return f.read()[-chars:]
-        except OSError:
-            return ''
+def spawn(name: str, root: str, argv: list[str], raft: dict[str, Any]) -> Host:
+    """One process of members (benchmarks/_members_host.py)."""
+    return _child.Child(
+        name,
+        root,
+        HOST,
+        argv + ['--password', PASSWORD, '--raft', json.dumps(raft)],
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -201,7 +120,7 @@ class Bench:
         self.peers = [ports.free_address() for _ in range(VOTERS)]
         for i, address in enumerate(self.peers):
             self.voters.append(
-                Host(
+                spawn(
                     'voter-%d' % i,
                     self.root,
                     ['voter', '--address', address]
@@ -230,7 +149,7 @@ class Bench:
         index = self.started
         self.started += 1
         names = ['m%d-%d' % (index, i) for i in range(size)]
-        host = Host(
+        host = spawn(
             'host-%d' % index,
             self.root,
             ['members', '--peers', ','.join(self.peers)]

@@ -57,8 +57,9 @@ _MAX_DEPTH = 4
 REFRESH_EVERY = 1.0
 # Seconds between two log lines summing up the messages dropped since.
 SAY_DROPPED_EVERY = 60.0
-# Dropped in normal operation: an ack that came after its probe ended.
-_ROUTINE = frozenset({'late ack'})
+# Dropped in normal operation: an ack or a nack that came after its probe
+# ended.
+_ROUTINE = frozenset({'late ack', 'late nack'})
 
 
 def derive_key(federation_key: bytes) -> bytes:

@@ -252,6 +252,8 @@ class Gossip:
             self.selector.register(sock, selectors.EVENT_READ, name)
         self.watch: dict[str, Any] = {}
         self.seen_dead: dict[str, float] = {}
+        # (observer, member) pairs ever held dead that were not killed.
+        self.false_dead: set[tuple[str, str]] = set()
         self.dropped = 0
 
     def bound(self) -> dict[str, list[Any]]:
@@ -294,18 +296,20 @@ class Gossip:
                 for node in nodes:
                     self._send(node, node.on_tick(now))
                 next_tick = now + tick
-            if now >= next_check and self.watch:
+            if now >= next_check:
                 self._check()
                 next_check = now + 0.1
 
     def _check(self) -> None:
-        victims = self.watch['victims']
+        victims = self.watch.get('victims', set())
         wall = time.time()
         with self.lock:
             for name, node in self.nodes.items():
-                if name in victims or name in self.seen_dead:
+                if name in victims:
                     continue
-                if victims <= node.dead():
+                dead = node.dead()
+                self.false_dead.update((name, m) for m in dead - victims)
+                if victims and name not in self.seen_dead and victims <= dead:
                     self.seen_dead[name] = wall
 
     def _receive(self, name: str, sock: socket.socket) -> None:
@@ -411,7 +415,10 @@ def handle(host: Any, request: dict[str, Any]) -> dict[str, Any]:
         return {}
     if op == 'seen_dead':
         with host.gossip.lock:
-            return {'at': dict(host.gossip.seen_dead)}
+            return {
+                'at': dict(host.gossip.seen_dead),
+                'false_dead': sorted(host.gossip.false_dead),
+            }
     if op == 'lags':
         return host.lags(request['committed'])
     raise ValueError('unknown request %r' % op)

@@ -14,7 +14,8 @@
 
     python benchmarks/scale_members.py [--members 100,250,500,1000]
         [--per-host 125] [--rate 2] [--seconds 20] [--victims 2]
-        [--gossip-members 100] [--profile wan|lan] [--quick]
+        [--gossip-members 100] [--gossip-per-host 25]
+        [--profile wan|lan] [--quick]
 
 Five voters, each alone in its process (the leader's process then holds
 the leader only), and N read-only KB members: real Raft over TCP on
@@ -34,8 +35,9 @@ N in turn; at each:
   seconds until the gossip (sodos.knowmon.gossip, its default knobs) at
   the other members holds every one of them dead: the median over those
   members, ``detect_s_max`` the last of them. ``--gossip-members`` run the
-  gossip: the victims, and watchers in a process of their own (the gossip
-  of all 1,000 members does not fit on two cores beside their Raft).
+  gossip: the victims, and watchers in processes of their own,
+  ``--gossip-per-host`` at most each (the gossip of all 1,000 members does
+  not fit on two cores beside their Raft).
 
 The last line is one JSON object: the largest N's numbers and the
 ``curve`` of every N. ``load`` is the machine's 1-minute load average at
@@ -167,10 +169,15 @@ class Bench:
         return host
 
     def start_gossip(self) -> None:
-        """The gossip's watchers, in a process of their own: beside the
-        KB members, they would compete with them for the same thread."""
+        """The gossip's watchers, in processes of their own: beside the
+        KB members, they would compete with them for the same thread;
+        and ``--gossip-per-host`` at most a process, as each site's
+        gossip has a thread of its own on a real federation."""
         watchers = self.args.gossip_members - self.args.victims
-        self.add_host(watchers, kb=False, gossip=True)
+        while watchers > 0:
+            size = min(self.args.gossip_per_host, watchers)
+            self.add_host(size, kb=False, gossip=True)
+            watchers -= size
 
     def grow(self, target: int, leader: Host) -> Host:
         """Reach ``target`` members, the last process the victims'."""
@@ -249,10 +256,13 @@ class Bench:
         watchers = len(self.addresses)
         deadline = time.monotonic() + self.args.detect_timeout
         seen: dict[str, float] = {}
+        false_dead: set[tuple[str, str]] = set()
         while time.monotonic() < deadline:
             seen = {}
             for host in self.hosts:
-                seen.update(host.request('seen_dead')['at'])
+                found = host.request('seen_dead')
+                seen.update(found['at'])
+                false_dead.update(tuple(pair) for pair in found['false_dead'])
             if len(seen) >= watchers:
                 break
             time.sleep(0.5)
@@ -264,6 +274,8 @@ class Bench:
             'detect_s': round(statistics.median(times), 2) if times else None,
             'detect_s_max': round(times[-1], 2) if times else None,
             'detect_seen_by': '%d/%d' % (len(times), watchers),
+            # Live members some member held dead, since the start.
+            'false_dead': len({member for _, member in false_dead}),
             'gossip_members': watchers + len(victims),
         }
 
@@ -297,6 +309,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default=100,
         help='members that run the gossip (the victims among them)',
     )
+    parser.add_argument(
+        '--gossip-per-host',
+        type=int,
+        default=25,
+        help='gossip watchers a process (one thread drives them all)',
+    )
     parser.add_argument('--detect-timeout', type=float, default=60.0)
     parser.add_argument(
         '--connect-timeout',
@@ -329,8 +347,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
             args.raft = yaml.safe_load(f)['settings']['raft']
     if args.gossip_members < args.victims + 2:
         parser.error('--gossip-members must be at least --victims + 2')
-    if args.per_host < 1 or args.rate <= 0 or args.seconds <= 0:
-        parser.error('--per-host, --rate and --seconds must be positive')
+    if (
+        min(args.per_host, args.gossip_per_host) < 1
+        or min(args.rate, args.seconds) <= 0
+    ):
+        parser.error(
+            '--per-host, --gossip-per-host, --rate and --seconds must be '
+            'positive'
+        )
     return args
 
 
@@ -362,10 +386,12 @@ def main(argv: list[str]) -> int:
                 'lag_p50_s': last['lag_p50_s'],
                 'lag_p99_s': last['lag_p99_s'],
                 'detect_s': last['detect_s'],
+                'false_dead': last['false_dead'],
                 'rate': args.rate,
                 'profile': args.profile,
                 'raft': args.raft,
                 'per_host': args.per_host,
+                'gossip_per_host': args.gossip_per_host,
                 'curve': curve,
             },
             sort_keys=True,

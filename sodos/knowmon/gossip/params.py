@@ -38,8 +38,9 @@ class Params:
     # Updates carried by one message at most (bounds its size).
     max_piggyback: int = 8
     # Seconds between two pushes of pending updates, each to this many
-    # members at random; nothing is sent when nothing is pending.
-    gossip_interval: float = 0.1
+    # members at random (memberlist's defaults); nothing is sent when
+    # nothing is pending.
+    gossip_interval: float = 0.2
     gossip_nodes: int = 3
     # A member's own health score stays under this; its timeouts are
     # scaled by the score + 1 (see .awareness).

@@ -18,10 +18,9 @@ pysyncobj ``SyncObj`` built from the very ``SyncObjConf`` sodos would use
 itself (``autoTick=True``, period 0.05 s, the same period as the sodos
 tick thread) and the only consumer is a ``ReplDict``-like store.
 
-The orchestrator drives the member with one JSON object a line on stdin;
-every request is answered with one JSON line on the original stdout
-(everything else that writes to stdout goes to stderr, the member's log).
-End of stdin stops the member, so it never outlives the orchestrator.
+The orchestrator drives the member by JSON lines on stdin and stdout
+(benchmarks/_child.py). End of stdin stops the member, so it never
+outlives the orchestrator.
 """
 
 from __future__ import annotations
@@ -29,11 +28,9 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import functools
-import json
 import logging
 import os
 import pickle
-import signal
 import statistics
 import sys
 import threading
@@ -41,8 +38,8 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
-from typing import TextIO
 
+import _child
 from oslo_config import cfg
 from pysyncobj import FAIL_REASON
 from pysyncobj import SyncObj
@@ -359,33 +356,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def serve(member: Member, replies: TextIO) -> None:
-    def reply(message: dict[str, Any]) -> None:
-        replies.write(json.dumps(message) + '\n')
-        replies.flush()
-
-    reply({'started': member.name})
-    for line in sys.stdin:
-        request = json.loads(line)
-        if request['op'] == 'stop':
-            break
-        try:
-            reply({'ok': True, 'result': handle(member, request)})
-        except Exception as exc:
-            logging.exception('request %s failed', request['op'])
-            reply({'ok': False, 'error': '%s: %s' % (type(exc).__name__, exc)})
-    member.stop()
-    reply({'stopped': member.name})
-
-
 def main(argv: list[str]) -> int:
-    # Ctrl-C is for the orchestrator, which stops the members itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    replies = os.fdopen(os.dup(1), 'w')
-    os.dup2(2, 1)
-    logging.basicConfig(
-        level=logging.INFO,
-        format='%(asctime)s %(threadName)s %(name)s %(levelname)s %(message)s',
+    reply = _child.replies(
+        logging.INFO,
+        '%(asctime)s %(threadName)s %(name)s %(levelname)s %(message)s',
     )
     args = parse(argv)
     try:
@@ -394,10 +368,12 @@ def main(argv: list[str]) -> int:
         )
     except Exception as exc:
         logging.exception('member did not start')
-        replies.write(json.dumps({'error': str(exc)}) + '\n')
-        replies.flush()
+        reply({'error': str(exc)})
         return 1
-    serve(member, replies)
+    reply({'started': member.name})
+    _child.serve(reply, lambda request: handle(member, request))
+    member.stop()
+    reply({'stopped': member.name})
     return 0
 
 

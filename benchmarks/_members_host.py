@@ -28,26 +28,24 @@ run the gossip (:mod:`sodos.knowmon.gossip`: the SWIM state machine and the
 transport's sealed datagrams), each on a UDP socket of its own; one more
 thread drives all of a process's gossip members off one selector.
 
-Driven like _kbnode.py: one JSON request a line on stdin, one JSON reply
-a line on the original stdout; end of stdin stops the process.
+Driven by JSON lines on stdin and stdout (benchmarks/_child.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import random
 import select
 import selectors
-import signal
 import socket
 import sys
 import threading
 import time
 from typing import Any
 
+import _child
 from oslo_config import cfg
 from pysyncobj import poller as pysyncobj_poller
 from pysyncobj import syncobj as pysyncobj_syncobj
@@ -254,6 +252,8 @@ class Gossip:
             self.selector.register(sock, selectors.EVENT_READ, name)
         self.watch: dict[str, Any] = {}
         self.seen_dead: dict[str, float] = {}
+        # (observer, member) pairs ever held dead that were not killed.
+        self.false_dead: set[tuple[str, str]] = set()
         self.dropped = 0
 
     def bound(self) -> dict[str, list[Any]]:
@@ -296,18 +296,20 @@ class Gossip:
                 for node in nodes:
                     self._send(node, node.on_tick(now))
                 next_tick = now + tick
-            if now >= next_check and self.watch:
+            if now >= next_check:
                 self._check()
                 next_check = now + 0.1
 
     def _check(self) -> None:
-        victims = self.watch['victims']
+        victims = self.watch.get('victims', set())
         wall = time.time()
         with self.lock:
             for name, node in self.nodes.items():
-                if name in victims or name in self.seen_dead:
+                if name in victims:
                     continue
-                if victims <= node.dead():
+                dead = node.dead()
+                self.false_dead.update((name, m) for m in dead - victims)
+                if victims and name not in self.seen_dead and victims <= dead:
                     self.seen_dead[name] = wall
 
     def _receive(self, name: str, sock: socket.socket) -> None:
@@ -413,7 +415,10 @@ def handle(host: Any, request: dict[str, Any]) -> dict[str, Any]:
         return {}
     if op == 'seen_dead':
         with host.gossip.lock:
-            return {'at': dict(host.gossip.seen_dead)}
+            return {
+                'at': dict(host.gossip.seen_dead),
+                'false_dead': sorted(host.gossip.false_dead),
+            }
     if op == 'lags':
         return host.lags(request['committed'])
     raise ValueError('unknown request %r' % op)
@@ -442,31 +447,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    replies = os.fdopen(os.dup(1), 'w')
-    os.dup2(2, 1)
-    logging.basicConfig(
-        level=logging.WARNING,
-        format='%(asctime)s %(name)s %(levelname)s %(message)s',
-    )
+    reply = _child.replies()
     args = parse(argv)
     frames.install()
-
-    def reply(message: dict[str, Any]) -> None:
-        replies.write(json.dumps(message) + '\n')
-        replies.flush()
-
     host: Any = Voter(args) if args.role == 'voter' else Members(args)
     reply({'started': os.getpid()})
-    for line in sys.stdin:
-        request = json.loads(line)
-        if request['op'] == 'stop':
-            break
-        try:
-            reply({'ok': True, 'result': handle(host, request)})
-        except Exception as exc:
-            logging.exception('request %s failed', request['op'])
-            reply({'ok': False, 'error': '%s: %s' % (type(exc).__name__, exc)})
+    _child.serve(reply, lambda request: handle(host, request))
     return 0
 
 

@@ -48,17 +48,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import queue
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from typing import Any
-from typing import TextIO
+
+import _child
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -80,27 +78,19 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-class NodeError(RuntimeError):
-    pass
+NodeError = _child.ChildError
+Node = _child.Child
 
 
-class Node:
-    """One member process, driven by JSON lines on its stdin/stdout."""
-
-    def __init__(
-        self, mode: str, name: str, address: str, root: str, extra: list[str]
-    ) -> None:
-        self.name = name
-        self.address = address
-        self.log_path = os.path.join(root, name + '.log')
-        env = dict(os.environ)
-        env['PYTHONPATH'] = os.pathsep.join(
-            p for p in (ROOT, env.get('PYTHONPATH')) if p
-        )
-        env['PYTHONUNBUFFERED'] = '1'
-        command = [
-            sys.executable,
-            NODE,
+def spawn(
+    mode: str, name: str, address: str, root: str, extra: list[str]
+) -> Node:
+    """One member process (benchmarks/_kbnode.py)."""
+    return _child.Child(
+        name,
+        root,
+        NODE,
+        [
             '--mode',
             mode,
             '--name',
@@ -115,79 +105,9 @@ class Node:
             str(VOTERS),
             '--data-dir',
             os.path.join(root, name),
-        ] + extra
-        self._log = open(self.log_path, 'w', encoding='utf-8')
-        # Its own process group: Ctrl-C reaches only this process, which
-        # then stops the members in order.
-        self.proc = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
-        self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        threading.Thread(
-            target=self._read, args=(self.proc.stdout,), daemon=True
-        ).start()
-
-    def _read(self, stream: TextIO | None) -> None:
-        assert stream is not None
-        for line in stream:
-            try:
-                self._replies.put(json.loads(line))
-            except ValueError:
-                continue
-        self._replies.put(None)
-
-    def expect(self, timeout: float) -> dict[str, Any]:
-        try:
-            reply = self._replies.get(timeout=timeout)
-        except queue.Empty:
-            raise NodeError(
-                '%s did not answer within %.0f s' % (self.name, timeout)
-            ) from None
-        if reply is None:
-            raise NodeError('%s exited (%s)' % (self.name, self.proc.poll()))
-        if 'error' in reply:
-            raise NodeError('%s: %s' % (self.name, reply['error']))
-        return reply
-
-    def request(self, op: str, timeout: float, **args: Any) -> Any:
-        assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(json.dumps(dict(args, op=op)) + '\n')
-            self.proc.stdin.flush()
-        except OSError as exc:
-            raise NodeError('%s: %s' % (self.name, exc)) from exc
-        return self.expect(timeout)['result']
-
-    def ask_stop(self) -> None:
-        if self.proc.poll() is not None or self.proc.stdin is None:
-            return
-        try:
-            self.proc.stdin.write(json.dumps({'op': 'stop'}) + '\n')
-            self.proc.stdin.close()
-        except OSError:
-            pass
-
-    def reap(self, timeout: float) -> None:
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log('%s did not stop: killing pid %d' % (self.name, self.proc.pid))
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
-
-    def log_tail(self, chars: int = 3000) -> str:
-        try:
-            with open(self.log_path, encoding='utf-8') as f:
-                return f.read()[-chars:]
-        except OSError:
-            return ''
+        ]
+        + extra,
+    )
 
 
 class Cluster:
@@ -218,17 +138,17 @@ class Cluster:
             for name, address in zip(names, addresses, strict=True):
                 peers = ','.join(a for a in addresses if a != address)
                 self.nodes.append(
-                    Node('raw', name, address, self.root, ['--peers', peers])
+                    spawn('raw', name, address, self.root, ['--peers', peers])
                 )
         else:
             # The first site bootstraps; the others join through it and
             # its leader promotes them to voters.
-            first = Node('sodos', names[0], addresses[0], self.root, fsync)
+            first = spawn('sodos', names[0], addresses[0], self.root, fsync)
             self.nodes.append(first)
             first.expect(FORM_TIMEOUT)
             for name, address in zip(names[1:], addresses[1:], strict=True):
                 self.nodes.append(
-                    Node(
+                    spawn(
                         'sodos',
                         name,
                         address,

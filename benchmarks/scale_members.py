@@ -14,7 +14,8 @@
 
     python benchmarks/scale_members.py [--members 100,250,500,1000]
         [--per-host 125] [--rate 2] [--seconds 20] [--victims 2]
-        [--gossip-members 100] [--profile wan|lan] [--quick]
+        [--gossip-members 100] [--gossip-per-host 25]
+        [--profile wan|lan] [--quick]
 
 Five voters, each alone in its process (the leader's process then holds
 the leader only), and N read-only KB members: real Raft over TCP on
@@ -34,8 +35,9 @@ N in turn; at each:
   seconds until the gossip (sodos.knowmon.gossip, its default knobs) at
   the other members holds every one of them dead: the median over those
   members, ``detect_s_max`` the last of them. ``--gossip-members`` run the
-  gossip: the victims, and watchers in a process of their own (the gossip
-  of all 1,000 members does not fit on two cores beside their Raft).
+  gossip: the victims, and watchers in processes of their own,
+  ``--gossip-per-host`` at most each (the gossip of all 1,000 members does
+  not fit on two cores beside their Raft).
 
 The last line is one JSON object: the largest N's numbers and the
 ``curve`` of every N. ``load`` is the machine's 1-minute load average at
@@ -48,17 +50,14 @@ import argparse
 import json
 import math
 import os
-import queue
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from typing import Any
-from typing import TextIO
 
+import _child
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -79,96 +78,18 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-class HostError(RuntimeError):
-    pass
+Host = _child.Child
+HostError = _child.ChildError
 
 
-class Host:
-    """One process of members, driven by JSON lines on stdin/stdout."""
-
-    def __init__(
-        self, name: str, root: str, argv: list[str], raft: dict[str, Any]
-    ) -> None:
-        self.name = name
-        self.log_path = os.path.join(root, name + '.log')
-        env = dict(os.environ)
-        env['PYTHONPATH'] = os.pathsep.join(
-            p for p in (ROOT, env.get('PYTHONPATH')) if p
-        )
-        self._log = open(self.log_path, 'w', encoding='utf-8')
-        self.proc = subprocess.Popen(
-            [sys.executable, HOST, *argv, '--password', PASSWORD]
-            + ['--raft', json.dumps(raft)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
-        self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        threading.Thread(
-            target=self._read, args=(self.proc.stdout,), daemon=True
-        ).start()
-
-    def _read(self, stream: TextIO | None) -> None:
-        assert stream is not None
-        for line in stream:
-            try:
-                self._replies.put(json.loads(line))
-            except ValueError:
-                continue
-        self._replies.put(None)
-
-    def expect(self, timeout: float) -> dict[str, Any]:
-        try:
-            reply = self._replies.get(timeout=timeout)
-        except queue.Empty:
-            raise HostError(
-                '%s did not answer within %.0f s' % (self.name, timeout)
-            ) from None
-        if reply is None:
-            raise HostError(
-                '%s exited (%s): %s'
-                % (self.name, self.proc.poll(), self.log_tail())
-            )
-        if reply.get('ok') is False:
-            raise HostError('%s: %s' % (self.name, reply['error']))
-        return reply
-
-    def request(self, op: str, timeout: float = 60.0, **args: Any) -> Any:
-        assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(json.dumps(dict(args, op=op)) + '\n')
-            self.proc.stdin.flush()
-        except OSError as exc:
-            raise HostError('%s: %s' % (self.name, exc)) from exc
-        return self.expect(timeout)['result']
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None and self.proc.stdin is not None:
-            try:
-                self.proc.stdin.write(json.dumps({'op': 'stop'}) + '\n')
-                self.proc.stdin.close()
-            except OSError:
-                pass
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
-
-    def log_tail(self, chars: int = 2000) -> str:
-        try:
-            with open(self.log_path, encoding='utf-8') as f:
-                return f.read()[-chars:]
-        except OSError:
-            return ''
+def spawn(name: str, root: str, argv: list[str], raft: dict[str, Any]) -> Host:
+    """One process of members (benchmarks/_members_host.py)."""
+    return _child.Child(
+        name,
+        root,
+        HOST,
+        argv + ['--password', PASSWORD, '--raft', json.dumps(raft)],
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -201,7 +122,7 @@ class Bench:
         self.peers = [ports.free_address() for _ in range(VOTERS)]
         for i, address in enumerate(self.peers):
             self.voters.append(
-                Host(
+                spawn(
                     'voter-%d' % i,
                     self.root,
                     ['voter', '--address', address]
@@ -230,7 +151,7 @@ class Bench:
         index = self.started
         self.started += 1
         names = ['m%d-%d' % (index, i) for i in range(size)]
-        host = Host(
+        host = spawn(
             'host-%d' % index,
             self.root,
             ['members', '--peers', ','.join(self.peers)]
@@ -248,10 +169,15 @@ class Bench:
         return host
 
     def start_gossip(self) -> None:
-        """The gossip's watchers, in a process of their own: beside the
-        KB members, they would compete with them for the same thread."""
+        """The gossip's watchers, in processes of their own: beside the
+        KB members, they would compete with them for the same thread;
+        and ``--gossip-per-host`` at most a process, as each site's
+        gossip has a thread of its own on a real federation."""
         watchers = self.args.gossip_members - self.args.victims
-        self.add_host(watchers, kb=False, gossip=True)
+        while watchers > 0:
+            size = min(self.args.gossip_per_host, watchers)
+            self.add_host(size, kb=False, gossip=True)
+            watchers -= size
 
     def grow(self, target: int, leader: Host) -> Host:
         """Reach ``target`` members, the last process the victims'."""
@@ -330,10 +256,13 @@ class Bench:
         watchers = len(self.addresses)
         deadline = time.monotonic() + self.args.detect_timeout
         seen: dict[str, float] = {}
+        false_dead: set[tuple[str, str]] = set()
         while time.monotonic() < deadline:
             seen = {}
             for host in self.hosts:
-                seen.update(host.request('seen_dead')['at'])
+                found = host.request('seen_dead')
+                seen.update(found['at'])
+                false_dead.update(tuple(pair) for pair in found['false_dead'])
             if len(seen) >= watchers:
                 break
             time.sleep(0.5)
@@ -345,6 +274,8 @@ class Bench:
             'detect_s': round(statistics.median(times), 2) if times else None,
             'detect_s_max': round(times[-1], 2) if times else None,
             'detect_seen_by': '%d/%d' % (len(times), watchers),
+            # Live members some member held dead, since the start.
+            'false_dead': len({member for _, member in false_dead}),
             'gossip_members': watchers + len(victims),
         }
 
@@ -378,6 +309,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default=100,
         help='members that run the gossip (the victims among them)',
     )
+    parser.add_argument(
+        '--gossip-per-host',
+        type=int,
+        default=25,
+        help='gossip watchers a process (one thread drives them all)',
+    )
     parser.add_argument('--detect-timeout', type=float, default=60.0)
     parser.add_argument(
         '--connect-timeout',
@@ -410,8 +347,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
             args.raft = yaml.safe_load(f)['settings']['raft']
     if args.gossip_members < args.victims + 2:
         parser.error('--gossip-members must be at least --victims + 2')
-    if args.per_host < 1 or args.rate <= 0 or args.seconds <= 0:
-        parser.error('--per-host, --rate and --seconds must be positive')
+    if (
+        min(args.per_host, args.gossip_per_host) < 1
+        or min(args.rate, args.seconds) <= 0
+    ):
+        parser.error(
+            '--per-host, --gossip-per-host, --rate and --seconds must be '
+            'positive'
+        )
     return args
 
 
@@ -443,10 +386,12 @@ def main(argv: list[str]) -> int:
                 'lag_p50_s': last['lag_p50_s'],
                 'lag_p99_s': last['lag_p99_s'],
                 'detect_s': last['detect_s'],
+                'false_dead': last['false_dead'],
                 'rate': args.rate,
                 'profile': args.profile,
                 'raft': args.raft,
                 'per_host': args.per_host,
+                'gossip_per_host': args.gossip_per_host,
                 'curve': curve,
             },
             sort_keys=True,

@@ -88,19 +88,24 @@ OPTS: list[cfg.Opt] = [
     ),
     cfg.FloatOpt(
         'gossip_probe_interval',
-        default=0.5,
+        default=0.3,
         min=0.05,
         help='Seconds between two gossip probes a site starts. Detection '
-        'takes a few of these times log10 of the number of sites.',
+        'takes a few of these times log10 of the number of sites. A site '
+        'that misses answers itself (a loaded machine) stretches this, '
+        'its probe timeout and its suspicions, up to 8 times, so that it '
+        'does not accuse healthy sites.',
     ),
     cfg.FloatOpt(
         'gossip_probe_timeout',
-        default=0.2,
+        default=0.1,
         min=0.01,
         help='Seconds a gossip probe waits for its answer before asking '
-        '[knowmon]gossip_indirect_checks other sites to probe the target. '
-        'Must be under [knowmon]gossip_probe_interval; above the round '
-        'trip between sites.',
+        '[knowmon]gossip_indirect_checks other sites to probe the target, '
+        'and those sites wait before they answer that the target failed '
+        'them too. Must be under [knowmon]gossip_probe_interval, and '
+        'twice it plus two round trips between sites should fit in the '
+        'interval; above the round trip between sites.',
     ),
     cfg.IntOpt(
         'gossip_indirect_checks',

@@ -16,13 +16,17 @@
 Every message names the protocol version, the federation, its sender and
 the sender's incarnation, and carries piggybacked updates::
 
-    {'v': 1, 'fed': ID, 'type': 'ping' | 'ack' | 'ping_req',
+    {'v': 1, 'fed': ID,
+     'type': 'ping' | 'ack' | 'ping_req' | 'nack' | 'gossip',
      'from': NAME, 'inc': INT, 'seq': INT, 'target': NAME,
      'updates': [{'member': NAME, 'state': STATE, 'inc': INT,
                   'by': NAME}, ...]}
 
 ``target`` is the member a ping is for, a ping_req asks to probe, or an
-ack answers for. Anything else is refused with a reason, never raised.
+ack answers for; a nack is a helper's word that ``target`` did not answer
+its ping for the requester's probe ``seq`` either; a gossip only carries
+updates (its ``target`` is its recipient). Anything else is refused with a
+reason, never raised.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import dataclasses
 from typing import Any
 
 VERSION = 1
-TYPES = ('ping', 'ack', 'ping_req')
+TYPES = ('ping', 'ack', 'ping_req', 'nack', 'gossip')
 STATES = ('alive', 'suspect', 'dead')
 MAX_NAME = 255
 # Incarnations and sequence numbers stay exact in a JSON double.

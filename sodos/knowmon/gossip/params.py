@@ -22,9 +22,11 @@ import math
 @dataclasses.dataclass(frozen=True)
 class Params:
     # Seconds between two probes this member starts.
-    probe_interval: float = 0.5
-    # Seconds a direct probe waits for its ack before asking others.
-    probe_timeout: float = 0.2
+    probe_interval: float = 0.3
+    # Seconds a direct probe waits for its ack before asking others, and
+    # a helper waits for the target's before it nacks: two of these and
+    # the round trips fit in an interval, so the nacks come back in time.
+    probe_timeout: float = 0.1
     # Members asked to probe a target that did not answer directly.
     indirect_checks: int = 3
     # The suspicion timeout is this many probe intervals times log10(n).
@@ -35,6 +37,14 @@ class Params:
     retransmit_mult: int = 4
     # Updates carried by one message at most (bounds its size).
     max_piggyback: int = 8
+    # Seconds between two pushes of pending updates, each to this many
+    # members at random (memberlist's defaults); nothing is sent when
+    # nothing is pending.
+    gossip_interval: float = 0.2
+    gossip_nodes: int = 3
+    # A member's own health score stays under this; its timeouts are
+    # scaled by the score + 1 (see .awareness).
+    awareness_max: int = 8
 
     def __post_init__(self) -> None:
         if not 0 < self.probe_timeout < self.probe_interval:
@@ -42,12 +52,16 @@ class Params:
                 'the probe timeout must be positive and shorter than the '
                 'probe interval'
             )
+        if self.gossip_interval <= 0:
+            raise ValueError('the gossip interval must be positive')
         for name in (
             'indirect_checks',
             'suspicion_mult',
             'suspicion_max_mult',
             'retransmit_mult',
             'max_piggyback',
+            'awareness_max',
+            'gossip_nodes',
         ):
             if getattr(self, name) < 1:
                 raise ValueError('%s must be at least 1' % name)
@@ -82,7 +96,7 @@ def suspicion_timeout(params: Params, n: int, confirmations: int) -> float:
     confirmations count most."""
     low, high = suspicion_min(params, n), suspicion_max(params, n)
     wanted = confirmations_wanted(params, n)
-    if wanted == 0:
+    if wanted == 0 or confirmations >= wanted:
         return low
     done = math.log(min(confirmations, wanted) + 1) / math.log(wanted + 1)
     return max(low, high - done * (high - low))

@@ -35,9 +35,11 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
+from sodos.knowmon.gossip import awareness
 from sodos.knowmon.gossip import broadcasts
 from sodos.knowmon.gossip import messages
 from sodos.knowmon.gossip import params as gossip_params
+from sodos.knowmon.gossip import probes
 
 ALIVE, SUSPECT, DEAD = messages.STATES
 _RANK = {ALIVE: 0, SUSPECT: 1, DEAD: 2}
@@ -56,26 +58,6 @@ class _Member:
     since: float
     # Members that suspected it at this incarnation, the first included.
     suspecters: set[str] = dataclasses.field(default_factory=set)
-
-
-@dataclasses.dataclass
-class _Probe:
-    target: str
-    seq: int
-    started: float
-    asked_others: bool = False
-    acked: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class _Relay:
-    """A probe made on another member's behalf: its ack goes back to
-    ``requester`` under the requester's own sequence number."""
-
-    requester: str
-    seq: int
-    target: str
-    expires: float
 
 
 class Swim:
@@ -99,11 +81,15 @@ class Swim:
         # it costs the same with 10 members or 1,000.
         self._suspects: set[str] = set()
         self._broadcasts = broadcasts.Broadcasts()
-        self._probe: _Probe | None = None
+        self._probe: probes.Probe | None = None
         self._next_probe_at = now
-        self._order: list[str] = []
+        self._next_gossip_at = now
+        self._rounds = probes.Rounds(rng)
+        # Every member but this one, sorted: whom the gossip picks from.
+        self._names: list[str] = []
         self._seq = 0
-        self._relays: dict[int, _Relay] = {}
+        self._relays = probes.Relays()
+        self.awareness = awareness.Awareness(params.awareness_max)
         # Messages refused, by reason: for the operator, never raised.
         self.dropped: collections.Counter[str] = collections.Counter()
         self.set_members(members, now)
@@ -132,6 +118,10 @@ class Swim:
     def dead(self) -> set[str]:
         return {n for n, m in self._members.items() if m.state == DEAD}
 
+    def health(self) -> int:
+        """This member's health score: 0 is healthy (see .awareness)."""
+        return self.awareness.score
+
     # -- what the caller feeds in -----------------------------------------
 
     def set_members(self, names: Iterable[str], now: float) -> None:
@@ -145,21 +135,23 @@ class Swim:
             self._broadcasts.forget(name)
         for name in sorted(wanted - set(self._members)):
             self._members[name] = _Member(ALIVE, 0, now)
+        self._names = sorted(self._members)
 
     def on_tick(self, now: float) -> list[Outgoing]:
-        self._relays = {
-            seq: relay
-            for seq, relay in self._relays.items()
-            if relay.expires > now
-        }
+        self._relays.expire(now)
         self._expire_suspicions(now)
-        out: list[Outgoing] = []
+        out = [
+            self._send(relay.requester, 'nack', relay.seq, relay.target)
+            for relay in self._relays.nacks_due(now)
+            if relay.requester in self._members
+        ]
+        out.extend(self._gossip(now))
         probe = self._probe
         if (
             probe is not None
             and not probe.acked
             and not probe.asked_others
-            and now >= probe.started + self.params.probe_timeout
+            and now >= probe.started + probe.timeout
         ):
             out.extend(self._ask_others(probe))
         if now >= self._next_probe_at:
@@ -169,9 +161,9 @@ class Swim:
             out.extend(self._start_probe(now))
             # A caller that fell behind (a paused process) starts afresh
             # rather than firing a burst of probes to catch up.
+            interval = self.awareness.scale(self.params.probe_interval)
             self._next_probe_at = max(
-                self._next_probe_at + self.params.probe_interval,
-                now + self.params.probe_interval / 2,
+                self._next_probe_at + interval, now + interval / 2
             )
         return out
 
@@ -195,34 +187,31 @@ class Swim:
             return self._on_ping(msg)
         if msg.type == 'ping_req':
             return self._on_ping_req(msg, now)
+        if msg.type == 'nack':
+            return self._on_nack(msg)
+        if msg.type == 'gossip':
+            return []
         return self._on_ack(msg)
 
     # -- probing ----------------------------------------------------------
 
-    def _next_target(self) -> str | None:
-        # Round-robin over a shuffled list: every member is probed once
-        # per round (a bound on detection time random picks lack), in an
-        # order no one can predict. Dead members are probed too, so one
-        # that comes back hears it was declared dead and refutes.
-        while True:
-            if not self._order:
-                self._order = sorted(self._members)
-                self._rng.shuffle(self._order)
-                if not self._order:
-                    return None
-            name = self._order.pop()
-            if name in self._members:
-                return name
-
     def _start_probe(self, now: float) -> list[Outgoing]:
-        target = self._next_target()
+        # Dead members are probed too, so one that comes back hears it was
+        # declared dead and refutes.
+        target = self._rounds.next(self._members)
         if target is None:
             return []
         self._seq += 1
-        self._probe = _Probe(target, self._seq, now)
+        self._probe = probes.Probe(
+            target,
+            self._seq,
+            self._members[target].inc,
+            now,
+            self.awareness.scale(self.params.probe_timeout),
+        )
         return [self._send(target, 'ping', self._seq, target)]
 
-    def _ask_others(self, probe: _Probe) -> list[Outgoing]:
+    def _ask_others(self, probe: probes.Probe) -> list[Outgoing]:
         probe.asked_others = True
         target = self._members.get(probe.target)
         if target is None or target.state == DEAD:
@@ -235,18 +224,40 @@ class Swim:
         chosen = self._rng.sample(
             helpers, min(self.params.indirect_checks, len(helpers))
         )
+        probe.helpers = frozenset(chosen)
         return [
             self._send(name, 'ping_req', probe.seq, probe.target)
             for name in chosen
         ]
 
-    def _probe_failed(self, probe: _Probe, now: float) -> None:
+    def _probe_failed(self, probe: probes.Probe, now: float) -> None:
         member = self._members.get(probe.target)
-        if member is None or member.state == DEAD:
+        if member is None or member.state == DEAD or member.inc > probe.inc:
             return
+        # Helpers that did not even nack point at us (our messages or
+        # theirs lost, or we are too slow to hear them); with none to ask,
+        # any failed probe may be our fault.
+        missing = len(probe.helpers - probe.nacks)
+        self.awareness.apply(missing if probe.helpers else 1)
         self._apply(
             messages.Update(probe.target, SUSPECT, member.inc, self.me), now
         )
+
+    def _gossip(self, now: float) -> list[Outgoing]:
+        # News also goes out on its own, to a few members at random, at a
+        # pace this member's health does not slow: a refutation or a
+        # death must not wait for the probes (memberlist's gossip).
+        if now < self._next_gossip_at or not self._broadcasts:
+            return []
+        self._next_gossip_at = now + self.params.gossip_interval
+        names = self._rng.sample(
+            self._names, min(self.params.gossip_nodes, len(self._names))
+        )
+        return [
+            self._send(name, 'gossip', 0, name)
+            for name in names
+            if self._members[name].state != DEAD
+        ]
 
     def _on_ping(self, msg: messages.Message) -> list[Outgoing]:
         if msg.target != self.me:
@@ -263,21 +274,44 @@ class Swim:
             self.dropped['bad ping_req'] += 1
             return []
         self._seq += 1
-        self._relays[self._seq] = _Relay(
-            msg.sender, msg.seq, msg.target, now + self.params.probe_interval
+        self._relays.add(
+            self._seq,
+            probes.Relay(
+                msg.sender,
+                msg.seq,
+                msg.target,
+                now + self.params.probe_timeout,
+                now + self.params.probe_interval,
+            ),
         )
         return [self._send(msg.target, 'ping', self._seq, msg.target)]
 
+    def _on_nack(self, msg: messages.Message) -> list[Outgoing]:
+        probe = self._probe
+        if (
+            probe is not None
+            and (probe.seq, probe.target) == (msg.seq, msg.target)
+            and msg.sender in probe.helpers
+        ):
+            probe.nacks.add(msg.sender)
+        else:
+            self.dropped['late nack'] += 1
+        return []
+
     def _on_ack(self, msg: messages.Message) -> list[Outgoing]:
-        relay = self._relays.get(msg.seq)
-        if relay is not None and relay.target == msg.target:
-            del self._relays[msg.seq]
+        relay = self._relays.answered(msg.seq, msg.target)
+        if relay is not None:
+            if relay.requester not in self._members:
+                return []
             return [self._send(relay.requester, 'ack', relay.seq, msg.target)]
         probe = self._probe
         if probe is not None and (probe.seq, probe.target) == (
             msg.seq,
             msg.target,
         ):
+            if msg.sender == probe.target and not probe.asked_others:
+                # Acked directly and in time: we keep up.
+                self.awareness.apply(-1)
             probe.acked = True
         else:
             # An ack after its probe period ended: normal under delay.
@@ -339,6 +373,8 @@ class Swim:
     def _refute(self, update: messages.Update) -> None:
         if update.state == ALIVE or update.inc < self.incarnation:
             return
+        # Suspected while alive: maybe we were too slow to answer.
+        self.awareness.apply(1)
         self.incarnation = update.inc + 1
         self._broadcasts.queue(
             messages.Update(self.me, ALIVE, self.incarnation, self.me)
@@ -348,8 +384,10 @@ class Swim:
         n = self.size()
         for name in sorted(self._suspects):
             member = self._members[name]
-            timeout = gossip_params.suspicion_timeout(
-                self.params, n, len(member.suspecters) - 1
+            timeout = self.awareness.scale(
+                gossip_params.suspicion_timeout(
+                    self.params, n, len(member.suspecters) - 1
+                )
             )
             if now - member.since >= timeout:
                 self._apply(

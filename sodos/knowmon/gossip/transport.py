@@ -57,8 +57,9 @@ _MAX_DEPTH = 4
 REFRESH_EVERY = 1.0
 # Seconds between two log lines summing up the messages dropped since.
 SAY_DROPPED_EVERY = 60.0
-# Dropped in normal operation: an ack that came after its probe ended.
-_ROUTINE = frozenset({'late ack'})
+# Dropped in normal operation: an ack or a nack that came after its probe
+# ended.
+_ROUTINE = frozenset({'late ack', 'late nack'})
 
 
 def derive_key(federation_key: bytes) -> bytes:
@@ -157,10 +158,13 @@ class Endpoint:
     def pardon_time(self) -> float:
         """Seconds within which a site that came back must have been
         heard on the gossip: its first look at the KB, then a suspicion's
-        longest life, enough for its word to reach every member."""
+        longest life (stretched as this member's own are, by its health),
+        enough for its word to reach every member."""
         with self._lock:
-            size = 1 if self._node is None else self._node.size()
-        return 2 * REFRESH_EVERY + gossip_params.suspicion_max(
+            node = self._node
+            size = 1 if node is None else node.size()
+            stretch = 1 if node is None else node.health() + 1
+        return 2 * REFRESH_EVERY + stretch * gossip_params.suspicion_max(
             self._params, size
         )
 

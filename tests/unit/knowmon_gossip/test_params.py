@@ -19,9 +19,14 @@ P = gossip_params.Params()
 
 
 def test_suspicion_scales_with_log10_of_the_cluster():
-    assert gossip_params.suspicion_min(P, 5) == 4 * 0.5
-    assert gossip_params.suspicion_min(P, 100) == pytest.approx(4 * 2 * 0.5)
-    assert gossip_params.suspicion_max(P, 100) == pytest.approx(6 * 4.0)
+    interval = P.probe_interval
+    assert gossip_params.suspicion_min(P, 5) == pytest.approx(4 * interval)
+    assert gossip_params.suspicion_min(P, 100) == pytest.approx(
+        4 * 2 * interval
+    )
+    assert gossip_params.suspicion_max(P, 100) == pytest.approx(
+        6 * 4 * 2 * interval
+    )
 
 
 def test_confirmations_bring_the_suspicion_down_to_its_minimum():

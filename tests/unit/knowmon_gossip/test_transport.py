@@ -158,3 +158,14 @@ def test_port_in_use_is_a_clear_error():
         )
         with pytest.raises(exception.ConfigError, match='gossip_port'):
             endpoint.start()
+
+
+def test_pardon_lasts_as_long_as_this_member_stretches_its_suspicions():
+    made = Cluster(['a', 'b', 'c'])
+    a = made.endpoints['a']
+    # Not started: one look at the KB, no thread.
+    a._refresh(0.0)
+    base = a.pardon_time() - 2 * transport.REFRESH_EVERY
+    assert base == gossip_params.suspicion_max(FAST, 3)
+    a._node.awareness.apply(2)
+    assert a.pardon_time() - 2 * transport.REFRESH_EVERY == 3 * base

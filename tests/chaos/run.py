@@ -32,6 +32,7 @@ from typing import Any
 
 from sodos.kb.raft import control
 from sodos.sim import federation
+from tests.chaos import appliances
 from tests.chaos import checker
 from tests.chaos import html
 from tests.chaos import nemesis
@@ -89,7 +90,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit('--kinds: %s' % exc) from None
     root = args.root or tempfile.mkdtemp(prefix='sodos-chaos-')
     log('federation of %d sites in %s' % (args.sites, root))
-    options = dict(voter_count=args.sites, roles=tuple(args.roles.split(',')))
+    roles = tuple(args.roles.split(','))
+    options: dict[str, Any] = dict(voter_count=args.sites, roles=roles)
+    # Appliances need Exec (on the simulator driver) and AnalysePlan.
+    creating = args.appliances > 0 and {'exec', 'analyseplan'} <= set(roles)
+    if creating:
+        options['settings'] = appliances.SETTINGS
     if args.network == 'netns':
         fed: Any = network.NetnsFederation(root, **options)
         log('sites in network namespaces, on %s0/24' % fed.network.prefix)
@@ -126,11 +132,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             log=log,
             kinds=kinds,
         )
+        creator = appliances.Creator(
+            member,
+            args.appliances if creating else 0,
+            args.appliance_every,
+            args.op_timeout,
+        )
         log('workload and %d faults, seed %d' % (args.faults, args.seed))
         workers.start()
+        creator.start()
         faults.start()
         faults.done.wait(args.duration)
         faults.stop()
+        creator.stop()
         faults.heal_all()
         log('healed; waiting for the voters to catch up')
         behind = nemesis.voters_behind(fed, 90)
@@ -138,6 +152,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # or a churn), before their values are compared.
         members_behind = nemesis.voters_behind(
             fed, 90, roles=('voter', 'readonly', 'starting')
+        )
+        # Sites that held copies placed elsewhere delete them once back.
+        twice = (
+            appliances.settle(member, checker.members_running_twice, 90)
+            if creating
+            else []
+        )
+        not_running = (
+            appliances.settle(
+                member,
+                lambda s: checker.members_not_running(
+                    s, creator.acked, appliances.MEMBERS
+                ),
+                30,
+            )
+            if creating
+            else []
         )
         # A few more ops on the healed federation, then the final reads.
         workers.stopping.wait(2.0)
@@ -186,6 +217,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             'voters_behind_after_heal': len(behind),
             'members_behind_after_heal': len(members_behind),
             'sites_diverged_after_heal': len(diverged),
+            'appliances': len(creator.acked),
+            'members_running_twice': len(twice),
+            # Appliances not all of whose members run (not a failure:
+            # the sites may lack room, or a placement be still due).
+            'appliances_not_running': len(not_running),
             'final_reads': len(last),
             # Seconds from a restart until the site was a voter in
             # quorum again (nemesis.RECOVERY at most).
@@ -193,10 +229,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             'restarts_not_recovered': len(restarted) - len(waits),
             'duration_s': round(time.monotonic() - started, 1),
         }
-        if lost or dups or behind or diverged:
+        if lost or dups or behind or diverged or twice:
             log(
-                'lost %s dups %s behind %s diverged %s'
-                % (lost, dups, behind, per_site if diverged else [])
+                'lost %s dups %s behind %s diverged %s running twice %s'
+                % (lost, dups, behind, per_site if diverged else [], twice)
             )
         if args.html:
             with open(args.html, 'w', encoding='utf-8') as f:
@@ -232,6 +268,7 @@ FIGURES = (
     'duplicates',
     'voters_behind_after_heal',
     'sites_diverged_after_heal',
+    'members_running_twice',
 )
 
 
@@ -258,8 +295,23 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         '--roles',
-        default='knowmon',
-        help='roles of every site (comma separated)',
+        default='knowmon,exec,analyseplan',
+        help='roles of every site (comma separated); appliances need '
+        'exec and analyseplan',
+    )
+    p.add_argument(
+        '--appliances',
+        type=int,
+        default=6,
+        help='appliances (of %d members) to create during the run, whose '
+        'members must run once each after the heal'
+        % appliances.MEMBERS,
+    )
+    p.add_argument(
+        '--appliance-every',
+        type=float,
+        default=3.0,
+        help='seconds between two appliance creates',
     )
     p.add_argument(
         '--bound',

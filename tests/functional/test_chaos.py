@@ -82,6 +82,8 @@ def test_short_chaos_run_finds_nothing(tmp_path):
             'voters_behind_after_heal',
             'sites_diverged_after_heal',
             'restarts_not_recovered',
+            'members_running_twice',
+            'appliances_not_running',
         )
     }
     assert figures == dict.fromkeys(figures, 0), (summary, stderr[-4000:])
@@ -94,5 +96,6 @@ def test_short_chaos_run_finds_nothing(tmp_path):
     }
     assert summary['operations'] > 0
     assert summary['final_reads'] == 5
+    assert summary['appliances'] > 0
     assert run.returncode == 0
     assert '<svg' in page.read_text()

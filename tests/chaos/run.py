@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import sys
@@ -34,6 +35,7 @@ from sodos.kb.raft import control
 from sodos.sim import federation
 from tests.chaos import appliances
 from tests.chaos import checker
+from tests.chaos import clock
 from tests.chaos import html
 from tests.chaos import nemesis
 from tests.chaos import network
@@ -81,10 +83,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         args.network = 'loopback' if network.available() else 'netns'
     if args.network == 'netns' and network.available():
         raise SystemExit('--network netns: %s' % network.available())
+    asked = tuple(args.kinds.split(',')) if args.kinds is not None else None
+    faketime = skew_library(asked)
     try:
         kinds = nemesis.check_kinds(
-            tuple(args.kinds.split(',')) if args.kinds is not None else None,
-            args.network == 'netns',
+            asked, args.network == 'netns', skew=faketime is not None
         )
     except ValueError as exc:
         raise SystemExit('--kinds: %s' % exc) from None
@@ -131,6 +134,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             args.interval,
             log=log,
             kinds=kinds,
+            faketime=faketime,
         )
         creator = appliances.Creator(
             member,
@@ -262,6 +266,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             log('sites and their logs kept in %s' % root)
 
 
+def skew_library(asked: tuple[str, ...] | None) -> str | None:
+    """libfaketime's path if skew may be drawn (installed if need be),
+    or None. Skew asked for by name, or any run under CI, fails when it
+    cannot be had; otherwise the run goes on without it."""
+    if asked is not None and nemesis.SKEW not in asked:
+        return None
+    try:
+        return clock.ensure()
+    except clock.Unavailable as exc:
+        if asked is not None or os.environ.get('CI') == 'true':
+            raise SystemExit('skew: %s' % exc) from None
+        log('%s; no skew in this run' % exc)
+        return None
+
+
 FIGURES = (
     'linearizability_violations',
     'acked_lost',
@@ -304,8 +323,7 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=6,
         help='appliances (of %d members) to create during the run, whose '
-        'members must run once each after the heal'
-        % appliances.MEMBERS,
+        'members must run once each after the heal' % appliances.MEMBERS,
     )
     p.add_argument(
         '--appliance-every',

@@ -219,8 +219,8 @@ class NetnsFederation(federation.LocalFederation):
         if name.startswith('site-'):
             number = self.number(name)
             host, alias = self.network.add(number), self.network.alias(number)
-            for port in PROXIED_PORTS:
-                self.proxies.add((alias, port), (host, port), name)
+            for proxied in PROXIED_PORTS:
+                self.proxies.add((alias, proxied), (host, proxied), name)
             return '%s:%d' % (alias, SITE_PORT)
         port = ports.free_address().rsplit(':', 1)[1]
         return '%s:%s' % (self.network.host, port)

@@ -113,7 +113,7 @@ class Proxies:
         self.rng = rng or random.Random()
         self.wait = wait or asyncio.sleep
         self.loop = asyncio.new_event_loop()
-        self._servers: list[asyncio.AbstractServer] = []
+        self._servers: list[asyncio.Server] = []
         self._writers: set[asyncio.StreamWriter] = set()
         self.swallowed = swallowed or (lambda: None)
         self._thread = threading.Thread(
@@ -128,7 +128,7 @@ class Proxies:
         """A proxy at ``listen`` (port 0: any) to ``target``, the end
         called ``name``; the address it listens at."""
 
-        async def start() -> asyncio.AbstractServer:
+        async def start() -> asyncio.Server:
             return await asyncio.start_server(
                 lambda r, w: self._connect(r, w, target, name), *listen
             )

@@ -59,7 +59,8 @@ def form(fed: federation.LocalFederation, count: int) -> None:
             and sum(v['connected'] for v in r['voters']) == fed.voter_count
             and all(m['status'] == 'up' for m in r['members'])
         ),
-        120,
+        # Five sites with Exec start in minutes on a loaded machine.
+        240,
         '%d sites up' % count,
     )
 

@@ -91,6 +91,7 @@ class Creator:
         self.every = every
         self.timeout = timeout
         self.acked: list[str] = []
+        self.retry_pause = 0.5
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -116,6 +117,8 @@ class Creator:
                         command, timeout=self.timeout, check=False
                     )
                 except exception.SodosError:
+                    # No leader, say: a pause, lest a quick error spin.
+                    self.stopping.wait(self.retry_pause)
                     continue
                 if result.get('ok'):
                     self.acked.append(appliance_id)

@@ -192,3 +192,35 @@ def duplicates(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if count > 1 and written[value] == 1:
                 found.append({'key': key, 'value': value, 'runs': count})
     return found
+
+
+# Server states that hold no copy of a member: a deletion in progress.
+GONE = ('DELETED',)
+
+
+def members_running_twice(
+    servers: dict[str, dict[str, str]],
+) -> list[str]:
+    """Member keys whose server exists at more than one site, from each
+    site's ``{member key: status}`` (a server being deleted counts as
+    gone). After the heal, every site that held a copy placed elsewhere
+    should have deleted it."""
+    sites: dict[str, set[str]] = collections.defaultdict(set)
+    for site, found in servers.items():
+        for key, status in found.items():
+            if status not in GONE:
+                sites[key].add(site)
+    return sorted(key for key, where in sites.items() if len(where) > 1)
+
+
+def members_not_running(
+    servers: dict[str, dict[str, str]], appliances: list[str], members: int
+) -> list[str]:
+    """Appliances of ``appliances`` (ids) with fewer than ``members``
+    member servers running (ACTIVE) anywhere."""
+    running: dict[str, set[str]] = collections.defaultdict(set)
+    for found in servers.values():
+        for key, status in found.items():
+            if status == 'ACTIVE':
+                running[key.split('/', 1)[0]].add(key)
+    return sorted(a for a in appliances if len(running[a]) < members)

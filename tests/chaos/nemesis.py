@@ -37,6 +37,16 @@ end of a run:
     all others; two halves joined by one site only; a ring where each
     site hears its neighbours only, a majority each but not the same
     one. Healed by restoring the links.
+``slow``, ``lossy``
+    Every link of one site made slow (100 to 500 ms each way, a fifth of
+    it in jitter) or lossy (each chunk of bytes breaks its connection
+    with a probability of 2 to 10 %), by the proxies in front of the
+    sites (tests/chaos/proxy.py; namespaces only). Healed by restoring
+    the links.
+``skew``
+    The site restarted (SIGKILL) under libfaketime with its wall clock
+    5 s to 5 min ahead or behind (tests/chaos/clock.py), for four times
+    as long as other faults last; healed by a restart on the true time.
 
 No more than ``max_down`` sites are ever down at once, counting the
 sites of a partition's minority, so that five voters keep a quorum; a
@@ -62,6 +72,7 @@ from sodos.kb.raft import control
 from sodos.kb.raft import journal as raft_journal
 from sodos.kb.raft import settings as raft_settings
 from sodos.kb.raft import store
+from tests.chaos import clock
 
 PROCESS_KINDS = ('kill-leader', 'kill', 'freeze', 'bitflip', 'churn')
 PARTITION_KINDS = (
@@ -70,12 +81,19 @@ PARTITION_KINDS = (
     'partition-bridge',
     'partition-ring',
 )
-KINDS = PROCESS_KINDS + PARTITION_KINDS
+# Faults on one site's links, made by the proxies.
+LINK_KINDS = ('slow', 'lossy')
+# Needs libfaketime.
+SKEW = 'skew'
+# A skewed clock is held this many times longer than other faults: a
+# site takes seconds to start, and should run skewed for a while.
+SKEW_HOLD = 4.0
+KINDS = PROCESS_KINDS + PARTITION_KINDS + LINK_KINDS + (SKEW,)
 # Partitions where no majority of the sites agrees: nothing else runs
 # beside them.
 ALONE = ('partition-bridge', 'partition-ring')
 # Faults healed by a (re)start, after which the site recovers.
-RESTARTED = ('kill', 'kill-leader', 'bitflip', 'churn')
+RESTARTED = ('kill', 'kill-leader', 'bitflip', 'churn', SKEW)
 # Where a partition's lane is on the history page.
 NETWORK = 'network'
 # Seconds a restarted site counts as down at most, waiting to be a voter
@@ -86,11 +104,18 @@ POLL = 0.5
 
 
 def check_kinds(
-    kinds: tuple[str, ...] | None, partitions: bool
+    kinds: tuple[str, ...] | None, partitions: bool, skew: bool = False
 ) -> tuple[str, ...]:
     """``kinds``, or all possible if None; ValueError naming those that
-    are not possible (partitions need a federation that can cut links)."""
-    possible = KINDS if partitions else PROCESS_KINDS
+    are not possible (partitions and link faults need a federation that
+    can cut links, skew needs libfaketime)."""
+    possible = tuple(
+        k
+        for k in KINDS
+        if (k in PROCESS_KINDS)
+        or (k == SKEW and skew)
+        or (k in PARTITION_KINDS + LINK_KINDS and partitions)
+    )
     if kinds is None:
         return possible
     wrong = [k for k in kinds if k not in possible]
@@ -192,6 +217,7 @@ class Nemesis:
         kinds: tuple[str, ...] | None = None,
         recovered: Any = None,
         churn: Any = None,
+        faketime: str | None = None,
     ) -> None:
         self.fed = fed
         self.history = history
@@ -202,7 +228,11 @@ class Nemesis:
         self.faults = faults
         self.interval = interval
         self.max_down = max_down
-        self.kinds = check_kinds(kinds, hasattr(fed, 'cut'))
+        # libfaketime's path, for skew.
+        self.faketime = faketime
+        self.kinds = check_kinds(
+            kinds, hasattr(fed, 'cut'), skew=faketime is not None
+        )
         # Whether a restarted site is back: a voter in quorum.
         self.recovered = recovered or (lambda site: voter_in_quorum(fed, site))
         self.churn = churn or Churn(fed)
@@ -307,12 +337,15 @@ class Nemesis:
     def _inject(self, kind: str) -> None:
         if kind in PARTITION_KINDS:
             fault = self._partition(kind)
+        elif kind in LINK_KINDS:
+            fault = self._link_fault(kind)
         else:
             fault = self._process_fault(kind)
         now = self.history.now()
-        fault.update(
-            start=now, end=None, heal_at=now + self.rng.uniform(*self.hold)
-        )
+        hold = self.rng.uniform(*self.hold)
+        if kind == SKEW:
+            hold *= SKEW_HOLD
+        fault.update(start=now, end=None, heal_at=now + hold)
         self.record.append(fault)
         self.log(
             'fault %d: %s %s%s'
@@ -336,6 +369,8 @@ class Nemesis:
         fault: dict[str, Any] = {'kind': kind, 'site': target}
         if kind == 'freeze':
             site.freeze()
+        elif kind == SKEW:
+            fault.update(self._skew(site))
         elif kind == 'churn':
             try:
                 self.churn.leave(site)
@@ -394,15 +429,46 @@ class Nemesis:
             'detail': detail,
         }
 
+    def _skew(self, site: Any) -> dict[str, Any]:
+        assert self.faketime is not None
+        seconds = self.rng.choice((-1, 1)) * self.rng.uniform(5, 300)
+        site.kill()
+        site.start(env=clock.environment(self.faketime, seconds))
+        return {'skew': round(seconds), 'detail': '%+d s' % seconds}
+
+    def _link_fault(self, kind: str) -> dict[str, Any]:
+        target = self.rng.choice(self._up())
+        if kind == 'slow':
+            delay = self.rng.uniform(0.1, 0.5)
+            self.fed.degrade(target, delay=delay * 0.8, jitter=delay * 0.2)
+            detail = '%d ms' % (delay * 1000)
+        else:
+            drop = self.rng.uniform(0.02, 0.1)
+            self.fed.degrade(target, drop=drop)
+            detail = 'drop %.0f %%' % (drop * 100)
+        # A slow or lossy site counts as down: its links may cost it its
+        # place in a quorum.
+        return {
+            'kind': kind,
+            'site': target,
+            'sites': [target],
+            'detail': detail,
+        }
+
     def _heal(self, fault: dict[str, Any], final: bool = False) -> None:
         site = self.fed.sites.get(fault['site'])
         if fault['kind'] in PARTITION_KINDS:
             self.fed.heal(fault['links'])
+        elif fault['kind'] in LINK_KINDS:
+            self.fed.degrade(fault['site'], delay=0.0, jitter=0.0, drop=0.0)
         elif fault['kind'] == 'freeze':
             site.thaw()
         elif fault['kind'] == 'churn' and not self._rejoin(fault, final):
             return
-        if fault['kind'] in ('kill', 'kill-leader', 'bitflip'):
+        if fault['kind'] == SKEW:
+            # Back on the true time: restarted without libfaketime.
+            site.kill()
+        if fault['kind'] in ('kill', 'kill-leader', 'bitflip', SKEW):
             site.start()
         if fault['kind'] in RESTARTED:
             fault['recovered'] = None

@@ -19,6 +19,15 @@ address). A link between two sites is cut by a ``blackhole`` route to
 each in the other's namespace: what one sends the other is dropped,
 connections open or new. No iptables or ``tc`` is needed, only
 ``ip`` (iproute2) and root.
+
+Each site's Raft and control ports sit behind a proxy
+(:mod:`tests.chaos.proxy`) in the root namespace, at an address of the
+site's own on the bridge (*N* + 100): the site advertises it and listens
+at its namespace's address, so that everything between two sites goes
+through the proxy in front of the one it goes to. The proxies add
+latency and break connections where this kernel has no ``tc netem``,
+and swallow what crosses a cut link too (a blackhole route in the
+sender's namespace does not stop the proxy's side of a connection).
 """
 
 from __future__ import annotations
@@ -32,9 +41,14 @@ from typing import Any
 
 from sodos.sim import federation
 from sodos.sim import ports
+from tests.chaos import proxy
 
-# Sites listen on one port each, in namespaces of their own.
+# Sites listen on one port each, in namespaces of their own; the control
+# channel on the next one.
 SITE_PORT = 7000
+PROXIED_PORTS = (SITE_PORT, SITE_PORT + 1)
+# Site N's proxy listens at address N + ALIAS on the bridge.
+ALIAS = 100
 
 
 class Unavailable(Exception):
@@ -78,6 +92,7 @@ class Network:
         self.namespaces: dict[int, str] = {}
         # Cut links, as sorted pairs of site numbers.
         self.cut: set[tuple[int, int]] = set()
+        self.aliases: set[str] = set()
         ip('link', 'add', self.bridge, 'type', 'bridge')
         ip('addr', 'add', self.host + '/24', 'dev', self.bridge)
         ip('link', 'set', self.bridge, 'up')
@@ -120,6 +135,24 @@ class Network:
 
     def address(self, number: int) -> str:
         return self.prefix + str(number)
+
+    def alias(self, number: int) -> str:
+        """Another address for site ``number`` on the bridge, in the root
+        namespace (where its proxy listens), made on first use."""
+        if not 0 < number < 254 - ALIAS:
+            raise ValueError('site %d has no room for an alias' % number)
+        address = self.prefix + str(number + ALIAS)
+        if address not in self.aliases:
+            ip('addr', 'add', address + '/32', 'dev', self.bridge)
+            self.aliases.add(address)
+        return address
+
+    def number_of(self, host: str) -> int | None:
+        """The site whose namespace has address ``host``, if any."""
+        if not host.startswith(self.prefix):
+            return None
+        number = int(host[len(self.prefix) :])
+        return number if number in self.namespaces else None
 
     def cut_link(self, a: int, b: int) -> None:
         pair = (min(a, b), max(a, b))
@@ -166,20 +199,48 @@ class NetnsFederation(federation.LocalFederation):
 
     def __init__(self, root: str, **kwargs: Any) -> None:
         self.network = Network()
+        self.links = proxy.Links()
+        self.proxies = proxy.Proxies(self.links, self._site_at)
         try:
             super().__init__(root, **kwargs)
         except Exception:
+            self.proxies.close()
             self.network.close()
             raise
 
     def number(self, name: str) -> int:
         return int(name.rsplit('-', 1)[1])
 
+    def _site_at(self, host: str) -> str | None:
+        number = self.network.number_of(host)
+        return None if number is None else 'site-%d' % number
+
     def new_address(self, name: str) -> str:
         if name.startswith('site-'):
-            return '%s:%d' % (self.network.add(self.number(name)), SITE_PORT)
+            number = self.number(name)
+            host, alias = self.network.add(number), self.network.alias(number)
+            for proxied in PROXIED_PORTS:
+                self.proxies.add((alias, proxied), (host, proxied), name)
+            return '%s:%d' % (alias, SITE_PORT)
         port = ports.free_address().rsplit(':', 1)[1]
         return '%s:%s' % (self.network.host, port)
+
+    def tls_options(
+        self, name: str, address: str | None = None
+    ) -> dict[str, Any]:
+        options = super().tls_options(name, address)
+        if name.startswith('site-'):
+            # A site advertises its proxy's address and listens at its
+            # own: the other [raft] option that differs per site.
+            options['bind_host'] = self.network.address(self.number(name))
+        return options
+
+    def degrade(self, name: str, **faults: Any) -> None:
+        """Give every link of site ``name`` ``faults`` (proxy.Faults
+        fields, delay=0.0 to heal); cuts are left as they are."""
+        for other in self.sites:
+            if other != name:
+                self.links.update(name, other, **faults)
 
     def site_command(self, site: federation.LocalSite) -> list[str]:
         # `ip netns exec` execs the command: the pid stays the site's, for
@@ -191,17 +252,22 @@ class NetnsFederation(federation.LocalFederation):
         """Partition the sites into ``groups`` (of names); the links cut,
         as pairs of names."""
         numbers = [[self.number(n) for n in group] for group in groups]
-        return [
+        links = [
             ('site-%d' % a, 'site-%d' % b)
             for a, b in self.network.partition(numbers)
         ]
+        for a, b in links:
+            self.links.update(a, b, cut=True)
+        return links
 
     def heal(self, links: list[tuple[str, str]]) -> None:
         for a, b in links:
+            self.links.update(a, b, cut=False)
             self.network.heal_link(self.number(a), self.number(b))
 
     def __exit__(self, *exc_info: Any) -> None:
         try:
             super().__exit__(*exc_info)
         finally:
+            self.proxies.close()
             self.network.close()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import sys
@@ -32,7 +33,9 @@ from typing import Any
 
 from sodos.kb.raft import control
 from sodos.sim import federation
+from tests.chaos import appliances
 from tests.chaos import checker
+from tests.chaos import clock
 from tests.chaos import html
 from tests.chaos import nemesis
 from tests.chaos import network
@@ -56,7 +59,8 @@ def form(fed: federation.LocalFederation, count: int) -> None:
             and sum(v['connected'] for v in r['voters']) == fed.voter_count
             and all(m['status'] == 'up' for m in r['members'])
         ),
-        120,
+        # Five sites with Exec start in minutes on a loaded machine.
+        240,
         '%d sites up' % count,
     )
 
@@ -80,16 +84,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         args.network = 'loopback' if network.available() else 'netns'
     if args.network == 'netns' and network.available():
         raise SystemExit('--network netns: %s' % network.available())
+    asked = tuple(args.kinds.split(',')) if args.kinds is not None else None
+    faketime = skew_library(asked)
     try:
         kinds = nemesis.check_kinds(
-            tuple(args.kinds.split(',')) if args.kinds is not None else None,
-            args.network == 'netns',
+            asked, args.network == 'netns', skew=faketime is not None
         )
     except ValueError as exc:
         raise SystemExit('--kinds: %s' % exc) from None
     root = args.root or tempfile.mkdtemp(prefix='sodos-chaos-')
     log('federation of %d sites in %s' % (args.sites, root))
-    options = dict(voter_count=args.sites, roles=tuple(args.roles.split(',')))
+    roles = tuple(args.roles.split(','))
+    options: dict[str, Any] = dict(voter_count=args.sites, roles=roles)
+    # Appliances need Exec (on the simulator driver) and AnalysePlan.
+    creating = args.appliances > 0 and {'exec', 'analyseplan'} <= set(roles)
+    if creating:
+        options['settings'] = appliances.SETTINGS
     if args.network == 'netns':
         fed: Any = network.NetnsFederation(root, **options)
         log('sites in network namespaces, on %s0/24' % fed.network.prefix)
@@ -125,12 +135,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             args.interval,
             log=log,
             kinds=kinds,
+            faketime=faketime,
+        )
+        creator = appliances.Creator(
+            member,
+            args.appliances if creating else 0,
+            args.appliance_every,
+            args.op_timeout,
         )
         log('workload and %d faults, seed %d' % (args.faults, args.seed))
         workers.start()
+        creator.start()
         faults.start()
         faults.done.wait(args.duration)
         faults.stop()
+        creator.stop()
         faults.heal_all()
         log('healed; waiting for the voters to catch up')
         behind = nemesis.voters_behind(fed, 90)
@@ -138,6 +157,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # or a churn), before their values are compared.
         members_behind = nemesis.voters_behind(
             fed, 90, roles=('voter', 'readonly', 'starting')
+        )
+        # Sites that held copies placed elsewhere delete them once back.
+        twice = (
+            appliances.settle(member, checker.members_running_twice, 90)
+            if creating
+            else []
+        )
+        not_running = (
+            appliances.settle(
+                member,
+                lambda s: checker.members_not_running(
+                    s, creator.acked, appliances.MEMBERS
+                ),
+                30,
+            )
+            if creating
+            else []
         )
         # A few more ops on the healed federation, then the final reads.
         workers.stopping.wait(2.0)
@@ -186,6 +222,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             'voters_behind_after_heal': len(behind),
             'members_behind_after_heal': len(members_behind),
             'sites_diverged_after_heal': len(diverged),
+            'appliances': len(creator.acked),
+            'members_running_twice': len(twice),
+            # Appliances not all of whose members run (not a failure:
+            # the sites may lack room, or a placement be still due).
+            'appliances_not_running': len(not_running),
             'final_reads': len(last),
             # Seconds from a restart until the site was a voter in
             # quorum again (nemesis.RECOVERY at most).
@@ -193,10 +234,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             'restarts_not_recovered': len(restarted) - len(waits),
             'duration_s': round(time.monotonic() - started, 1),
         }
-        if lost or dups or behind or diverged:
+        if lost or dups or behind or diverged or twice:
             log(
-                'lost %s dups %s behind %s diverged %s'
-                % (lost, dups, behind, per_site if diverged else [])
+                'lost %s dups %s behind %s diverged %s running twice %s'
+                % (lost, dups, behind, per_site if diverged else [], twice)
             )
         if args.html:
             with open(args.html, 'w', encoding='utf-8') as f:
@@ -226,12 +267,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             log('sites and their logs kept in %s' % root)
 
 
+def skew_library(asked: tuple[str, ...] | None) -> str | None:
+    """libfaketime's path if skew may be drawn (installed if need be),
+    or None. Skew asked for by name, or any run under CI, fails when it
+    cannot be had; otherwise the run goes on without it."""
+    if asked is not None and nemesis.SKEW not in asked:
+        return None
+    try:
+        return clock.ensure()
+    except clock.Unavailable as exc:
+        if asked is not None or os.environ.get('CI') == 'true':
+            raise SystemExit('skew: %s' % exc) from None
+        log('%s; no skew in this run' % exc)
+        return None
+
+
 FIGURES = (
     'linearizability_violations',
     'acked_lost',
     'duplicates',
     'voters_behind_after_heal',
     'sites_diverged_after_heal',
+    'members_running_twice',
 )
 
 
@@ -258,8 +315,22 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         '--roles',
-        default='knowmon',
-        help='roles of every site (comma separated)',
+        default='knowmon,exec,analyseplan',
+        help='roles of every site (comma separated); appliances need '
+        'exec and analyseplan',
+    )
+    p.add_argument(
+        '--appliances',
+        type=int,
+        default=6,
+        help='appliances (of %d members) to create during the run, whose '
+        'members must run once each after the heal' % appliances.MEMBERS,
+    )
+    p.add_argument(
+        '--appliance-every',
+        type=float,
+        default=3.0,
+        help='seconds between two appliance creates',
     )
     p.add_argument(
         '--bound',

@@ -11,9 +11,9 @@
 # under the License.
 
 """A short chaos run (tests/chaos): real sites in network namespaces
-killed, frozen, partitioned, given a bit flip and made to leave and
-join again under a recorded workload; every checker figure must be
-zero."""
+killed, partitioned, given lossy and slow links, a skewed clock and a
+bit flip under a recorded workload, appliances created meanwhile; every
+checker figure must be zero."""
 
 import json
 import os
@@ -27,9 +27,9 @@ from tests.chaos import network
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 # A fixed seed, so that a failure here replays with `tox -e chaos --
-# --seed 50 --faults 5 --interval 2`. Its five kinds of fault, in order:
-# freeze, partition-leader, freeze, churn, bitflip (a SIGKILL first).
-SEED = 50
+# --seed 18 --faults 6 --interval 2`. Its six kinds of fault, in order:
+# kill, partition-halves, lossy, skew, bitflip (a SIGKILL first), slow.
+SEED = 18
 
 
 def test_short_chaos_run_finds_nothing(tmp_path):
@@ -47,7 +47,7 @@ def test_short_chaos_run_finds_nothing(tmp_path):
             '--seed',
             str(SEED),
             '--faults',
-            '5',
+            '6',
             '--interval',
             '2',
             '--sites',
@@ -82,17 +82,22 @@ def test_short_chaos_run_finds_nothing(tmp_path):
             'voters_behind_after_heal',
             'sites_diverged_after_heal',
             'restarts_not_recovered',
+            'members_running_twice',
+            'appliances_not_running',
         )
     }
     assert figures == dict.fromkeys(figures, 0), (summary, stderr[-4000:])
-    assert summary['faults'] == 5
+    assert summary['faults'] == 6
     assert summary['fault_kinds'] == {
-        'freeze': 2,
-        'partition-leader': 1,
-        'churn': 1,
+        'kill': 1,
+        'partition-halves': 1,
+        'lossy': 1,
+        'skew': 1,
         'bitflip': 1,
+        'slow': 1,
     }
     assert summary['operations'] > 0
     assert summary['final_reads'] == 5
+    assert summary['appliances'] > 0
     assert run.returncode == 0
     assert '<svg' in page.read_text()

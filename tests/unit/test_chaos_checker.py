@@ -156,3 +156,45 @@ def test_unknown_writes_nobody_read_do_not_widen_the_search():
         h.append(op('write', 'w%d' % i, 100 + 2 * i, 100.5 + 2 * i))
         h.append(op('read', 'w%d' % i, 101 + 2 * i, 101.5 + 2 * i))
     assert checker.linearizable(h, bound=200)
+
+
+def test_a_member_at_two_sites_runs_twice():
+    servers = {
+        'site-1': {'a/web-0': 'ACTIVE', 'a/web-1': 'ACTIVE'},
+        'site-2': {'a/web-0': 'ACTIVE'},
+        'site-3': {},
+    }
+    assert checker.members_running_twice(servers) == ['a/web-0']
+
+
+def test_each_member_once_runs_twice_nowhere():
+    servers = {
+        'site-1': {'a/web-0': 'ACTIVE'},
+        'site-2': {'a/web-1': 'BUILD'},
+    }
+    assert checker.members_running_twice(servers) == []
+
+
+def test_a_copy_being_deleted_is_not_a_second_one():
+    servers = {
+        'site-1': {'a/web-0': 'ACTIVE'},
+        'site-2': {'a/web-0': 'DELETED'},
+    }
+    assert checker.members_running_twice(servers) == []
+
+
+def test_a_copy_in_error_still_runs():
+    # A server in ERROR exists: the site still holds the member.
+    servers = {'site-1': {'a/w-0': 'ACTIVE'}, 'site-2': {'a/w-0': 'ERROR'}}
+    assert checker.members_running_twice(servers) == ['a/w-0']
+
+
+def test_appliances_missing_members_are_named():
+    servers = {
+        'site-1': {'a/web-0': 'ACTIVE', 'b/web-0': 'ACTIVE'},
+        'site-2': {'a/web-1': 'ACTIVE', 'b/web-1': 'BUILD'},
+    }
+    assert checker.members_not_running(servers, ['a', 'b', 'c'], 2) == [
+        'b',
+        'c',
+    ]

@@ -28,6 +28,8 @@ class FakeSite:
         self.name = name
         self.data_dir = data_dir
         self.down = False
+        # The environment of each start: libfaketime's, or None.
+        self.starts = []
 
     def _down(self, down):
         with self.fed.lock:
@@ -40,7 +42,8 @@ class FakeSite:
     def freeze(self):
         self._down(True)
 
-    def start(self):
+    def start(self, env=None):
+        self.starts.append(env)
         self._down(False)
 
     def thaw(self):
@@ -83,9 +86,12 @@ class FakeFederation:
             data_dir.mkdir()
             (data_dir / 'journal').write_bytes(b'\0' * 64)
             self.sites[name] = FakeSite(self, name, str(data_dir))
+        # Sites whose links are slow or lossy.
+        self.degraded = set()
         if network:
             self.cut = self._cut
             self.heal = self._heal
+            self.degrade = self._degrade
 
     def leader(self):
         return self.sites['site-1']
@@ -107,6 +113,15 @@ class FakeFederation:
                 self.cut_links.remove(link)
             self.changed()
 
+    def _degrade(self, name, **faults):
+        with self.lock:
+            if any(faults.values()):
+                assert name not in self.degraded, 'degraded twice'
+                self.degraded.add(name)
+            else:
+                self.degraded.remove(name)
+            self.changed()
+
     def hears(self, a, b):
         return (a, b) not in self.cut_links and (b, a) not in self.cut_links
 
@@ -116,12 +131,23 @@ class FakeFederation:
         majority = len(self.sites) // 2 + 1
         down = len(self.sites) - len(up)
         down += sum(
-            1 for a in up if sum(self.hears(a, b) for b in up) < majority
+            1
+            for a in up
+            if sum(self.hears(a, b) for b in up) < majority
+            or a in self.degraded
         )
         self.most_down = max(self.most_down, down)
 
 
-def run(seed, tmp_path, faults=30, network=True, kinds=None, recovered=None):
+def run(
+    seed,
+    tmp_path,
+    faults=30,
+    network=True,
+    kinds=None,
+    recovered=None,
+    faketime=None,
+):
     fed = FakeFederation(5, tmp_path, network)
     nem = nemesis.Nemesis(
         fed,
@@ -133,6 +159,7 @@ def run(seed, tmp_path, faults=30, network=True, kinds=None, recovered=None):
         kinds=kinds,
         recovered=recovered or (lambda site: not site.down),
         churn=FakeChurn(),
+        faketime=faketime,
     )
     nem.start()
     assert nem.done.wait(30)
@@ -141,11 +168,12 @@ def run(seed, tmp_path, faults=30, network=True, kinds=None, recovered=None):
 
 
 def test_never_more_than_two_down_and_all_healed(tmp_path):
-    fed, faults = run(5, tmp_path, faults=60)
+    fed, faults = run(5, tmp_path, faults=60, faketime='/lib/faketime.so')
     assert len(faults.record) == 60
     assert fed.most_down == 2
     assert not any(s.down for s in fed.sites.values())
     assert fed.cut_links == set()
+    assert fed.degraded == set()
     assert faults.active() == []
     assert {f['kind'] for f in faults.record} == set(nemesis.KINDS)
 
@@ -167,6 +195,39 @@ def test_bridge_and_ring_partitions_run_alone(tmp_path):
 def test_without_a_network_no_partitions(tmp_path):
     _, faults = run(5, tmp_path, faults=40, network=False)
     assert {f['kind'] for f in faults.record} == set(nemesis.PROCESS_KINDS)
+
+
+def test_slow_and_lossy_links_are_drawn_and_healed(tmp_path):
+    fed, faults = run(6, tmp_path, faults=20, kinds=('slow', 'lossy'))
+    assert {f['kind'] for f in faults.record} == {'slow', 'lossy'}
+    # Each counts its site as down; whether two overlap is timing's.
+    assert fed.most_down <= 2
+    assert fed.degraded == set()
+    for f in faults.record:
+        assert f['detail'].endswith(' ms' if f['kind'] == 'slow' else '%')
+
+
+def test_a_skewed_site_runs_under_faketime_until_healed(tmp_path):
+    fed, faults = run(
+        8, tmp_path, faults=10, kinds=('skew',), faketime='/lib/ft.so'
+    )
+    for f in faults.record:
+        assert 5 <= abs(f['skew']) <= 300
+        site = fed.sites[f['site']]
+        assert None in site.starts
+    skewed = [e for s in fed.sites.values() for e in s.starts if e]
+    assert len(skewed) == 10
+    assert {e['LD_PRELOAD'] for e in skewed} == {'/lib/ft.so'}
+    assert {e['FAKETIME'][0] for e in skewed} <= {'+', '-'}
+    # Healed: every site's last start is on the true time.
+    assert all(s.starts[-1] is None for s in fed.sites.values() if s.starts)
+
+
+def test_skew_needs_libfaketime():
+    assert nemesis.SKEW not in nemesis.check_kinds(None, True)
+    assert nemesis.check_kinds(None, True, skew=True) == nemesis.KINDS
+    with pytest.raises(ValueError, match='skew are not possible'):
+        nemesis.check_kinds(('skew',), True)
 
 
 def test_partition_kinds_need_a_network(tmp_path):

@@ -175,6 +175,12 @@ class Host:
                 proc.wait()
 
 
+def _address():
+    # Below the ephemeral ports: the daemons start minutes after the pick,
+    # and an outgoing connection may take a port of that range meanwhile.
+    return ports.free_address(*ports.listen_ports())
+
+
 def _unit_lines(unit):
     path = os.path.join(UNITS, unit + '.service')
     with open(path) as f:
@@ -311,9 +317,9 @@ def guide(minicloud_sites, tmp_path_factory):
             .rstrip('/'),
             database_host='127.0.0.1:3306',
             database_name=name.replace('-', '_') + '_history',
-            raft_address=ports.free_address(),
-            relay_port=ports.free_port(),
-            api_address='127.0.0.1:%d' % ports.free_port(),
+            raft_address=_address(),
+            relay_port=int(_address().rsplit(':', 1)[1]),
+            api_address=_address(),
             etc_dir=os.path.join(work, 'etc'),
             state_dir=os.path.join(work, 'state'),
             bin_dir=bin_dir,

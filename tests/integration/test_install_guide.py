@@ -389,9 +389,9 @@ def test_the_guide_forms_a_named_federation_of_three_sites(guide):
     sodos_sites.wait_for(
         lambda: (
             {
-                s['name']
+                s['Name']
                 for s in _json(first, 'openstack sodos site list')
-                if s['status'] == 'up'
+                if s['Status'] == 'up'
             }
             == set(SITE_NAMES)
         ),

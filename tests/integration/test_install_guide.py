@@ -176,9 +176,10 @@ class Host:
 
 
 def _address():
-    # Below the ephemeral ports: the daemons start minutes after the pick,
-    # and an outgoing connection may take a port of that range meanwhile.
-    return ports.free_address(*ports.listen_ports())
+    # The daemons start minutes after the pick: below the ports that
+    # outgoing connections take (ephemeral) and that the simulated
+    # federations of other test runs on this machine pick (10000 up).
+    return ports.free_address(6000, 9700)
 
 
 def _unit_lines(unit):

@@ -154,6 +154,17 @@ class Child:
             return ''
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM ends the benchmark as an exception would, so that its
+    ``finally`` blocks and context managers stop the processes it
+    started (the default action leaves them running, orphaned)."""
+    signal.signal(signal.SIGTERM, _exit_on_term)
+
+
+def _exit_on_term(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 # -- the child's side -------------------------------------------------------
 
 

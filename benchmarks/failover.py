@@ -57,6 +57,7 @@ import tempfile
 import time
 from typing import Any
 
+import _child
 import yaml
 
 from sodos import exception
@@ -411,6 +412,9 @@ def sizes(value: str) -> list[int]:
 
 
 def main() -> int:
+    # Stopped by a signal, it still stops its sites (LocalFederation's
+    # exit): a hundred orphaned sites would hold the machine.
+    _child.stop_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
     parser.add_argument('--sites', type=sizes, default=[3])
     parser.add_argument('--trials', type=int, default=5)

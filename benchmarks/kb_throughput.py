@@ -49,7 +49,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -429,13 +428,9 @@ def modes(args: argparse.Namespace) -> list[str]:
     return ['raw', 'sodos'] + ['sodos_' + p for p in args.fsync]
 
 
-def _terminate(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    _child.stop_on_sigterm()
     root = tempfile.mkdtemp(prefix='sodos-kb-bench-')
     runs = []
     try:

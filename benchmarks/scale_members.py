@@ -50,7 +50,6 @@ import argparse
 import json
 import math
 import os
-import signal
 import statistics
 import sys
 import tempfile
@@ -358,14 +357,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _stop_on_term(_signum: int, _frame: Any) -> None:
-    raise SystemExit('stopped by SIGTERM')
-
-
 def main(argv: list[str]) -> int:
     args = parse(argv)
     # Stopped by a signal, it still stops its processes (finally below).
-    signal.signal(signal.SIGTERM, _stop_on_term)
+    _child.stop_on_sigterm()
     curve = []
     with tempfile.TemporaryDirectory(prefix='sodos-scale-members-') as root:
         bench = Bench(args, root)

@@ -50,6 +50,11 @@ _CODE_BY_STATUS = {
 }
 
 
+# Times a read is sent again when its connection fails (a write is not:
+# it may have been applied).
+READ_RETRIES = 2
+
+
 class ApiError(exceptions.CommandError):
     """The API answered with an error; ``code`` is its stable code."""
 
@@ -145,6 +150,11 @@ class Client(IdentityCalls):
         }
         if body is not None:
             kwargs['json'] = body
+        if method == 'GET':
+            # A read is safe to send again. The API under uwsgi may close a
+            # connection after each answer; a request sent on it just as
+            # it closes is reset, and keystoneauth reuses connections.
+            kwargs['connect_retries'] = READ_RETRIES
         if params:
             kwargs['params'] = {
                 k: v for k, v in params.items() if v is not None

@@ -11,6 +11,7 @@
 # under the License.
 
 import pytest
+import requests
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session
 from osc_lib import exceptions
@@ -168,3 +169,30 @@ def test_an_error_body_json_cannot_carry_is_not_trusted(sodos, requests_mock):
     # Said as the raw answer, which prints (a lone surrogate does not).
     assert caught.value.code == 'conflict'
     str(caught.value).encode('utf-8')
+
+
+def test_a_read_whose_connection_is_reset_is_sent_again(sodos, requests_mock):
+    # The API under uwsgi closes its connections after each answer: a
+    # read sent on one as it closes is reset, and is safe to send again.
+    requests_mock.get(
+        URL + '/sites/paris',
+        [
+            {'exc': requests.exceptions.ConnectionError('reset by peer')},
+            {'json': {'site': fakes.site()}},
+        ],
+    )
+    assert sodos.site_get('paris')['region'] == 'eu-west'
+    assert requests_mock.call_count == 2
+
+
+def test_a_write_whose_connection_fails_is_not_sent_again(
+    sodos, requests_mock
+):
+    # It may have been applied: the caller is told, and decides.
+    requests_mock.post(
+        URL + '/appliances',
+        exc=requests.exceptions.ConnectionError('reset by peer'),
+    )
+    with pytest.raises(exceptions.CommandError, match='cannot reach'):
+        sodos.appliance_create({'name': 'x'})
+    assert requests_mock.call_count == 1

@@ -25,6 +25,7 @@ import uuid
 from typing import Any
 
 from sodos.domain import appliance as appliance_mod
+from sodos.kb import commands
 from sodos.knowmon import rpcapi
 
 
@@ -92,18 +93,47 @@ class KBWriter:
         image: str,
         flavor: str,
     ) -> str:
-        """Place the member at ``site`` and ask that site to build it."""
-        self.place(appliance_id, member, site, image, flavor)
-        return self.action(
-            site,
-            'server.create',
-            {
-                'appliance_id': appliance_id,
-                'member': member,
-                'image': image,
-                'flavor': flavor,
-            },
-        )
+        """Place the member at ``site`` and ask that site to build it, in
+        one batch: an Exec reconcile that read the placement before the
+        action was committed would build the member itself, and the
+        action would then find it built."""
+        action_id = uuid.uuid4().hex
+        # Both are the leader's commands: they carry the term, as
+        # rpcapi.propose stamps them.
+        term = self.api.status()['term']
+        batch = [
+            commands.make(
+                'placement.set',
+                {
+                    'appliance_id': appliance_id,
+                    'member': member,
+                    'site': site,
+                    'info': {'image': image, 'flavor': flavor},
+                },
+                self.origin,
+                term=term,
+            ),
+            commands.make(
+                'action.put',
+                {
+                    'action_id': action_id,
+                    'site': site,
+                    'kind': 'server.create',
+                    'params': {
+                        'appliance_id': appliance_id,
+                        'member': member,
+                        'image': image,
+                        'flavor': flavor,
+                    },
+                },
+                self.origin,
+                term=term,
+            ),
+        ]
+        results = self.api.submit_many([c.to_wire() for c in batch])
+        for command, result in zip(batch, results, strict=True):
+            assert result.get('ok'), (command.type, result)
+        return action_id
 
     def wait_action(self, action_id: str, timeout: float) -> dict[str, Any]:
         """The action once done or failed."""

@@ -186,9 +186,14 @@ class Network:
             self.heal_link(a, b)
 
     def close(self) -> None:
-        for ns in self.namespaces.values():
-            # Deleting a namespace deletes its end of the veth, and so the
-            # pair.
+        for number, ns in self.namespaces.items():
+            # The pair goes with its outside end at once; a namespace's
+            # own links go only when the kernel gets round to cleaning it
+            # up, which a loaded machine puts off.
+            subprocess.run(
+                ['ip', 'link', 'del', '%sh%d' % (self.tag, number)],
+                capture_output=True,
+            )
             subprocess.run(['ip', 'netns', 'del', ns], capture_output=True)
         subprocess.run(['ip', 'link', 'del', self.bridge], capture_output=True)
 

@@ -19,6 +19,8 @@ marked down here was marked by the gossip, which the leader's log says.
 
 import time
 
+from tests.functional import polling
+
 GOSSIP = {
     'knowmon': {
         'failure_detector': 'gossip',
@@ -67,8 +69,14 @@ def test_killed_site_is_marked_down_by_the_gossip_then_up_again(
     assert {
         name for name, status in statuses(report).items() if status != 'up'
     } == {victim}
-    assert 'marked %s down (confirmed dead by the gossip)' % victim in (
-        leader.log()
+    # The leader logs its cycle once the mark is committed: after it.
+    polling.wait_until(
+        lambda: (
+            'marked %s down (confirmed dead by the gossip)' % victim
+            in leader.log()
+        ),
+        "the leader's log says why %s is down" % victim,
+        10,
     )
     # Restarted, it registers itself up before its gossip (at a new
     # incarnation) reaches the leader: its old death must not count again.

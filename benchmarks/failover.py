@@ -139,9 +139,9 @@ def add_site(fed: federation.LocalFederation) -> None:
     own outgoing connections could take while it is down."""
     site = fed.add_site(start=False)
     taken = {s.address for s in fed.sites.values() if s is not site}
-    site.address = ports.free_address(*ports.listen_ports())
+    site.address = ports.free_address()
     while site.address in taken:
-        site.address = ports.free_address(*ports.listen_ports())
+        site.address = ports.free_address()
     site.write_config()
     site.start()
 

@@ -34,13 +34,16 @@ def _free(port: int, kind: int = socket.SOCK_STREAM) -> bool:
     return True
 
 
-def free_address(low: int = 20000, high: int = 40000) -> str:
+def free_address(low: int | None = None, high: int | None = None) -> str:
     """A loopback HOST:PORT whose PORT and PORT+1 (TCP) and PORT+2 (UDP)
-    are free now.
+    are free now, below the kernel's ephemeral range by default
+    (:func:`listen_ports`).
 
     Ports are picked four apart from ``low``, so one address's gossip
     port is never another's Raft or control port.
     """
+    if low is None or high is None:
+        low, high = listen_ports()
     rng = random.SystemRandom()
     for _ in range(200):
         port = rng.randrange(low, high - 2, 4)
@@ -63,7 +66,8 @@ def listen_ports() -> tuple[int, int]:
     """Ports for the sites to listen on, below the kernel's ephemeral
     range: a hundred sites open thousands of outgoing connections, whose
     local ports would otherwise take the port of a site that has not
-    started yet, or of one that a crash event stopped."""
+    started yet, of one that a crash event stopped, or the Raft port of
+    a read-only member (which does not listen on it) that is promoted."""
     try:
         with open(EPHEMERAL_PORTS, encoding='ascii') as f:
             first = int(f.read().split()[0])

@@ -239,15 +239,14 @@ class Runner:
             % (len(sc.sites), sc.voters, fed.root)
         )
         taken: set[str] = set()
-        low, high = ports.listen_ports()
         for site in sc.sites:
             self.extras[site.name] = self._site_config(site)
             local = fed.add_site(site.name, start=False)
             # Each address is free when picked, not reserved: among many
             # sites picked before any listens, two can get the same one.
-            local.address = ports.free_address(low, high)
+            local.address = ports.free_address()
             while local.address in taken:
-                local.address = ports.free_address(low, high)
+                local.address = ports.free_address()
             taken.add(local.address)
             if self.status_page and len(fed.sites) == 1:
                 self.extras[site.name], url = statuspage.options(

@@ -123,12 +123,12 @@ def on_status(backend: RaftBackend, args: dict[str, Any]) -> dict[str, Any]:
         'federation': backend.read('federation'),
         'sites': backend.read('sites'),
         'liveness': backend.liveness(),
-        'problem': backend.problem,
+        'problem': backend.runner.problem or backend.problem,
     }
 
 
 def on_leave(backend: RaftBackend, args: dict[str, Any]) -> dict[str, Any]:
     if args.get('site') != backend.site:
-        raise exception.SodosError('leave: ask the leaving site itbackend')
+        raise exception.SodosError('leave: ask the leaving site itself')
     backend.propose('site.leave', {'site': backend.site})
     return {'leaving': True}

@@ -54,6 +54,9 @@ CANDIDACY_HOLD = 30.0
 # How long a read made while the member replays its journal at start
 # waits for the replay before it is refused (NotReady).
 REPLAY_WAIT = 30.0
+# How often a member whose rebuild failed (its Raft port taken by another
+# process, a journal it cannot open) tries to build its SyncObj again.
+REBUILD_RETRY = 1.0
 Applied = Callable[[dict[str, Any], dict[str, Any]], None]
 
 
@@ -88,6 +91,11 @@ class RaftRunner:
         # than what it served before (an empty KB right after a restart).
         self._replayed = threading.Event()
         self._replay_to = 0
+        # A rebuild whose new SyncObj could not be built yet: (voter,
+        # voters) to build, retried every REBUILD_RETRY until it works.
+        self._unbuilt: tuple[bool, list[str]] | None = None
+        self._build_at = 0.0
+        self.problem: str | None = None
 
     # -- lifecycle -------------------------------------------------------
 
@@ -166,13 +174,25 @@ class RaftRunner:
         self.writes.abandon()
         self.writes.fail_all(stopping)
         self._fail_calls(stopping)
+        if self._unbuilt is not None:
+            return  # Destroyed by the rebuild that could not build anew.
         try:
             self._obj.destroy()
         except Exception:
             LOG.exception('raft: destroy failed')
 
     def _tick(self) -> None:
-        self._run_calls()
+        if self._build_pending():
+            self._run_calls()
+        if self._unbuilt is not None:
+            # The old SyncObj is destroyed and no new one runs (a rebuild,
+            # perhaps by a call just run, failed): nothing may touch
+            # either. Writes wait (or expire); calls fail.
+            self._fail_calls(exception.NotReady(self.problem or 'rebuilding'))
+            self.writes.tick(send=False)
+            self.writes.retry_and_expire(send=False)
+            self._stopping.wait(TICK)
+            return
         self.writes.tick()
         self._obj.doTick(TICK)
         self.writes.retry_and_expire()
@@ -231,13 +251,56 @@ class RaftRunner:
         """
 
         def do(obj: Any) -> None:
-            obj.destroy()
-            if between is not None:
-                between()
-            self._build(voter, voters, hold=voter)
+            if self._unbuilt is None:
+                obj.destroy()
+                if between is not None:
+                    between()
+            # else: the last rebuild's object is gone already; build what
+            # is asked now instead.
+            self._unbuilt = (voter, voters)
+            self._build_at = 0.0
+            self._build_pending()
             self.writes.retry_all_soon()
 
         self.call(do)
+
+    def _build_pending(self) -> bool:
+        """Build the SyncObj a rebuild asked for; False while it cannot.
+
+        A member whose new object fails to build must not stay on the
+        destroyed one (its every tick would fail, for ever, while it
+        looks alive): it keeps trying, and says why it cannot.
+        """
+        if self._unbuilt is None:
+            return True
+        now = monotonic()
+        if now < self._build_at:
+            return False
+        voter, voters = self._unbuilt
+        try:
+            self._build(voter, voters, hold=voter)
+        except Exception as exc:
+            self._build_at = now + REBUILD_RETRY
+            problem = (
+                'cannot start the Raft member at %s as %s: %s; retrying '
+                'every %g s (is another process using the port?)'
+                % (
+                    self.address,
+                    'a voter' if voter else 'a read-only member',
+                    exc or type(exc).__name__,
+                    REBUILD_RETRY,
+                )
+            )
+            if problem != self.problem:
+                LOG.error('raft: %s', problem)
+            self.problem = problem
+            self._status = dict(self._status, ready=False, has_quorum=False)
+            return False
+        if self.problem is not None:
+            LOG.info('raft: the Raft member runs again')
+        self._unbuilt = None
+        self.problem = None
+        return True
 
     def membership_change(
         self, kind: str, address: str

@@ -105,8 +105,11 @@ class Writes:
 
     # -- the tick thread ---------------------------------------------------
 
-    def tick(self) -> None:
-        """Send what was submitted (before pysyncobj's tick)."""
+    def tick(self, send: bool = True) -> None:
+        """Send what was submitted (before pysyncobj's tick).
+
+        ``send=False`` takes it in to be sent at the next scan that sends.
+        """
         if self._abandoned.is_set():
             self._drop_outbox()
             self.fail_all(abandoned())
@@ -123,7 +126,10 @@ class Writes:
                 )
                 continue
             self._pending[pending.wire['id']] = pending
-            self._send(pending)
+            if send:
+                self._send(pending)
+            else:
+                pending.retry_at = monotonic()
 
     def _send(self, pending: Pending) -> None:
         pending.sent_at = monotonic()
@@ -148,8 +154,11 @@ class Writes:
                 )
             )
 
-    def retry_and_expire(self) -> None:
-        """Send again what is due, fail what is late (after the tick)."""
+    def retry_and_expire(self, send: bool = True) -> None:
+        """Send again what is due, fail what is late (after the tick).
+
+        ``send=False`` only fails what is late: no SyncObj runs to send to.
+        """
         now = monotonic()
         # Thousands may be pending under load: a scan per tick would cost
         # more than the writes themselves; every RETRY_DELAY is enough.
@@ -169,6 +178,8 @@ class Writes:
                         % (pending.wire['type'], command_id)
                     )
                 )
+            elif not send:
+                continue
             elif pending.retry_at is not None and now >= pending.retry_at:
                 pending.retry_at = None
                 self._send(pending)

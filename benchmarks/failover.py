@@ -14,7 +14,7 @@
 
     python benchmarks/failover.py [--sites 3[,10,100]] [--trials 5]
         [--large-trials 2] [--profile auto|lan|wan]
-        [--detector heartbeat|gossip] [--gossip-probe-interval 0.5]
+        [--detector heartbeat|gossip] [--gossip-probe-interval 0.3]
 
 Real ``sodos-site`` processes on loopback. The benchmark process joins as
 one more read-only member and is the client. Three cases, each repeated
@@ -61,6 +61,7 @@ import _child
 import yaml
 
 from sodos import exception
+from sodos.knowmon.gossip import params as gossip_params
 from sodos.sim import federation
 from sodos.sim import ports
 
@@ -289,7 +290,7 @@ def profile_settings(
     profile: str,
     boot_seconds: float,
     detector: str = 'heartbeat',
-    probe_interval: float = 0.5,
+    probe_interval: float = gossip_params.Params.probe_interval,
 ) -> dict[str, Any]:
     """The options every site gets, over LocalFederation's LAN ones."""
     if profile == 'wan':
@@ -303,10 +304,11 @@ def profile_settings(
         'delete_seconds': 0.2,
     }
     if detector == 'gossip':
+        params = gossip_params.with_interval(probe_interval)
         settings.setdefault('knowmon', {}).update(
             failure_detector='gossip',
-            gossip_probe_interval=probe_interval,
-            gossip_probe_timeout=round(probe_interval * 0.4, 3),
+            gossip_probe_interval=params.probe_interval,
+            gossip_probe_timeout=params.probe_timeout,
         )
     return settings
 
@@ -318,7 +320,7 @@ def run(
     boot_seconds: float = 1.0,
     profile: str = 'lan',
     detector: str = 'heartbeat',
-    probe_interval: float = 0.5,
+    probe_interval: float = gossip_params.Params.probe_interval,
 ) -> dict[str, Any]:
     root = tempfile.mkdtemp(prefix='sodos-failover-')
     voters = min(sites, 3) if sites < 5 else 5
@@ -435,8 +437,9 @@ def main() -> int:
     parser.add_argument(
         '--gossip-probe-interval',
         type=float,
-        default=0.5,
-        help='with --detector gossip; the probe timeout is 0.4 times it',
+        default=gossip_params.Params.probe_interval,
+        help='with --detector gossip; the probe timeout is scaled with it '
+        'as the defaults are',
     )
     args = parser.parse_args()
     if args.trials < 1 or args.large_trials < 1:

@@ -13,7 +13,7 @@
 """Gossip detection on simulated time: the protocol alone, no processes.
 
     python benchmarks/gossip_sim.py [--members 100] [--trials 5]
-        [--probe-interval 0.5] [--loss 0.01] [--idle 300]
+        [--probe-interval 0.3] [--loss 0.01] [--idle 300]
 
 Runs the SWIM state machine of every member on the deterministic network
 of the unit tests (10 ms one-way delay, ``--loss`` of every message lost
@@ -52,10 +52,7 @@ def log(text: str) -> None:
 
 
 def network(args: argparse.Namespace, seed: int) -> netsim.Network:
-    params = gossip_params.Params(
-        probe_interval=args.probe_interval,
-        probe_timeout=round(args.probe_interval * 0.4, 3),
-    )
+    params = gossip_params.with_interval(args.probe_interval)
     net = netsim.Network(netsim.names(args.members), seed=seed, params=params)
     net.observing = False
     for name in net.names:
@@ -90,7 +87,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--members', type=int, default=100)
     parser.add_argument('--trials', type=int, default=5)
-    parser.add_argument('--probe-interval', type=float, default=0.5)
+    parser.add_argument(
+        '--probe-interval',
+        type=float,
+        default=gossip_params.Params.probe_interval,
+        help='the probe timeout is scaled with it as the defaults are',
+    )
     parser.add_argument('--loss', type=float, default=0.01)
     parser.add_argument('--idle', type=float, default=300.0)
     args = parser.parse_args()

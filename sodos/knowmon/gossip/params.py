@@ -67,6 +67,16 @@ class Params:
                 raise ValueError('%s must be at least 1' % name)
 
 
+def with_interval(probe_interval: float) -> Params:
+    """The default knobs, with the probe timeout scaled to another probe
+    interval as the defaults scale it (a third of it)."""
+    ratio = Params.probe_timeout / Params.probe_interval
+    return Params(
+        probe_interval=probe_interval,
+        probe_timeout=round(probe_interval * ratio, 3),
+    )
+
+
 def _scale(n: int) -> float:
     # log10 of the cluster size, never under 1: small clusters keep the
     # multiplier as their floor rather than a timeout near zero.

@@ -63,3 +63,12 @@ def test_retransmit_limit_grows_with_log_of_the_cluster():
 def test_inconsistent_parameters_are_refused(bad):
     with pytest.raises(ValueError):
         gossip_params.Params(**bad)
+
+
+def test_another_interval_keeps_the_defaults_ratio_of_timeout():
+    same = gossip_params.with_interval(P.probe_interval)
+    assert same == P
+    slower = gossip_params.with_interval(0.9)
+    assert slower.probe_interval == 0.9
+    assert slower.probe_timeout == pytest.approx(0.3)
+    assert slower.indirect_checks == P.indirect_checks

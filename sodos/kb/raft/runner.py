@@ -37,6 +37,7 @@ from pysyncobj.monotonic import monotonic
 
 from sodos import exception
 from sodos.kb import query as kbquery
+from sodos.kb.raft import objstatus
 from sodos.kb.raft import snapshot
 from sodos.kb.raft import writes
 from sodos.kb.raft.consumer import KBConsumer
@@ -145,7 +146,7 @@ class RaftRunner:
                 setattr(obj, name, monotonic() + CANDIDACY_HOLD)
         old_reader = self._consumer
         if old_reader is None:
-            self._replay_to = _persisted_commit(obj)
+            self._replay_to = objstatus.persisted_commit(obj)
         self._obj, self._consumer, self.voter = obj, consumer, voter
         # Keep serving reads from the old state until the new objects have
         # replayed the journal that far.
@@ -281,15 +282,12 @@ class RaftRunner:
             self._build(voter, voters, hold=voter)
         except Exception as exc:
             self._build_at = now + REBUILD_RETRY
-            problem = (
-                'cannot start the Raft member at %s as %s: %s; retrying '
-                'every %g s (is another process using the port?)'
-                % (
-                    self.address,
-                    'a voter' if voter else 'a read-only member',
-                    exc or type(exc).__name__,
-                    REBUILD_RETRY,
-                )
+            problem = 'cannot start the Raft member at %s as a %s: %s; ' % (
+                self.address,
+                'voter' if voter else 'read-only member',
+                exc or type(exc).__name__,
+            ) + 'retrying every %g s (is another process using the port?)' % (
+                REBUILD_RETRY
             )
             if problem != self.problem:
                 LOG.error('raft: %s', problem)
@@ -393,47 +391,9 @@ class RaftRunner:
         if now - self._status_at < STATUS_PERIOD:
             return
         self._status_at = now
-        raw = self._obj.getStatus()
-        leader = raw.get('leader')
-        voters = sorted(
-            [n.address for n in self._obj.otherNodes]
-            + ([self.address] if self.voter else [])
-        )
-        connected = {
-            key[len('partner_node_status_server_') :]
-            for key, value in raw.items()
-            if key.startswith('partner_node_status_server_') and value == 2
-        }
-        self._status = {
-            'voter': self.voter,
-            'ready': self._obj.isReady(),
-            'leader': getattr(leader, 'address', None),
-            'is_leader': raw['state'] == 2,
-            'term': raw['raft_term'],
-            'has_quorum': raw['has_quorum'],
-            'commit_index': raw['commit_idx'],
-            'last_applied': raw['last_applied'],
-            'leader_commit_index': raw.get('leader_commit_idx'),
-            'voters': voters,
-            'connected': sorted(connected),
-            'match_index': {
-                key[len('match_idx_server_') :]: value
-                for key, value in raw.items()
-                if key.startswith('match_idx_server_')
-            },
-            'readonly_count': raw.get('readonly_nodes_count', 0),
-            'at': now,
-        }
+        self._status = objstatus.status(self._obj, self.address, self.voter)
+        self._status['at'] = now
+        voters = self._status['voters']
         if voters != self._voters:
             self._voters = voters
             self._on_voters(voters)
-
-
-def _persisted_commit(obj: Any) -> int:
-    """The commit index a member read from its journal at start, no
-    further than its log reaches (a torn tail cut off at start)."""
-    # Private attribute of pysyncobj 0.3.17 (pinned): the log's entries
-    # as (command, index, term), the last one being the log's end.
-    log = getattr(obj, '_SyncObj__raftLog', None)
-    last = log[-1][1] if log else 0
-    return min(int(obj.raftCommitIndex), int(last))

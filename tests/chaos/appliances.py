@@ -22,13 +22,13 @@ reports the servers its cloud holds.
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from typing import Any
 
 from sodos import exception
 from sodos.kb import commands
+from tests.chaos import background
 
 ORIGIN = 'chaos-appliances'
 # Each appliance: two servers, on two sites.
@@ -77,7 +77,7 @@ def servers_by_site(monitoring: dict[str, Any]) -> dict[str, dict[str, str]]:
     return found
 
 
-class Creator:
+class Creator(background.Background):
     """A thread that creates ``count`` appliances, one every ``every``
     seconds, through the client member. A create that times out is sent
     again with the same command id (applied once only) until it commits
@@ -86,26 +86,15 @@ class Creator:
     def __init__(
         self, member: Any, count: int, every: float, timeout: float = 5.0
     ) -> None:
+        super().__init__('appliances')
         self.member = member
         self.count = count
         self.every = every
         self.timeout = timeout
         self.acked: list[str] = []
         self.retry_pause = 0.5
-        self.stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name='appliances')
-        self._thread.daemon = True
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self._thread is not None:
-            self._thread.join(60)
-
-    def _run(self) -> None:
+    def _run(self, index: int = 0) -> None:
         for n in range(self.count):
             if self.stopping.wait(self.every if n else 0.0):
                 return

@@ -36,9 +36,11 @@ from sodos.sim import federation
 from tests.chaos import appliances
 from tests.chaos import checker
 from tests.chaos import clock
+from tests.chaos import fault_kinds
 from tests.chaos import html
 from tests.chaos import nemesis
 from tests.chaos import network
+from tests.chaos import raft_status
 from tests.chaos import workload
 
 
@@ -87,7 +89,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     asked = tuple(args.kinds.split(',')) if args.kinds is not None else None
     faketime = skew_library(asked)
     try:
-        kinds = nemesis.check_kinds(
+        kinds = fault_kinds.check_kinds(
             asked, args.network == 'netns', skew=faketime is not None
         )
     except ValueError as exc:
@@ -152,10 +154,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         creator.stop()
         faults.heal_all()
         log('healed; waiting for the voters to catch up')
-        behind = nemesis.voters_behind(fed, 90)
+        behind = raft_status.voters_behind(fed, 90)
         # Then the read-only members (a site re-syncing after a bit flip
         # or a churn), before their values are compared.
-        members_behind = nemesis.voters_behind(
+        members_behind = raft_status.voters_behind(
             fed, 90, roles=('voter', 'readonly', 'starting')
         )
         # Sites that held copies placed elsewhere delete them once back.
@@ -271,7 +273,7 @@ def skew_library(asked: tuple[str, ...] | None) -> str | None:
     """libfaketime's path if skew may be drawn (installed if need be),
     or None. Skew asked for by name, or any run under CI, fails when it
     cannot be had; otherwise the run goes on without it."""
-    if asked is not None and nemesis.SKEW not in asked:
+    if asked is not None and fault_kinds.SKEW not in asked:
         return None
     try:
         return clock.ensure()
@@ -365,7 +367,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         '--kinds',
         help='the fault kinds to draw from, comma separated (default: '
-        'all that the network allows: %s)' % ', '.join(nemesis.KINDS),
+        'all that the network allows: %s)' % ', '.join(fault_kinds.KINDS),
     )
     p.add_argument('--root', help='where the sites live (default: a temp dir)')
     p.add_argument('--html', help='write the history page here')

@@ -34,6 +34,7 @@ from typing import Any
 from sodos import exception
 from sodos.kb import commands
 from sodos.kb.raft import control
+from tests.chaos import background
 
 LABEL = 'chaos'
 BARRIER_ALERT = '0' * 32
@@ -148,7 +149,7 @@ def read_local(fed: Any, site: Any, history: History, process: int, key: str):
     return op
 
 
-class Workers:
+class Workers(background.Background):
     """Client threads, each one process at a time: after an op of unknown
     outcome the thread takes a new process id, as that op may still be
     in flight (a process is sequential)."""
@@ -162,29 +163,13 @@ class Workers:
         count: int = 3,
         local_reads: Any = None,
     ) -> None:
+        super().__init__('chaos-worker', threads=count, join_timeout=30.0)
         self.member = member
         self.history = history
         self.keys = keys
         self.seed = seed
-        self.count = count
         # A LocalFederation: read any site's local KB instead.
         self.local_reads = local_reads
-        self.stopping = threading.Event()
-        self.threads: list[threading.Thread] = []
-
-    def start(self) -> None:
-        for n in range(self.count):
-            thread = threading.Thread(
-                target=self._run, args=(n,), name='chaos-worker-%d' % n
-            )
-            thread.daemon = True
-            thread.start()
-            self.threads.append(thread)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        for thread in self.threads:
-            thread.join(30)
 
     def _run(self, n: int) -> None:
         rng = random.Random('%s-%d' % (self.seed, n))
@@ -203,6 +188,7 @@ class Workers:
             else:
                 op = read(self.member, self.history, process, key)
             if op['type'] == 'info':
-                process += self.count
+                # Ids n, n + threads, ...: no two threads share one.
+                process += self.thread_count
             # A short pause keeps the histories small enough to search.
             self.stopping.wait(rng.uniform(0.02, 0.1))

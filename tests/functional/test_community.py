@@ -183,14 +183,32 @@ def community(local_federation, transport_url):
     return fed, kb
 
 
-def test_an_owner_admitting_only_a_never_hosts_b(
-    local_federation, transport_url
-):
-    _, kb = community(local_federation, transport_url)
+def c_admits_only_a(kb):
     kb.propose(
         'owner.policy',
         {'owner': OWNER_C, 'policy': {'admit_owners': [OWNER_A]}},
     )
+
+
+def b_guests_on_a(kb, **policy_a):
+    """C admits only A, and A lends its site to guests it may reclaim
+    (``policy_a`` added to A's policy): B's appliance of four members
+    fills A's and B's sites. Returns its id and its placements."""
+    c_admits_only_a(kb)
+    kb.propose(
+        'owner.policy',
+        {'owner': OWNER_A, 'policy': dict(preemptible=True, **policy_a)},
+    )
+    app_b = kb.appliance(spec('app-b', PROJECT_B, 4))
+    placed_b = four_on_a_and_b(kb, app_b, lambda: placed_count(kb, app_b, 4))
+    return app_b, placed_b
+
+
+def test_an_owner_admitting_only_a_never_hosts_b(
+    local_federation, transport_url
+):
+    _, kb = community(local_federation, transport_url)
+    c_admits_only_a(kb)
 
     # B wants five members; B's and A's sites have room for four.
     app_b = kb.appliance(spec('app-b', PROJECT_B, 5))
@@ -278,15 +296,7 @@ def test_a_guest_is_moved_off_the_site_its_owner_needs(
 ):
     _, kb = community(local_federation, transport_url)
     # C admits only A for now: B's four members fill A's and B's sites.
-    kb.propose(
-        'owner.policy',
-        {'owner': OWNER_C, 'policy': {'admit_owners': [OWNER_A]}},
-    )
-    kb.propose(
-        'owner.policy', {'owner': OWNER_A, 'policy': {'preemptible': True}}
-    )
-    app_b = kb.appliance(spec('app-b', PROJECT_B, 4))
-    placed_b = four_on_a_and_b(kb, app_b, lambda: placed_count(kb, app_b, 4))
+    app_b, placed_b = b_guests_on_a(kb)
     # C lends to everyone now; B's members stay where they run.
     kb.propose('owner.policy', {'owner': OWNER_C, 'unset': ['admit_owners']})
 
@@ -326,19 +336,7 @@ def test_a_guest_with_nowhere_to_go_is_told_then_stopped(
 ):
     _, kb = community(local_federation, transport_url)
     # C admits only A, for good: none of B's members may go there.
-    kb.propose(
-        'owner.policy',
-        {'owner': OWNER_C, 'policy': {'admit_owners': [OWNER_A]}},
-    )
-    kb.propose(
-        'owner.policy',
-        {
-            'owner': OWNER_A,
-            'policy': {'preemptible': True, 'preempt_notice_s': NOTICE_S},
-        },
-    )
-    app_b = kb.appliance(spec('app-b', PROJECT_B, 4))
-    placed_b = four_on_a_and_b(kb, app_b, lambda: placed_count(kb, app_b, 4))
+    app_b, placed_b = b_guests_on_a(kb, preempt_notice_s=NOTICE_S)
 
     # A's member may go to A's site only, which B's guests fill.
     app_a = kb.appliance(spec('app-a', PROJECT_A, 1, sites=['site-a']))

@@ -13,11 +13,11 @@
 """The chaos suite's nemesis, on a federation of fakes."""
 
 import itertools
-import random
 import threading
 
 import pytest
 
+from tests.chaos import fault_kinds
 from tests.chaos import nemesis
 from tests.chaos import workload
 
@@ -175,13 +175,13 @@ def test_never_more_than_two_down_and_all_healed(tmp_path):
     assert fed.cut_links == set()
     assert fed.degraded == set()
     assert faults.active() == []
-    assert {f['kind'] for f in faults.record} == set(nemesis.KINDS)
+    assert {f['kind'] for f in faults.record} == set(fault_kinds.KINDS)
 
 
 def test_bridge_and_ring_partitions_run_alone(tmp_path):
     _, faults = run(9, tmp_path, faults=60)
     for f in faults.record:
-        if f['kind'] in nemesis.ALONE:
+        if f['kind'] in fault_kinds.ALONE:
             beside = [
                 g
                 for g in faults.record
@@ -194,7 +194,7 @@ def test_bridge_and_ring_partitions_run_alone(tmp_path):
 
 def test_without_a_network_no_partitions(tmp_path):
     _, faults = run(5, tmp_path, faults=40, network=False)
-    assert {f['kind'] for f in faults.record} == set(nemesis.PROCESS_KINDS)
+    assert {f['kind'] for f in faults.record} == set(fault_kinds.PROCESS_KINDS)
 
 
 def test_slow_and_lossy_links_are_drawn_and_healed(tmp_path):
@@ -223,13 +223,6 @@ def test_a_skewed_site_runs_under_faketime_until_healed(tmp_path):
     assert all(s.starts[-1] is None for s in fed.sites.values() if s.starts)
 
 
-def test_skew_needs_libfaketime():
-    assert nemesis.SKEW not in nemesis.check_kinds(None, True)
-    assert nemesis.check_kinds(None, True, skew=True) == nemesis.KINDS
-    with pytest.raises(ValueError, match='skew are not possible'):
-        nemesis.check_kinds(('skew',), True)
-
-
 def test_partition_kinds_need_a_network(tmp_path):
     with pytest.raises(ValueError, match='partition-ring are not possible'):
         run(5, tmp_path, network=False, kinds=('kill', 'partition-ring'))
@@ -247,34 +240,11 @@ def test_the_seed_chooses_the_faults(tmp_path):
     assert plan(7, tmp_path / 'c') != plan(8, tmp_path / 'd')
 
 
-def test_a_bit_flip_changes_one_bit_of_one_raft_file(tmp_path):
-    (tmp_path / 'journal').write_bytes(bytes(100))
-    (tmp_path / 'journal.state').write_bytes(bytes(10))
-    where = nemesis.flip_bit(random.Random(3), str(tmp_path))
-    data = (tmp_path / where['file']).read_bytes()
-    assert data[where['offset']] == 1 << where['bit']
-    assert sum(bin(b).count('1') for b in data) == 1
-    other = ({'journal', 'journal.state'} - {where['file']}).pop()
-    assert not any((tmp_path / other).read_bytes())
-
-
 def test_bit_flips_are_healed_by_a_restart(tmp_path):
     fed, faults = run(4, tmp_path, faults=20, kinds=('bitflip',))
     flipped = [f['flipped'] for f in faults.record]
     assert all(f['file'] == 'journal' for f in flipped)
     assert not any(s.down for s in fed.sites.values())
-
-
-def test_a_ring_leaves_each_site_its_neighbours():
-    ring = ['a', 'b', 'c', 'd', 'e']
-    cut = nemesis.ring_cuts(ring)
-    assert sorted(cut) == [
-        ('a', 'c'),
-        ('a', 'd'),
-        ('b', 'd'),
-        ('b', 'e'),
-        ('c', 'e'),
-    ]
 
 
 def test_a_restarted_site_counts_as_down_until_it_has_recovered(

@@ -30,6 +30,7 @@ from typing import ClassVar
 
 from sodos.analyseplan.view import RESOURCES
 from sodos.analyseplan.view import SiteTable
+from sodos.analyseplan.view import utc
 from sodos.domain import appliance
 
 NAMESPACE = 'sodos.analyseplan.filters'
@@ -45,6 +46,9 @@ class Context:
     sites_used: Counter[int]
     # Sites where this member's server failed for good.
     excluded: frozenset[int] = frozenset()
+    # Of those, the ones it will be tried at again, and from when
+    # ([analyseplan]failed_site_retry_after): for the unplaced reason.
+    retry_at: dict[int, float] = dataclasses.field(default_factory=dict)
     # The appliance's owner (sodos.domain.community: '' for none) and
     # project, for the owners' sharing policies.
     owner: str = ''
@@ -266,7 +270,8 @@ class AffinityFilter(Filter):
 
 class FailedHereFilter(Filter):
     """A site where this member's server failed for good (no valid host,
-    quota) is not tried again."""
+    quota) is not tried again, or not before
+    ``[analyseplan]failed_site_retry_after`` seconds."""
 
     name = 'failed_here'
 
@@ -285,7 +290,12 @@ class FailedHereFilter(Filter):
     def why(
         self, table: SiteTable, i: int, inst: appliance.Instance, ctx: Context
     ) -> str:
-        return 'the server failed there before'
+        retry_at = ctx.retry_at.get(i)
+        if retry_at is None:
+            return 'the server failed there before'
+        return 'the server failed there; tried there again after %s' % (
+            utc(retry_at)
+        )
 
 
 def shipped() -> list[Filter]:

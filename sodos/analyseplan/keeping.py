@@ -14,9 +14,11 @@
 
 A member stays where it is while its site is up, not draining, still
 allowed by its appliance's constraints, holds its image, and is not where
-its server failed for good; an overloaded site gives up the fewest
-members that bring it under the target. What the planner leaves of each
-site's capacity is reported with the plan.
+its server failed for good (for ``[analyseplan]failed_site_retry_after``
+seconds: then it is placed again, and may be built there anew); an
+overloaded site gives up the fewest members that bring it under the
+target. What the planner leaves of each site's capacity is reported with
+the plan.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sodos.analyseplan.view import RESOURCES
 from sodos.analyseplan.view import SiteTable
 from sodos.analyseplan.view import add
 from sodos.analyseplan.view import finite
+from sodos.analyseplan.view import utc
 from sodos.domain import appliance
 from sodos.domain import community
 from sodos.domain import ownership
@@ -79,6 +82,7 @@ def sort_members(
     want, pending = out.wanted.add, out.todo.append
     # Constraints' signature -> per site, whether a member may stay.
     stays: dict[Any, list[bool]] = {}
+    due = failed.due if isinstance(failed, Failures) else {}
     for appliance_id in order:
         spec, members = validated[appliance_id]
         project = ownership.owner(spec)
@@ -102,6 +106,7 @@ def sort_members(
                 i is None
                 or not stay[i]
                 or key in failed
+                or key in due
                 or (placed.get('info') or {}).get('awaiting_image')
             ):
                 why = must_move(table, ctx, inst, site, failed)
@@ -164,6 +169,12 @@ def must_move(
         return 'site %s: %s' % (site, table.status[i])
     if site in failed.get(inst.key, ()):
         return 'its server failed at %s' % site
+    if isinstance(failed, Failures) and inst.key in failed.due:
+        # Its time off is over: placed again, it is built anew.
+        return 'its server failed at %s at %s: tried again' % (
+            site,
+            utc(failed.due[inst.key]),
+        )
     if not appliance.allows(ctx.constraints, site, table.profiles[i]):
         return 'site %s no longer allowed by the constraints' % site
     return None
@@ -234,35 +245,134 @@ def minus(row: list[float], other: list[float]) -> list[float]:
     return [a - b for a, b in zip(row, other, strict=True)]
 
 
-def failed_sites(
-    actions: dict[str, Any], placements: dict[str, Any]
-) -> dict[str, set[str]]:
-    """Member key -> sites where its server failed for good.
+class Failures(dict[str, set[str]]):
+    """Member key -> the sites it is kept off for now, its server having
+    failed there for good (what every consumer of the planner's
+    ``failed`` reads), with when each failure happened.
 
-    From the placements' record of earlier failures, and from create
-    actions that failed with a permanent error (transient ones are
-    retried in place).
+    ``due``: members placed at a site where their server failed whose
+    time off is over: they are placed again, which builds them anew
+    (kept, they would wait for a server no one asks for).
     """
-    failed: dict[str, set[str]] = {}
+
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__()
+        # Seconds a member is kept off a site after a failure there;
+        # None: for good (no clock, or 0 configured).
+        self.retry_after = retry_after
+        # (member key, site) -> when its server failed there; None when
+        # no time is recorded (a hand-made view).
+        self.failed_at: dict[tuple[str, str], float | None] = {}
+        # Member key -> when its server failed at its placed site.
+        self.due: dict[str, float] = {}
+
+
+def failed_at(failed: dict[str, set[str]], key: str) -> dict[str, float]:
+    """Site -> when ``key``'s server failed there, for the sites it is
+    kept off whose time is known (what its next placement records)."""
+    if not isinstance(failed, Failures):
+        return {}
+    return {
+        site: at
+        for site in sorted(failed.get(key, ()))
+        if (at := failed.failed_at.get((key, site))) is not None
+    }
+
+
+def retry_at(
+    failed: dict[str, set[str]], key: str, table: SiteTable
+) -> dict[int, float]:
+    """Site index -> when ``key`` may be placed there again, for the
+    sites it is kept off; none for good."""
+    if not isinstance(failed, Failures) or failed.retry_after is None:
+        return {}
+    return {
+        table.index[site]: at + failed.retry_after
+        for site, at in failed_at(failed, key).items()
+        if site in table.index
+    }
+
+
+def failed_sites(
+    actions: dict[str, Any],
+    placements: dict[str, Any],
+    now: float | None = None,
+    retry_after: float = 0.0,
+) -> Failures:
+    """Member key -> sites where its server failed for good, for
+    ``retry_after`` seconds from the failure (0, or no ``now``: for
+    good); a failure older than that no longer counts.
+
+    From the placements' record of earlier failures, and from the last
+    create asked of the site a member is placed at, when it failed with
+    a permanent error (a transient one is retried in place; an older
+    failure is history once a new create was asked there).
+
+    The time of a failure is the one the KB recorded: the failed
+    action's ``updated_at`` (when Exec reported it), carried on in the
+    placement's ``info.failed_at`` when the member moves on, since the
+    action is pruned after a while. ``failed_at`` is optional: a
+    placement written before it existed (or by a member not upgraded
+    yet, which ignores it) lists only the sites, and its ``placed_at``
+    stands for their failures: they were known when it was placed, so
+    the member waits at least as long as it would have. No command nor
+    schema changes, hence no KB version gate.
+    """
+    window = retry_after if now is not None and retry_after > 0 else None
+    out = Failures(window)
+    at = out.failed_at
     for key, placed in placements.items():
-        for site in (placed.get('info') or {}).get('failed_sites') or ():
-            failed.setdefault(key, set()).add(site)
+        info = placed.get('info') or {}
+        times = info.get('failed_at') or {}
+        for site in info.get('failed_sites') or ():
+            _record(at, key, site, times.get(site, placed.get('placed_at')))
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
     for action in actions.values():
         if action.get('kind') != 'server.create':
-            continue
-        if action.get('state') != 'failed':
-            continue
-        result = action.get('result') or {}
-        if result.get('transient'):
             continue
         params = action.get('params') or {}
         key = '%s/%s' % (params.get('appliance_id'), params.get('member'))
         placed = placements.get(key)
         # Only a failure at the site the member is placed at counts: an
         # older one elsewhere is history.
-        if placed and placed.get('site') == action['site']:
-            failed.setdefault(key, set()).add(action['site'])
-    return failed
+        if not placed or placed.get('site') != action['site']:
+            continue
+        found = latest.get((key, action['site']))
+        if found is None or _asked(action) > _asked(found):
+            latest[key, action['site']] = action
+    for (key, site), action in latest.items():
+        result = action.get('result') or {}
+        if action.get('state') == 'failed' and not result.get('transient'):
+            _record(at, key, site, action.get('updated_at'))
+    for (key, site), when in at.items():
+        if window is not None and now is not None and when is not None:
+            if now - when >= window:
+                if placements[key].get('site') == site:
+                    out.due[key] = when
+                continue
+        out.setdefault(key, set()).add(site)
+    return out
+
+
+def _asked(action: dict[str, Any]) -> tuple[float, str]:
+    """The order creates were asked in (the same as ``orders``)."""
+    return (action.get('created_at') or 0.0, action['action_id'])
+
+
+def _record(
+    at: dict[tuple[str, str], float | None],
+    key: str,
+    site: str,
+    when: float | None,
+) -> None:
+    """Note a failure of ``key`` at ``site``; of two, the later counts
+    (an unknown time counts as the latest: kept off for good)."""
+    slot = (key, site)
+    if slot not in at:
+        at[slot] = when
+        return
+    before = at[slot]
+    at[slot] = None if before is None or when is None else max(before, when)
 
 
 def capacity_left(table: SiteTable) -> dict[str, dict[str, float]]:

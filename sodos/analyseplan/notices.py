@@ -25,7 +25,6 @@ room; once the reclaim is over the record goes and the alert closes.
 from __future__ import annotations
 
 import dataclasses
-import time
 import uuid
 from typing import Any
 
@@ -34,6 +33,7 @@ from sodos.analyseplan.plan import Plan
 from sodos.analyseplan.plan import Reclaim
 from sodos.analyseplan.view import SiteTable
 from sodos.analyseplan.view import finite
+from sodos.analyseplan.view import utc
 from sodos.kb.schemas import PLAN_CHUNK
 
 KIND = 'reclaim'
@@ -106,7 +106,7 @@ def notice(
 
 
 def when(deadline: float) -> str:
-    return time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(deadline))
+    return utc(deadline)
 
 
 def alert_id(key: str) -> str:

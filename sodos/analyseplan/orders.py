@@ -76,6 +76,8 @@ def from_plan(plan: planner.Plan, kb: dict[str, Any]) -> list[dict]:
             'flavor': move.flavor,
             'failed_sites': move.failed_sites,
         }
+        if move.failed_at:
+            info['failed_at'] = move.failed_at
         if move.reason.startswith('reclaim:'):
             info['reason'] = move.reason
         if not imageview.present(kb, move.site, move.image, by_image):

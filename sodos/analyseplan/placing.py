@@ -42,6 +42,7 @@ from typing import Any
 from sodos.analyseplan import admitting
 from sodos.analyseplan import fairness
 from sodos.analyseplan import filters as filters_mod
+from sodos.analyseplan import keeping
 from sodos.analyseplan import weighers as weighers_mod
 from sodos.analyseplan.plan import Move
 from sodos.analyseplan.plan import Unplaced
@@ -157,6 +158,7 @@ class Placer:
                 image=inst.image,
                 flavor=inst.flavor,
                 failed_sites=sorted(failed) if failed else [],
+                failed_at=keeping.failed_at(self.failed, key),
             )
         )
 
@@ -242,6 +244,7 @@ class Placer:
         for inst, site, why in left:
             ctx = self.contexts[inst.appliance_id]
             ctx.excluded = self.excluded(inst)
+            ctx.retry_at = keeping.retry_at(self.failed, inst.key, self.table)
             out.append(
                 Unplaced(
                     inst.key,

@@ -29,6 +29,9 @@ class Move:
     image: str
     flavor: str
     failed_sites: list[str]
+    # Site of failed_sites -> when the server failed there, where known
+    # (the placement carries it: sodos.analyseplan.keeping.failed_sites).
+    failed_at: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass

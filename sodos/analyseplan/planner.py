@@ -89,6 +89,10 @@ REPAIR_BUDGET_S = 5.0
 
 
 class Planner:
+    # Seconds a member is kept off a site where its server failed for
+    # good ([analyseplan]failed_site_retry_after); 0: for good.
+    failed_retry_after = 0.0
+
     def __init__(
         self,
         filters: Iterable[filters_mod.Filter],
@@ -139,7 +143,9 @@ class Planner:
         table.sharing = sharing.ledger(kb, table)
         fair = fairness.fair_share(kb, table)
         identity = kb.get('identity') or {}
-        failed = keeping.failed_sites(kb.get('actions', {}), placements)
+        failed = keeping.failed_sites(
+            kb.get('actions', {}), placements, now, self.failed_retry_after
+        )
         validated = _specs(kb.get('appliances', {}))
         specs = {a: spec for a, (spec, _) in validated.items()}
         order = sorted(specs, key=lambda a: (-specs[a]['priority'], a))
@@ -352,4 +358,6 @@ def from_conf(
         weighed.append((cls(conf), multiplier))
     if consolidate and 'marginal_cost' not in conf.analyseplan.weights:
         weighed.append((weighers_mod.MarginalCostWeigher(conf), 1.0))
-    return Planner(chosen, weighed, REPAIR_BUDGET_S if repair else 0.0)
+    planner = Planner(chosen, weighed, REPAIR_BUDGET_S if repair else 0.0)
+    planner.failed_retry_after = conf.analyseplan.failed_site_retry_after
+    return planner

@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import time
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -159,6 +160,12 @@ class SiteTable:
             [t - u for t, u in zip(total, used, strict=True)]
             for total, used in zip(self.total, self.used, strict=True)
         ]
+
+
+def utc(moment: float) -> str:
+    """``moment`` (seconds since the epoch) as the reasons and notices
+    tell it."""
+    return time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(moment))
 
 
 def add(row: list[float], other: list[float]) -> list[float]:

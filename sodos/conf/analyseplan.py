@@ -76,6 +76,19 @@ OPTS: list[cfg.Opt] = [
         'is asked of the same site again, and before an image copy that '
         'failed is tried again (from another source when there is one).',
     ),
+    cfg.FloatOpt(
+        'failed_site_retry_after',
+        default=600.0,
+        min=0.0,
+        help='Seconds a member is kept off a site where its server failed '
+        'with a permanent error (no valid host, quota exceeded...), from '
+        'the failure. Nova says "no valid host" of a compute host that '
+        'missed its heartbeats under load, or of room freed since: after '
+        'this time the planner may place the member there again, and '
+        'builds it anew if that site is still the best; a new failure '
+        'starts the time again. 0 never tries such a site again. The '
+        "member's unplaced reason says when it is tried again.",
+    ),
     cfg.IntOpt(
         'image_uploads_per_source',
         default=2,

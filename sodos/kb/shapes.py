@@ -84,8 +84,11 @@ class PlacementInfo(TypedDict, total=False):
     # The image (its id, or the name asked when unknown) is on its way
     # to the site: the create waits until it is there.
     awaiting_image: str
-    # Sites where creating the member failed, not to be tried again.
+    # Sites where creating the member failed, not to be tried again
+    # before [analyseplan]failed_site_retry_after seconds; and site ->
+    # when it failed there (optional: see analyseplan.keeping).
     failed_sites: list[str]
+    failed_at: dict[str, float]
     # A guest moved for its host's own projects: the move's reason
     # ('reclaim: ...', sodos.analyseplan.reclaim), for reports.
     reason: str

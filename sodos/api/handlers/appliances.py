@@ -85,17 +85,19 @@ def _detail(req: webob.Request, appliance_id: str) -> dict[str, Any]:
     alerts = util.read(req, 'alerts')
     for member in detail['members']:
         member['refused'] = refusals.get(member['member'], [])
-        if member['state'] == readmodel.UNPLACED:
-            member['reason'] = _unplaced_reason(
-                alerts, '%s/%s' % (appliance_id, member['member'])
-            )
+        key = '%s/%s' % (appliance_id, member['member'])
+        alert = alerts.get(analyseplan_role.unplaced_alert_id(key))
+        # A member placed at a site that refused it keeps that placement
+        # while no site can take it: its open alert says why, and when
+        # that site is tried again.
+        if member['state'] == readmodel.UNPLACED or alert is not None:
+            member['reason'] = _unplaced_reason(alert or {})
     return _as_seen(tenant_view.View(req), detail)
 
 
-def _unplaced_reason(alerts: dict[str, Any], key: str) -> str:
-    """Why the planner could not place member ``key``, as its alert
-    says ('' before the planner has tried)."""
-    alert = alerts.get(analyseplan_role.unplaced_alert_id(key)) or {}
+def _unplaced_reason(alert: dict[str, Any]) -> str:
+    """Why the planner could not place a member, as its ``unplaced``
+    alert says ('' before the planner has tried)."""
     message = str(alert.get('message') or '')
     return message.partition(' cannot be placed: ')[2] or message
 

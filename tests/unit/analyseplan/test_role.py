@@ -16,6 +16,7 @@ term, follow-ups, drains and alerts."""
 import prometheus_client
 import pytest
 
+from sodos.analyseplan import notices
 from sodos.analyseplan import role as analyseplan_role
 from sodos.analyseplan import usage
 from tests.unit.analyseplan import kbviews
@@ -350,3 +351,43 @@ def test_a_guest_nowhere_else_is_told_then_stopped_at_the_deadline(
         a for a in fed.read('alerts').values() if a['kind'] == 'reclaim'
     ]
     assert alert['severity'] == 'critical'
+
+
+def test_a_member_its_only_site_refused_is_built_there_again_later(
+    conf, api, fed, monkeypatch
+):
+    # Its own appliance id: the planner caches specs by id and commit
+    # time, and other tests of this module set the clock too.
+    aid = 'c' * 32
+    clock = [50_000.0]
+    monkeypatch.setattr(analyseplan_role.time, 'time', lambda: clock[0])
+    fed.propose(
+        'appliance.put', {'appliance_id': aid, 'spec': spec(sites=['s2'])}
+    )
+    role = analyseplan_role.AnalysePlanRole(conf, api)
+    role.cycle()
+    (action_id,) = fed.read('actions')
+    fed.propose(
+        'action.update',
+        {
+            'action_id': action_id,
+            'state': 'failed',
+            'result': {'error': 'No valid host was found.'},
+        },
+    )
+    failed_at = fed.read('actions')[action_id]['updated_at']
+    clock[0] = failed_at + 599
+    role.cycle()
+    (alert,) = fed.read('alerts').values()
+    assert (
+        's2: the server failed there; tried there again after %s'
+        % (notices.when(failed_at + 600))
+        in alert['message']
+    )
+    assert creates(fed) == [('s2', 'web-0')]
+    clock[0] = failed_at + 600
+    role.cycle()
+    # Built anew at s2, the only site it may run at; the alert closes.
+    assert creates(fed) == [('s2', 'web-0'), ('s2', 'web-0')]
+    assert placements(fed) == {aid + '/web-0': 's2'}
+    assert fed.read('alerts') == {}

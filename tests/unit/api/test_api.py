@@ -16,6 +16,7 @@ import re
 
 import pytest
 
+from sodos.analyseplan import role as analyseplan_role
 from sodos.api import errors
 from tests.unit.api.conftest import A
 from tests.unit.api.conftest import Client
@@ -379,6 +380,33 @@ def test_a_member_shows_the_sites_that_refused_it(client, fed):
     assert [m['refused'] for m in members] == [
         [{'site': 's2', 'reason': 'Quota exceeded for instances (HTTP 403)'}],
         [],
+    ]
+
+
+def test_a_member_its_site_refused_shows_why_it_waits(client, fed):
+    fed.propose('appliance.put', {'appliance_id': A, 'spec': SPEC})
+    fed.propose(
+        'placement.set', {'appliance_id': A, 'member': 'web-0', 'site': 's2'}
+    )
+    reason = (
+        'its server failed at s2; no site can take it: s2: the server '
+        'failed there; tried there again after 2026-12-07 16:00:00 UTC'
+    )
+    fed.propose(
+        'alert.raise',
+        {
+            'alert_id': analyseplan_role.unplaced_alert_id(A + '/web-0'),
+            'site': 's2',
+            'kind': 'unplaced',
+            'severity': 'critical',
+            'message': 'member %s/web-0 cannot be placed: %s' % (A, reason),
+        },
+    )
+    members = client.get('/v1/appliances/' + A)[1]['appliance']['members']
+    # Still placed at s2 (nothing else takes it), yet waiting.
+    assert [(m['site'], m.get('reason')) for m in members] == [
+        ('s2', reason),
+        ('', ''),
     ]
 
 

@@ -133,6 +133,7 @@ def test_every_listed_option_is_registered(tmp_path):
         ('raft', 'heartbeat_period', '-1'),
         ('knowmon', 'site_down_timeout', '0'),
         ('raft', 'batch_append_entries', 'perhaps'),
+        ('analyseplan', 'failed_site_retry_after', '-1'),
     ],
 )
 def test_bad_value_names_the_option(tmp_path, group, name, value):

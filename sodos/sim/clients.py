@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from sodos.sim.federation import LocalSite
 
 
+# Seconds a client member waits to join, at least.
+JOIN_WAIT = 30.0
+
+
 def client_member(fed: LocalFederation, name: str = 'client') -> Any:
     """An observer KB member in this process, joined to the sites:
     reads and writes the KB with no message bus, is listed as no site
@@ -49,18 +53,24 @@ def client_member(fed: LocalFederation, name: str = 'client') -> Any:
         'observer': True,
         **fed.tls_options(name, address),
     }
-    overrides.update(LAN_SETTINGS['raft'])
+    # The federation's own timeouts (a WAN profile's at a hundred sites):
+    # with a LAN's, a loaded machine keeps the member from joining.
+    settings = fed.settings
+    overrides.update(settings.get('raft') or LAN_SETTINGS['raft'])
     conf.set_override('site_name', name)
     conf.set_override('roles', [])
     for option, value in overrides.items():
         conf.set_override(option, value, 'raft')
-    for option, value in LAN_SETTINGS['knowmon'].items():
+    for option, value in (settings.get('knowmon') or {}).items():
         conf.set_override(option, value, 'knowmon')
     member = kb_backend.load(conf, 'raft')
     member.start()
-    if not member.wait_ready(30):
+    patience = max(JOIN_WAIT, 4 * conf.raft.connection_timeout)
+    if not member.wait_ready(patience):
         member.stop()
-        raise exception.NotReady('the client member did not join')
+        raise exception.NotReady(
+            'the client member did not join in %.0f s' % patience
+        )
     return member
 
 

@@ -46,13 +46,14 @@ class Context:
     sites_used: Counter[int]
     # Sites where this member's server failed for good.
     excluded: frozenset[int] = frozenset()
-    # Of those, the ones it will be tried at again, and from when
-    # ([analyseplan]failed_site_retry_after): for the unplaced reason.
-    retry_at: dict[int, float] = dataclasses.field(default_factory=dict)
     # The appliance's owner (sodos.domain.community: '' for none) and
     # project, for the owners' sharing policies.
     owner: str = ''
     project: str | None = None
+    # Of the excluded sites, the ones it will be tried at again, and
+    # from when ([analyseplan]failed_site_retry_after): for the unplaced
+    # reason.
+    retry_at: dict[int, float] = dataclasses.field(default_factory=dict)
 
 
 class Filter:

@@ -29,6 +29,7 @@ from typing import Any
 
 from sodos.analyseplan import fairness
 from sodos.analyseplan import filters as filters_mod
+from sodos.analyseplan import specs
 from sodos.analyseplan.view import RESOURCES
 from sodos.analyseplan.view import SiteTable
 from sodos.analyseplan.view import add
@@ -36,7 +37,6 @@ from sodos.analyseplan.view import finite
 from sodos.analyseplan.view import utc
 from sodos.domain import appliance
 from sodos.domain import community
-from sodos.domain import ownership
 
 Todo = tuple[appliance.Instance, str | None, str]
 
@@ -61,7 +61,7 @@ def sort_members(
     table: SiteTable,
     placements: dict[str, Any],
     failed: dict[str, set[str]],
-    validated: dict[str, tuple[dict[str, Any], list[appliance.Instance]]],
+    validated: dict[str, specs.Entry],
     order: list[str],
     identity: dict[str, Any],
     fair: fairness.FairShare | None,
@@ -83,21 +83,22 @@ def sort_members(
     # Constraints' signature -> per site, whether a member may stay.
     stays: dict[Any, list[bool]] = {}
     due = failed.due if isinstance(failed, Failures) else {}
+    # Project -> its owner: appliances of a project share one.
+    owners: dict[str | None, str] = {}
     for appliance_id in order:
-        spec, members = validated[appliance_id]
-        project = ownership.owner(spec)
-        constraints = spec['constraints']
+        entry = validated[appliance_id]
+        project, constraints = entry.project, entry.constraints
+        owner = owners.get(project)
+        if owner is None:
+            owner = owners[project] = community.project_owner(
+                identity, project
+            )
         ctx = contexts[appliance_id] = filters_mod.Context(
-            appliance_id,
-            constraints,
-            Counter(),
-            owner=community.project_owner(identity, project),
-            project=project,
+            appliance_id, constraints, _counter(), _NONE, owner, project
         )
         used = ctx.sites_used
-        stay = _stays(table, constraints, stays)
-        for inst in members:
-            key = inst.key
+        stay = _stays(table, constraints, entry.signature, stays)
+        for inst, key in zip(entry.members, entry.keys, strict=True):
             want(key)
             placed = placements.get(key) or {}
             site = placed['site'] if placed else None
@@ -128,20 +129,26 @@ def sort_members(
     return out
 
 
+_NONE: frozenset[int] = frozenset()
+
+
+def _counter() -> Counter[int]:
+    # Counter() runs Python code (its __init__ and update), once per
+    # appliance per plan; made by __new__ it is as empty, at C speed.
+    return Counter.__new__(Counter)
+
+
 def _stays(
-    table: SiteTable, constraints: dict[str, Any], memo: dict[Any, list[bool]]
+    table: SiteTable,
+    constraints: dict[str, Any],
+    signature: Any,
+    memo: dict[Any, list[bool]],
 ) -> list[bool]:
     """Per site: up and allowed by ``constraints``' sites, regions and
-    labels (what :func:`must_move` asks of a kept member's site)."""
-    sites, regions = constraints.get('sites'), constraints.get('regions')
-    labels = constraints.get('labels')
-    if not (sites or regions or labels):
+    labels (what :func:`must_move` asks of a kept member's site);
+    ``signature``: theirs (:func:`specs.signature`)."""
+    if signature is None:
         return table.usable
-    signature = (
-        tuple(sites or ()),
-        tuple(regions or ()),
-        tuple(sorted((labels or {}).items())),
-    )
     found = memo.get(signature)
     if found is None:
         found = memo[signature] = [

@@ -55,6 +55,7 @@ from sodos.analyseplan import placing
 from sodos.analyseplan import reclaim
 from sodos.analyseplan import repair
 from sodos.analyseplan import sharing
+from sodos.analyseplan import specs
 from sodos.analyseplan import weighers as weighers_mod
 from sodos.analyseplan.plan import Move
 from sodos.analyseplan.plan import Plan
@@ -66,14 +67,6 @@ from sodos.domain import appliance
 
 # With the federation policy 'consolidate' on, these weighers alone.
 CONSOLIDATION_WEIGHTS = {'marginal_cost': 1.0}
-
-# Validated specs by (appliance id, its updated_at in the KB): a spec is
-# validated once per change, not once per cycle. The planner never
-# changes a spec it is given.
-_SPEC_CACHE: dict[
-    tuple[str, Any], tuple[dict[str, Any], list[appliance.Instance]]
-] = {}
-SPEC_CACHE_SIZE = 200_000
 
 # The filters the repair step models; with another dynamic filter
 # configured, greedy's answer stands.
@@ -98,7 +91,12 @@ class Planner:
         filters: Iterable[filters_mod.Filter],
         weighers: Iterable[tuple[weighers_mod.Weigher, float]],
         repair_budget: float = REPAIR_BUDGET_S,
+        cache: specs.SpecCache | None = None,
     ) -> None:
+        """``cache``: the specs earlier plans validated (the planning
+        member keeps one from cycle to cycle); by default, this
+        planner's own."""
+        self.cache = cache if cache is not None else specs.SpecCache()
         self.filters = list(filters)
         # Owners' policies hold whatever filters the site configured.
         if not any(isinstance(f, sharing.SharingFilter) for f in self.filters):
@@ -146,9 +144,8 @@ class Planner:
         failed = keeping.failed_sites(
             kb.get('actions', {}), placements, now, self.failed_retry_after
         )
-        validated = _specs(kb.get('appliances', {}))
-        specs = {a: spec for a, (spec, _) in validated.items()}
-        order = sorted(specs, key=lambda a: (-specs[a]['priority'], a))
+        validated = self.cache.read(kb.get('appliances', {}))
+        order = self.cache.order()
         sorted_out = keeping.sort_members(
             table, placements, failed, validated, order, identity, fair
         )
@@ -199,7 +196,7 @@ class Planner:
             for key, p in sorted(
                 (k, p) for k, p in placements.items() if k not in wanted
             )
-            if p['appliance_id'] in specs
+            if p['appliance_id'] in validated
             or p['appliance_id'] not in appliances
         ] + claimed.stops
         plan = Plan(
@@ -258,29 +255,6 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _specs(
-    appliances: dict[str, Any],
-) -> dict[str, tuple[dict[str, Any], list[appliance.Instance]]]:
-    """The valid specs with their members; one that no longer validates
-    is left alone."""
-    specs = {}
-    for appliance_id, record in appliances.items():
-        # A KB record has its commit time; a hand-made view may not.
-        stamp = (appliance_id, record.get('updated_at'))
-        spec = _SPEC_CACHE.get(stamp) if stamp[1] is not None else None
-        if spec is None:
-            try:
-                valid = appliance.validate(record.get('spec'))
-            except appliance.InvalidAppliance:
-                continue
-            spec = (valid, appliance.instances(appliance_id, valid))
-            if len(_SPEC_CACHE) > SPEC_CACHE_SIZE:
-                _SPEC_CACHE.clear()
-            _SPEC_CACHE[stamp] = spec
-        specs[appliance_id] = spec
-    return specs
-
-
 def _repaired(
     placer: placing.Placer,
     todo: list[tuple[appliance.Instance, str | None, str]],
@@ -331,10 +305,14 @@ def _repaired(
 
 
 def from_conf(
-    conf: Any, consolidate: bool = False, repair: bool = True
+    conf: Any,
+    consolidate: bool = False,
+    repair: bool = True,
+    cache: specs.SpecCache | None = None,
 ) -> Planner:
     """The planner ``[analyseplan]filters`` and ``weights`` describe;
-    without ``repair``, greedy placing alone."""
+    without ``repair``, greedy placing alone. ``cache``: as
+    :class:`Planner`'s."""
     chosen = []
     for name in conf.analyseplan.filters:
         cls = plugins.load(
@@ -358,6 +336,8 @@ def from_conf(
         weighed.append((cls(conf), multiplier))
     if consolidate and 'marginal_cost' not in conf.analyseplan.weights:
         weighed.append((weighers_mod.MarginalCostWeigher(conf), 1.0))
-    planner = Planner(chosen, weighed, REPAIR_BUDGET_S if repair else 0.0)
+    planner = Planner(
+        chosen, weighed, REPAIR_BUDGET_S if repair else 0.0, cache
+    )
     planner.failed_retry_after = conf.analyseplan.failed_site_retry_after
     return planner

@@ -50,6 +50,7 @@ from sodos.knowmon.rpcapi import KnowMonClient
 if TYPE_CHECKING:
     from sodos.analyseplan import planner as planner_mod
     from sodos.analyseplan import prestage
+    from sodos.analyseplan import specs
 
 LOG = log.getLogger(__name__)
 # A cycle slower than this (seconds) says where its time went.
@@ -91,6 +92,9 @@ class AnalysePlanRole(roles.Role):
         self._prestager: prestage.Prestager | None = None
         # The sites down at the last plan: see _fresh_failure.
         self._down: set[str] = set()
+        # The specs this member's earlier plans validated: from one
+        # cycle to the next only changed ones are validated again.
+        self._spec_cache: specs.SpecCache | None = None
 
     # The planner (the scheduling code, ~3 MB) is imported by
     # the leader's first plan: every other site's AnalysePlan only waits.
@@ -148,11 +152,15 @@ class AnalysePlanRole(roles.Role):
         from sodos.analyseplan import images
         from sodos.analyseplan import orders
         from sodos.analyseplan import planner as planner_mod
+        from sodos.analyseplan import specs
 
+        if self._spec_cache is None:
+            self._spec_cache = specs.SpecCache()
         planner = planner_mod.from_conf(
             self.conf,
             consolidate=bool(policy.get('consolidate')),
             repair=not self._fresh_failure(kb),
+            cache=self._spec_cache,
         )
         knowmon = self.conf.knowmon
         plan = planner.plan(

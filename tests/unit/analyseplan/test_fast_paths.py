@@ -28,6 +28,7 @@ from sodos.analyseplan import admitting
 from sodos.analyseplan import filters
 from sodos.analyseplan import keeping
 from sodos.analyseplan import planner as planner_mod
+from sodos.analyseplan import specs
 from sodos.analyseplan import weighers
 from sodos.analyseplan.view import Events
 from sodos.analyseplan.view import SiteTable
@@ -129,13 +130,7 @@ def test_members_are_kept_exactly_when_nothing_says_they_move(view, data):
             placed(inst.appliance_id, inst.name, where, **info)
         )
     table = SiteTable(view, Events())
-    validated = {}
-    for appliance_id, record in view['appliances'].items():
-        valid = appliance.validate(record['spec'])
-        validated[appliance_id] = (
-            valid,
-            appliance.instances(appliance_id, valid),
-        )
+    validated = specs.SpecCache().read(view['appliances'])
     order = sorted(validated)
     out = keeping.sort_members(
         table, view['placements'], failed, validated, order, {}, None
@@ -143,9 +138,9 @@ def test_members_are_kept_exactly_when_nothing_says_they_move(view, data):
     kept = {inst.key for m in out.kept_at.values() for inst in m}
     for appliance_id in order:
         ctx = filters.Context(
-            appliance_id, validated[appliance_id][0]['constraints'], Counter()
+            appliance_id, validated[appliance_id].constraints, Counter()
         )
-        for inst in validated[appliance_id][1]:
+        for inst in validated[appliance_id].members:
             record = view['placements'].get(inst.key)
             where = record['site'] if record else None
             why = keeping.must_move(table, ctx, inst, where, failed)

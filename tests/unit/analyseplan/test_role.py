@@ -126,6 +126,32 @@ def test_the_plan_after_a_site_fails_is_greedy_the_next_repairs(
     ]
 
 
+def test_each_cycle_plans_with_what_the_earlier_cycles_worked_out(
+    conf, api, fed, monkeypatch
+):
+    from sodos.analyseplan import planner as planner_mod
+
+    planners = []
+    from_conf = planner_mod.from_conf
+
+    def recorded(*args, **kwargs):
+        planners.append(from_conf(*args, **kwargs))
+        return planners[-1]
+
+    monkeypatch.setattr(planner_mod, 'from_conf', recorded)
+    fed.propose(
+        'appliance.put', {'appliance_id': A, 'spec': spec(count=2, spread=2)}
+    )
+    role = analyseplan_role.AnalysePlanRole(conf, api)
+    role.cycle()
+    role.cycle()
+    first, second = planners
+    assert first is not second
+    assert first.cache is second.cache
+    # The spec was validated by the first cycle only.
+    assert second.cache.validations == 1
+
+
 def recoveries():
     return prometheus_client.REGISTRY.get_sample_value(
         'sodos_recovery_duration_seconds_count'

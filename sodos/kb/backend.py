@@ -254,6 +254,13 @@ class StateBackend(abc.ABC):
         """Seconds since each site was last heard of (leader only)."""
         return {}
 
+    def leader_confirmed_dead(self, site: str) -> bool:
+        """The failure detector confirmed ``site`` dead: if it leads, a
+        voter stands for election now rather than at its timeout.
+        Returns whether this member will stand; backends with no
+        election say no."""
+        return False
+
     # -- watching --------------------------------------------------------
 
     def add_listener(self, listener: Listener) -> None:

@@ -74,7 +74,16 @@ class KnowMonRole(roles.Role):
         # liveness.pardons).
         self._pardoned: dict[str, tuple[int, float]] = {}
         if conf.knowmon.failure_detector == 'gossip':
-            self.gossip = gossip_detector.endpoint(conf, self.backend)
+            self.gossip = gossip_detector.endpoint(
+                conf, self.backend, self._gossip_dead
+            )
+
+    def _gossip_dead(self, names: set[str]) -> None:
+        """From the gossip's thread: a leader confirmed dead makes this
+        voter stand for election now (sodos.kb.raft.election)."""
+        leader = self.backend.status().leader_site
+        if leader in names:
+            self.backend.leader_confirmed_dead(leader)
 
     def local_backend(self) -> kb_backend.StateBackend:
         return self.backend

@@ -88,3 +88,51 @@ def test_killed_site_is_marked_down_by_the_gossip_then_up_again(
     while time.monotonic() < quiet_until:
         assert set(statuses(fed.report()).values()) == {'up'}
     assert leader.log().count('down (confirmed dead by the gossip)') == 1
+
+
+# Raft's own election waits at least this long after the leader's last
+# heartbeat: a new leader sooner was elected on the gossip's word.
+SLOW_ELECTION = {
+    'raft': {
+        'election_timeout_min': 25.0,
+        'election_timeout_max': 30.0,
+        'connection_timeout': 30.0,
+    }
+}
+
+
+def test_voters_stand_for_election_once_the_gossip_confirms_the_leader_dead(
+    local_federation,
+):
+    fed = local_federation(
+        voter_count=3, settings=dict(GOSSIP, **SLOW_ELECTION)
+    )
+    fed.add_site()
+    fed.wait(lambda r: r['leader'], 60, 'a leader')
+    for _ in range(4):
+        fed.add_site()
+    report = fed.wait(
+        lambda r: (
+            len(r['members']) == 5
+            and set(statuses(r).values()) == {'up'}
+            and sum(v['connected'] for v in r['voters']) == 3
+        ),
+        120,
+        'five sites up, three voters',
+    )
+    old = report['leader_site']
+    survivors = [v['site'] for v in report['voters'] if v['site'] != old]
+    via = fed.sites[next(s for s in fed.sites if s != old)]
+    fed.sites[old].kill()
+    report = fed.wait(
+        lambda r: r['leader_site'] in survivors and r['has_quorum'],
+        20,
+        'a new leader among %s' % ', '.join(survivors),
+        via=via,
+    )
+    said = [
+        site
+        for site in survivors
+        if 'is confirmed dead: standing for election' in fed.sites[site].log()
+    ]
+    assert said, 'no surviving voter stood on the gossip word'

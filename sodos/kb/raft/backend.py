@@ -44,6 +44,7 @@ from sodos.kb import query as kbquery
 from sodos.kb.raft import control
 from sodos.kb.raft import controller
 from sodos.kb.raft import discovery
+from sodos.kb.raft import election
 from sodos.kb.raft import endpoints
 from sodos.kb.raft import frames
 from sodos.kb.raft import health
@@ -317,6 +318,24 @@ class RaftBackend(backend.StateBackend):
             self.read('sites'), linked, self.site, since
         )
 
+    def leader_confirmed_dead(self, site: str) -> bool:
+        status = self.status()
+        if status.role != 'voter' or status.is_leader:
+            return False
+        if status.leader_site != site:
+            return False
+        raft = self.conf.raft
+        return bool(
+            self.runner.call(
+                lambda obj: election.stand_soon(
+                    obj,
+                    str(status.leader),
+                    election.silence(raft.heartbeat_period),
+                    raft.election_timeout_min / 4,
+                )
+            )
+        )
+
     # -- membership ------------------------------------------------------
 
     def _voters_changed(self, voters: list[str]) -> None:
@@ -365,33 +384,9 @@ class RaftBackend(backend.StateBackend):
         return True
 
     def rediscover(self) -> None:
-        """Ask the members this one knows for the voters, and follow.
-
-        For a read-only member whose voters were all replaced while it
-        was away, and for a voter that was removed while it could not
-        hear the leader (a removed voter ignores its own removal).
-        """
-        status = self.runner.status()
-        known = set(status.get('voters', [])) | set(self.settings.join)
-        peers = sorted(known - {self.address})
-        try:
-            voters, leader = self._discover(peers)
-        except exception.SodosError as exc:
-            LOG.warning('raft: no leader and no member answers: %s', exc)
-            return
-        if status.get('voter'):
-            if self.address not in voters:
-                self.follow_leader(voters)
-            return
-        # A read-only member's own address may be among its log's voters
-        # (it was one): only the others are the voters it follows.
-        following = sorted(set(status.get('voters', [])) - {self.address})
-        if sorted(voters) != following or self.address in voters:
-            with self._role_lock:
-                self.membership.save(voters=voters)
-                self.runner.rebuild(self.health.may_vote(voters), voters)
-        elif leader is not None:
-            self.health.leaderless(leader)
+        """Ask the members this one knows for the voters, and follow
+        (:func:`discovery.rediscover`)."""
+        discovery.rediscover(self)
 
 
 def _in_quorum(raw: dict[str, Any]) -> bool:

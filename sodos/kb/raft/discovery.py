@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 from typing import Any
 
 from pysyncobj.monotonic import monotonic
 
 from sodos import exception
 from sodos.kb.raft import control
+
+if TYPE_CHECKING:
+    from sodos.kb.raft.backend import RaftBackend
 
 LOG = logging.getLogger(__name__)
 
@@ -68,3 +72,33 @@ def ask(
             )
         LOG.info('raft: waiting for a member to answer: %s', '; '.join(errors))
         stopping.wait(1.0)
+
+
+def rediscover(backend: RaftBackend) -> None:
+    """Ask the members this one knows for the voters, and follow.
+
+    For a read-only member whose voters were all replaced while it
+    was away, and for a voter that was removed while it could not
+    hear the leader (a removed voter ignores its own removal).
+    """
+    status = backend.runner.status()
+    known = set(status.get('voters', [])) | set(backend.settings.join)
+    peers = sorted(known - {backend.address})
+    try:
+        voters, leader = backend._discover(peers)
+    except exception.SodosError as exc:
+        LOG.warning('raft: no leader and no member answers: %s', exc)
+        return
+    if status.get('voter'):
+        if backend.address not in voters:
+            backend.follow_leader(voters)
+        return
+    # A read-only member's own address may be among its log's voters
+    # (it was one): only the others are the voters it follows.
+    following = sorted(set(status.get('voters', [])) - {backend.address})
+    if sorted(voters) != following or backend.address in voters:
+        with backend._role_lock:
+            backend.membership.save(voters=voters)
+            backend.runner.rebuild(backend.health.may_vote(voters), voters)
+    elif leader is not None:
+        backend.health.leaderless(leader)

@@ -38,6 +38,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pysyncobj.monotonic import monotonic
+
 from sodos.kb.raft.repair import RepairingSyncObj
 
 LOG = logging.getLogger(__name__)
@@ -49,9 +51,15 @@ class MatchingSyncObj(RepairingSyncObj):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Set before the base's __init__: out of pysyncobj's snapshots.
         self._keep_log_after: int | None = None
+        self.leader_heard_at = monotonic()
         super().__init__(*args, **kwargs)
 
     def _SyncObj__onMessageReceived(self, node: Any, message: Any) -> None:
+        if isinstance(message, dict) and message.get('type') == (
+            'append_entries'
+        ):
+            # When the leader last spoke (sodos.kb.raft.election).
+            self.leader_heard_at = monotonic()
         vouched = None
         if (
             isinstance(message, dict)

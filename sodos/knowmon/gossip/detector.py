@@ -20,6 +20,7 @@ every site, so the Raft address in its record is all the others need.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from oslo_config import cfg
@@ -66,9 +67,12 @@ def addresses(
 
 
 def endpoint(
-    conf: cfg.ConfigOpts, backend: kb_backend.StateBackend
+    conf: cfg.ConfigOpts,
+    backend: kb_backend.StateBackend,
+    on_dead: Callable[[set[str]], None] | None = None,
 ) -> transport.Endpoint:
-    """This site's endpoint, not started.
+    """This site's endpoint, not started; ``on_dead`` is told, from the
+    gossip's thread, of the members newly confirmed dead.
 
     :raises ConfigError: the options cannot work together.
     """
@@ -104,4 +108,5 @@ def endpoint(
         transport.derive_key(member.key.key),
         params,
         membership,
+        on_dead,
     )

@@ -119,6 +119,7 @@ class Endpoint:
         key: bytes,
         params: gossip_params.Params,
         membership: Callable[[], Membership | None],
+        on_dead: Callable[[set[str]], None] | None = None,
     ) -> None:
         self.me = me
         self.bind = bind
@@ -139,6 +140,9 @@ class Endpoint:
         # clock in milliseconds is, unless the clock went back.
         self._incarnation = int(time.time() * 1000)
         self._tick = params.probe_interval / 10
+        # Told, from this thread, of the members newly confirmed dead.
+        self._on_dead = on_dead
+        self._dead_told: set[str] = set()
 
     # -- read by the role -------------------------------------------------
 
@@ -237,9 +241,27 @@ class Endpoint:
                     node = self._node
                     outs = node.on_tick(now) if node is not None else []
                 self._send(node, outs)
+                self._tell_dead()
                 next_tick = now + self._tick
             with self._turned:
                 self._turned.notify_all()
+
+    def _tell_dead(self) -> None:
+        """Tell ``on_dead`` of the members newly confirmed dead (at an
+        incarnation above 0: see liveness.gossip_transitions)."""
+        if self._on_dead is None:
+            return
+        dead = {
+            name
+            for name, (state, incarnation) in self.view().items()
+            if state == swim.DEAD and incarnation > 0
+        }
+        new, self._dead_told = dead - self._dead_told, dead
+        if new:
+            try:
+                self._on_dead(new)
+            except Exception:
+                LOG.exception('gossip: telling of dead members failed')
 
     def _say_dropped(self, said: dict[str, int]) -> dict[str, int]:
         counts = self.dropped()

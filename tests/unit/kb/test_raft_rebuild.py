@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""A member whose new SyncObj cannot be built does not stay wedged.
+"""A member rebuilt, or told its leader is dead, is not wedged nor fooled.
 
 A promotion or a demotion destroys the member's SyncObj and builds a new
 one. When the new one could not be built (its Raft port taken by another
@@ -127,3 +127,11 @@ def test_a_write_submitted_while_the_member_cannot_start_expires(
             future.result(15)
     finally:
         taken[0].close()
+
+
+def test_a_leader_told_of_its_own_death_does_not_stand(member):
+    assert member.wait_ready(15), member.problem
+    assert member.status().is_leader
+    assert not member.leader_confirmed_dead(member.site)
+    assert not member.leader_confirmed_dead('another-site')
+    assert member.status().is_leader

@@ -11,6 +11,8 @@
 # under the License.
 
 
+import types
+
 import pytest
 
 from sodos import exception
@@ -47,3 +49,26 @@ def test_gossip_needs_the_raft_backend(conf):
 def test_heartbeat_detector_makes_no_gossip_endpoint(conf):
     assert conf.knowmon.failure_detector == 'heartbeat'
     assert knowmon_role.KnowMonRole(conf).gossip is None
+
+
+class Member:
+    """The KB member as the role's gossip callback sees it."""
+
+    def __init__(self, leader_site):
+        self.leader_site = leader_site
+        self.told = []
+
+    def status(self):
+        return types.SimpleNamespace(leader_site=self.leader_site)
+
+    def leader_confirmed_dead(self, site):
+        self.told.append(site)
+        return True
+
+
+def test_only_the_leaders_death_is_told_to_the_kb_member():
+    role = types.SimpleNamespace(backend=Member('site-a'))
+    knowmon_role.KnowMonRole._gossip_dead(role, {'site-b'})
+    assert role.backend.told == []
+    knowmon_role.KnowMonRole._gossip_dead(role, {'site-b', 'site-a'})
+    assert role.backend.told == ['site-a']

@@ -16,6 +16,7 @@ is not ours, and detection between endpoints (waits on the endpoints'
 own turns, never on a sleep; no timing is asserted)."""
 
 import socket
+import threading
 
 import pytest
 
@@ -66,14 +67,21 @@ def test_authentic_but_undecodable_is_refused(body):
 
 
 class Cluster:
-    def __init__(self, names):
+    def __init__(self, names, on_dead=None):
         self.addresses = {}
         for name in names:
             host, port = ports.free_address().rsplit(':', 1)
             self.addresses[name] = (host, int(port) + 2)
         self.endpoints = {
             name: transport.Endpoint(
-                name, self.addresses[name], KEY, FAST, self.membership
+                name,
+                self.addresses[name],
+                KEY,
+                FAST,
+                self.membership,
+                on_dead=(lambda dead, name=name: on_dead(name, dead))
+                if on_dead
+                else None,
             )
             for name in names
         }
@@ -112,6 +120,36 @@ def test_stopped_endpoint_is_confirmed_dead_by_the_others(cluster):
         assert cluster.endpoints[name].wait_until(
             lambda e: e.dead() == {'c'}, PATIENCE
         )
+
+
+def _turns(count):
+    """A predicate for wait_until that holds after ``count`` looks."""
+    looks = iter(range(count))
+    return lambda _endpoint: next(looks, None) is None
+
+
+def test_a_member_confirmed_dead_is_told_once_to_each_survivor():
+    told = []
+    both = threading.Event()
+
+    def on_dead(observer, dead):
+        told.append((observer, frozenset(dead)))
+        if {o for o, _ in told} == {'a', 'b'}:
+            both.set()
+
+    cluster = Cluster(['a', 'b', 'c'], on_dead)
+    cluster.start()
+    try:
+        for endpoint in cluster.endpoints.values():
+            assert endpoint.wait_until(_all_heard, PATIENCE)
+        cluster.endpoints['c'].stop()
+        assert both.wait(PATIENCE)
+        # Stays dead for a few more turns: nothing is told again.
+        for name in ('a', 'b'):
+            cluster.endpoints[name].wait_until(_turns(20), PATIENCE)
+    finally:
+        cluster.stop()
+    assert sorted(told) == [('a', frozenset('c')), ('b', frozenset('c'))]
 
 
 def test_forged_datagram_is_counted_and_changes_nothing(cluster):

@@ -1,0 +1,169 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""A voter told that its leader is dead stands for election at once
+(sodos.kb.raft.election), and only then."""
+
+import os
+import random
+import threading
+import types
+
+import pytest
+from pysyncobj import SyncObjConf
+from pysyncobj.monotonic import monotonic
+
+from sodos.kb.raft import election
+from sodos.kb.raft.matching import MatchingSyncObj
+from sodos.sim import ports
+
+# Far beyond what the test waits for a new leader: only a told voter
+# can stand in time.
+TIMEOUT_MIN, TIMEOUT_MAX = 60.0, 70.0
+PATIENCE = 20.0
+
+
+def follower(leader='10.0.0.1:4000', heard_ago=5.0, deadline_in=30.0):
+    now = monotonic()
+    obj = types.SimpleNamespace(
+        _SyncObj__raftLeader=types.SimpleNamespace(address=leader),
+        leader_heard_at=now - heard_ago,
+    )
+    setattr(obj, election.DEADLINE, now + deadline_in)
+    return obj
+
+
+def test_a_silent_leader_confirmed_dead_makes_the_voter_stand_soon():
+    obj = follower()
+    rng = random.Random(1)
+    assert election.stand_soon(obj, '10.0.0.1:4000', 1.0, 0.5, rng)
+    assert getattr(obj, election.DEADLINE) <= monotonic() + 0.5
+
+
+@pytest.mark.parametrize(
+    'make, why',
+    [
+        (lambda: follower(heard_ago=0.2), 'the leader spoke lately'),
+        (lambda: follower(leader='10.0.0.2:4000'), 'another leader already'),
+    ],
+)
+def test_a_verdict_the_voter_cannot_confirm_changes_nothing(make, why):
+    obj = make()
+    before = getattr(obj, election.DEADLINE)
+    assert not election.stand_soon(obj, '10.0.0.1:4000', 1.0, 0.5), why
+    assert getattr(obj, election.DEADLINE) == before
+
+
+def test_a_sooner_election_is_not_put_off():
+    obj = follower(deadline_in=0.01)
+    before = getattr(obj, election.DEADLINE)
+    assert election.stand_soon(obj, '10.0.0.1:4000', 1.0, 5.0)
+    assert getattr(obj, election.DEADLINE) == before
+
+
+def test_silence_is_a_few_heartbeats_and_never_under_a_second():
+    assert election.silence(0.1) == election.MIN_SILENCE
+    assert election.silence(0.5) == 0.5 * election.SILENT_HEARTBEATS
+
+
+class Node:
+    """A voter ticked by a thread of its own; ``held`` pauses the thread
+    so the test may touch the SyncObj as the runner's tick thread does."""
+
+    def __init__(self, address, others, data_dir):
+        conf = SyncObjConf(
+            autoTick=False,
+            raftMinTimeout=TIMEOUT_MIN,
+            raftMaxTimeout=TIMEOUT_MAX,
+            appendEntriesPeriod=0.05,
+            connectionTimeout=TIMEOUT_MAX,
+            journalFile=os.path.join(data_dir, 'journal'),
+            fullDumpFile=os.path.join(data_dir, 'dump'),
+        )
+        self.address = address
+        self.obj = MatchingSyncObj(address, others, conf)
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._tick, daemon=True)
+        self.thread.start()
+
+    def _tick(self):
+        while not self.stopping.is_set():
+            with self.lock:
+                self.obj.doTick(0.01)
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join()
+        self.obj.destroy()
+
+    def leads(self):
+        with self.lock:
+            return self.obj._isLeader()
+
+    def leader(self):
+        with self.lock:
+            leader = self.obj._getLeader()
+        return getattr(leader, 'address', None)
+
+
+@pytest.fixture
+def nodes(tmp_path):
+    addresses = [ports.free_address() for _ in range(3)]
+    made = []
+    for i, address in enumerate(addresses):
+        (tmp_path / str(i)).mkdir()
+        others = [a for a in addresses if a != address]
+        made.append(Node(address, others, str(tmp_path / str(i))))
+    yield made
+    for node in made:
+        if not node.stopping.is_set():
+            node.stop()
+
+
+def wait(predicate, timeout=PATIENCE):
+    done = threading.Event()
+    deadline = monotonic() + timeout
+    while not predicate():
+        if monotonic() > deadline:
+            return False
+        done.wait(0.05)
+    return True
+
+
+def test_told_voters_elect_a_new_leader_long_before_their_timeout(nodes):
+    first = nodes[0]
+    # The first election, at once rather than after a minute.
+    with first.lock:
+        setattr(first.obj, election.DEADLINE, monotonic())
+    assert wait(first.leads)
+    assert wait(lambda: all(n.leader() == first.address for n in nodes))
+
+    # Told while the leader still speaks (it spoke within the last half
+    # minute, however loaded the machine): nothing happens.
+    voter = nodes[1]
+    with voter.lock:
+        assert not election.stand_soon(voter.obj, first.address, 30.0, 0.1)
+
+    first.stop()
+    survivors = nodes[1:]
+    quiet = election.silence(0.05)
+    assert wait(lambda: monotonic() - voter.obj.leader_heard_at > quiet)
+    # Both told while both are paused: neither has heard of the other's
+    # candidacy yet.
+    with survivors[0].lock, survivors[1].lock:
+        for node in survivors:
+            assert election.stand_soon(node.obj, first.address, quiet, 0.2)
+    # A minute is the soonest an untold voter would stand.
+    assert wait(lambda: any(n.leads() for n in survivors))
+    new = next(n for n in survivors if n.leads())
+    assert wait(lambda: all(n.leader() == new.address for n in survivors))

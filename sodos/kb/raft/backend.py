@@ -325,16 +325,21 @@ class RaftBackend(backend.StateBackend):
         if status.leader_site != site:
             return False
         raft = self.conf.raft
-        return bool(
-            self.runner.call(
-                lambda obj: election.stand_soon(
-                    obj,
-                    str(status.leader),
-                    election.silence(raft.heartbeat_period),
-                    raft.election_timeout_min / 4,
+        quiet_for = election.silence(raft.heartbeat_period)
+        try:
+            return bool(
+                self.runner.call(
+                    lambda obj: election.stand_soon(
+                        obj,
+                        str(status.leader),
+                        quiet_for,
+                        raft.election_timeout_min / 4,
+                    ),
+                    timeout=1.0,
                 )
             )
-        )
+        except (exception.SodosError, TimeoutError):
+            return False  # Stopping, or rebuilding: the timeout decides.
 
     # -- membership ------------------------------------------------------
 

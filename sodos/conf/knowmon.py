@@ -76,6 +76,18 @@ OPTS: list[cfg.Opt] = [
         ],
         help='How the leader learns that a site failed.',
     ),
+    cfg.BoolOpt(
+        'gossip_leader_election',
+        default=False,
+        help='With [knowmon]failure_detector = gossip, a voter whose gossip '
+        "confirms the Raft leader's site dead stands for election at once "
+        'rather than at its election timeout ([raft]election_timeout_min '
+        'and _max), if it has not heard that leader for half the minimum '
+        'election timeout (at least a second). Faster failover where the '
+        'election timeouts are long; on an overloaded machine, where the '
+        'gossip may wrongly confirm a live leader dead, it can cause '
+        'needless elections, hence off by default.',
+    ),
     cfg.IntOpt(
         'gossip_port_offset',
         default=2,

@@ -74,8 +74,9 @@ class KnowMonRole(roles.Role):
         # liveness.pardons).
         self._pardoned: dict[str, tuple[int, float]] = {}
         if conf.knowmon.failure_detector == 'gossip':
+            told = conf.knowmon.gossip_leader_election
             self.gossip = gossip_detector.endpoint(
-                conf, self.backend, self._gossip_dead
+                conf, self.backend, self._gossip_dead if told else None
             )
 
     def _gossip_dead(self, names: set[str]) -> None:

@@ -322,24 +322,9 @@ class RaftBackend(backend.StateBackend):
         status = self.status()
         if status.role != 'voter' or status.is_leader:
             return False
-        if status.leader_site != site:
+        if status.leader is None or status.leader_site != site:
             return False
-        raft = self.conf.raft
-        quiet_for = election.silence(raft.heartbeat_period)
-        try:
-            return bool(
-                self.runner.call(
-                    lambda obj: election.stand_soon(
-                        obj,
-                        str(status.leader),
-                        quiet_for,
-                        raft.election_timeout_min / 4,
-                    ),
-                    timeout=1.0,
-                )
-            )
-        except (exception.SodosError, TimeoutError):
-            return False  # Stopping, or rebuilding: the timeout decides.
+        return election.told(self.runner, status.leader, self.conf.raft)
 
     # -- membership ------------------------------------------------------
 

@@ -164,11 +164,11 @@ def test_told_voters_elect_a_new_leader_long_before_their_timeout(nodes):
     survivors = nodes[1:]
     quiet = election.silence(0.05, 0.4)
     assert wait(lambda: monotonic() - voter.obj.leader_heard_at > quiet)
-    # Both told while both are paused: neither has heard of the other's
-    # candidacy yet.
-    with survivors[0].lock, survivors[1].lock:
-        for node in survivors:
-            assert election.stand_soon(node.obj, first.address, quiet, 0.2)
+    # One told: two told at nearly the same moment may split the vote,
+    # and then only the (minute-long) timeout elects; the random delay
+    # makes that rare, not impossible.
+    with voter.lock:
+        assert election.stand_soon(voter.obj, first.address, quiet, 0.2)
     # A minute is the soonest an untold voter would stand.
     assert wait(lambda: any(n.leads() for n in survivors))
     new = next(n for n in survivors if n.leads())

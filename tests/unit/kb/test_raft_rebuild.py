@@ -51,6 +51,19 @@ def take_port(address):
     return sock
 
 
+def rebuilt_with_port_taken(member):
+    """Rebuild ``member`` as a voter while another process takes its
+    port between the old object's end and the new one's start; returns
+    that process's socket, which holds the port until closed."""
+    taken = []
+    member.runner.rebuild(
+        True,
+        [member.address],
+        between=lambda: taken.append(take_port(member.address)),
+    )
+    return taken[0]
+
+
 def test_a_rebuild_whose_port_is_taken_retries_until_it_is_free(
     member, monkeypatch
 ):
@@ -69,14 +82,7 @@ def test_a_rebuild_whose_port_is_taken_retries_until_it_is_free(
         built.set()
 
     monkeypatch.setattr(raft_runner.RaftRunner, '_build', watched)
-    taken = []
-    # Between the old object's end and the new one's start, another
-    # process takes the port.
-    member.runner.rebuild(
-        True,
-        [member.address],
-        between=lambda: taken.append(take_port(member.address)),
-    )
+    taken = rebuilt_with_port_taken(member)
     try:
         assert failed.wait(15)
         problem = member.runner.problem
@@ -89,7 +95,7 @@ def test_a_rebuild_whose_port_is_taken_retries_until_it_is_free(
         with pytest.raises(exception.NotReady, match='cannot start'):
             member.runner.call(lambda obj: obj.getStatus())
     finally:
-        taken[0].close()
+        taken.close()
 
     # The port is free again: the member runs, with its KB, and commits.
     assert built.wait(15), member.runner.problem
@@ -113,12 +119,7 @@ def test_a_write_submitted_while_the_member_cannot_start_expires(
 ):
     assert member.wait_ready(15), member.problem
     monkeypatch.setattr(raft_runner.writes, 'RETRY_DELAY', 0.05)
-    taken = []
-    member.runner.rebuild(
-        True,
-        [member.address],
-        between=lambda: taken.append(take_port(member.address)),
-    )
+    taken = rebuilt_with_port_taken(member)
     try:
         future = member.runner.submit(
             {'type': 'alert.raise', 'id': 'x' * 32, 'args': {}}, timeout=0.3
@@ -126,7 +127,7 @@ def test_a_write_submitted_while_the_member_cannot_start_expires(
         with pytest.raises(exception.CommitTimeout):
             future.result(15)
     finally:
-        taken[0].close()
+        taken.close()
 
 
 def test_a_leader_told_of_its_own_death_does_not_stand(member):

@@ -15,6 +15,7 @@
     python benchmarks/failover.py [--sites 3[,10,100]] [--trials 5]
         [--large-trials 2] [--profile auto|lan|wan]
         [--detector heartbeat|gossip] [--gossip-probe-interval 0.3]
+        [--gossip-leader-election]
 
 Real ``sodos-site`` processes on loopback. The benchmark process joins as
 one more read-only member and is the client. Three cases, each repeated
@@ -291,6 +292,7 @@ def profile_settings(
     boot_seconds: float,
     detector: str = 'heartbeat',
     probe_interval: float = gossip_params.Params.probe_interval,
+    leader_election: bool = False,
 ) -> dict[str, Any]:
     """The options every site gets, over LocalFederation's LAN ones."""
     if profile == 'wan':
@@ -309,6 +311,7 @@ def profile_settings(
             failure_detector='gossip',
             gossip_probe_interval=params.probe_interval,
             gossip_probe_timeout=params.probe_timeout,
+            gossip_leader_election=leader_election,
         )
     return settings
 
@@ -321,6 +324,7 @@ def run(
     profile: str = 'lan',
     detector: str = 'heartbeat',
     probe_interval: float = gossip_params.Params.probe_interval,
+    leader_election: bool = False,
 ) -> dict[str, Any]:
     root = tempfile.mkdtemp(prefix='sodos-failover-')
     voters = min(sites, 3) if sites < 5 else 5
@@ -334,7 +338,11 @@ def run(
             root,
             voter_count=voters,
             settings=profile_settings(
-                profile, boot_seconds, detector, probe_interval
+                profile,
+                boot_seconds,
+                detector,
+                probe_interval,
+                leader_election,
             ),
         ) as fed:
             log('starting %d sites (%d voters)' % (sites, voters))
@@ -369,6 +377,7 @@ def run(
         'trials': trials,
         'profile': profile,
         'detector': detector,
+        'gossip_leader_election': leader_election,
     }
     for case in CASES:
         report[case] = round(statistics.median(results[case]), 3)
@@ -441,7 +450,16 @@ def main() -> int:
         help='with --detector gossip; the probe timeout is scaled with it '
         'as the defaults are',
     )
+    parser.add_argument(
+        '--gossip-leader-election',
+        action='store_true',
+        help='with --detector gossip: a voter stands for election once '
+        'the gossip confirms the leader dead ([knowmon]'
+        'gossip_leader_election)',
+    )
     args = parser.parse_args()
+    if args.gossip_leader_election and args.detector != 'gossip':
+        parser.error('--gossip-leader-election needs --detector gossip')
     if args.trials < 1 or args.large_trials < 1:
         parser.error('--trials and --large-trials must be at least 1')
     profile = args.profile
@@ -462,6 +480,7 @@ def main() -> int:
                 profile,
                 args.detector,
                 args.gossip_probe_interval,
+                args.gossip_leader_election,
             )
         )
         log(json.dumps(runs[-1], sort_keys=True))

@@ -14,6 +14,7 @@
 
     python benchmarks/scale.py [--sites 100] [--appliances-per-site 10]
         [--outage N] [--recover-after 60] [--keep]
+        [--detector heartbeat|gossip] [--gossip-leader-election]
 
 Plays ``examples/edge-100.yaml`` with sodos-sim's runner (its loops and
 WAN-like timeouts for every size): 100 ``sodos-site`` processes in 10
@@ -23,13 +24,17 @@ a voter whatever order the others join in (the voters are spread over
 regions, and a swap never takes a region's last voter), and the leader
 unless an election moved it. ``--sites N`` plays the same shape with N
 sites, ``--appliances-per-site`` appliances per site and ``--outage``
-sites (default N/10) failing together.
+sites (default N/10) failing together. ``--detector gossip`` has the
+sites find failures by gossip ([knowmon]failure_detector) with the
+shipped probe settings, and ``--gossip-leader-election`` has a voter
+stand as soon as the gossip confirms its leader dead.
 
 Measured: ``formed_s`` (start to every site up), ``converged_s`` (start
 to every member ACTIVE), ``regional_outage_detect_s`` (SIGKILL of the
 region to every one of its sites marked down), and
 ``regional_outage_recovery_s`` (to every member that was there ACTIVE
-elsewhere), through the loss of the failed region's voter; which voters
+elsewhere), ``false_downs`` (times a site whose process ran was marked
+down), through the loss of the failed region's voter; which voters
 and whether the leader were in the failed region just before the outage
 (``failed_region_voters``, ``failed_region_led``); and, sampled every
 second with psutil, the peak RSS of one site process
@@ -78,6 +83,8 @@ def scaled(
     per_site: int,
     outage: int,
     recover_after: float,
+    detector: str = 'heartbeat',
+    leader_election: bool = False,
 ) -> dict[str, Any]:
     """edge-100's scenario with ``sites`` sites: the other regions share
     ``sites - outage`` sites, the region that fails ``outage``; it joins
@@ -104,6 +111,11 @@ def scaled(
     for app in data['appliances']:
         app['count'] = half
     data['voters'] = 5 if sites >= 5 else (3 if sites >= 3 else 1)
+    if detector == 'gossip':
+        data['settings']['knowmon'].update(
+            failure_detector='gossip',
+            gossip_leader_election=leader_election,
+        )
     crash_at = data['events'][0]['at']
     data['events'][1]['at'] = crash_at + recover_after
     return data
@@ -218,7 +230,17 @@ def main() -> int:
     parser.add_argument(
         '--keep', action='store_true', help='keep the sites and report'
     )
+    parser.add_argument(
+        '--detector', choices=('heartbeat', 'gossip'), default='heartbeat'
+    )
+    parser.add_argument(
+        '--gossip-leader-election',
+        action='store_true',
+        help='with --detector gossip: [knowmon]gossip_leader_election',
+    )
     args = parser.parse_args()
+    if args.gossip_leader_election and args.detector != 'gossip':
+        parser.error('--gossip-leader-election needs --detector gossip')
     outage = args.outage or max(1, args.sites // 10)
     if args.sites < 3 or not 1 <= outage <= args.sites - 2:
         parser.error('need --sites >= 3 and 2 sites left after the outage')
@@ -227,6 +249,8 @@ def main() -> int:
         args.appliances_per_site,
         outage,
         args.recover_after,
+        args.detector,
+        args.gossip_leader_election,
     )
     sc = scenario_mod.parse(yaml.safe_dump(data), 'edge-%d' % args.sites)
     workdir = tempfile.mkdtemp(prefix='sodos-scale-')
@@ -284,6 +308,7 @@ def main() -> int:
         ),
         'end_all_running': report['end']['all_running'],
         'end_doubles': len(report['end']['doubles']),
+        'false_downs': len(report['false_downs']),
         'rss_per_site_mb_max': round(
             max(watch.rss_max.values(), default=0), 1
         ),

@@ -73,18 +73,24 @@ class KnowMonRole(roles.Role):
         # stale, until when): it came back up in the KB since (see
         # liveness.pardons).
         self._pardoned: dict[str, tuple[int, float]] = {}
+        self._stand_when_leader_dies = conf.knowmon.gossip_leader_election
         if conf.knowmon.failure_detector == 'gossip':
-            told = conf.knowmon.gossip_leader_election
             self.gossip = gossip_detector.endpoint(
-                conf, self.backend, self._gossip_dead if told else None
+                conf, self.backend, self._gossip_dead
             )
 
     def _gossip_dead(self, names: set[str]) -> None:
-        """From the gossip's thread: a leader confirmed dead makes this
-        voter stand for election now (sodos.kb.raft.election)."""
-        leader = self.backend.status().leader_site
-        if leader in names:
-            self.backend.leader_confirmed_dead(leader)
+        """From the gossip's thread, members newly confirmed dead.
+
+        The leader runs its cycle now rather than at the end of
+        [knowmon]loop_interval, so the sites are marked down as soon as
+        the gossip knows. A voter told that its leader died stands for
+        election now (sodos.kb.raft.election), when asked for."""
+        status = self.backend.status()
+        if status.is_leader:
+            self.loop.wake()
+        elif self._stand_when_leader_dies and status.leader_site in names:
+            self.backend.leader_confirmed_dead(status.leader_site)
 
     def local_backend(self) -> kb_backend.StateBackend:
         return self.backend

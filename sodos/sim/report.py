@@ -271,6 +271,25 @@ def end_state(sample: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def false_downs(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each time the KB marked a site down while its process ran, in the
+    sample before as in the one that saw it down: a false alarm (a
+    crashed or frozen site is not running; one back from a crash is not
+    marked down again)."""
+    found = []
+    for before, sample in zip(samples, samples[1:], strict=False):
+        for name, site in sorted(sample['sites'].items()):
+            was = before['sites'].get(name) or {}
+            if (
+                site['kb'] == 'down'
+                and was.get('kb') != 'down'
+                and site['proc'] == 'running'
+                and was.get('proc') == 'running'
+            ):
+                found.append({'site': name, 't': sample['t']})
+    return found
+
+
 def site_state(site: dict[str, Any]) -> str:
     """One word for a site in a sample: the KB's status, or what the KB
     has not noticed yet (crashed, frozen)."""
@@ -352,6 +371,7 @@ def build(
             'moves': moves(_before(samples, first), samples[-1], appliances),
         },
         'end': end_state(samples[-1]),
+        'false_downs': false_downs(samples),
         'samples': len(samples),
         'timeline': timeline(samples),
     }

@@ -21,13 +21,17 @@ every write. With the gossip failure detector ([knowmon]failure_detector
 a voter told so stands at once, after a short random delay so that the
 voters do not split the vote.
 
-Two checks keep a false verdict from deposing a live leader: the voter
-stands only once it has not heard the leader (an append-entries,
+Three checks keep a false verdict from deposing a live leader: the
+voter stands only once it has not heard the leader (an append-entries,
 heartbeats included) for ``silence`` seconds, any word from the leader
-calling the stand off; and the leader must still be the one the verdict
-is about. Even so, on an overloaded machine false verdicts
-about a live but late leader caused needless elections, so this is
-asked for with [knowmon]gossip_leader_election.
+calling the stand off; that silence is at least a few times the longest
+recent gap between the leader's words (:class:`LeaderGaps`), so that on
+a loaded machine, where heartbeats come late, the voter waits longer and
+leaves the election to Raft's timeout when it would wait as long; and
+the leader must still be the one the verdict is about. Without the
+second check, false verdicts about a live but late leader caused
+needless elections at a hundred sites on two cores. This is asked for
+with [knowmon]gossip_leader_election.
 """
 
 from __future__ import annotations
@@ -49,6 +53,38 @@ DEADLINE = '_SyncObj__raftElectionDeadline'
 # before it believes a verdict that its leader is dead.
 SILENT_HEARTBEATS = 4
 MIN_SILENCE = 1.0
+# A verdict is believed only after this many times the longest recent
+# gap between two words of the leader, a gap being forgotten by half
+# every GAP_HALF_LIFE seconds.
+GAP_FACTOR = 3.0
+GAP_HALF_LIFE = 30.0
+
+
+class LeaderGaps:
+    """The longest recent gap between two words of the same leader, as
+    this member received them: long when the leader or this member is
+    starved. The gap across a change of leader (the election) is not
+    one."""
+
+    def __init__(self) -> None:
+        self._leader: Any = None
+        self._at: float | None = None
+        self._longest = 0.0
+
+    def heard(self, leader: Any, now: float) -> None:
+        if self._at is not None:
+            decayed = self.longest(now)
+            if leader == self._leader:
+                decayed = max(decayed, now - self._at)
+            self._longest = decayed
+        self._leader, self._at = leader, now
+
+    def longest(self, now: float) -> float:
+        if self._at is None:
+            return 0.0
+        return self._longest * 0.5 ** (
+            max(0.0, now - self._at) / GAP_HALF_LIFE
+        )
 
 
 def silence(heartbeat_period: float, election_timeout_min: float) -> float:
@@ -70,12 +106,16 @@ def stand_soon(
     quiet_for: float,
     within: float,
     rng: random.Random | None = None,
+    give_up: float | None = None,
 ) -> bool:
     """Make follower ``obj`` stand once it has not heard ``leader`` for
-    ``quiet_for`` seconds, within ``within`` seconds more, if it still
-    follows that leader. A word from the leader before then resets the
-    election deadline (pysyncobj does on every append-entries), which
-    calls the stand off.
+    ``quiet_for`` seconds (or :data:`GAP_FACTOR` times the longest
+    recent gap between the leader's words, if longer), within ``within``
+    seconds more, if it still follows that leader. A word from the
+    leader before then resets the election deadline (pysyncobj does on
+    every append-entries), which calls the stand off. If the silence to
+    wait for is ``give_up`` seconds or more, Raft's own timeout is left
+    to decide.
 
     Runs in the tick thread (RaftRunner.call). Returns whether it will
     stand, unless the leader speaks.
@@ -86,6 +126,19 @@ def stand_soon(
     if not hasattr(obj, DEADLINE):
         return False  # Not a voter, or not the pysyncobj this knows.
     now = monotonic()
+    gaps = getattr(obj, 'leader_gaps', None)
+    late = GAP_FACTOR * gaps.longest(now) if gaps is not None else 0.0
+    if late > quiet_for:
+        quiet_for = late
+        if give_up is not None and quiet_for >= give_up:
+            LOG.info(
+                'raft: the leader %s is confirmed dead, but its words '
+                'came up to %.1f s apart lately: the election timeout '
+                'decides',
+                leader,
+                late / GAP_FACTOR,
+            )
+            return False
     quiet_from = getattr(obj, 'leader_heard_at', now) + quiet_for
     at = max(now, quiet_from) + (rng or random).uniform(0.0, within)
     if at < getattr(obj, DEADLINE):
@@ -108,7 +161,13 @@ def told(runner: Any, leader: str, raft: Any) -> bool:
     try:
         return bool(
             runner.call(
-                lambda obj: stand_soon(obj, leader, quiet_for, within),
+                lambda obj: stand_soon(
+                    obj,
+                    leader,
+                    quiet_for,
+                    within,
+                    give_up=raft.election_timeout_min,
+                ),
                 timeout=1.0,
             )
         )

@@ -40,6 +40,7 @@ from typing import Any
 
 from pysyncobj.monotonic import monotonic
 
+from sodos.kb.raft import election
 from sodos.kb.raft.repair import RepairingSyncObj
 
 LOG = logging.getLogger(__name__)
@@ -52,14 +53,19 @@ class MatchingSyncObj(RepairingSyncObj):
         # Set before the base's __init__: out of pysyncobj's snapshots.
         self._keep_log_after: int | None = None
         self.leader_heard_at = monotonic()
+        self.leader_gaps = election.LeaderGaps()
         super().__init__(*args, **kwargs)
 
     def _SyncObj__onMessageReceived(self, node: Any, message: Any) -> None:
         if isinstance(message, dict) and message.get('type') == (
             'append_entries'
         ):
-            # When the leader last spoke (sodos.kb.raft.election).
+            # When the leader last spoke, and how regularly
+            # (sodos.kb.raft.election).
             self.leader_heard_at = monotonic()
+            self.leader_gaps.heard(
+                getattr(node, 'address', node), self.leader_heard_at
+            )
         vouched = None
         if (
             isinstance(message, dict)

@@ -77,6 +77,54 @@ def test_silence_is_the_longest_of_a_second_heartbeats_and_half_a_timeout():
     assert election.silence(0.25, 5.0) == 2.5
 
 
+def test_gaps_are_between_words_of_the_same_leader_and_fade():
+    gaps = election.LeaderGaps()
+    assert gaps.longest(100.0) == 0.0
+    gaps.heard('a', 100.0)
+    gaps.heard('a', 100.25)
+    gaps.heard('a', 102.25)  # two seconds late
+    gaps.heard('a', 102.5)
+    assert gaps.longest(102.5) == pytest.approx(2.0, rel=0.01)
+    assert gaps.longest(102.5 + election.GAP_HALF_LIFE) == pytest.approx(
+        1.0, rel=0.01
+    )
+    # An election is no gap between a leader's words: the 37.5 s
+    # without a word does not count, the last gap keeps fading.
+    gaps.heard('b', 140.0)
+    assert gaps.longest(140.0) < 1.0
+
+
+def late_follower(gap, heard_ago=5.0):
+    """A follower whose leader's words lately came ``gap`` s apart."""
+    obj = follower(heard_ago=heard_ago)
+    obj.leader_gaps = election.LeaderGaps()
+    at = obj.leader_heard_at
+    obj.leader_gaps.heard('10.0.0.1:4000', at - gap)
+    obj.leader_gaps.heard('10.0.0.1:4000', at)
+    return obj
+
+
+def test_a_voter_whose_leader_was_late_waits_longer_before_standing():
+    obj = late_follower(gap=1.5, heard_ago=0.5)
+    assert election.stand_soon(obj, '10.0.0.1:4000', 1.0, 0.5, give_up=10.0)
+    assert getattr(obj, election.DEADLINE) >= (
+        obj.leader_heard_at + election.GAP_FACTOR * 1.5 * 0.99
+    )
+
+
+def test_a_voter_whose_leader_was_very_late_leaves_it_to_the_timeout():
+    obj = late_follower(gap=3.0)
+    before = getattr(obj, election.DEADLINE)
+    assert not election.stand_soon(obj, '10.0.0.1:4000', 1.0, 0.5, give_up=5.0)
+    assert getattr(obj, election.DEADLINE) == before
+
+
+def test_a_voter_whose_leader_was_on_time_stands_after_the_silence():
+    obj = late_follower(gap=0.25)
+    assert election.stand_soon(obj, '10.0.0.1:4000', 1.0, 0.5, give_up=5.0)
+    assert getattr(obj, election.DEADLINE) <= monotonic() + 0.5
+
+
 class Node:
     """A voter ticked by a thread of its own; ``held`` pauses the thread
     so the test may touch the SyncObj as the runner's tick thread does."""

@@ -54,21 +54,70 @@ def test_heartbeat_detector_makes_no_gossip_endpoint(conf):
 class Member:
     """The KB member as the role's gossip callback sees it."""
 
-    def __init__(self, leader_site):
+    def __init__(self, leader_site, is_leader=False):
         self.leader_site = leader_site
+        self.is_leader = is_leader
         self.told = []
 
     def status(self):
-        return types.SimpleNamespace(leader_site=self.leader_site)
+        return types.SimpleNamespace(
+            leader_site=self.leader_site, is_leader=self.is_leader
+        )
 
     def leader_confirmed_dead(self, site):
         self.told.append(site)
         return True
 
 
+def gossip_role(member, stand=True):
+    """The role as its gossip callback uses it: counts its wake-ups."""
+    role = types.SimpleNamespace(
+        backend=member, _stand_when_leader_dies=stand, woken=0
+    )
+
+    def wake():
+        role.woken += 1
+
+    role.loop = types.SimpleNamespace(wake=wake)
+    return role
+
+
 def test_only_the_leaders_death_is_told_to_the_kb_member():
-    role = types.SimpleNamespace(backend=Member('site-a'))
+    role = gossip_role(Member('site-a'))
     knowmon_role.KnowMonRole._gossip_dead(role, {'site-b'})
     assert role.backend.told == []
     knowmon_role.KnowMonRole._gossip_dead(role, {'site-b', 'site-a'})
     assert role.backend.told == ['site-a']
+    assert role.woken == 0
+
+
+def test_a_follower_does_not_stand_unless_asked_for():
+    role = gossip_role(Member('site-a'), stand=False)
+    knowmon_role.KnowMonRole._gossip_dead(role, {'site-a'})
+    assert role.backend.told == []
+    assert role.woken == 0
+
+
+def test_the_leader_runs_its_cycle_at_once_on_a_death():
+    # It marks the site down now, not at the end of its loop interval.
+    role = gossip_role(Member('site-a', is_leader=True), stand=False)
+    knowmon_role.KnowMonRole._gossip_dead(role, {'site-b'})
+    assert role.woken == 1
+    assert role.backend.told == []
+
+
+def test_the_gossip_tells_the_role_of_deaths_with_the_option_off(
+    conf, monkeypatch
+):
+    # The leader needs the news whether or not voters stand on it.
+    conf.set_override('failure_detector', 'gossip', 'knowmon')
+    assert not conf.knowmon.gossip_leader_election
+    given = {}
+
+    def endpoint(conf, backend, on_dead=None):
+        given['on_dead'] = on_dead
+        return object()
+
+    monkeypatch.setattr(knowmon_role.gossip_detector, 'endpoint', endpoint)
+    role = knowmon_role.KnowMonRole(conf)
+    assert given['on_dead'] == role._gossip_dead

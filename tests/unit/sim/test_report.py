@@ -128,6 +128,25 @@ def test_failure_not_detected():
     assert report.failure(samples, EVENT)['detect_s'] is None
 
 
+def test_a_crashed_site_marked_down_is_no_false_alarm():
+    assert report.false_downs(_samples()) == []
+
+
+def test_a_running_site_marked_down_is_a_false_alarm():
+    samples = _samples()
+    # s2 ran throughout but the KB marked it down at 12.0 and kept it so.
+    for later in samples[2:]:
+        later['sites']['s2']['kb'] = 'down'
+    assert report.false_downs(samples) == [{'site': 's2', 't': 12.0}]
+
+
+def test_a_site_back_from_a_crash_but_still_down_is_no_false_alarm():
+    samples = _samples()
+    # s1 is restarted at 14.0; the KB has not seen it up yet.
+    samples[-1]['sites']['s1']['proc'] = 'running'
+    assert report.false_downs(samples) == []
+
+
 def test_availability():
     # From 10.0: a is down at 10.5 and 12.0 (2 of 3), b down at 12.0.
     got = report.availability(_samples(), APPLIANCES, 10.0)

@@ -82,11 +82,13 @@ OPTS: list[cfg.Opt] = [
         help='With [knowmon]failure_detector = gossip, a voter whose gossip '
         "confirms the Raft leader's site dead stands for election at once "
         'rather than at its election timeout ([raft]election_timeout_min '
-        'and _max), if it has not heard that leader for half the minimum '
-        'election timeout (at least a second). Faster failover where the '
-        'election timeouts are long; on an overloaded machine, where the '
-        'gossip may wrongly confirm a live leader dead, it can cause '
-        'needless elections, hence off by default.',
+        'and _max), if it has not heard that leader for a quarter of the '
+        'minimum election timeout (at least a second), or three times the '
+        "longest recent gap between the leader's heartbeats if longer. "
+        'Faster failover where the election timeouts are long; on an '
+        'overloaded machine, where the gossip may wrongly confirm a live '
+        'leader dead, it can cause needless elections, hence off by '
+        'default.',
     ),
     cfg.IntOpt(
         'gossip_port_offset',

@@ -116,14 +116,15 @@ class LeaderGaps:
 
 def silence(heartbeat_period: float, election_timeout_min: float) -> float:
     """Seconds without a word from the leader that make a verdict
-    believable: a few heartbeats, and half the time after which Raft
-    would stand anyway (a loaded leader's heartbeats come late, and the
-    gossip may then wrongly confirm it dead: measured at a hundred
-    sites on two cores)."""
+    believable, at least: a second, a few heartbeats, and a quarter of
+    the time after which Raft would stand anyway. A loaded leader's
+    heartbeats come late, and the gossip may then wrongly confirm it
+    dead (measured at a hundred sites on two cores): the longest recent
+    gap stretches this (:class:`LeaderGaps`)."""
     return max(
         MIN_SILENCE,
         SILENT_HEARTBEATS * heartbeat_period,
-        election_timeout_min / 2,
+        election_timeout_min / 4,
     )
 
 

@@ -71,10 +71,10 @@ def test_a_sooner_election_is_not_put_off():
     assert getattr(obj, election.DEADLINE) == before
 
 
-def test_silence_is_the_longest_of_a_second_heartbeats_and_half_a_timeout():
+def test_silence_is_the_longest_of_a_second_heartbeats_and_a_fourth_timeout():
     assert election.silence(0.1, 0.4) == election.MIN_SILENCE
     assert election.silence(0.5, 0.4) == 0.5 * election.SILENT_HEARTBEATS
-    assert election.silence(0.25, 5.0) == 2.5
+    assert election.silence(0.25, 5.0) == 1.25
 
 
 def test_gaps_are_between_words_of_the_same_leader_and_fade():

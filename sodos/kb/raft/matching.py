@@ -58,6 +58,9 @@ from sodos.kb.raft.repair import RepairingSyncObj
 class MatchingSyncObj(RepairingSyncObj):
     """A SyncObj whose followers keep the entries that match."""
 
+    # pysyncobj's: the chunks of an entry received so far ('' when none).
+    _SyncObj__recvTransmission: Any
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Set before the base's __init__: out of pysyncobj's snapshots.
         self.leader_heard_at = monotonic()

@@ -11,7 +11,8 @@
 # under the License.
 
 """A fresh member catches up without the leader resending what it sent
-(sodos.kb.raft.repair), over TCP, ticked in this thread.
+(sodos.kb.raft.repair) nor dropping its connection while it is busy
+(sodos.kb.raft.frames), over TCP, ticked in this thread.
 
 The leader pipelines many batches per heartbeat to a member far behind.
 On a busy machine a heartbeat falls between the member's answers to
@@ -23,12 +24,16 @@ import collections
 import pytest
 from pysyncobj import SyncObjConf
 from pysyncobj.batteries import ReplDict
+from pysyncobj.monotonic import monotonic
+from pysyncobj.tcp_connection import CONNECTION_STATE
 
+from sodos.kb.raft import frames
 from sodos.kb.raft.eager import EagerSyncObj
 from sodos.sim import ports
 from tests.unit.kb.test_raft_eager import tick
 
 ENTRIES = 300
+CONNECTED = CONNECTION_STATE.CONNECTED
 
 
 class Busy(EagerSyncObj):
@@ -105,3 +110,62 @@ def test_a_fresh_member_gets_every_entry_once(leader):
     assert max(received.values()) == 1, [
         i for i, n in received.items() if n > 1
     ]
+
+
+@pytest.fixture
+def bounded_frames():
+    # What RaftBackend installs (process-wide, idempotent).
+    frames.install()
+
+
+def connection(member):
+    connections = member.obj._SyncObj__transport._connections
+    return next(iter(connections.values()))
+
+
+def busy_for(member, seconds):
+    """As if the member's last tick took ``seconds``: it read nothing."""
+    conn = connection(member)
+    conn._TcpConnection__lastReadTime = monotonic() - seconds
+
+
+@pytest.mark.parametrize('leader_sent', [True, False])
+def test_a_busy_member_keeps_a_connection_its_peer_sends_on(
+    bounded_frames, leader_sent
+):
+    leader = Member(EagerSyncObj, ports.free_address(), [])
+    member = None
+    try:
+        tick([leader], leader.obj._isLeader, 'leader')
+        address = leader.obj._SyncObj__selfNode.address
+        member = Member(EagerSyncObj, None, [address])
+        leader.kb.set('k', 'first')
+        tick(
+            [leader, member],
+            lambda: member.kb.get('k') == 'first',
+            'the member has the first entry',
+        )
+        assert connection(member).state == CONNECTED
+        if leader_sent:
+            leader.kb.set('k', 'second')
+            next_index = leader.obj._SyncObj__raftNextIndex
+            tick(
+                [leader],
+                lambda: (
+                    leader.kb.get('k') == 'second'
+                    and min(next_index.values()) > leader.applied
+                ),
+                'the second entry sent',
+            )
+        timeout = member.obj._SyncObj__conf.connectionTimeout
+        busy_for(member, 2 * timeout)
+        # A write forwarded to the leader: a send, which checks the
+        # timeout first (so does a read).
+        member.kb.set('from the member', 'x')
+        member.obj.doTick(0.5)
+        # A peer that sent is alive; one silent for the timeout is not.
+        assert (connection(member).state == CONNECTED) is leader_sent
+    finally:
+        leader.obj.destroy()
+        if member is not None:
+            member.obj.destroy()

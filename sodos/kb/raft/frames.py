@@ -27,6 +27,15 @@ per peer). pysyncobj's frames are small: entries go in batches of
 ``appendEntriesBatchSizeBytes`` and snapshots in chunks of
 ``logCompactionBatchSize`` (64 KiB each by default); only one command
 larger than the limit would be refused, and sodos's commands are kilobytes.
+
+pysyncobj drops a connection it has read nothing from for
+``connectionTimeout`` ([raft]connection_timeout), and checks this before
+it reads: a member whose tick took longer (a fresh member appending and
+applying a long log on a loaded machine) dropped its connection to the
+leader with the leader's bytes waiting in the socket, and lost every
+batch in flight; it then caught up from a probe again, and again. A
+connection whose peer has bytes waiting is not timed out here (a peer
+that stopped sending still is).
 :func:`install` makes pysyncobj build its connections from this class
 (no upstream fix as of 0.3.17).
 """
@@ -34,6 +43,7 @@ larger than the limit would be refused, and sodos's commands are kilobytes.
 from __future__ import annotations
 
 import logging
+import socket
 import struct
 import threading
 from typing import Any
@@ -57,6 +67,8 @@ class BoundedTcpConnection(tcp_connection.TcpConnection):
     """A TcpConnection that bounds what a peer can make it buffer."""
 
     max_frame = DEFAULT_MAX_FRAME
+    # pysyncobj's: when this connection last read from its peer.
+    _TcpConnection__lastReadTime: float
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._read_this_tick = 0
@@ -98,6 +110,24 @@ class BoundedTcpConnection(tcp_connection.TcpConnection):
                 )
                 return False
         return more
+
+    def _TcpConnection__processConnectionTimeout(self) -> None:
+        silent = monotonic() - self._TcpConnection__lastReadTime
+        if silent > self._TcpConnection__timeout and self._peer_has_sent():
+            # Heard from, though not read yet: this member was busy.
+            self._TcpConnection__lastReadTime = monotonic()
+        super()._TcpConnection__processConnectionTimeout()
+
+    def _peer_has_sent(self) -> bool:
+        """Whether bytes from the peer wait in the socket (not an end)."""
+        sock = self._TcpConnection__socket
+        if sock is None:
+            return False
+        try:
+            waiting = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except OSError:  # nothing waiting (EAGAIN), or a broken socket
+            return False
+        return bool(waiting)
 
     def _TcpConnection__processParseMessage(self) -> Any:
         had_frame = len(self._TcpConnection__readBuffer) >= 4

@@ -28,61 +28,87 @@ message vouched for. This subclass rewrites such a message before
 pysyncobj handles it: the entries the follower already has (same index
 and term: by Raft's log matching, everything before them agrees too) are
 dropped from it and its ``prevLogIdx`` moves past them. When nothing new
-is left and the follower holds more entries, the deletion is skipped and
-the commit index is bounded by the vouched-for entries. Upstream has no
-fix for this as of 0.3.17.
+is left and the follower holds more entries, pysyncobj gets the message
+without its entries (so it deletes nothing, logs no truncation and undoes
+no membership change), the follower acknowledges the vouched-for entries
+itself and the commit index is bounded by them. Upstream has no fix for
+this as of 0.3.17.
+
+An entry larger than ``appendEntriesBatchSizeBytes`` travels alone, in
+chunks (``'transmission'``: ``'start'``, ``'process'``..., ``'finish'``)
+that pysyncobj joins at ``'finish'`` and then handles as a one-entry
+batch, with the same deletion. This subclass joins the chunks itself at
+``'finish'`` and hands on a plain one-entry message, rewritten as above.
+It also copes with pysyncobj's leader marking as ``'finish'`` a chunk
+that is not the last (it compares the offset with the command's length,
+not the pickled entry's): the chunks are kept until they make a whole
+entry, where pysyncobj fails on the partial pickle.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+from pysyncobj import pickle
 from pysyncobj.monotonic import monotonic
 
 from sodos.kb.raft import election
 from sodos.kb.raft.repair import RepairingSyncObj
 
-LOG = logging.getLogger(__name__)
-
 
 class MatchingSyncObj(RepairingSyncObj):
     """A SyncObj whose followers keep the entries that match."""
 
+    # pysyncobj's: the chunks of an entry received so far ('' when none).
+    _SyncObj__recvTransmission: Any
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Set before the base's __init__: out of pysyncobj's snapshots.
-        self._keep_log_after: int | None = None
         self.leader_heard_at = monotonic()
         self.leader_gaps = election.LeaderGaps()
         super().__init__(*args, **kwargs)
 
     def _SyncObj__onMessageReceived(self, node: Any, message: Any) -> None:
-        if isinstance(message, dict) and message.get('type') == (
-            'append_entries'
-        ):
-            # When the leader last spoke, and how regularly
-            # (sodos.kb.raft.election).
-            self.leader_heard_at = monotonic()
-            self.leader_gaps.heard(
-                getattr(node, 'address', node), self.leader_heard_at
-            )
-        vouched = None
-        if (
+        if not (
             isinstance(message, dict)
             and message.get('type') == 'append_entries'
-            and 'prevLogIdx' in message
-            and 'transmission' not in message
         ):
+            super()._SyncObj__onMessageReceived(node, message)
+            return
+        if message.get('term', -1) < self._SyncObj__raftCurrentTerm:
+            # pysyncobj ignores it, as any stale message.
+            super()._SyncObj__onMessageReceived(node, message)
+            return
+        # When the leader last spoke, and how regularly
+        # (sodos.kb.raft.election).
+        self.leader_heard_at = monotonic()
+        self.leader_gaps.heard(
+            getattr(node, 'address', node), self.leader_heard_at
+        )
+        if message.get('transmission') == 'finish':
+            message = self._joined(node, message)
+            if message is None:
+                return
+        vouched = None
+        if 'prevLogIdx' in message and 'transmission' not in message:
             message, vouched = self._without_known_entries(message)
         if vouched is None:
             super()._SyncObj__onMessageReceived(node, message)
             return
         committed: int = self._commit_index()
-        self._keep_log_after = vouched
-        try:
-            super()._SyncObj__onMessageReceived(node, message)
-        finally:
-            self._keep_log_after = None
+        # Without its log part, pysyncobj only takes the term, the leader
+        # and the commit index from the message. With it, it would log
+        # "truncating already-applied log entries" and undo the membership
+        # changes in the entries after prevLogIdx (its rollback before a
+        # deletion) while keeping those entries.
+        super()._SyncObj__onMessageReceived(
+            node,
+            {
+                k: v
+                for k, v in message.items()
+                if k not in ('prevLogIdx', 'prevLogTerm', 'entries')
+            },
+        )
         # pysyncobj took the leader's commit index up to its own last
         # entry; only those the message vouched for are known to agree.
         leader_commit = int(message.get('commit_index') or 0)
@@ -90,6 +116,40 @@ class MatchingSyncObj(RepairingSyncObj):
         if self._commit_index() > bounded:
             self._SyncObj__raftCommitIndex = bounded
             self._SyncObj__raftLog.setRaftCommitIndex(bounded)
+        self._SyncObj__sendNextNodeIdx(
+            node, nextNodeIdx=vouched + 1, success=True
+        )
+
+    def _joined(
+        self, node: Any, message: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The last chunk of an entry as a one-entry message (None: the
+        entry is not whole yet, and the chunk was answered)."""
+        received = self._SyncObj__recvTransmission
+        if not isinstance(received, bytes):
+            # No 'start' was received: pysyncobj would fail adding bytes
+            # to its empty str. The leader resends the entry once the next
+            # batch is refused.
+            received = b''
+        received += message['data']
+        try:
+            entry = pickle.loads(received)
+        except Exception:
+            # Not whole yet (see the module docstring): answer as
+            # pysyncobj answers a chunk, and keep what arrived.
+            self._SyncObj__recvTransmission = received
+            super()._SyncObj__onMessageReceived(
+                node, dict(message, transmission='process', data=b'')
+            )
+            return None
+        self._SyncObj__recvTransmission = ''
+        joined = {
+            k: v
+            for k, v in message.items()
+            if k not in ('transmission', 'data')
+        }
+        joined['entries'] = [entry]
+        return joined
 
     def _commit_index(self) -> int:
         return int(self._SyncObj__raftCommitIndex)
@@ -120,13 +180,3 @@ class MatchingSyncObj(RepairingSyncObj):
         if known == len(entries) and self._last_index() > prev:
             return message, prev
         return message, None
-
-    def _SyncObj__deleteEntriesFrom(self, fromIDx: int) -> None:
-        if self._keep_log_after is not None:
-            LOG.debug(
-                'raft: kept the log after index %d: nothing in the '
-                'message conflicts with it',
-                self._keep_log_after,
-            )
-            return
-        super()._SyncObj__deleteEntriesFrom(fromIDx)

@@ -38,7 +38,18 @@ This subclass changes three things, on both sides of the exchange:
   follower's last index + 1), except when the follower says the leader
   probed below what it has already committed;
 * while a follower's match is unconfirmed, the leader sends it one batch
-  (the probe) per heartbeat instead of pipelining past it.
+  (the probe) per heartbeat instead of pipelining past it;
+* a success never moves ``nextIndex`` back. pysyncobj sets it to the
+  answer's index whenever the match index grows, so the answer to the
+  first of the batches pipelined in one heartbeat sends the leader back
+  to resend all the others at the next one, which the follower (busy
+  with the first copies) answers late again. A member catching up on a
+  long log got each entry several times, more the longer the log and the
+  busier the machine (10,000 entries: about six copies each, ten seconds
+  instead of one; benchmarks/resync.py). As in etcd's raft
+  (``Progress.MaybeUpdate``), a success only moves ``nextIndex``
+  forward; entries lost with a connection are resent from the refusal
+  of the next batch, whose ``prevLogIdx`` the follower lacks.
 
 Messages keep pysyncobj's shape; the one new key (``sodos_prev``) is
 ignored by an unpatched member, and an answer without it is handled as
@@ -99,16 +110,21 @@ class RepairingSyncObj(SyncObj):
     # -- follower side -------------------------------------------------
 
     def _SyncObj__onMessageReceived(self, node: Any, message: Any) -> None:
+        sent_up_to = None
         if isinstance(message, dict):
             kind = message.get('type')
             if kind == 'append_entries':
                 self._answering = message.get('prevLogIdx')
             elif kind == 'next_node_idx' and self._isLeader():
                 message = self._bounded(node, message)
+                if message.get('success'):
+                    sent_up_to = self._SyncObj__raftNextIndex.get(node)
         try:
             super()._SyncObj__onMessageReceived(node, message)
         finally:
             self._answering = None
+        if sent_up_to is not None:
+            self._keep_next_index(node, sent_up_to)
 
     def _SyncObj__sendNextNodeIdx(
         self,
@@ -194,6 +210,12 @@ class RepairingSyncObj(SyncObj):
         if chosen != hint:
             message = dict(message, next_node_idx=chosen)
         return message
+
+    def _keep_next_index(self, node: Any, sent_up_to: int) -> None:
+        """Undo pysyncobj's move of ``nextIndex`` back on a success."""
+        next_index = self._SyncObj__raftNextIndex
+        if node in next_index and next_index[node] < sent_up_to:
+            next_index[node] = sent_up_to
 
     def _SyncObj__onBecomeLeader(self) -> None:
         self._probing.clear()

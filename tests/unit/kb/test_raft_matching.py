@@ -13,8 +13,11 @@
 """A follower truncates its log only where it conflicts
 (sodos.kb.raft.matching), fed append-entries by hand."""
 
+import logging
+
 import pytest
 from pysyncobj import SyncObjConf
+from pysyncobj import pickle as pysyncobj_pickle
 
 from sodos.kb.raft.matching import MatchingSyncObj
 from sodos.sim import ports
@@ -97,3 +100,58 @@ def test_a_mismatch_at_prev_is_refused_as_before(follower):
     follower.append(1, 0, [A, B])
     answer = follower.append(3, 2, [C])
     assert not answer['success'] and follower.log == [A, B]
+
+
+def test_a_stale_heartbeat_logs_no_truncation(follower, caplog):
+    follower.append(1, 0, [A, B, C], commit=4)
+    # As if applied: this follower is never ticked.
+    follower.obj._SyncObj__raftLastApplied = 4
+    caplog.set_level(logging.CRITICAL, logger='pysyncobj')
+    follower.append(2, 1, [], commit=4)
+    assert follower.log == [A, B, C]
+    assert not [r for r in caplog.records if 'truncating' in r.getMessage()]
+
+
+def test_a_stale_message_is_ignored(follower):
+    follower.append(1, 0, [A, B, C], commit=4, term=2)
+    answers = len(follower.answers)
+    follower.obj._SyncObj__onMessageReceived(
+        follower.leader,
+        {
+            'type': 'append_entries',
+            'term': 1,
+            'commit_index': 4,
+            'prevLogIdx': 2,
+            'prevLogTerm': 1,
+            'entries': [],
+        },
+    )
+    assert len(follower.answers) == answers and follower.log == [A, B, C]
+
+
+def chunk(follower, transmission, data, prev=1, prev_term=0):
+    follower.obj._SyncObj__onMessageReceived(
+        follower.leader,
+        {
+            'type': 'append_entries',
+            'transmission': transmission,
+            'data': data,
+            'term': 1,
+            'commit_index': 0,
+            'prevLogIdx': prev,
+            'prevLogTerm': prev_term,
+        },
+    )
+    return follower.answers[-1]
+
+
+def test_chunks_are_joined_even_when_finish_comes_early(follower):
+    big = (b'x' * 300, 2, 1)
+    data = pysyncobj_pickle.dumps(big)
+    assert not chunk(follower, 'start', data[:100])['success']
+    # pysyncobj's leader can mark a chunk before the last as 'finish'.
+    assert not chunk(follower, 'finish', data[100:-5])['success']
+    assert follower.log == []
+    answer = chunk(follower, 'finish', data[-5:])
+    assert answer['success'] and answer['next_node_idx'] == 3
+    assert follower.log == [big]

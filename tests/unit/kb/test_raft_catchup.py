@@ -124,9 +124,19 @@ def connection(member):
 
 
 def busy_for(member, seconds):
-    """As if the member's last tick took ``seconds``: it read nothing."""
+    """As if the member's last tick took ``seconds``: it read nothing,
+    and what it had sent before was not answered."""
     conn = connection(member)
     conn._TcpConnection__lastReadTime = monotonic() - seconds
+    conn._unanswered_since = monotonic() - seconds
+
+
+def idle_for(member, seconds):
+    """As if nothing went either way on the connection for ``seconds``
+    (two voters all through a leader's term)."""
+    conn = connection(member)
+    conn._TcpConnection__lastReadTime = monotonic() - seconds
+    conn._unanswered_since = None
 
 
 @pytest.mark.parametrize('leader_sent', [True, False])
@@ -165,6 +175,37 @@ def test_a_busy_member_keeps_a_connection_its_peer_sends_on(
         member.obj.doTick(0.5)
         # A peer that sent is alive; one silent for the timeout is not.
         assert (connection(member).state == CONNECTED) is leader_sent
+    finally:
+        leader.obj.destroy()
+        if member is not None:
+            member.obj.destroy()
+
+
+def test_the_first_message_on_a_connection_idle_both_ways_arrives(
+    bounded_frames,
+):
+    leader = Member(EagerSyncObj, ports.free_address(), [])
+    member = None
+    try:
+        tick([leader], leader.obj._isLeader, 'leader')
+        address = leader.obj._SyncObj__selfNode.address
+        member = Member(EagerSyncObj, None, [address])
+        leader.kb.set('k', 'first')
+        tick(
+            [leader, member],
+            lambda: member.kb.get('k') == 'first',
+            'the member has the first entry',
+        )
+        timeout = member.obj._SyncObj__conf.connectionTimeout
+        idle_for(member, 2 * timeout)
+        # pysyncobj dropped the connection, and the write with it.
+        member.kb.set('from the member', 'x')
+        assert connection(member).state == CONNECTED
+        tick(
+            [leader, member],
+            lambda: leader.kb.get('from the member') == 'x',
+            'the write applied at the leader',
+        )
     finally:
         leader.obj.destroy()
         if member is not None:

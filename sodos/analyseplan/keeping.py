@@ -27,6 +27,7 @@ import dataclasses
 from collections import Counter
 from typing import Any
 
+from sodos.analyseplan import failures
 from sodos.analyseplan import fairness
 from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan import specs
@@ -65,6 +66,7 @@ def sort_members(
     order: list[str],
     identity: dict[str, Any],
     fair: fairness.FairShare | None,
+    retries: failures.Retries = failures.NO_RETRIES,
 ) -> Members:
     """Which members stay where they are (:func:`must_move`,
     :func:`image_unreachable`) and which need a site, appliances in
@@ -82,7 +84,7 @@ def sort_members(
     want, pending = out.wanted.add, out.todo.append
     # Constraints' signature -> per site, whether a member may stay.
     stays: dict[Any, list[bool]] = {}
-    due = failed.due if isinstance(failed, Failures) else {}
+    due = retries.due
     # Project -> its owner: appliances of a project share one.
     owners: dict[str | None, str] = {}
     for appliance_id in order:
@@ -110,7 +112,7 @@ def sort_members(
                 or key in due
                 or (placed.get('info') or {}).get('awaiting_image')
             ):
-                why = must_move(table, ctx, inst, site, failed)
+                why = must_move(table, ctx, inst, site, failed, retries)
                 if why is None and site is not None:
                     why = image_unreachable(table, inst, placed, site)
                 if why is not None:
@@ -165,6 +167,7 @@ def must_move(
     inst: appliance.Instance,
     site: str | None,
     failed: dict[str, set[str]],
+    retries: failures.Retries = failures.NO_RETRIES,
 ) -> str | None:
     """Why the member cannot stay where it is; None if it can."""
     if site is None:
@@ -176,11 +179,11 @@ def must_move(
         return 'site %s: %s' % (site, table.status[i])
     if site in failed.get(inst.key, ()):
         return 'its server failed at %s' % site
-    if isinstance(failed, Failures) and inst.key in failed.due:
+    if inst.key in retries.due:
         # Its time off is over: placed again, it is built anew.
         return 'its server failed at %s at %s: tried again' % (
             site,
-            utc(failed.due[inst.key]),
+            utc(retries.due[inst.key]),
         )
     if not appliance.allows(ctx.constraints, site, table.profiles[i]):
         return 'site %s no longer allowed by the constraints' % site
@@ -250,136 +253,6 @@ def leaving(
 
 def minus(row: list[float], other: list[float]) -> list[float]:
     return [a - b for a, b in zip(row, other, strict=True)]
-
-
-class Failures(dict[str, set[str]]):
-    """Member key -> the sites it is kept off for now, its server having
-    failed there for good (what every consumer of the planner's
-    ``failed`` reads), with when each failure happened.
-
-    ``due``: members placed at a site where their server failed whose
-    time off is over: they are placed again, which builds them anew
-    (kept, they would wait for a server no one asks for).
-    """
-
-    def __init__(self, retry_after: float | None) -> None:
-        super().__init__()
-        # Seconds a member is kept off a site after a failure there;
-        # None: for good (no clock, or 0 configured).
-        self.retry_after = retry_after
-        # (member key, site) -> when its server failed there; None when
-        # no time is recorded (a hand-made view).
-        self.failed_at: dict[tuple[str, str], float | None] = {}
-        # Member key -> when its server failed at its placed site.
-        self.due: dict[str, float] = {}
-
-
-def failed_at(failed: dict[str, set[str]], key: str) -> dict[str, float]:
-    """Site -> when ``key``'s server failed there, for the sites it is
-    kept off whose time is known (what its next placement records)."""
-    if not isinstance(failed, Failures):
-        return {}
-    return {
-        site: at
-        for site in sorted(failed.get(key, ()))
-        if (at := failed.failed_at.get((key, site))) is not None
-    }
-
-
-def retry_at(
-    failed: dict[str, set[str]], key: str, table: SiteTable
-) -> dict[int, float]:
-    """Site index -> when ``key`` may be placed there again, for the
-    sites it is kept off; none for good."""
-    if not isinstance(failed, Failures) or failed.retry_after is None:
-        return {}
-    return {
-        table.index[site]: at + failed.retry_after
-        for site, at in failed_at(failed, key).items()
-        if site in table.index
-    }
-
-
-def failed_sites(
-    actions: dict[str, Any],
-    placements: dict[str, Any],
-    now: float | None = None,
-    retry_after: float = 0.0,
-) -> Failures:
-    """Member key -> sites where its server failed for good, for
-    ``retry_after`` seconds from the failure (0, or no ``now``: for
-    good); a failure older than that no longer counts.
-
-    From the placements' record of earlier failures, and from the last
-    create asked of the site a member is placed at, when it failed with
-    a permanent error (a transient one is retried in place; an older
-    failure is history once a new create was asked there).
-
-    The time of a failure is the one the KB recorded: the failed
-    action's ``updated_at`` (when Exec reported it), carried on in the
-    placement's ``info.failed_at`` when the member moves on, since the
-    action is pruned after a while. ``failed_at`` is optional: a
-    placement written before it existed (or by a member not upgraded
-    yet, which ignores it) lists only the sites, and its ``placed_at``
-    stands for their failures: they were known when it was placed, so
-    the member waits at least as long as it would have. No command nor
-    schema changes, hence no KB version gate.
-    """
-    window = retry_after if now is not None and retry_after > 0 else None
-    out = Failures(window)
-    at = out.failed_at
-    for key, placed in placements.items():
-        info = placed.get('info') or {}
-        times = info.get('failed_at') or {}
-        for site in info.get('failed_sites') or ():
-            _record(at, key, site, times.get(site, placed.get('placed_at')))
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
-    for action in actions.values():
-        if action.get('kind') != 'server.create':
-            continue
-        params = action.get('params') or {}
-        key = '%s/%s' % (params.get('appliance_id'), params.get('member'))
-        placed = placements.get(key)
-        # Only a failure at the site the member is placed at counts: an
-        # older one elsewhere is history.
-        if not placed or placed.get('site') != action['site']:
-            continue
-        found = latest.get((key, action['site']))
-        if found is None or _asked(action) > _asked(found):
-            latest[key, action['site']] = action
-    for (key, site), action in latest.items():
-        result = action.get('result') or {}
-        if action.get('state') == 'failed' and not result.get('transient'):
-            _record(at, key, site, action.get('updated_at'))
-    for (key, site), when in at.items():
-        if window is not None and now is not None and when is not None:
-            if now - when >= window:
-                if placements[key].get('site') == site:
-                    out.due[key] = when
-                continue
-        out.setdefault(key, set()).add(site)
-    return out
-
-
-def _asked(action: dict[str, Any]) -> tuple[float, str]:
-    """The order creates were asked in (the same as ``orders``)."""
-    return (action.get('created_at') or 0.0, action['action_id'])
-
-
-def _record(
-    at: dict[tuple[str, str], float | None],
-    key: str,
-    site: str,
-    when: float | None,
-) -> None:
-    """Note a failure of ``key`` at ``site``; of two, the later counts
-    (an unknown time counts as the latest: kept off for good)."""
-    slot = (key, site)
-    if slot not in at:
-        at[slot] = when
-        return
-    before = at[slot]
-    at[slot] = None if before is None or when is None else max(before, when)
 
 
 def capacity_left(table: SiteTable) -> dict[str, dict[str, float]]:

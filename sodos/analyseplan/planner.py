@@ -39,6 +39,7 @@ things stand when the plan is complete.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 from collections import Counter
 from collections.abc import Iterable
@@ -48,6 +49,7 @@ from typing import Any
 from sodos import exception
 from sodos import plugins
 from sodos.analyseplan import consolidation
+from sodos.analyseplan import failures
 from sodos.analyseplan import fairness
 from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan import keeping
@@ -141,13 +143,20 @@ class Planner:
         table.sharing = sharing.ledger(kb, table)
         fair = fairness.fair_share(kb, table)
         identity = kb.get('identity') or {}
-        failed = keeping.failed_sites(
+        failed, retries = failures.failed_sites(
             kb.get('actions', {}), placements, now, self.failed_retry_after
         )
         validated = self.cache.read(kb.get('appliances', {}))
         order = self.cache.order()
         sorted_out = keeping.sort_members(
-            table, placements, failed, validated, order, identity, fair
+            table,
+            placements,
+            failed,
+            validated,
+            order,
+            identity,
+            fair,
+            retries,
         )
         contexts, todo = sorted_out.contexts, sorted_out.todo
         kept_at, wanted = sorted_out.kept_at, sorted_out.wanted
@@ -167,11 +176,14 @@ class Planner:
                 contexts[inst.appliance_id].sites_used[hot] -= 1
                 banned.setdefault(inst.key, set()).add(hot)
                 todo.append((inst, name, 'site %s overloaded' % name))
-        moves, unplaced = self._place(
+        # Every placing in this plan knows when the failures it avoids
+        # may be tried again.
+        place = functools.partial(self._place, retries=retries)
+        moves, unplaced = place(
             table, todo, contexts, failed, banned, self.repair_budget, fair
         )
         claimed = reclaim.Reclaimer(
-            kb, table, contexts, fair, failed, now, self._place
+            kb, table, contexts, fair, failed, now, place
         ).run(todo, unplaced, kept_at, moves)
         moves, unplaced = moves + claimed.moves, claimed.unplaced
         kept = sum(len(members) for members in kept_at.values())
@@ -184,7 +196,7 @@ class Planner:
                 failed,
                 consolidate,
                 moves,
-                self._place,
+                place,
             )
             kept = sum(len(members) for members in kept_at.values())
         # A placement is removed when its appliance is gone, or when the
@@ -215,12 +227,20 @@ class Planner:
         banned: dict[str, set[int]],
         repair_budget: float = 0.0,
         fair: fairness.FairShare | None = None,
+        retries: failures.Retries = failures.NO_RETRIES,
     ) -> tuple[list[Move], list[Unplaced]]:
         """Place ``todo``; updates the table and the contexts. With a
         ``repair_budget`` (seconds), what greedy leaves out goes to the
         exact repair step (:mod:`repair`)."""
         placer = placing.Placer(
-            self.filters, self.weighers, table, contexts, failed, banned, fair
+            self.filters,
+            self.weighers,
+            table,
+            contexts,
+            failed,
+            banned,
+            fair,
+            retries,
         )
         left = placer.place(todo)
         if left and repair_budget > 0 and self._modelled(placer):

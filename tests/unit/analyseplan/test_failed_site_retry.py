@@ -18,8 +18,8 @@ import pytest
 from oslo_config import cfg
 
 from sodos import conf as sodos_conf
+from sodos.analyseplan import failures
 from sodos.analyseplan import filters
-from sodos.analyseplan import keeping
 from sodos.analyseplan import orders
 from sodos.analyseplan import planner as planner_mod
 from sodos.analyseplan import weighers
@@ -141,7 +141,10 @@ def test_an_old_failure_at_another_site_is_still_ignored():
         actions=dict([create(1, 's1', 'failed', FAILED_AT)]),
     )
     now = FAILED_AT + 20
-    assert keeping.failed_sites(view['actions'], view['placements'], now) == {}
+    assert (
+        failures.failed_sites(view['actions'], view['placements'], now)[0]
+        == {}
+    )
     plan = planner().plan(view, now=now)
     assert (plan.moves, plan.unplaced, plan.kept) == ([], [], 1)
 

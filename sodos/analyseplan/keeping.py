@@ -28,7 +28,6 @@ from collections import Counter
 from typing import Any
 
 from sodos.analyseplan import failures
-from sodos.analyseplan import fairness
 from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan import specs
 from sodos.analyseplan.view import RESOURCES
@@ -37,7 +36,6 @@ from sodos.analyseplan.view import add
 from sodos.analyseplan.view import finite
 from sodos.analyseplan.view import utc
 from sodos.domain import appliance
-from sodos.domain import community
 
 Todo = tuple[appliance.Instance, str | None, str]
 
@@ -58,76 +56,78 @@ class Members:
     building: Counter[tuple[int, str]]
 
 
-def sort_members(
+@dataclasses.dataclass(eq=False, slots=True)
+class Sorted:
+    """One appliance's members, as :func:`sort_appliance` sorts them."""
+
+    entry: specs.Entry
+    # Its context, with the sites its kept members use: not to be
+    # changed (a plan changes a copy).
+    context: filters_mod.Context
+    # Its kept members, each with its site's index.
+    kept: list[tuple[appliance.Instance, int]]
+    # Its members that need a site, with where they were and why.
+    todo: list[Todo]
+    # The site and flavor of each kept member not built yet.
+    building: list[tuple[int, str]]
+    # Whether a member is placed to wait for its image.
+    awaiting: bool
+
+
+def sort_appliance(
     table: SiteTable,
     placements: dict[str, Any],
     failed: dict[str, set[str]],
-    validated: dict[str, specs.Entry],
-    order: list[str],
-    identity: dict[str, Any],
-    fair: fairness.FairShare | None,
-    retries: failures.Retries = failures.NO_RETRIES,
-) -> Members:
-    """Which members stay where they are (:func:`must_move`,
-    :func:`image_unreachable`) and which need a site, appliances in
-    ``order``.
+    retries: failures.Retries,
+    appliance_id: str,
+    entry: specs.Entry,
+    owner: str,
+    stay: list[bool],
+) -> Sorted:
+    """Which members of the appliance (``entry``: its spec) stay where
+    they are (:func:`must_move`, :func:`image_unreachable`) and which
+    need a site; ``stay``: per site, whether its constraints let a
+    member stay there (:func:`stays`).
 
-    Every cycle walks every member of the federation, most of them
+    Every plan asks it of most members of the federation, most of them
     kept: a member placed at an up site its constraints allow, that
     neither failed anywhere nor waits for an image, is kept without
-    asking why it would move (the answer is the same), and the sites
-    a set of constraints allows are worked out once per plan.
+    asking why it would move (the answer is the same).
     """
-    out = Members({}, [], {}, set(), Counter())
-    index, servers, sharing = table.index, table.servers, table.sharing
-    contexts, kept_at, building = out.contexts, out.kept_at, out.building
-    want, pending = out.wanted.add, out.todo.append
-    # Constraints' signature -> per site, whether a member may stay.
-    stays: dict[Any, list[bool]] = {}
-    due = retries.due
-    # Project -> its owner: appliances of a project share one.
-    owners: dict[str | None, str] = {}
-    for appliance_id in order:
-        entry = validated[appliance_id]
-        project, constraints = entry.project, entry.constraints
-        owner = owners.get(project)
-        if owner is None:
-            owner = owners[project] = community.project_owner(
-                identity, project
-            )
-        ctx = contexts[appliance_id] = filters_mod.Context(
-            appliance_id, constraints, _counter(), _NONE, owner, project
-        )
-        used = ctx.sites_used
-        stay = _stays(table, constraints, entry.signature, stays)
-        for inst, key in zip(entry.members, entry.keys, strict=True):
-            want(key)
-            placed = placements.get(key) or {}
-            site = placed['site'] if placed else None
-            i = index.get(site) if site is not None else None
-            if (
-                i is None
-                or not stay[i]
-                or key in failed
-                or key in due
-                or (placed.get('info') or {}).get('awaiting_image')
-            ):
-                why = must_move(table, ctx, inst, site, failed, retries)
-                if why is None and site is not None:
-                    why = image_unreachable(table, inst, placed, site)
-                if why is not None:
-                    pending((inst, site, why))
-                    continue
-                i = index[site]
-            used[i] = used.get(i, 0) + 1
-            if i in kept_at:
-                kept_at[i].append(inst)
-            else:
-                kept_at[i] = [inst]
-            if sharing is not None:
-                fairness.count(table, fair, i, ctx.owner, inst.flavor, 1)
-            if key not in servers[i]:
-                building[i, inst.flavor] += 1
+    ctx = filters_mod.Context(
+        appliance_id,
+        entry.constraints,
+        _counter(),
+        _NONE,
+        owner,
+        entry.project,
+    )
+    out = Sorted(entry, ctx, [], [], [], False)
+    index, servers, due = table.index, table.servers, retries.due
+    used, kept = ctx.sites_used, out.kept
+    for inst, key in zip(entry.members, entry.keys, strict=True):
+        placed = placements.get(key) or {}
+        site = placed['site'] if placed else None
+        i = index.get(site) if site is not None else None
+        if (
+            i is None
+            or not stay[i]
+            or key in failed
+            or key in due
+            or (placed.get('info') or {}).get('awaiting_image')
+        ):
+            why = must_move(table, ctx, inst, site, failed, retries)
+            if why is None and site is not None:
+                why = image_unreachable(table, inst, placed, site)
+                out.awaiting = out.awaiting or _awaiting(placed)
+            if why is not None:
+                out.todo.append((inst, site, why))
+                continue
+            i = index[site]
+        used[i] = used.get(i, 0) + 1
+        kept.append((inst, i))
+        if key not in servers[i]:
+            out.building.append((i, inst.flavor))
     return out
 
 
@@ -140,7 +140,7 @@ def _counter() -> Counter[int]:
     return Counter.__new__(Counter)
 
 
-def _stays(
+def stays(
     table: SiteTable,
     constraints: dict[str, Any],
     signature: Any,
@@ -190,6 +190,10 @@ def must_move(
     return None
 
 
+def _awaiting(placed: dict[str, Any]) -> bool:
+    return bool((placed.get('info') or {}).get('awaiting_image'))
+
+
 def image_unreachable(
     table: SiteTable,
     inst: appliance.Instance,
@@ -198,7 +202,7 @@ def image_unreachable(
 ) -> str | None:
     """A member placed to wait for its image, where no copy can bring it
     any more (the copy failed for good there, or no site holds it)."""
-    if not (placed.get('info') or {}).get('awaiting_image'):
+    if not _awaiting(placed):
         return None
     if table.image_ok(table.index[site], inst.image):
         return None

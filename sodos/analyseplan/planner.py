@@ -21,6 +21,8 @@ same call with events added.
    *kept* where the KB places it while that site is up, not draining,
    still allowed by the constraints and not one where its server failed
    for good; kept members not built yet reserve their flavor there.
+   From one cycle to the next, only the appliances something changed
+   for are sorted again (:mod:`sorting`).
 2. The others (new members, members of a site down or draining, of a
    site whose build failed) are placed in priority order, highest first,
    an appliance at a time (:mod:`placing`): the filters say which sites
@@ -57,6 +59,7 @@ from sodos.analyseplan import placing
 from sodos.analyseplan import reclaim
 from sodos.analyseplan import repair
 from sodos.analyseplan import sharing
+from sodos.analyseplan import sorting
 from sodos.analyseplan import specs
 from sodos.analyseplan import weighers as weighers_mod
 from sodos.analyseplan.plan import Move
@@ -136,10 +139,7 @@ class Planner:
     ) -> Plan:
         table = SiteTable(kb, events or Events())
         placements = kb.get('placements', {})
-        table.flavor_of = {
-            key: (p.get('info') or {}).get('flavor', '')
-            for key, p in placements.items()
-        }
+        table.placements = placements
         table.sharing = sharing.ledger(kb, table)
         fair = fairness.fair_share(kb, table)
         identity = kb.get('identity') or {}
@@ -148,15 +148,17 @@ class Planner:
         )
         validated = self.cache.read(kb.get('appliances', {}))
         order = self.cache.order()
-        sorted_out = keeping.sort_members(
+        if self.cache.sorter is None:
+            self.cache.sorter = sorting.Sorter()
+        sorted_out = self.cache.sorter.sort(
             table,
             placements,
             failed,
+            retries,
             validated,
             order,
             identity,
             fair,
-            retries,
         )
         contexts, todo = sorted_out.contexts, sorted_out.todo
         kept_at, wanted = sorted_out.kept_at, sorted_out.wanted
@@ -173,7 +175,10 @@ class Planner:
                 table, hot, kept_at.get(hot, []), target
             ):
                 kept_at[hot].remove(inst)
-                contexts[inst.appliance_id].sites_used[hot] -= 1
+                # The sorted context is shared from plan to plan: a copy.
+                ctx = contexts[inst.appliance_id].copy()
+                contexts[inst.appliance_id] = ctx
+                ctx.sites_used[hot] -= 1
                 banned.setdefault(inst.key, set()).add(hot)
                 todo.append((inst, name, 'site %s overloaded' % name))
         # Every placing in this plan knows when the failures it avoids
@@ -205,10 +210,8 @@ class Planner:
         appliances = kb.get('appliances', {})
         removals = [
             Removal(key, p['appliance_id'], p['member'], p['site'])
-            for key, p in sorted(
-                (k, p) for k, p in placements.items() if k not in wanted
-            )
-            if p['appliance_id'] in validated
+            for key in sorted(placements.keys() - wanted)
+            if (p := placements[key])['appliance_id'] in validated
             or p['appliance_id'] not in appliances
         ] + claimed.stops
         plan = Plan(

@@ -117,17 +117,23 @@ class Planner:
         overloaded: dict[str, float] | None = None,
         consolidate: float | None = None,
         now: float | None = None,
+        notify: bool = True,
     ) -> Plan:
         """The plan for ``kb``.
 
         ``overloaded``: site -> the utilisation (0..1) to bring it under,
         by moving its lowest-priority members away. ``consolidate``: the
         carbon price; when given, one site whose members all fit on the
-        other sites in use is emptied if that saves cost. ``now``: for
-        the reclaims' notices (:mod:`reclaim`); None: no notice.
+        other sites in use is emptied if that saves cost. ``now``: the
+        plan's clock: a failure older than ``failed_retry_after`` no
+        longer keeps a member off its site (:mod:`failures`), and
+        reclaims give notice from it (:mod:`reclaim`); None: failures
+        count for good and no notice is given. ``notify``: False for a
+        question (a what-if), whose reclaims neither tell nor stop a
+        guest.
         """
         with _no_cycle_collection():
-            return self._plan(kb, events, overloaded, consolidate, now)
+            return self._plan(kb, events, overloaded, consolidate, now, notify)
 
     def _plan(
         self,
@@ -136,6 +142,7 @@ class Planner:
         overloaded: dict[str, float] | None,
         consolidate: float | None,
         now: float | None,
+        notify: bool,
     ) -> Plan:
         table = SiteTable(kb, events or Events())
         placements = kb.get('placements', {})
@@ -188,7 +195,7 @@ class Planner:
             table, todo, contexts, failed, banned, self.repair_budget, fair
         )
         claimed = reclaim.Reclaimer(
-            kb, table, contexts, fair, failed, now, place
+            kb, table, contexts, fair, failed, now if notify else None, place
         ).run(todo, unplaced, kept_at, moves)
         moves, unplaced = moves + claimed.moves, claimed.unplaced
         kept = sum(len(members) for members in kept_at.values())

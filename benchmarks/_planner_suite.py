@@ -256,7 +256,8 @@ def _whatifs(
         }
     found = 0
     for site in sorted(kb['sites']):
-        report = whatif.ask(planner, kb, [site], [])
+        # No clock: as the plan it is checked against.
+        report = whatif.ask(planner, kb, [site], [], None)
         after = planner.plan(kb, Events(failed=frozenset([site])))
         moved = {m.key for m in after.moves}
         pending = sorted(moved | {u.key for u in after.unplaced})

@@ -24,9 +24,10 @@ first plan after a leader change (specs validated, nothing cached);
 out, ``replan_all_kept_s`` is the next plan and
 ``recovery_tenth_down_s`` the one after, with the first tenth of the
 sites failed, by the same planner (what it kept of the earlier plans
-used: sodos.analyseplan.specs); ``recovery_tenth_down_cold_s`` the same
-plan by a new planner. The ``_cpu_s`` keys: the same plans' CPU time,
-which other work on the machine changes less.
+used: sodos.analyseplan.specs and .sorting);
+``recovery_tenth_down_cold_s`` the same plan by a new planner. The
+``_cpu_s`` keys: the same plans' CPU time, which other work on the
+machine changes less.
 
 Quality: a small federation (``--small-*``) in consolidation mode. The
 objective, the same for both, is sodos.analyseplan.objective: for every

@@ -55,6 +55,20 @@ class Context:
     # reason.
     retry_at: dict[int, float] = dataclasses.field(default_factory=dict)
 
+    def copy(self) -> Context:
+        """A copy whose sites used can change without touching this one."""
+        used = Counter.__new__(Counter)
+        dict.update(used, self.sites_used)
+        return Context(
+            self.appliance_id,
+            self.constraints,
+            used,
+            self.excluded,
+            self.owner,
+            self.project,
+            dict(self.retry_at),
+        )
+
 
 class Filter:
     name: ClassVar[str]

@@ -27,7 +27,7 @@ import dataclasses
 from collections import Counter
 from typing import Any
 
-from sodos.analyseplan import fairness
+from sodos.analyseplan import failures
 from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan import specs
 from sodos.analyseplan.view import RESOURCES
@@ -36,7 +36,6 @@ from sodos.analyseplan.view import add
 from sodos.analyseplan.view import finite
 from sodos.analyseplan.view import utc
 from sodos.domain import appliance
-from sodos.domain import community
 
 Todo = tuple[appliance.Instance, str | None, str]
 
@@ -57,75 +56,78 @@ class Members:
     building: Counter[tuple[int, str]]
 
 
-def sort_members(
+@dataclasses.dataclass(eq=False, slots=True)
+class Sorted:
+    """One appliance's members, as :func:`sort_appliance` sorts them."""
+
+    entry: specs.Entry
+    # Its context, with the sites its kept members use: not to be
+    # changed (a plan changes a copy).
+    context: filters_mod.Context
+    # Its kept members, each with its site's index.
+    kept: list[tuple[appliance.Instance, int]]
+    # Its members that need a site, with where they were and why.
+    todo: list[Todo]
+    # The site and flavor of each kept member not built yet.
+    building: list[tuple[int, str]]
+    # Whether a member is placed to wait for its image.
+    awaiting: bool
+
+
+def sort_appliance(
     table: SiteTable,
     placements: dict[str, Any],
     failed: dict[str, set[str]],
-    validated: dict[str, specs.Entry],
-    order: list[str],
-    identity: dict[str, Any],
-    fair: fairness.FairShare | None,
-) -> Members:
-    """Which members stay where they are (:func:`must_move`,
-    :func:`image_unreachable`) and which need a site, appliances in
-    ``order``.
+    retries: failures.Retries,
+    appliance_id: str,
+    entry: specs.Entry,
+    owner: str,
+    stay: list[bool],
+) -> Sorted:
+    """Which members of the appliance (``entry``: its spec) stay where
+    they are (:func:`must_move`, :func:`image_unreachable`) and which
+    need a site; ``stay``: per site, whether its constraints let a
+    member stay there (:func:`stays`).
 
-    Every cycle walks every member of the federation, most of them
+    Every plan asks it of most members of the federation, most of them
     kept: a member placed at an up site its constraints allow, that
     neither failed anywhere nor waits for an image, is kept without
-    asking why it would move (the answer is the same), and the sites
-    a set of constraints allows are worked out once per plan.
+    asking why it would move (the answer is the same).
     """
-    out = Members({}, [], {}, set(), Counter())
-    index, servers, sharing = table.index, table.servers, table.sharing
-    contexts, kept_at, building = out.contexts, out.kept_at, out.building
-    want, pending = out.wanted.add, out.todo.append
-    # Constraints' signature -> per site, whether a member may stay.
-    stays: dict[Any, list[bool]] = {}
-    due = failed.due if isinstance(failed, Failures) else {}
-    # Project -> its owner: appliances of a project share one.
-    owners: dict[str | None, str] = {}
-    for appliance_id in order:
-        entry = validated[appliance_id]
-        project, constraints = entry.project, entry.constraints
-        owner = owners.get(project)
-        if owner is None:
-            owner = owners[project] = community.project_owner(
-                identity, project
-            )
-        ctx = contexts[appliance_id] = filters_mod.Context(
-            appliance_id, constraints, _counter(), _NONE, owner, project
-        )
-        used = ctx.sites_used
-        stay = _stays(table, constraints, entry.signature, stays)
-        for inst, key in zip(entry.members, entry.keys, strict=True):
-            want(key)
-            placed = placements.get(key) or {}
-            site = placed['site'] if placed else None
-            i = index.get(site) if site is not None else None
-            if (
-                i is None
-                or not stay[i]
-                or key in failed
-                or key in due
-                or (placed.get('info') or {}).get('awaiting_image')
-            ):
-                why = must_move(table, ctx, inst, site, failed)
-                if why is None and site is not None:
-                    why = image_unreachable(table, inst, placed, site)
-                if why is not None:
-                    pending((inst, site, why))
-                    continue
-                i = index[site]
-            used[i] = used.get(i, 0) + 1
-            if i in kept_at:
-                kept_at[i].append(inst)
-            else:
-                kept_at[i] = [inst]
-            if sharing is not None:
-                fairness.count(table, fair, i, ctx.owner, inst.flavor, 1)
-            if key not in servers[i]:
-                building[i, inst.flavor] += 1
+    ctx = filters_mod.Context(
+        appliance_id,
+        entry.constraints,
+        _counter(),
+        _NONE,
+        owner,
+        entry.project,
+    )
+    out = Sorted(entry, ctx, [], [], [], False)
+    index, servers, due = table.index, table.servers, retries.due
+    used, kept = ctx.sites_used, out.kept
+    for inst, key in zip(entry.members, entry.keys, strict=True):
+        placed = placements.get(key) or {}
+        site = placed['site'] if placed else None
+        i = index.get(site) if site is not None else None
+        if (
+            i is None
+            or not stay[i]
+            or key in failed
+            or key in due
+            or (placed.get('info') or {}).get('awaiting_image')
+        ):
+            why = must_move(table, ctx, inst, site, failed, retries)
+            if why is None and site is not None:
+                why = image_unreachable(table, inst, placed, site)
+                out.awaiting = out.awaiting or _awaiting(placed)
+            if why is not None:
+                out.todo.append((inst, site, why))
+                continue
+            i = index[site]
+        used[i] = used.get(i, 0) + 1
+        kept.append((inst, i))
+        if key not in servers[i]:
+            out.building.append((i, inst.flavor))
     return out
 
 
@@ -138,7 +140,7 @@ def _counter() -> Counter[int]:
     return Counter.__new__(Counter)
 
 
-def _stays(
+def stays(
     table: SiteTable,
     constraints: dict[str, Any],
     signature: Any,
@@ -165,6 +167,7 @@ def must_move(
     inst: appliance.Instance,
     site: str | None,
     failed: dict[str, set[str]],
+    retries: failures.Retries = failures.NO_RETRIES,
 ) -> str | None:
     """Why the member cannot stay where it is; None if it can."""
     if site is None:
@@ -176,15 +179,19 @@ def must_move(
         return 'site %s: %s' % (site, table.status[i])
     if site in failed.get(inst.key, ()):
         return 'its server failed at %s' % site
-    if isinstance(failed, Failures) and inst.key in failed.due:
+    if inst.key in retries.due:
         # Its time off is over: placed again, it is built anew.
         return 'its server failed at %s at %s: tried again' % (
             site,
-            utc(failed.due[inst.key]),
+            utc(retries.due[inst.key]),
         )
     if not appliance.allows(ctx.constraints, site, table.profiles[i]):
         return 'site %s no longer allowed by the constraints' % site
     return None
+
+
+def _awaiting(placed: dict[str, Any]) -> bool:
+    return bool((placed.get('info') or {}).get('awaiting_image'))
 
 
 def image_unreachable(
@@ -195,7 +202,7 @@ def image_unreachable(
 ) -> str | None:
     """A member placed to wait for its image, where no copy can bring it
     any more (the copy failed for good there, or no site holds it)."""
-    if not (placed.get('info') or {}).get('awaiting_image'):
+    if not _awaiting(placed):
         return None
     if table.image_ok(table.index[site], inst.image):
         return None
@@ -250,136 +257,6 @@ def leaving(
 
 def minus(row: list[float], other: list[float]) -> list[float]:
     return [a - b for a, b in zip(row, other, strict=True)]
-
-
-class Failures(dict[str, set[str]]):
-    """Member key -> the sites it is kept off for now, its server having
-    failed there for good (what every consumer of the planner's
-    ``failed`` reads), with when each failure happened.
-
-    ``due``: members placed at a site where their server failed whose
-    time off is over: they are placed again, which builds them anew
-    (kept, they would wait for a server no one asks for).
-    """
-
-    def __init__(self, retry_after: float | None) -> None:
-        super().__init__()
-        # Seconds a member is kept off a site after a failure there;
-        # None: for good (no clock, or 0 configured).
-        self.retry_after = retry_after
-        # (member key, site) -> when its server failed there; None when
-        # no time is recorded (a hand-made view).
-        self.failed_at: dict[tuple[str, str], float | None] = {}
-        # Member key -> when its server failed at its placed site.
-        self.due: dict[str, float] = {}
-
-
-def failed_at(failed: dict[str, set[str]], key: str) -> dict[str, float]:
-    """Site -> when ``key``'s server failed there, for the sites it is
-    kept off whose time is known (what its next placement records)."""
-    if not isinstance(failed, Failures):
-        return {}
-    return {
-        site: at
-        for site in sorted(failed.get(key, ()))
-        if (at := failed.failed_at.get((key, site))) is not None
-    }
-
-
-def retry_at(
-    failed: dict[str, set[str]], key: str, table: SiteTable
-) -> dict[int, float]:
-    """Site index -> when ``key`` may be placed there again, for the
-    sites it is kept off; none for good."""
-    if not isinstance(failed, Failures) or failed.retry_after is None:
-        return {}
-    return {
-        table.index[site]: at + failed.retry_after
-        for site, at in failed_at(failed, key).items()
-        if site in table.index
-    }
-
-
-def failed_sites(
-    actions: dict[str, Any],
-    placements: dict[str, Any],
-    now: float | None = None,
-    retry_after: float = 0.0,
-) -> Failures:
-    """Member key -> sites where its server failed for good, for
-    ``retry_after`` seconds from the failure (0, or no ``now``: for
-    good); a failure older than that no longer counts.
-
-    From the placements' record of earlier failures, and from the last
-    create asked of the site a member is placed at, when it failed with
-    a permanent error (a transient one is retried in place; an older
-    failure is history once a new create was asked there).
-
-    The time of a failure is the one the KB recorded: the failed
-    action's ``updated_at`` (when Exec reported it), carried on in the
-    placement's ``info.failed_at`` when the member moves on, since the
-    action is pruned after a while. ``failed_at`` is optional: a
-    placement written before it existed (or by a member not upgraded
-    yet, which ignores it) lists only the sites, and its ``placed_at``
-    stands for their failures: they were known when it was placed, so
-    the member waits at least as long as it would have. No command nor
-    schema changes, hence no KB version gate.
-    """
-    window = retry_after if now is not None and retry_after > 0 else None
-    out = Failures(window)
-    at = out.failed_at
-    for key, placed in placements.items():
-        info = placed.get('info') or {}
-        times = info.get('failed_at') or {}
-        for site in info.get('failed_sites') or ():
-            _record(at, key, site, times.get(site, placed.get('placed_at')))
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
-    for action in actions.values():
-        if action.get('kind') != 'server.create':
-            continue
-        params = action.get('params') or {}
-        key = '%s/%s' % (params.get('appliance_id'), params.get('member'))
-        placed = placements.get(key)
-        # Only a failure at the site the member is placed at counts: an
-        # older one elsewhere is history.
-        if not placed or placed.get('site') != action['site']:
-            continue
-        found = latest.get((key, action['site']))
-        if found is None or _asked(action) > _asked(found):
-            latest[key, action['site']] = action
-    for (key, site), action in latest.items():
-        result = action.get('result') or {}
-        if action.get('state') == 'failed' and not result.get('transient'):
-            _record(at, key, site, action.get('updated_at'))
-    for (key, site), when in at.items():
-        if window is not None and now is not None and when is not None:
-            if now - when >= window:
-                if placements[key].get('site') == site:
-                    out.due[key] = when
-                continue
-        out.setdefault(key, set()).add(site)
-    return out
-
-
-def _asked(action: dict[str, Any]) -> tuple[float, str]:
-    """The order creates were asked in (the same as ``orders``)."""
-    return (action.get('created_at') or 0.0, action['action_id'])
-
-
-def _record(
-    at: dict[tuple[str, str], float | None],
-    key: str,
-    site: str,
-    when: float | None,
-) -> None:
-    """Note a failure of ``key`` at ``site``; of two, the later counts
-    (an unknown time counts as the latest: kept off for good)."""
-    slot = (key, site)
-    if slot not in at:
-        at[slot] = when
-        return
-    before = at[slot]
-    at[slot] = None if before is None or when is None else max(before, when)
 
 
 def capacity_left(table: SiteTable) -> dict[str, dict[str, float]]:

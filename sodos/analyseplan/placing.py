@@ -40,9 +40,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from sodos.analyseplan import admitting
+from sodos.analyseplan import failures
 from sodos.analyseplan import fairness
 from sodos.analyseplan import filters as filters_mod
-from sodos.analyseplan import keeping
+from sodos.analyseplan import specs
 from sodos.analyseplan import weighers as weighers_mod
 from sodos.analyseplan.plan import Move
 from sodos.analyseplan.plan import Unplaced
@@ -51,8 +52,6 @@ from sodos.domain import appliance
 
 Todo = tuple[appliance.Instance, str | None, str]
 _NONE: frozenset[int] = frozenset()
-# The static signature of an appliance allowed everywhere.
-_UNCONSTRAINED = ((), (), ())
 
 
 class Placer:
@@ -65,9 +64,11 @@ class Placer:
         failed: dict[str, set[str]],
         banned: dict[str, set[int]],
         fair: fairness.FairShare | None = None,
+        retries: failures.Retries = failures.NO_RETRIES,
     ) -> None:
         # Owners' turns under contention; None: the order of _rank.
         self.fair = fair
+        self.retries = retries
         # A filter with nothing to say of these sites is left out: then
         # it neither costs time nor keeps the repair step away.
         filters = [f for f in filters if f.applies(table)]
@@ -96,7 +97,6 @@ class Placer:
         self._allowed: dict[str, tuple[list[bool], int, frozenset[int]]] = {}
         # How many sites pass, by the id of a mask in _masks.
         self._counts: dict[int, int] = {}
-        self._signatures: dict[str, Any] = {}
         self._sizes: dict[str, tuple[float, float]] = {}
         self.moves: list[Move] = []
         # Which sites hosted servers before this placer placed any.
@@ -158,7 +158,7 @@ class Placer:
                 image=inst.image,
                 flavor=inst.flavor,
                 failed_sites=sorted(failed) if failed else [],
-                failed_at=keeping.failed_at(self.failed, key),
+                failed_at=self.retries.times(key, failed) if failed else {},
             )
         )
 
@@ -195,11 +195,9 @@ class Placer:
         if found is None:
             excluded = self.excluded(inst)
             ctx.excluded = excluded
-            signature = self._signatures.get(inst.appliance_id)
-            if signature is None:
-                signature = _static_signature(ctx)
-                self._signatures[inst.appliance_id] = signature
-            key = (signature, inst.image, inst.flavor)
+            # What the static filters read of a member: its appliance's
+            # constraints, image and flavor (the same, the same answer).
+            key = (specs.signature(ctx.constraints), inst.image, inst.flavor)
             mask = self._masks.get(key)
             if mask is None:
                 mask = [True] * len(self.table.names)
@@ -244,7 +242,9 @@ class Placer:
         for inst, site, why in left:
             ctx = self.contexts[inst.appliance_id]
             ctx.excluded = self.excluded(inst)
-            ctx.retry_at = keeping.retry_at(self.failed, inst.key, self.table)
+            ctx.retry_at = self.retries.retry_at(
+                inst.key, self.failed.get(inst.key, ()), self.table
+            )
             out.append(
                 Unplaced(
                     inst.key,
@@ -379,19 +379,6 @@ class Placer:
 
 def _spans(ctx: filters_mod.Context) -> bool:
     return any(n > 0 for n in ctx.sites_used.values())
-
-
-def _static_signature(ctx: filters_mod.Context) -> Any:
-    """What the static filters read of an appliance: its constraints
-    (appliances with the same ones share the filters' answer)."""
-    c = ctx.constraints
-    if not (c.get('sites') or c.get('regions') or c.get('labels')):
-        return _UNCONSTRAINED
-    return (
-        tuple(c.get('sites') or ()),
-        tuple(c.get('regions') or ()),
-        tuple(sorted((c.get('labels') or {}).items())),
-    )
 
 
 def _weighed(

@@ -30,7 +30,7 @@ class Move:
     flavor: str
     failed_sites: list[str]
     # Site of failed_sites -> when the server failed there, where known
-    # (the placement carries it: sodos.analyseplan.keeping.failed_sites).
+    # (the placement carries it: sodos.analyseplan.failures.failed_sites).
     failed_at: dict[str, float] = dataclasses.field(default_factory=dict)
 
 

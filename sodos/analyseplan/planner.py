@@ -21,6 +21,8 @@ same call with events added.
    *kept* where the KB places it while that site is up, not draining,
    still allowed by the constraints and not one where its server failed
    for good; kept members not built yet reserve their flavor there.
+   From one cycle to the next, only the appliances something changed
+   for are sorted again (:mod:`sorting`).
 2. The others (new members, members of a site down or draining, of a
    site whose build failed) are placed in priority order, highest first,
    an appliance at a time (:mod:`placing`): the filters say which sites
@@ -39,6 +41,7 @@ things stand when the plan is complete.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 from collections import Counter
 from collections.abc import Iterable
@@ -48,6 +51,7 @@ from typing import Any
 from sodos import exception
 from sodos import plugins
 from sodos.analyseplan import consolidation
+from sodos.analyseplan import failures
 from sodos.analyseplan import fairness
 from sodos.analyseplan import filters as filters_mod
 from sodos.analyseplan import keeping
@@ -55,6 +59,7 @@ from sodos.analyseplan import placing
 from sodos.analyseplan import reclaim
 from sodos.analyseplan import repair
 from sodos.analyseplan import sharing
+from sodos.analyseplan import sorting
 from sodos.analyseplan import specs
 from sodos.analyseplan import weighers as weighers_mod
 from sodos.analyseplan.plan import Move
@@ -112,17 +117,23 @@ class Planner:
         overloaded: dict[str, float] | None = None,
         consolidate: float | None = None,
         now: float | None = None,
+        notify: bool = True,
     ) -> Plan:
         """The plan for ``kb``.
 
         ``overloaded``: site -> the utilisation (0..1) to bring it under,
         by moving its lowest-priority members away. ``consolidate``: the
         carbon price; when given, one site whose members all fit on the
-        other sites in use is emptied if that saves cost. ``now``: for
-        the reclaims' notices (:mod:`reclaim`); None: no notice.
+        other sites in use is emptied if that saves cost. ``now``: the
+        plan's clock: a failure older than ``failed_retry_after`` no
+        longer keeps a member off its site (:mod:`failures`), and
+        reclaims give notice from it (:mod:`reclaim`); None: failures
+        count for good and no notice is given. ``notify``: False for a
+        question (a what-if), whose reclaims neither tell nor stop a
+        guest.
         """
         with _no_cycle_collection():
-            return self._plan(kb, events, overloaded, consolidate, now)
+            return self._plan(kb, events, overloaded, consolidate, now, notify)
 
     def _plan(
         self,
@@ -131,23 +142,30 @@ class Planner:
         overloaded: dict[str, float] | None,
         consolidate: float | None,
         now: float | None,
+        notify: bool,
     ) -> Plan:
         table = SiteTable(kb, events or Events())
         placements = kb.get('placements', {})
-        table.flavor_of = {
-            key: (p.get('info') or {}).get('flavor', '')
-            for key, p in placements.items()
-        }
+        table.placements = placements
         table.sharing = sharing.ledger(kb, table)
         fair = fairness.fair_share(kb, table)
         identity = kb.get('identity') or {}
-        failed = keeping.failed_sites(
+        failed, retries = failures.failed_sites(
             kb.get('actions', {}), placements, now, self.failed_retry_after
         )
         validated = self.cache.read(kb.get('appliances', {}))
         order = self.cache.order()
-        sorted_out = keeping.sort_members(
-            table, placements, failed, validated, order, identity, fair
+        if self.cache.sorter is None:
+            self.cache.sorter = sorting.Sorter()
+        sorted_out = self.cache.sorter.sort(
+            table,
+            placements,
+            failed,
+            retries,
+            validated,
+            order,
+            identity,
+            fair,
         )
         contexts, todo = sorted_out.contexts, sorted_out.todo
         kept_at, wanted = sorted_out.kept_at, sorted_out.wanted
@@ -164,14 +182,20 @@ class Planner:
                 table, hot, kept_at.get(hot, []), target
             ):
                 kept_at[hot].remove(inst)
-                contexts[inst.appliance_id].sites_used[hot] -= 1
+                # The sorted context is shared from plan to plan: a copy.
+                ctx = contexts[inst.appliance_id].copy()
+                contexts[inst.appliance_id] = ctx
+                ctx.sites_used[hot] -= 1
                 banned.setdefault(inst.key, set()).add(hot)
                 todo.append((inst, name, 'site %s overloaded' % name))
-        moves, unplaced = self._place(
+        # Every placing in this plan knows when the failures it avoids
+        # may be tried again.
+        place = functools.partial(self._place, retries=retries)
+        moves, unplaced = place(
             table, todo, contexts, failed, banned, self.repair_budget, fair
         )
         claimed = reclaim.Reclaimer(
-            kb, table, contexts, fair, failed, now, self._place
+            kb, table, contexts, fair, failed, now if notify else None, place
         ).run(todo, unplaced, kept_at, moves)
         moves, unplaced = moves + claimed.moves, claimed.unplaced
         kept = sum(len(members) for members in kept_at.values())
@@ -184,7 +208,7 @@ class Planner:
                 failed,
                 consolidate,
                 moves,
-                self._place,
+                place,
             )
             kept = sum(len(members) for members in kept_at.values())
         # A placement is removed when its appliance is gone, or when the
@@ -193,10 +217,8 @@ class Planner:
         appliances = kb.get('appliances', {})
         removals = [
             Removal(key, p['appliance_id'], p['member'], p['site'])
-            for key, p in sorted(
-                (k, p) for k, p in placements.items() if k not in wanted
-            )
-            if p['appliance_id'] in validated
+            for key in sorted(placements.keys() - wanted)
+            if (p := placements[key])['appliance_id'] in validated
             or p['appliance_id'] not in appliances
         ] + claimed.stops
         plan = Plan(
@@ -215,12 +237,20 @@ class Planner:
         banned: dict[str, set[int]],
         repair_budget: float = 0.0,
         fair: fairness.FairShare | None = None,
+        retries: failures.Retries = failures.NO_RETRIES,
     ) -> tuple[list[Move], list[Unplaced]]:
         """Place ``todo``; updates the table and the contexts. With a
         ``repair_budget`` (seconds), what greedy leaves out goes to the
         exact repair step (:mod:`repair`)."""
         placer = placing.Placer(
-            self.filters, self.weighers, table, contexts, failed, banned, fair
+            self.filters,
+            self.weighers,
+            table,
+            contexts,
+            failed,
+            banned,
+            fair,
+            retries,
         )
         left = placer.place(todo)
         if left and repair_budget > 0 and self._modelled(placer):

@@ -27,16 +27,22 @@ planner takes a record that keeps its stamp for one that did not change:
 a caller must not change a read in place and plan from it again.
 
 Memory is bounded by the appliances of the latest read: the entries of
-deleted appliances are dropped at the next plan.
+deleted appliances are dropped at the next plan. The cache also carries
+how the last plan sorted the members of these specs
+(:mod:`sodos.analyseplan.sorting`), bounded the same way.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 from typing import Any
 
 from sodos.domain import appliance
 from sodos.domain import ownership
+
+if TYPE_CHECKING:
+    from sodos.analyseplan.sorting import Sorter
 
 
 @dataclasses.dataclass(eq=False)
@@ -69,6 +75,9 @@ class SpecCache:
         # How many specs were validated since this cache was made (for
         # the tests and the benchmark).
         self.validations = 0
+        # The members of the last plan, as sorted from these specs
+        # (sodos.analyseplan.sorting); made by the planner.
+        self.sorter: Sorter | None = None
 
     def __len__(self) -> int:
         """How many appliances' records it holds (those of the latest

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import math
 import time
 from typing import TYPE_CHECKING
@@ -99,15 +100,24 @@ class SiteTable:
         # Sites hosting sodos servers: those a consolidation keeps.
         self.active = [bool(s) for s in self.servers]
         self._need: dict[str, list[list[float]]] = {}
-        # Member key -> its flavor, from the placements (set by the
-        # planner): sizes the servers a site reports.
-        self.flavor_of: dict[str, str] = {}
+        # The read's placements (set by the planner): flavor_of.
+        self.placements: dict[str, Any] = {}
         # Image reference -> sites a copy can reach (registered images
         # that some up site can serve).
         self.copyable = imageview.copyable(kb)
         # The owners' sharing (sodos.analyseplan.sharing), set by the
         # planner; None: no site has an owner.
         self.sharing: Ledger | None = None
+
+    @functools.cached_property
+    def flavor_of(self) -> dict[str, str]:
+        """Member key -> its flavor, from the placements: sizes the
+        servers a site reports (worked out when first asked: only an
+        overloaded site or a reclaim asks)."""
+        return {
+            key: (p.get('info') or {}).get('flavor', '')
+            for key, p in self.placements.items()
+        }
 
     def image_ok(self, i: int, ref: str) -> bool:
         """Whether site ``i`` has image ``ref``, or can get it by a copy."""

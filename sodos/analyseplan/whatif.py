@@ -11,7 +11,13 @@
 # under the License.
 
 """What-if questions: what would the planner do if sites failed or were
-drained? Asked of the live KB, acting on nothing."""
+drained? Asked of the live KB, acting on nothing.
+
+The question is planned as the leader plans, at the time it is asked:
+a member kept off a site where its server failed goes back there after
+``[analyseplan]failed_site_retry_after`` seconds in the answer too
+(:mod:`failures`). Only the reclaims differ: a question tells no guest
+and stops none (:mod:`reclaim`)."""
 
 from __future__ import annotations
 
@@ -28,11 +34,13 @@ def ask(
     kb: dict[str, Any],
     failed: list[str],
     drained: list[str],
+    now: float | None,
 ) -> dict[str, Any]:
     """What the events change in the plan: every member they move, send
     elsewhere than the plan without them would, or leave without a site
     (pending members included); members whose fate is the same either
-    way are left out."""
+    way are left out. ``now``: the time asked at (the planner's
+    clock; None: failures count for good)."""
     known = set(kb.get('sites', {}))
     unknown = sorted(set(failed + drained) - known)
     if unknown:
@@ -41,8 +49,8 @@ def ask(
             % (', '.join(unknown), ', '.join(sorted(known)))
         )
     events = Events(failed=frozenset(failed), drained=frozenset(drained))
-    baseline = planner.plan(kb)
-    plan = planner.plan(kb, events)
+    baseline = planner.plan(kb, now=now, notify=False)
+    plan = planner.plan(kb, events, now=now, notify=False)
     going = {m.key: m.site for m in baseline.moves}
     stuck = {u.key for u in baseline.unplaced}
     report = plan.to_dict()

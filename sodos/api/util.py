@@ -20,6 +20,7 @@ import dataclasses
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
@@ -84,7 +85,9 @@ class Services:
         with self._planning:
             if self._planner is None or self._planner[0] != key:
                 self._planner = (key, planner_mod.from_conf(self.conf))
-            return whatif_mod.ask(self._planner[1], kb, failed, drained)
+            return whatif_mod.ask(
+                self._planner[1], kb, failed, drained, time.time()
+            )
 
 
 def services(req: webob.Request) -> Services:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -119,7 +120,7 @@ def plan_whatif(conf: cfg.ConfigOpts) -> int:
         api.close()
     planner = planner_mod.from_conf(conf)
     try:
-        report = whatif.ask(planner, kb, failed, drained)
+        report = whatif.ask(planner, kb, failed, drained, time.time())
     except ValueError as exc:
         raise exception.SodosError(str(exc)) from exc
     if conf.category.format == 'json':

@@ -18,11 +18,12 @@ import pytest
 from oslo_config import cfg
 
 from sodos import conf as sodos_conf
+from sodos.analyseplan import failures
 from sodos.analyseplan import filters
-from sodos.analyseplan import keeping
 from sodos.analyseplan import orders
 from sodos.analyseplan import planner as planner_mod
 from sodos.analyseplan import weighers
+from sodos.analyseplan import whatif
 from sodos.analyseplan.view import utc
 from tests.unit.analyseplan.kbviews import kb
 from tests.unit.analyseplan.kbviews import placed
@@ -141,7 +142,10 @@ def test_an_old_failure_at_another_site_is_still_ignored():
         actions=dict([create(1, 's1', 'failed', FAILED_AT)]),
     )
     now = FAILED_AT + 20
-    assert keeping.failed_sites(view['actions'], view['placements'], now) == {}
+    assert (
+        failures.failed_sites(view['actions'], view['placements'], now)[0]
+        == {}
+    )
     plan = planner().plan(view, now=now)
     assert (plan.moves, plan.unplaced, plan.kept) == ([], [], 1)
 
@@ -222,3 +226,23 @@ def test_a_negative_time_off_is_refused_naming_the_option(tmp_path):
         cfg.ConfigFileValueError, match='failed_site_retry_after'
     ):
         planner_mod.from_conf(conf)
+
+
+def test_a_what_if_sends_a_member_back_where_its_time_off_is_over():
+    # web-0 left s1 when its server failed there; what if s2 fails?
+    record = placed(
+        A, 'web-0', 's2', failed_sites=['s1'], failed_at={'s1': FAILED_AT}
+    )[KEY]
+    view = kb(
+        [site('s1'), site('s2')],
+        appliances={A: spec()},
+        placements={KEY: dict(record, placed_at=FAILED_AT + 20)},
+    )
+    retry_at = FAILED_AT + RETRY_AFTER
+    report = whatif.ask(planner(), view, ['s2'], [], retry_at)
+    moved = [(m['member'], m['from_site'], m['site']) for m in report['moves']]
+    assert (moved, report['unplaced']) == ([('web-0', 's2', 's1')], [])
+    # As the planner would: still in its time off, s1 does not take it.
+    report = whatif.ask(planner(), view, ['s2'], [], retry_at - 1)
+    (unplaced,) = report['unplaced']
+    assert 'tried there again after %s' % utc(retry_at) in unplaced['reason']

@@ -25,9 +25,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from sodos.analyseplan import admitting
+from sodos.analyseplan import failures
 from sodos.analyseplan import filters
 from sodos.analyseplan import keeping
 from sodos.analyseplan import planner as planner_mod
+from sodos.analyseplan import sorting
 from sodos.analyseplan import specs
 from sodos.analyseplan import weighers
 from sodos.analyseplan.view import Events
@@ -132,8 +134,15 @@ def test_members_are_kept_exactly_when_nothing_says_they_move(view, data):
     table = SiteTable(view, Events())
     validated = specs.SpecCache().read(view['appliances'])
     order = sorted(validated)
-    out = keeping.sort_members(
-        table, view['placements'], failed, validated, order, {}, None
+    out = sorting.Sorter().sort(
+        table,
+        view['placements'],
+        failed,
+        failures.NO_RETRIES,
+        validated,
+        order,
+        {},
+        None,
     )
     kept = {inst.key for m in out.kept_at.values() for inst in m}
     for appliance_id in order:

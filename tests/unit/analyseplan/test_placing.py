@@ -26,6 +26,8 @@ from tests.unit.analyseplan.kbviews import spec
 
 A = 'a' * 32
 B = 'b' * 32
+# When a what-if is asked (the planner's clock).
+NOW = 1_000_000.0
 
 
 def planner(repair_budget=0.0):
@@ -216,7 +218,7 @@ def test_what_if_shows_a_pending_member_the_failure_leaves_unplaced():
         appliances={A: spec(), B: spec('pinned', sites=['s2'])},
         placements=placed(A, 'web-0', 's1'),
     )
-    report = whatif.ask(planner(), view, ['s2'], [])
+    report = whatif.ask(planner(), view, ['s2'], [], NOW)
     assert [(u['appliance_id'], u['member']) for u in report['unplaced']] == [
         (B, 'web-0')
     ]
@@ -228,7 +230,7 @@ def test_what_if_shows_a_pending_member_sent_elsewhere():
         [site('s1', ram=16384.0), site('s2')],
         appliances={B: spec('new')},
     )
-    report = whatif.ask(planner(), view, [], ['s2'])
+    report = whatif.ask(planner(), view, [], ['s2'], NOW)
     assert [(m['member'], m['site']) for m in report['moves']] == [
         ('web-0', 's1')
     ]

@@ -25,6 +25,8 @@ from tests.unit.analyseplan.kbviews import spec
 
 A = 'a' * 32
 B = 'b' * 32
+# When a what-if is asked (the planner's clock).
+NOW = 1_000_000.0
 
 ALL_FILTERS = filters.shipped()
 
@@ -272,7 +274,7 @@ def test_what_if_reports_only_what_the_events_change():
         appliances={A: spec(), B: spec('new')},
         placements=placements,
     )
-    report = whatif.ask(planner(), view, ['s1'], [])
+    report = whatif.ask(planner(), view, ['s1'], [], NOW)
     # B is new: the planner places it anyway, the question changes
     # nothing about it.
     assert [
@@ -283,7 +285,7 @@ def test_what_if_reports_only_what_the_events_change():
     assert text.startswith('What if s1 fails:\n1 appliance(s) affected: app')
     assert 's3' in text
     with pytest.raises(ValueError, match='no site named s9'):
-        whatif.ask(planner(), view, ['s9'], [])
+        whatif.ask(planner(), view, ['s9'], [], NOW)
 
 
 def test_overloaded_site_sheds_its_lowest_priority_members():

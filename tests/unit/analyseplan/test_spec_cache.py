@@ -10,9 +10,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""A planner that keeps the specs its earlier plans validated plans
-exactly as one that starts from nothing, whatever changed in between;
-it validates a spec again only when its record changed."""
+"""A planner that keeps the specs its earlier plans validated, and how
+it sorted their members, plans exactly as one that starts from nothing,
+whatever changed in between; it validates a spec again only when its
+record changed, and sorts again only the appliances something changed
+for."""
 
 import copy
 import dataclasses
@@ -24,6 +26,7 @@ from hypothesis import strategies as st
 
 from sodos.analyseplan import filters
 from sodos.analyseplan import planner as planner_mod
+from sodos.analyseplan import sorting
 from sodos.analyseplan import specs
 from sodos.analyseplan import weighers
 from sodos.analyseplan.view import Events
@@ -37,13 +40,18 @@ A, B, C = 'a' * 32, 'b' * 32, 'c' * 32
 WEIGHTS = [(weighers.FreeRamWeigher(), 1.0), (weighers.PackWeigher(), 0.3)]
 
 
+RETRY_AFTER = 600.0
+
+
 def planner(cache=None, weights=WEIGHTS):
-    return planner_mod.Planner(filters.shipped(), weights, 10.0, cache)
+    made = planner_mod.Planner(filters.shipped(), weights, 10.0, cache)
+    made.failed_retry_after = RETRY_AFTER
+    return made
 
 
-def cold(view, events=None):
+def cold(view, events=None, **how):
     # A deep copy: nothing the warm planner kept can be shared with it.
-    return planner().plan(copy.deepcopy(view), events)
+    return planner().plan(copy.deepcopy(view), events, **how)
 
 
 def same(one, other):
@@ -75,6 +83,10 @@ CHANGES = (
     'image gone',
     'labels',
     'weights',
+    'owned site',
+    'overloaded',
+    'consolidate',
+    'time passes',
 )
 
 
@@ -85,9 +97,16 @@ def stamped(view):
     return view
 
 
+def replaced(view, key):
+    """A copy of placement ``key``, in its place: a KB read is never
+    changed in place, a changed record is a new one."""
+    record = view['placements'][key] = copy.deepcopy(view['placements'][key])
+    return record
+
+
 def change(data, view, plan, what):
     """Make change ``what`` to ``view`` (a record changed gets a new
-    commit time, as in the KB); returns the events of the next plan."""
+    commit time, as in the KB); returns how to make the next plan."""
     names = sorted(view['sites'])
     apps = sorted(view['appliances'])
     placements = sorted(view['placements'])
@@ -97,7 +116,19 @@ def change(data, view, plan, what):
         name = data.draw(st.sampled_from(names))
         view['sites'][name]['status'] = 'down' if what == 'site down' else 'up'
     elif what == 'hypothetical failure':
-        return Events(failed=frozenset([data.draw(st.sampled_from(names))]))
+        failed = frozenset([data.draw(st.sampled_from(names))])
+        return {'events': Events(failed=failed)}
+    elif what == 'overloaded':
+        return {'overloaded': {data.draw(st.sampled_from(names)): 0.2}}
+    elif what == 'consolidate':
+        return {'consolidate': 0.1}
+    elif what == 'time passes':
+        # Failures at time 0 (below): kept off, or due again.
+        return {'now': data.draw(st.sampled_from([100.0, 2 * RETRY_AFTER]))}
+    elif what == 'owned site':
+        name = data.draw(st.sampled_from(names))
+        profile = view['sites'][name]['info']['profile']
+        profile['owner'] = data.draw(st.sampled_from(['o1', '']))
     elif what == 'spec in place' and apps:
         record = view['appliances'][data.draw(st.sampled_from(apps))]
         record['spec']['priority'] = data.draw(st.sampled_from([10, 50, 90]))
@@ -115,10 +146,11 @@ def change(data, view, plan, what):
             'updated_at': 1000.0,
         }
     elif what == 'failed for good' and placements:
-        record = view['placements'][data.draw(st.sampled_from(placements))]
+        record = replaced(view, data.draw(st.sampled_from(placements)))
         record['info']['failed_sites'] = [record['site']]
+        record['info']['failed_at'] = {record['site']: 0.0}
     elif what == 'awaiting image' and placements:
-        record = view['placements'][data.draw(st.sampled_from(placements))]
+        record = replaced(view, data.draw(st.sampled_from(placements)))
         record['info']['awaiting_image'] = data.draw(st.booleans())
     elif what == 'built' and placements:
         key = data.draw(st.sampled_from(placements))
@@ -133,7 +165,7 @@ def change(data, view, plan, what):
         name = data.draw(st.sampled_from(names))
         profile = view['sites'][name]['info']['profile']
         profile['labels'] = {'zone': data.draw(st.sampled_from('ab'))}
-    return None
+    return {}
 
 
 @settings(
@@ -145,6 +177,8 @@ def change(data, view, plan, what):
 def test_a_planner_that_keeps_its_specs_plans_as_one_from_nothing(view, data):
     stamped(view)
     cache = specs.SpecCache()
+    # Sorted again from nothing when most appliances changed, or never.
+    cache.sorter = sorting.Sorter(most=data.draw(st.sampled_from([0.5, 1.0])))
     warm = planner(cache)
     plan = warm.plan(view)
     assert same(plan, cold(view))
@@ -152,7 +186,7 @@ def test_a_planner_that_keeps_its_specs_plans_as_one_from_nothing(view, data):
     first = data.draw(st.sampled_from(['carry out'] * 3 + list(CHANGES)))
     more = data.draw(st.lists(st.sampled_from(CHANGES), max_size=6))
     for what in [first, *more]:
-        events = change(data, view, plan, what)
+        how = change(data, view, plan, what)
         if what == 'weights':
             # Another configuration, the same cache.
             warm = planner(cache, [(weighers.FreeRamWeigher(), 1.0)])
@@ -165,8 +199,8 @@ def test_a_planner_that_keeps_its_specs_plans_as_one_from_nothing(view, data):
             )
             warm = planner(cache)
             continue
-        plan = warm.plan(view, events)
-        assert same(plan, cold(view, events)), what
+        plan = warm.plan(view, **how)
+        assert same(plan, cold(view, **how)), what
 
 
 def three_appliances():
@@ -241,3 +275,40 @@ def test_deleted_appliances_leave_the_cache():
     assert same(plan, cold(view))
     assert {r.appliance_id for r in plan.removals} == {A}
     assert len(warm.cache) == 2
+
+
+def test_a_read_where_nothing_changed_sorts_no_member_again():
+    view, warm = three_appliances()
+    warm.plan(view)
+    before = warm.cache.sorter.sorted
+    plan = warm.plan(copy.deepcopy(view))
+    assert warm.cache.sorter.sorted == before
+    assert same(plan, cold(view))
+
+
+def test_a_site_down_sorts_again_only_the_appliances_placed_there():
+    where = {A: ('s1', 's2'), B: ('s3', 's4'), C: ('s3', 's4')}
+    placements = {}
+    for appliance_id, sites in where.items():
+        for n, name in enumerate(sites):
+            placements.update(
+                placed(appliance_id, 'web-%d' % n, name, flavor='m1.small')
+            )
+    view = stamped(
+        kb(
+            [site(name) for name in ('s1', 's2', 's3', 's4')],
+            appliances={a: spec(count=2, spread=2) for a in where},
+            placements=placements,
+        )
+    )
+    warm = planner()
+    assert warm.plan(view).kept == 6
+    before = warm.cache.sorter.sorted
+    events = Events(failed=frozenset(['s1']))
+    plan = warm.plan(view, events)
+    assert warm.cache.sorter.sorted - before == 1
+    assert [(m.appliance_id, m.from_site) for m in plan.moves] == [(A, 's1')]
+    assert same(plan, cold(view, events))
+    # Back up: A alone again.
+    warm.plan(view)
+    assert warm.cache.sorter.sorted - before == 2

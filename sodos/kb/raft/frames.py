@@ -125,7 +125,8 @@ class BoundedTcpConnection(tcp_connection.TcpConnection):
         return more
 
     def send(self, message: Any) -> None:
-        if self._unanswered_since is None:
+        waiting = self._unanswered_since
+        if waiting is None or waiting <= self._TcpConnection__lastReadTime:
             self._unanswered_since = monotonic()
         super().send(message)
 

@@ -365,7 +365,9 @@ def run(
         ) as fed:
             log('starting %d sites (%d voters)' % (sites, voters))
             start_sites(fed, sites, voters, 2 * heal)
-            client = fed.client_member()
+            # A hundred sites that just formed keep a loaded machine busy:
+            # the client may take minutes to catch up.
+            client = fed.client_member(patience=2 * heal)
             members = setup_appliances(client, appliances, 2 * heal)
             log('%d appliance members ACTIVE' % members)
             bench = Trials(fed, client, voters, heal)

@@ -31,10 +31,13 @@ if TYPE_CHECKING:
 JOIN_WAIT = 30.0
 
 
-def client_member(fed: LocalFederation, name: str = 'client') -> Any:
+def client_member(
+    fed: LocalFederation, name: str = 'client', patience: float = 0.0
+) -> Any:
     """An observer KB member in this process, joined to the sites:
     reads and writes the KB with no message bus, is listed as no site
-    and never votes (stop() it after)."""
+    and never votes (stop() it after). It waits ``patience`` seconds to
+    join, at least JOIN_WAIT and four connection timeouts."""
     from oslo_config import cfg
 
     from sodos import conf as sodos_conf
@@ -65,7 +68,7 @@ def client_member(fed: LocalFederation, name: str = 'client') -> Any:
         conf.set_override(option, value, 'knowmon')
     member = kb_backend.load(conf, 'raft')
     member.start()
-    patience = max(JOIN_WAIT, 4 * conf.raft.connection_timeout)
+    patience = max(patience, JOIN_WAIT, 4 * conf.raft.connection_timeout)
     if not member.wait_ready(patience):
         member.stop()
         raise exception.NotReady(

@@ -298,11 +298,13 @@ class LocalFederation:
             except Exception:
                 site.kill()
 
-    def client_member(self, name: str = 'client') -> Any:
+    def client_member(
+        self, name: str = 'client', patience: float = 0.0
+    ) -> Any:
         """An observer KB member in this process, joined to the sites:
         reads and writes the KB with no message bus, is listed as no site
-        and never votes (stop() it after)."""
-        return clients.client_member(self, name)
+        and never votes (stop() it after; :func:`clients.client_member`)."""
+        return clients.client_member(self, name, patience)
 
     # -- looking at it ---------------------------------------------------
 

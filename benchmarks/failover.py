@@ -292,14 +292,23 @@ def wait_all_active(client, count: int, timeout: float = 120.0) -> None:
 
 
 def setup_appliances(client, count: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
     for n in range(count):
-        client.propose(
-            'appliance.put',
-            {
-                'appliance_id': '%032x' % (n + 1),
-                'spec': dict(SPEC, name='a%d' % n),
-            },
-        )
+        while True:
+            try:
+                client.propose(
+                    'appliance.put',
+                    {
+                        'appliance_id': '%032x' % (n + 1),
+                        'spec': dict(SPEC, name='a%d' % n),
+                    },
+                )
+                break
+            except (exception.CommitTimeout, exception.NotReady):
+                # A federation that just formed on a loaded machine may
+                # still be electing; a put of the same spec is safe again.
+                if time.monotonic() > deadline:
+                    raise
     members = 2 * count
     wait_all_active(client, members, timeout)
     return members

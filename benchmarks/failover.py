@@ -211,6 +211,8 @@ class Trials:
                 if time.monotonic() - started > 4 * self.heal:
                     raise
         elapsed = time.monotonic() - started
+        # Said before the restart, which can fail on a loaded machine.
+        log('%s: %.2f s' % (victim.name, elapsed))
         self.restart(victim)
         return elapsed
 
@@ -230,6 +232,8 @@ class Trials:
         else:
             raise RuntimeError('%s was never marked down' % victim.name)
         elapsed = time.monotonic() - started
+        # Said before the restart, which can fail on a loaded machine.
+        log('%s: %.2f s' % (victim.name, elapsed))
         self.restart(victim)
         return elapsed
 
@@ -260,6 +264,8 @@ class Trials:
                 % (victim.name, 2 * self.heal)
             )
         elapsed = time.monotonic() - started
+        # Said before the restart, which can fail on a loaded machine.
+        log('%s: %.2f s' % (victim.name, elapsed))
         self.restart(victim)
         wait_all_active(client, members, 2 * self.heal)
         return elapsed

@@ -22,9 +22,16 @@ would move to, at most ``[analyseplan]image_prestage_sites`` of them per
 image (those most members would move to, then by name).
 
 One what-if is a whole plan: they are asked a few per cycle and their
-answers kept until the placements, appliances or sites change, so that a
-large federation spreads the work over cycles. The answers are a cache a
-new leader rebuilds, not state.
+answers kept until the placements, appliances, sites or the failures in
+force change, so that a large federation spreads the work over cycles.
+The answers are a cache a new leader rebuilds, not state.
+
+Each what-if runs on the cycle's clock, as the cycle's own plan does: a
+member kept off a site for a failure there may go back once
+``[analyseplan]failed_site_retry_after`` has passed (:mod:`failures`),
+so the site it would move to, and the copy it needs there, follow the
+same rule. A what-if is a question: its reclaims neither tell nor stop a
+guest.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import hashlib
 from collections import Counter
 from typing import Any
 
+from sodos.analyseplan import failures
 from sodos.analyseplan import planner as planner_mod
 from sodos.analyseplan.view import Events
 from sodos.domain import imageview
@@ -44,9 +52,13 @@ WHATIFS_PER_CYCLE = 4
 Answer = dict[str, Counter[str]]
 
 
-def fingerprint(kb: dict[str, Any]) -> str:
-    """Changes when an answer may: placements, specs, sites, registry."""
+def fingerprint(kb: dict[str, Any], in_force: failures.Failed) -> str:
+    """Changes when an answer may: placements, specs, sites, registry,
+    and the failures that keep members off sites (``in_force``: those
+    the clock has not lifted yet)."""
     digest = hashlib.sha256()
+    for key, sites in sorted(in_force.items()):
+        digest.update(('%s!%s;' % (key, ','.join(sorted(sites)))).encode())
     for key, placed in sorted((kb.get('placements') or {}).items()):
         digest.update(('%s=%s;' % (key, placed.get('site'))).encode())
     for key, record in sorted((kb.get('appliances') or {}).items()):
@@ -77,11 +89,19 @@ def needed_images(kb: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def ask(planner: planner_mod.Planner, kb: dict[str, Any], site: str) -> Answer:
-    """Image id -> where the members of ``site`` using it would go."""
+def ask(
+    planner: planner_mod.Planner,
+    kb: dict[str, Any],
+    site: str,
+    now: float | None = None,
+) -> Answer:
+    """Image id -> where the members of ``site`` using it would go, by a
+    plan on the clock ``now`` (None: failures count for good)."""
     refs = needed_images(kb)
     out: Answer = {}
-    plan = planner.plan(kb, Events(failed=frozenset({site})))
+    plan = planner.plan(
+        kb, Events(failed=frozenset({site})), now=now, notify=False
+    )
     for move in plan.moves:
         image_id = refs.get(move.image)
         if move.from_site == site and image_id is not None:
@@ -100,9 +120,14 @@ class Prestager:
         self._cycle = 0
 
     def sites(
-        self, planner: planner_mod.Planner, kb: dict[str, Any], bound: int
+        self,
+        planner: planner_mod.Planner,
+        kb: dict[str, Any],
+        bound: int,
+        now: float | None = None,
     ) -> dict[str, set[str]]:
-        """Image id -> its pre-staging sites."""
+        """Image id -> its pre-staging sites, the what-ifs asked on the
+        clock ``now`` (the cycle's; None: failures count for good)."""
         if bound <= 0:
             self._answers.clear()
             return {}
@@ -118,7 +143,13 @@ class Prestager:
         }
         for gone in set(self._answers) - hosting:
             del self._answers[gone]
-        current = fingerprint(kb)
+        in_force, _ = failures.failed_sites(
+            kb.get('actions') or {},
+            kb.get('placements') or {},
+            now,
+            planner.failed_retry_after,
+        )
+        current = fingerprint(kb, in_force)
         # Never asked first, then the oldest answers, round robin.
         stale = sorted(
             (self._answers[s][1] if s in self._answers else -1, s)
@@ -126,7 +157,7 @@ class Prestager:
             if s not in self._answers or self._answers[s][0] != current
         )
         for _, site in stale[: self.per_cycle]:
-            answer = ask(planner, kb, site)
+            answer = ask(planner, kb, site, now)
             self._answers[site] = (current, self._cycle, answer)
         return self.choose(kb, bound)
 

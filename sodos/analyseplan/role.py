@@ -278,7 +278,9 @@ class AnalysePlanRole(roles.Role):
             opts.image_uploads_per_source,
             opts.retry_after,
             time.time(),
-            self.prestager.sites(planner, kb, opts.image_prestage_sites),
+            self.prestager.sites(
+                planner, kb, opts.image_prestage_sites, time.time()
+            ),
         )
         for args in orders.chunks([], [], decision.actions):
             self._queue('plan.apply', args, term)

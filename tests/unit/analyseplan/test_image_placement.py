@@ -249,3 +249,53 @@ def test_prestage_picks_where_members_would_move():
     assert stager.sites(planner, view, bound=0) == {}
     view['images'][IMAGE]['target'] = {'kind': 'all'}
     assert stager.sites(planner, view, bound=2) == {}
+
+
+def test_prestage_follows_the_plan_clock_for_failed_sites():
+    """Members kept off s2 by a failure there would move to s3 while the
+    failure counts, and to s2 again once ``failed_retry_after`` has
+    passed: pre-staging asks its what-ifs on the cycle's clock, and asks
+    again when the clock lifts a failure."""
+    nodes = []
+    for name, free in (('s1', 16.0), ('s2', 16.0), ('s3', 8.0)):
+        name, record, summary = site_view(name, vcpu=free, images=())
+        record['info']['profile']['image_relay'] = 'http://%s' % name
+        summary['image_details'] = {}
+        nodes.append((name, record, summary))
+    nodes[0][2]['image_details'] = {IMAGE: DETAILS}
+    kept_off = {'failed_sites': ['s2'], 'failed_at': {'s2': 1000.0}}
+    view = kb_view(
+        nodes,
+        appliances={A: spec(image='ubuntu', count=2)},
+        placements={
+            **placed(
+                A, 'web-0', 's1', image='ubuntu', flavor='m1.small', **kept_off
+            ),
+            **placed(
+                A, 'web-1', 's1', image='ubuntu', flavor='m1.small', **kept_off
+            ),
+        },
+    )
+    view['images'] = {
+        IMAGE: {
+            'id': IMAGE,
+            'name': 'ubuntu',
+            'os_hash_value': HASH,
+            'state': 'active',
+            'target': {'kind': 'needed'},
+            'failed_sites': {},
+            'created_at': 1.0,
+        }
+    }
+    planner = planner_mod.Planner(
+        filters.shipped(), [(weighers.FreeRamWeigher(), 1.0)]
+    )
+    planner.failed_retry_after = 600.0
+    stager = prestage.Prestager(per_cycle=1)
+    assert stager.sites(planner, view, bound=1, now=1300.0) == {IMAGE: {'s3'}}
+    # The failure lapses: the answer is asked again, on the new clock.
+    assert stager.sites(planner, view, bound=1, now=1700.0) == {IMAGE: {'s2'}}
+    # No clock: the failure counts for good.
+    assert prestage.Prestager().sites(planner, view, bound=1) == {
+        IMAGE: {'s3'}
+    }

@@ -140,10 +140,14 @@ class Meta:
         self.values = dict(values)
         return self.values
 
-    def store(self) -> None:
+    def store(self, durable: bool = True) -> None:
+        """Write the values; ``durable`` False: without waiting for the
+        disk, when what changed is not needed for safety (the file is
+        still replaced whole, and the last durable version stays on disk
+        until the new one is)."""
         body = json.dumps(self.values, sort_keys=True).encode()
         raw = json.dumps({'values': self.values, 'crc': zlib.crc32(body)})
-        replace_file(self.path, raw.encode(), self.durable)
+        replace_file(self.path, raw.encode(), self.durable and durable)
 
 
 def replace_file(path: str, data: bytes, durable: bool) -> None:

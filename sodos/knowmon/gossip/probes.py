@@ -17,6 +17,7 @@ others (indirect probes)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 from collections.abc import Collection
 
@@ -62,11 +63,24 @@ class Relays:
         self._by_seq[seq] = relay
 
     def expire(self, now: float) -> None:
-        self._by_seq = {
-            seq: relay
-            for seq, relay in self._by_seq.items()
-            if relay.expires > now
-        }
+        if any(relay.expires <= now for relay in self._by_seq.values()):
+            self._by_seq = {
+                seq: relay
+                for seq, relay in self._by_seq.items()
+                if relay.expires > now
+            }
+
+    def next_due(self) -> float:
+        """When a relay is next due a nack or to expire (inf: none)."""
+        return min(
+            (
+                relay.expires
+                if relay.nacked
+                else min(relay.nack_at, relay.expires)
+                for relay in self._by_seq.values()
+            ),
+            default=math.inf,
+        )
 
     def nacks_due(self, now: float) -> list[Relay]:
         """Those whose target has not answered in time: each once."""

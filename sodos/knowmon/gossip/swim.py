@@ -92,6 +92,7 @@ class Swim:
         self.awareness = awareness.Awareness(params.awareness_max)
         # Messages refused, by reason: for the operator, never raised.
         self.dropped: collections.Counter[str] = collections.Counter()
+        self._changes = 0
         self.set_members(members, now)
         # Say we are here (a restart comes back with a higher incarnation).
         self._broadcasts.queue(messages.Update(me, ALIVE, incarnation, me))
@@ -122,6 +123,34 @@ class Swim:
         """This member's health score: 0 is healthy (see .awareness)."""
         return self.awareness.score
 
+    def next_due(self) -> float:
+        """When :meth:`on_tick` next has something to do: before then it
+        sends nothing and changes nothing, so a caller may sleep until
+        then (or until a message comes, which may bring it forward).
+
+        A member ticked only when something is due wakes a few times per
+        probe interval instead of at a fixed fine pace: on a machine
+        running many members, their idle wake-ups were most of the
+        gossip's cost.
+        """
+        due = self._next_probe_at
+        probe = self._probe
+        if probe is not None and not probe.acked and not probe.asked_others:
+            due = min(due, probe.started + probe.timeout)
+        if self._broadcasts:
+            due = min(due, self._next_gossip_at)
+        due = min(due, self._relays.next_due())
+        n = self.size()
+        for name in self._suspects:
+            member = self._members[name]
+            due = min(due, member.since + self._suspicion(member, n))
+        return due
+
+    def changes(self) -> int:
+        """A count that moves whenever a member's state or the members
+        change: a caller need look at the view again only then."""
+        return self._changes
+
     # -- what the caller feeds in -----------------------------------------
 
     def set_members(self, names: Iterable[str], now: float) -> None:
@@ -135,7 +164,10 @@ class Swim:
             self._broadcasts.forget(name)
         for name in sorted(wanted - set(self._members)):
             self._members[name] = _Member(ALIVE, 0, now)
-        self._names = sorted(self._members)
+        names = sorted(self._members)
+        if names != self._names:
+            self._changes += 1
+        self._names = names
 
     def on_tick(self, now: float) -> list[Outgoing]:
         self._relays.expire(now)
@@ -363,6 +395,7 @@ class Swim:
                 self._broadcasts.queue(update)
             return
         member.state, member.inc, member.since = update.state, update.inc, now
+        self._changes += 1
         if update.state == SUSPECT:
             self._suspects.add(update.member)
         else:
@@ -376,20 +409,24 @@ class Swim:
         # Suspected while alive: maybe we were too slow to answer.
         self.awareness.apply(1)
         self.incarnation = update.inc + 1
+        self._changes += 1
         self._broadcasts.queue(
             messages.Update(self.me, ALIVE, self.incarnation, self.me)
+        )
+
+    def _suspicion(self, member: _Member, n: int) -> float:
+        """How long ``member``'s suspicion lasts, as things stand."""
+        return self.awareness.scale(
+            gossip_params.suspicion_timeout(
+                self.params, n, len(member.suspecters) - 1
+            )
         )
 
     def _expire_suspicions(self, now: float) -> None:
         n = self.size()
         for name in sorted(self._suspects):
             member = self._members[name]
-            timeout = self.awareness.scale(
-                gossip_params.suspicion_timeout(
-                    self.params, n, len(member.suspecters) - 1
-                )
-            )
-            if now - member.since >= timeout:
+            if now - member.since >= self._suspicion(member, n):
                 self._apply(
                     messages.Update(name, DEAD, member.inc, self.me), now
                 )

@@ -143,6 +143,9 @@ class Endpoint:
         # Told, from this thread, of the members newly confirmed dead.
         self._on_dead = on_dead
         self._dead_told: set[str] = set()
+        # The view's count of changes when it was last looked at for the
+        # dead (:meth:`swim.Swim.changes`): most turns change nothing.
+        self._changes_told: int | None = None
 
     # -- read by the role -------------------------------------------------
 
@@ -231,26 +234,44 @@ class Endpoint:
             if now >= next_say:
                 said = self._say_dropped(said)
                 next_say = now + SAY_DROPPED_EVERY
+            # Sleep in the socket until a datagram comes or the next thing
+            # falls due: the protocol's next deadline, but never sooner
+            # than a tick after the last (the finest pace it needs).
+            with self._lock:
+                node = self._node
+                due = node.next_due() if node is not None else next_refresh
+            wake = min(max(due, next_tick), next_refresh, next_say)
+            self._wait(wake - now)
             try:
                 self._receive()
             except Exception:
                 LOG.exception('gossip: receiving failed')
             now = time.monotonic()
-            if now >= next_tick:
+            if now >= next_tick and now >= due:
                 with self._lock:
                     node = self._node
                     outs = node.on_tick(now) if node is not None else []
                 self._send(node, outs)
-                self._tell_dead()
                 next_tick = now + self._tick
+            self._tell_dead()
             with self._turned:
                 self._turned.notify_all()
+
+    def _wait(self, seconds: float) -> None:
+        """How long the next receive may block (0: not at all)."""
+        sock = self._sock
+        if sock is not None:
+            sock.settimeout(min(max(seconds, 0.0), REFRESH_EVERY))
 
     def _tell_dead(self) -> None:
         """Tell ``on_dead`` of the members newly confirmed dead (at an
         incarnation above 0: see liveness.gossip_transitions)."""
-        if self._on_dead is None:
+        with self._lock:
+            node = self._node
+            changes = None if node is None else node.changes()
+        if self._on_dead is None or changes == self._changes_told:
             return
+        self._changes_told = changes
         dead = {
             name
             for name, (state, incarnation) in self.view().items()
@@ -298,6 +319,8 @@ class Endpoint:
                     now,
                     incarnation=self._incarnation,
                 )
+                # A new view counts its changes afresh.
+                self._changes_told = None
                 LOG.info(
                     'gossip: watching %d members from UDP %s:%d',
                     len(found.addresses),

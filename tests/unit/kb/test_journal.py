@@ -184,6 +184,26 @@ def test_the_fsync_policy(path, monkeypatch, policy, after_adds, after_sync):
     assert len(calls) == after_sync
 
 
+@pytest.mark.parametrize('policy', ['always', 'batch'])
+def test_the_commit_index_is_stored_without_waiting_for_the_disk(
+    path, monkeypatch, policy
+):
+    """A term and vote reach the disk before anything shows them; the
+    commit index (not needed for safety) is stored once a second without
+    an fsync, which held the Raft thread on every member."""
+    j = journal.CheckedJournal(path, policy)
+    fsyncs = []
+    monkeypatch.setattr(os, 'fsync', lambda fd: fsyncs.append(fd))
+    j.setCurrentTerm(5, 'b:2')
+    assert len(fsyncs) == 2  # the file and its directory
+    j.setRaftCommitIndex(9)
+    j.onOneSecondTimer()
+    j.onOneSecondTimer()  # nothing new: not stored again
+    assert len(fsyncs) == 2
+    stored = journal_format.Meta(journal.meta_path(path), durable=True)
+    assert stored.load() == {'term': 5, 'voted_for': 'b:2', 'commit_index': 9}
+
+
 def test_an_unknown_policy_is_refused(path):
     with pytest.raises(ValueError, match='fsync policy'):
         journal.CheckedJournal(path, 'sometimes')

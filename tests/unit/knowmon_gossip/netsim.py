@@ -20,6 +20,7 @@ decided by a seeded random generator, so a run replays exactly.
 
 from __future__ import annotations
 
+import copy
 import heapq
 import json
 import random
@@ -61,6 +62,11 @@ class Network:
         self.biggest_piggyback = 0
         # Off for long runs that look at one member's view themselves.
         self.observing = True
+        # Members are ticked, as the endpoint ticks them, only once their
+        # next_due() has come; with this on, a member not due is also
+        # ticked in a copy, which must send nothing and change nothing.
+        self.check_not_due = False
+        self.ticks = 0
 
     def _node(self, name: str, incarnation: int) -> swim.Swim:
         return swim.Swim(
@@ -101,7 +107,12 @@ class Network:
             if to not in self.killed:
                 self._send(to, self.nodes[to].on_message(payload, self.now))
         for name in self.live():
-            self._send(name, self.nodes[name].on_tick(self.now))
+            node = self.nodes[name]
+            if self.now >= node.next_due():
+                self.ticks += 1
+                self._send(name, node.on_tick(self.now))
+            elif self.check_not_due:
+                _assert_idle(node, self.now)
         self._observe()
 
     def deliver(self, to: str, payload: Any) -> list[swim.Outgoing]:
@@ -150,6 +161,14 @@ class Network:
 
     def seen_dead_by(self, member: str) -> set[str]:
         return {o for (o, m) in self.ever_dead if m == member}
+
+
+def _assert_idle(node: swim.Swim, now: float) -> None:
+    twin = copy.deepcopy(node)
+    assert twin.on_tick(now) == [], (node.me, now)
+    assert twin.view() == node.view(), (node.me, now)
+    assert twin.changes() == node.changes(), (node.me, now)
+    assert twin.next_due() == node.next_due(), (node.me, now)
 
 
 def names(count: int) -> list[str]:

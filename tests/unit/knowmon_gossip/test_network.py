@@ -120,3 +120,21 @@ def test_quiet_network_raises_no_suspicion():
     net.run(120)
     assert net.ever_suspect == set()
     assert all(net.nodes[n].incarnation == 0 for n in net.names)
+
+
+def test_a_member_not_due_has_nothing_to_do_and_is_seldom_ticked():
+    """Between its deadlines a member's tick sends nothing and changes
+    nothing, through probes, indirect probes, suspicions, refutations
+    and a death: the endpoint sleeps until then instead of ticking at a
+    fixed pace."""
+    net = netsim.Network(netsim.names(6), seed=3)
+    net.check_not_due = True
+    net.member_loss['site-02'] = 0.3
+    net.run(5)
+    net.kill('site-04')
+    net.run(25)
+    assert {m for (_, m) in net.ever_dead} == {'site-04'}
+    assert any(m == 'site-02' for (_, m) in net.ever_suspect)
+    # Far fewer ticks than steps: members wake when something is due.
+    steps = round(30 / netsim.STEP)
+    assert net.ticks < steps * len(net.live()) / 3

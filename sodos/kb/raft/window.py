@@ -23,12 +23,14 @@ that follows.
 
 As etcd's raft does (``Progress`` in the replicate state, with its
 ``Inflights``), this leader keeps at most ``[raft]max_inflight_bytes`` of
-entries per member beyond what the member has acknowledged, and sends
-more as each acknowledgement comes back, at once rather than at the next
-heartbeat. A member in step has next to nothing in flight: a write goes
-out at once, as before. At least one batch may always be in flight (and
-the chunks of an entry larger than a batch are never split), so the
-bound is the option or one batch, whichever is larger.
+entries per member beyond what the member has acknowledged. Where the
+window held entries back, and where an answer confirms the match a probe
+looked for, the acknowledgement sends more at once rather than at the
+next heartbeat (pysyncobj's leader sends only from its tick). A member
+in step has next to nothing in flight: a write goes out at once, as
+before. At least one batch may always be in flight (and the chunks of an
+entry larger than a batch are never split), so the bound is the option
+or one batch, whichever is larger.
 
 A member whose window is full still gets an empty append-entries once a
 heartbeat period has passed since the last message to it: it keeps its

@@ -42,11 +42,13 @@ class Leader(EagerSyncObj):
         self.sent = {}  # index -> bytes
         self.most_in_flight = 0
         self.heartbeats = 0
+        self.empty = 0  # append-entries sent without entries
         super().__init__(*args, **kwargs)
 
     def _send(self, send, node, message):
         def sending(node, message):
             if message.get('type') == 'append_entries':
+                self.empty += not message.get('entries', True)
                 for command, index, _term in message.get('entries') or ():
                     self.sent[index] = len(command)
                 acknowledged = self._SyncObj__raftMatchIndex.get(node, 0)
@@ -156,8 +158,10 @@ def test_acknowledgements_move_the_window_between_heartbeats(leader, member):
 def test_a_dropped_connection_loses_at_most_the_window(leader, member):
     tick([leader, member], lambda: matched(leader), 'the member matched')
     # The member reads nothing for two heartbeats of the leader's.
-    heartbeats = leader.obj.heartbeats
+    heartbeats, empty = leader.obj.heartbeats, leader.obj.empty
     tick([leader], lambda: leader.obj.heartbeats >= heartbeats + 2, 'beats')
+    # With its window full, the member still hears from the leader.
+    assert leader.obj.empty > empty
 
     transport = member.obj._SyncObj__transport
     for connection in list(transport._connections.values()):

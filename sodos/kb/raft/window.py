@@ -30,7 +30,10 @@ next heartbeat (pysyncobj's leader sends only from its tick). A member
 in step has next to nothing in flight: a write goes out at once, as
 before. At least one batch may always be in flight (and the chunks of an
 entry larger than a batch are never split), so the bound is the option
-or one batch, whichever is larger.
+or one batch, whichever is larger. The probe for a member whose match
+is not confirmed yet (sodos.kb.raft.repair) goes alone: it is not sent
+again while it is in flight (a starved member got it once per heartbeat
+it had not answered).
 
 A member whose window is full still gets an empty append-entries once a
 heartbeat period has passed since the last message to it: it keeps its
@@ -225,10 +228,13 @@ class WindowedSyncObj(RepairingSyncObj):
         window = self._inflight.setdefault(node, Inflight())
         sending = entries_size(message)
         chunk = message.get('transmission') in ('process', 'finish')
+        # A probe goes alone: sent again at every heartbeat while a
+        # starved member had not answered, it arrived several times.
+        bound = 0 if node in self._probing else self._max_inflight
         if (
             sending is not None
             and not chunk
-            and not window.has_room(sending[1], self._max_inflight)
+            and not window.has_room(sending[1], bound)
         ):
             message = self._hold(node, message)
             if message is None:

@@ -171,3 +171,32 @@ def test_a_dropped_connection_loses_at_most_the_window(leader, member):
     assert 0 < lost <= WINDOW
 
     caught_up(leader, member)
+
+
+def beats(leader, count):
+    """Tick the leader alone until it has sent ``count`` heartbeats."""
+    heartbeats = leader.obj.heartbeats
+    tick(
+        [leader],
+        lambda: leader.obj.heartbeats >= heartbeats + count,
+        'heartbeats',
+    )
+
+
+def test_a_member_starved_as_it_connects_gets_one_probe(leader, member):
+    # The member connects, then reads nothing for three heartbeats; it
+    # refuses each of them at once when it reads, the first answered
+    # long after, and then reads nothing again for three heartbeats.
+    tick(
+        [leader, member],
+        lambda: leader.obj._SyncObj__readonlyNodes,
+        'the member connected',
+    )
+    beats(leader, 3)
+    member.obj.doTick(0.0)
+    beats(leader, 3)
+    caught_up(leader, member)
+    received = member.obj.received
+    assert max(received.values()) == 1, [
+        i for i, n in received.items() if n > 1
+    ]

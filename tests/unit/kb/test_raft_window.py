@@ -22,6 +22,7 @@ from pysyncobj import SyncObjConf
 from pysyncobj.batteries import ReplDict
 from pysyncobj.monotonic import monotonic
 
+from sodos.kb.raft import settings
 from sodos.kb.raft import window
 from sodos.kb.raft.eager import EagerSyncObj
 from sodos.sim import ports
@@ -200,3 +201,9 @@ def test_a_member_starved_as_it_connects_gets_one_probe(leader, member):
     assert max(received.values()) == 1, [
         i for i, n in received.items() if n > 1
     ]
+
+
+def test_the_option_reaches_the_leader(make_conf):
+    conf = make_conf(address=ports.free_address(), max_inflight_bytes=8192)
+    made = settings.syncobj_conf(conf, settings.load(conf))
+    assert getattr(made, window.CONF_KEY) == 8192

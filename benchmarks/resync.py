@@ -13,7 +13,7 @@
 """How long a member that replicates afresh takes to catch up.
 
     python benchmarks/resync.py [--quick] [--entries 2000,5000,10000]
-        [--dump] [--busy 8]
+        [--dump] [--busy 8] [--max-inflight BYTES]
 
 A leader (a lone voter) holds ``--entries`` Knowledge Base commands of
 about 1 KiB (``alert.raise``); a member with no state then joins as a
@@ -32,10 +32,13 @@ averages of 10 to 26 on two cores), where the difference shows.
 Each size runs twice, alternately: ``before``, as sodos was before (its
 leader moving ``nextIndex`` back to every success, as pysyncobj does; a
 busy member dropping its connection to a leader whose bytes wait in the
-socket), and ``after``, with both fixed (sodos.kb.raft.repair,
-sodos.kb.raft.frames). ``copies`` is how many times the member received
-each entry on average; ``reconnects`` how many times it connected to the
-leader again.
+socket; no bound on the entries in flight), and ``after``, with all three
+fixed (sodos.kb.raft.repair, sodos.kb.raft.frames, sodos.kb.raft.window
+with the default ``[raft]max_inflight_bytes``). ``copies`` is how many
+times the member received each entry on average; ``reconnects`` how many
+times it connected to the leader again; ``in_flight_kib`` the most the
+leader had sent the member and not seen acknowledged.
+``--max-inflight`` sets ``[raft]max_inflight_bytes`` for ``after``.
 
 Progress goes to stderr; the last line of stdout is one JSON object.
 """
@@ -87,7 +90,15 @@ class Counting(eager.EagerSyncObj):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.received: collections.Counter[int] = collections.Counter()
         self.connects = 0
+        self.most_in_flight = 0
         super().__init__(*args, **kwargs)
+
+    def _send(self, send: Any, node: Any, message: Any) -> Any:
+        sent = super()._send(send, node, message)
+        self.most_in_flight = max(
+            self.most_in_flight, self.inflight_bytes(node)
+        )
+        return sent
 
     def _SyncObj__onReadonlyNodeConnected(self, node: Any) -> None:
         self.connects += 1
@@ -101,7 +112,7 @@ class Counting(eager.EagerSyncObj):
         super()._SyncObj__onMessageReceived(node, message)
 
 
-def member(root: str, site: str) -> raft_runner.RaftRunner:
+def member(root: str, site: str, max_inflight: int) -> raft_runner.RaftRunner:
     conf = cfg.ConfigOpts()
     sodos_conf.register_opts(conf)
     conf([], project='sodos', default_config_files=[])
@@ -115,6 +126,8 @@ def member(root: str, site: str) -> raft_runner.RaftRunner:
     conf.set_override('password', 'benchmark-password', 'raft')
     # Loopback, in one process: no TLS needed for the Raft port itself.
     conf.set_override('insecure_dev_mode', True, 'raft')
+    if max_inflight:
+        conf.set_override('max_inflight_bytes', max_inflight, 'raft')
     found = settings.load(conf)
     journal.configure(found.journal, conf.raft.fsync)
     frames.install(conf.raft.max_frame_bytes)
@@ -149,9 +162,12 @@ def until(what: str, done: Any, timeout: float) -> None:
 
 
 TIMEOUT = '_TcpConnection__processConnectionTimeout'
+UNBOUNDED = 1 << 40
 
 
-def case(entries: int, dump: bool, fixed: bool) -> dict[str, Any]:
+def case(
+    entries: int, dump: bool, fixed: bool, max_inflight: int
+) -> dict[str, Any]:
     keep = repair.RepairingSyncObj._keep_next_index
     timeout = getattr(frames.BoundedTcpConnection, TIMEOUT)
     if not fixed:
@@ -163,10 +179,12 @@ def case(entries: int, dump: bool, fixed: bool) -> dict[str, Any]:
             TIMEOUT,
             getattr(tcp_connection.TcpConnection, TIMEOUT),
         )
+        # No window: the whole log in flight at once, as before.
+        max_inflight = UNBOUNDED
     root = tempfile.mkdtemp(prefix='sodos-resync-')
     leader = fresh = None
     try:
-        leader = member(root, 'leader')
+        leader = member(root, 'leader', max_inflight)
         leader.start(True, [leader.address])
         futures = [
             leader.submit(wire(i), WRITE_TIMEOUT) for i in range(entries)
@@ -185,7 +203,7 @@ def case(entries: int, dump: bool, fixed: bool) -> dict[str, Any]:
             )
         commit = leader.call(lambda obj: obj._SyncObj__raftCommitIndex)
         first = leader.call(lambda obj: obj._SyncObj__raftLog[0][1])
-        fresh = member(root, 'fresh')
+        fresh = member(root, 'fresh', max_inflight)
         started = time.monotonic()
         fresh.start(False, [leader.address])
         until(
@@ -196,6 +214,7 @@ def case(entries: int, dump: bool, fixed: bool) -> dict[str, Any]:
         seconds = time.monotonic() - started
         received = fresh.call(lambda obj: sum(obj.received.values()))
         connects = leader.call(lambda obj: obj.connects)
+        in_flight = leader.call(lambda obj: obj.most_in_flight)
         sent = max(commit - first, 1)
         return {
             'entries': entries,
@@ -203,6 +222,7 @@ def case(entries: int, dump: bool, fixed: bool) -> dict[str, Any]:
             'entries_received': received,
             'copies': round(received / sent, 2),
             'reconnects': max(connects - 1, 0),
+            'most_in_flight_kib': in_flight // 1024,
         }
     finally:
         repair.RepairingSyncObj._keep_next_index = keep  # type: ignore
@@ -226,6 +246,7 @@ def main() -> None:
     parser.add_argument('--entries', default='2000,5000,10000')
     parser.add_argument('--dump', action='store_true')
     parser.add_argument('--busy', type=int, default=0)
+    parser.add_argument('--max-inflight', type=int, default=0)
     args = parser.parse_args()
     sizes = [500] if args.quick else [int(n) for n in args.entries.split(',')]
     logging.basicConfig(level=logging.ERROR)
@@ -238,11 +259,12 @@ def main() -> None:
             point: dict[str, Any] = {'entries': entries}
             for fixed in (False, True):
                 name = 'after' if fixed else 'before'
-                result = case(entries, args.dump, fixed)
+                result = case(entries, args.dump, fixed, args.max_inflight)
                 log('%s %d entries: %s' % (name, entries, result))
                 point[name + '_s'] = result['catch_up_s']
                 point[name + '_copies'] = result['copies']
                 point[name + '_reconnects'] = result['reconnects']
+                point[name + '_in_flight_kib'] = result['most_in_flight_kib']
             curve.append(point)
         load = os.getloadavg()[0]
     finally:
@@ -263,6 +285,9 @@ def main() -> None:
                 'after_copies': last['after_copies'],
                 'before_reconnects': last['before_reconnects'],
                 'after_reconnects': last['after_reconnects'],
+                'before_in_flight_kib': last['before_in_flight_kib'],
+                'after_in_flight_kib': last['after_in_flight_kib'],
+                'max_inflight': args.max_inflight or None,
                 'load_average': round(load, 1),
             }
         )

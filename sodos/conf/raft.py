@@ -157,6 +157,18 @@ OPTS: list[cfg.Opt] = [
         'entries and snapshots in chunks of 64 KiB; the limit only has to '
         'exceed the largest single Knowledge Base command.',
     ),
+    cfg.IntOpt(
+        'max_inflight_bytes',
+        default=1024 * 1024,
+        min=1024,
+        help='The leader sends a member at most this many bytes of log '
+        'entries beyond what the member has acknowledged, and more as it '
+        'acknowledges them. Bounds what a member catching up on a long '
+        'log has queued at once, and so what is sent again if its '
+        'connection drops. At least one batch of entries (64 KiB) is '
+        'always allowed. Raise it on links whose bandwidth times round '
+        'trip exceeds it.',
+    ),
     cfg.StrOpt(
         'fsync',
         default='batch',

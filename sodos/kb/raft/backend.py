@@ -31,6 +31,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from oslo_config import cfg
@@ -110,7 +111,7 @@ class RaftBackend(backend.StateBackend):
             bootstrap = bool(record.get('founding'))
             LOG.info('raft: restarting from %s', self.settings.data_dir)
         elif self.settings.join:
-            voters, _ = self._discover(self.settings.join, JOIN_PATIENCE)
+            voters, _ = self.discover(self.settings.join, JOIN_PATIENCE)
         else:
             voters, bootstrap = [self.address], True
             LOG.info('raft: no state and no [raft]join: new federation')
@@ -149,7 +150,7 @@ class RaftBackend(backend.StateBackend):
     def wait_ready(self, timeout: float) -> bool:
         return self._registered.wait(timeout)
 
-    def _discover(
+    def discover(
         self, peers: tuple[str, ...] | list[str], patience: float = 0.0
     ) -> tuple[list[str], str | None]:
         """The current voters and leader, asked of the members named in
@@ -347,6 +348,20 @@ class RaftBackend(backend.StateBackend):
             )
             self.membership.save(voters=voters)
             self.runner.rebuild(should_vote, voters)
+
+    def adopt_voters(self, voters: list[str]) -> None:
+        """Record ``voters`` and rebuild as what they make this member
+        (:func:`discovery.rediscover`)."""
+        with self._role_lock:
+            self.membership.save(voters=voters)
+            self.runner.rebuild(self.health.may_vote(voters), voters)
+
+    def rebuild_read_only(self, between: Callable[[], None]) -> None:
+        """Rebuild as a read-only member of the same voters, running
+        ``between`` once the old member is gone (sodos.kb.raft.health)."""
+        with self._role_lock:
+            voters = list(self.runner.status().get('voters', []))
+            self.runner.rebuild(False, voters, between)
 
     # The leader's verdicts, from its heartbeat replies (sodos.kb.raft.health).
     def diverged(self, count: int | None) -> None:

@@ -85,7 +85,7 @@ def rediscover(backend: RaftBackend) -> None:
     known = set(status.get('voters', [])) | set(backend.settings.join)
     peers = sorted(known - {backend.address})
     try:
-        voters, leader = backend._discover(peers)
+        voters, leader = backend.discover(peers)
     except exception.SodosError as exc:
         LOG.warning('raft: no leader and no member answers: %s', exc)
         return
@@ -97,8 +97,6 @@ def rediscover(backend: RaftBackend) -> None:
     # (it was one): only the others are the voters it follows.
     following = sorted(set(status.get('voters', [])) - {backend.address})
     if sorted(voters) != following or backend.address in voters:
-        with backend._role_lock:
-            backend.membership.save(voters=voters)
-            backend.runner.rebuild(backend.health.may_vote(voters), voters)
+        backend.adopt_voters(voters)
     elif leader is not None:
         backend.health.leaderless(leader)

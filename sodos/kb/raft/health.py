@@ -194,11 +194,7 @@ class Health:
         """Set this read-only member's files aside and replicate again."""
         self.backend.problem = problem
         LOG.critical('raft: %s', self.backend.problem)
-        with self.backend._role_lock:
-            voters = list(self.backend.runner.status().get('voters', []))
-            self.backend.runner.rebuild(
-                False, voters, functools.partial(self._set_aside, why)
-            )
+        self.backend.rebuild_read_only(functools.partial(self._set_aside, why))
 
     def _set_aside(self, why: str) -> None:
         suffix = '.%s-%d' % (why, int(time.time()))

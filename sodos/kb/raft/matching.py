@@ -53,10 +53,10 @@ from pysyncobj import pickle
 from pysyncobj.monotonic import monotonic
 
 from sodos.kb.raft import election
-from sodos.kb.raft.repair import RepairingSyncObj
+from sodos.kb.raft.window import WindowedSyncObj
 
 
-class MatchingSyncObj(RepairingSyncObj):
+class MatchingSyncObj(WindowedSyncObj):
     """A SyncObj whose followers keep the entries that match."""
 
     # pysyncobj's: the chunks of an entry received so far ('' when none).

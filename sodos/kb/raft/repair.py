@@ -38,7 +38,8 @@ This subclass changes three things, on both sides of the exchange:
   follower's last index + 1), except when the follower says the leader
   probed below what it has already committed;
 * while a follower's match is unconfirmed, the leader sends it one batch
-  (the probe) per heartbeat instead of pipelining past it;
+  (the probe) per heartbeat instead of pipelining past it (and, through
+  sodos.kb.raft.window, not again until it is answered or lost);
 * a success never moves ``nextIndex`` back. pysyncobj sets it to the
   answer's index whenever the match index grows, so the answer to the
   first of the batches pipelined in one heartbeat sends the leader back

@@ -30,6 +30,7 @@ from pysyncobj import SyncObjConf
 
 from sodos import exception
 from sodos import tls as sodos_tls
+from sodos.kb.raft import window
 
 LOG = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ def syncobj_conf(
 ) -> SyncObjConf:
     """pysyncobj's configuration for this member as a voter or not."""
     raft = conf.raft
-    return SyncObjConf(
+    made = SyncObjConf(
         password=settings.password,
         autoTick=False,
         raftMinTimeout=raft.election_timeout_min,
@@ -224,6 +225,9 @@ def syncobj_conf(
         maxBindRetries=3,
         commandsWaitLeader=True,
     )
+    # Not one of pysyncobj's options: read by sodos.kb.raft.window.
+    setattr(made, window.CONF_KEY, raft.max_inflight_bytes)
+    return made
 
 
 def check_port_free(host: str, port: int, what: str) -> None:

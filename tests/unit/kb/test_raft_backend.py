@@ -352,7 +352,7 @@ def test_read_only_member_hearing_no_leader_starts_afresh(make_conf, tmp_path):
         'voters': sorted(voters + [member.address]),
     }
     asked, rebuilt, afresh = [], [], []
-    member._discover = lambda peers: asked.append(peers) or (voters, None)
+    member.discover = lambda peers: asked.append(peers) or (voters, None)
     member.runner.rebuild = lambda voter, vs: rebuilt.append((voter, vs))
     member.health.replicate_afresh = lambda problem, why: afresh.append(
         (problem, why)
@@ -360,7 +360,7 @@ def test_read_only_member_hearing_no_leader_starts_afresh(make_conf, tmp_path):
     member.rediscover()
     # No leader anywhere: nothing to start afresh for, nothing to rebuild.
     assert (rebuilt, afresh) == ([], [])
-    member._discover = lambda peers: (voters, voters[0])
+    member.discover = lambda peers: (voters, voters[0])
     member.rediscover()
     assert rebuilt == []
     [(problem, why)] = afresh
@@ -369,7 +369,7 @@ def test_read_only_member_hearing_no_leader_starts_afresh(make_conf, tmp_path):
     member.rediscover()
     assert len(afresh) == 1
     # Voters that changed: follow them (a rebuild), as before.
-    member._discover = lambda peers: (voters[:2], voters[0])
+    member.discover = lambda peers: (voters[:2], voters[0])
     member.rediscover()
     assert rebuilt == [(False, voters[:2])]
 

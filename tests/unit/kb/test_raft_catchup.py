@@ -139,10 +139,9 @@ def idle_for(member, seconds):
     conn._unanswered_since = None
 
 
-@pytest.mark.parametrize('leader_sent', [True, False])
-def test_a_busy_member_keeps_a_connection_its_peer_sends_on(
-    bounded_frames, leader_sent
-):
+@pytest.fixture
+def first_entry(bounded_frames):
+    """A leader and a read-only member that holds its first entry."""
     leader = Member(EagerSyncObj, ports.free_address(), [])
     member = None
     try:
@@ -155,58 +154,51 @@ def test_a_busy_member_keeps_a_connection_its_peer_sends_on(
             lambda: member.kb.get('k') == 'first',
             'the member has the first entry',
         )
-        assert connection(member).state == CONNECTED
-        if leader_sent:
-            leader.kb.set('k', 'second')
-            next_index = leader.obj._SyncObj__raftNextIndex
-            tick(
-                [leader],
-                lambda: (
-                    leader.kb.get('k') == 'second'
-                    and min(next_index.values()) > leader.applied
-                ),
-                'the second entry sent',
-            )
-        timeout = member.obj._SyncObj__conf.connectionTimeout
-        busy_for(member, 2 * timeout)
-        # A write forwarded to the leader: a send, which checks the
-        # timeout first (so does a read).
-        member.kb.set('from the member', 'x')
-        member.obj.doTick(0.5)
-        # A peer that sent is alive; one silent for the timeout is not.
-        assert (connection(member).state == CONNECTED) is leader_sent
+        yield leader, member
     finally:
         leader.obj.destroy()
         if member is not None:
             member.obj.destroy()
+
+
+@pytest.mark.parametrize('leader_sent', [True, False])
+def test_a_busy_member_keeps_a_connection_its_peer_sends_on(
+    first_entry, leader_sent
+):
+    leader, member = first_entry
+    assert connection(member).state == CONNECTED
+    if leader_sent:
+        leader.kb.set('k', 'second')
+        next_index = leader.obj._SyncObj__raftNextIndex
+        tick(
+            [leader],
+            lambda: (
+                leader.kb.get('k') == 'second'
+                and min(next_index.values()) > leader.applied
+            ),
+            'the second entry sent',
+        )
+    timeout = member.obj._SyncObj__conf.connectionTimeout
+    busy_for(member, 2 * timeout)
+    # A write forwarded to the leader: a send, which checks the
+    # timeout first (so does a read).
+    member.kb.set('from the member', 'x')
+    member.obj.doTick(0.5)
+    # A peer that sent is alive; one silent for the timeout is not.
+    assert (connection(member).state == CONNECTED) is leader_sent
 
 
 def test_the_first_message_on_a_connection_idle_both_ways_arrives(
-    bounded_frames,
+    first_entry,
 ):
-    leader = Member(EagerSyncObj, ports.free_address(), [])
-    member = None
-    try:
-        tick([leader], leader.obj._isLeader, 'leader')
-        address = leader.obj._SyncObj__selfNode.address
-        member = Member(EagerSyncObj, None, [address])
-        leader.kb.set('k', 'first')
-        tick(
-            [leader, member],
-            lambda: member.kb.get('k') == 'first',
-            'the member has the first entry',
-        )
-        timeout = member.obj._SyncObj__conf.connectionTimeout
-        idle_for(member, 2 * timeout)
-        # pysyncobj dropped the connection, and the write with it.
-        member.kb.set('from the member', 'x')
-        assert connection(member).state == CONNECTED
-        tick(
-            [leader, member],
-            lambda: leader.kb.get('from the member') == 'x',
-            'the write applied at the leader',
-        )
-    finally:
-        leader.obj.destroy()
-        if member is not None:
-            member.obj.destroy()
+    leader, member = first_entry
+    timeout = member.obj._SyncObj__conf.connectionTimeout
+    idle_for(member, 2 * timeout)
+    # pysyncobj dropped the connection, and the write with it.
+    member.kb.set('from the member', 'x')
+    assert connection(member).state == CONNECTED
+    tick(
+        [leader, member],
+        lambda: leader.kb.get('from the member') == 'x',
+        'the write applied at the leader',
+    )

@@ -11,16 +11,20 @@
 # under the License.
 
 """A follower truncates its log only where it conflicts
-(sodos.kb.raft.matching), fed append-entries by hand."""
+(sodos.kb.raft.matching), fed append-entries by hand, and by a leader
+over TCP."""
 
 import logging
 
 import pytest
 from pysyncobj import SyncObjConf
 from pysyncobj import pickle as pysyncobj_pickle
+from pysyncobj.batteries import ReplDict
 
+from sodos.kb.raft.eager import EagerSyncObj
 from sodos.kb.raft.matching import MatchingSyncObj
 from sodos.sim import ports
+from tests.unit.kb.test_raft_eager import tick
 
 A, B, C = (b'a', 2, 1), (b'b', 3, 1), (b'c', 4, 1)
 
@@ -155,3 +159,88 @@ def test_chunks_are_joined_even_when_finish_comes_early(follower):
     answer = chunk(follower, 'finish', data[-5:])
     assert answer['success'] and answer['next_node_idx'] == 3
     assert follower.log == [big]
+
+
+class Watching(EagerSyncObj):
+    """A read-only member that notes, after every append-entries, its
+    last index and whether it counts ``ghost`` among the voters."""
+
+    ghost = None
+
+    def __init__(self, *args, **kwargs):
+        self.seen = []
+        super().__init__(*args, **kwargs)
+
+    def _SyncObj__onMessageReceived(self, node, message):
+        super()._SyncObj__onMessageReceived(node, message)
+        if message.get('type') == 'append_entries':
+            voters = {n.address for n in self._SyncObj__otherNodes}
+            self.seen.append((self._last_index(), self.ghost in voters))
+
+
+def tcp_conf():
+    return SyncObjConf(
+        autoTick=False,
+        appendEntriesPeriod=0.05,
+        raftMinTimeout=0.3,
+        raftMaxTimeout=0.6,
+        dynamicMembershipChange=True,
+        # About four entries a batch.
+        appendEntriesBatchSizeBytes=1024,
+    )
+
+
+class Member:
+    def __init__(self, obj_class, address, others):
+        self.kb = ReplDict()
+        self.obj = obj_class(address, others, tcp_conf(), consumers=[self.kb])
+
+    def last(self):
+        return self.obj._SyncObj__raftLog[-1][1]
+
+
+def test_a_batch_with_nothing_new_undoes_no_membership_change(caplog):
+    # A leader that sends again, from a nextIndex moved back (a refusal,
+    # a repair probe, a reconnect), a batch of entries the member holds,
+    # ending before a membership change the member holds too.
+    leader = Member(EagerSyncObj, ports.free_address(), [])
+    member = None
+    try:
+        tick([leader], leader.obj._isLeader, 'leader')
+        for i in range(12):
+            leader.kb.set('k%d' % i, 'v' * 200)
+        tick([leader], lambda: len(leader.kb) == 12, 'the entries applied')
+        first = leader.obj._SyncObj__raftLog[0][1] + 1
+        Watching.ghost = ports.free_address()
+        leader.obj.addNodeToCluster(Watching.ghost)
+        address = leader.obj._SyncObj__selfNode.address
+        member = Member(Watching, None, [address])
+        match = leader.obj._SyncObj__raftMatchIndex
+        tick(
+            [leader, member],
+            lambda: (
+                member.obj.seen
+                and member.obj.seen[-1][1]
+                # Every batch acknowledged: none overwrites what follows.
+                and max(match.values()) == member.last() == leader.last()
+            ),
+            'the member holds the change',
+        )
+        held = member.last()
+        caplog.set_level(logging.CRITICAL, logger='pysyncobj')
+        member.obj.seen.clear()
+
+        node = max(match, key=match.get)
+        leader.obj._SyncObj__raftNextIndex[node] = first
+        tick(
+            [leader, member],
+            lambda: len(member.obj.seen) >= 4,
+            'the batches sent again',
+        )
+    finally:
+        leader.obj.destroy()
+        if member is not None:
+            member.obj.destroy()
+    # The change stayed in the log and in force all along.
+    assert set(member.obj.seen) == {(held, True)}
+    assert not [r for r in caplog.records if 'truncating' in r.getMessage()]

@@ -37,22 +37,15 @@ from pysyncobj.monotonic import monotonic
 
 from sodos import exception
 from sodos.kb import query as kbquery
+from sodos.kb.raft import eager
 from sodos.kb.raft import objstatus
 from sodos.kb.raft import snapshot
 from sodos.kb.raft import writes
 from sodos.kb.raft.consumer import KBConsumer
-from sodos.kb.raft.eager import EagerSyncObj
 
 LOG = logging.getLogger(__name__)
 
-TICK = 0.05
-# How long a member that does not lead waits in its poller when nothing
-# arrives. Its work comes with the leader's messages, which end the wait
-# at once, as a write or call made here does (EagerSyncObj.wake); what is
-# left for a quiet tick (election and connection deadlines, seconds away)
-# needs no finer pace. Every member waking twenty times a second was, on
-# a machine running a hundred sites, a good part of their idle cost.
-FOLLOWER_TICK = 0.2
+TICK = eager.LEADER_TICK
 STATUS_PERIOD = 0.1
 # How long a freshly built voter waits for the leader before it may
 # campaign: without this hold, a promoted member whose journal carries the
@@ -138,7 +131,7 @@ class RaftRunner:
     def _build(self, voter: bool, voters: list[str], hold: bool) -> None:
         consumer = KBConsumer(self._on_applied)
         others = sorted(v for v in voters if v != self.address)
-        obj = EagerSyncObj(
+        obj = eager.EagerSyncObj(
             self.address if voter else None,
             others,
             self._make_conf(voter),
@@ -202,7 +195,7 @@ class RaftRunner:
             self._stopping.wait(TICK)
             return
         self.writes.tick()
-        self._obj.doTick(TICK if self._obj._isLeader() else FOLLOWER_TICK)
+        self._obj.doTick(self._obj.tick_wait())
         self.writes.retry_and_expire()
         self._refresh_status()
 

@@ -14,8 +14,9 @@
 """SWIM failure detection as a pure, deterministic state machine.
 
 The caller owns the clock, the randomness and the network: it calls
-:meth:`Swim.on_tick` often (every few hundredths of the probe interval)
-and :meth:`Swim.on_message` with every decoded datagram, and sends the
+:meth:`Swim.on_tick` once :meth:`Swim.next_due` has come (a tick before
+then does nothing) and :meth:`Swim.on_message` with every decoded
+datagram, and sends the
 :class:`Outgoing` messages both return. Given the same inputs it makes the
 same decisions, which is what lets the tests replay a lossy network.
 
@@ -36,28 +37,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from sodos.knowmon.gossip import awareness
+from sodos.knowmon.gossip import beliefs
 from sodos.knowmon.gossip import broadcasts
 from sodos.knowmon.gossip import messages
 from sodos.knowmon.gossip import params as gossip_params
 from sodos.knowmon.gossip import probes
 
 ALIVE, SUSPECT, DEAD = messages.STATES
-_RANK = {ALIVE: 0, SUSPECT: 1, DEAD: 2}
 
 
 @dataclasses.dataclass(frozen=True)
 class Outgoing:
     to: str
     message: messages.Message
-
-
-@dataclasses.dataclass
-class _Member:
-    state: str
-    inc: int
-    since: float
-    # Members that suspected it at this incarnation, the first included.
-    suspecters: set[str] = dataclasses.field(default_factory=set)
 
 
 class Swim:
@@ -76,10 +68,6 @@ class Swim:
         self.params = params
         self.incarnation = incarnation
         self._rng = rng
-        self._members: dict[str, _Member] = {}
-        # The members held suspect: a tick looks at these only, so that
-        # it costs the same with 10 members or 1,000.
-        self._suspects: set[str] = set()
         self._broadcasts = broadcasts.Broadcasts()
         self._probe: probes.Probe | None = None
         self._next_probe_at = now
@@ -90,9 +78,13 @@ class Swim:
         self._seq = 0
         self._relays = probes.Relays()
         self.awareness = awareness.Awareness(params.awareness_max)
+        self._beliefs = beliefs.Beliefs(
+            me, params, self.awareness, self._broadcasts
+        )
+        # The same table, read throughout the protocol.
+        self._members = self._beliefs.members
         # Messages refused, by reason: for the operator, never raised.
         self.dropped: collections.Counter[str] = collections.Counter()
-        self._changes = 0
         self.set_members(members, now)
         # Say we are here (a restart comes back with a higher incarnation).
         self._broadcasts.queue(messages.Update(me, ALIVE, incarnation, me))
@@ -139,17 +131,12 @@ class Swim:
             due = min(due, probe.started + probe.timeout)
         if self._broadcasts:
             due = min(due, self._next_gossip_at)
-        due = min(due, self._relays.next_due())
-        n = self.size()
-        for name in self._suspects:
-            member = self._members[name]
-            due = min(due, member.since + self._suspicion(member, n))
-        return due
+        return min(due, self._relays.next_due(), self._beliefs.next_expiry())
 
     def changes(self) -> int:
         """A count that moves whenever a member's state or the members
         change: a caller need look at the view again only then."""
-        return self._changes
+        return self._beliefs.changes
 
     # -- what the caller feeds in -----------------------------------------
 
@@ -157,21 +144,12 @@ class Swim:
         """The members to watch, from the KB: new ones start alive at
         incarnation 0 (their own first word overrides that), gone ones
         are forgotten."""
-        wanted = set(names) - {self.me}
-        for name in set(self._members) - wanted:
-            del self._members[name]
-            self._suspects.discard(name)
-            self._broadcasts.forget(name)
-        for name in sorted(wanted - set(self._members)):
-            self._members[name] = _Member(ALIVE, 0, now)
-        names = sorted(self._members)
-        if names != self._names:
-            self._changes += 1
-        self._names = names
+        self._beliefs.watch(names, now)
+        self._names = sorted(self._members)
 
     def on_tick(self, now: float) -> list[Outgoing]:
         self._relays.expire(now)
-        self._expire_suspicions(now)
+        self._beliefs.expire_suspicions(now)
         out = [
             self._send(relay.requester, 'nack', relay.seq, relay.target)
             for relay in self._relays.nacks_due(now)
@@ -379,29 +357,8 @@ class Swim:
     def _apply(self, update: messages.Update, now: float) -> None:
         if update.member == self.me:
             self._refute(update)
-            return
-        member = self._members.get(update.member)
-        if member is None:
-            return
-        new = (update.inc, _RANK[update.state])
-        held = (member.inc, _RANK[member.state])
-        if new < held:
-            return
-        if new == held:
-            if update.state == SUSPECT and update.by not in member.suspecters:
-                # Another independent suspicion shortens the timeout;
-                # spread it so the others count it too.
-                member.suspecters.add(update.by)
-                self._broadcasts.queue(update)
-            return
-        member.state, member.inc, member.since = update.state, update.inc, now
-        self._changes += 1
-        if update.state == SUSPECT:
-            self._suspects.add(update.member)
         else:
-            self._suspects.discard(update.member)
-        member.suspecters = {update.by} if update.state == SUSPECT else set()
-        self._broadcasts.queue(update)
+            self._beliefs.apply(update, now)
 
     def _refute(self, update: messages.Update) -> None:
         if update.state == ALIVE or update.inc < self.incarnation:
@@ -409,24 +366,7 @@ class Swim:
         # Suspected while alive: maybe we were too slow to answer.
         self.awareness.apply(1)
         self.incarnation = update.inc + 1
-        self._changes += 1
+        self._beliefs.changes += 1
         self._broadcasts.queue(
             messages.Update(self.me, ALIVE, self.incarnation, self.me)
         )
-
-    def _suspicion(self, member: _Member, n: int) -> float:
-        """How long ``member``'s suspicion lasts, as things stand."""
-        return self.awareness.scale(
-            gossip_params.suspicion_timeout(
-                self.params, n, len(member.suspecters) - 1
-            )
-        )
-
-    def _expire_suspicions(self, now: float) -> None:
-        n = self.size()
-        for name in sorted(self._suspects):
-            member = self._members[name]
-            if now - member.since >= self._suspicion(member, n):
-                self._apply(
-                    messages.Update(name, DEAD, member.inc, self.me), now
-                )

@@ -139,6 +139,8 @@ class Endpoint:
         # A restart must come back above any incarnation it had: the wall
         # clock in milliseconds is, unless the clock went back.
         self._incarnation = int(time.time() * 1000)
+        # The shortest time between two ticks: the protocol's deadlines
+        # are kept to within it.
         self._tick = params.probe_interval / 10
         # Told, from this thread, of the members newly confirmed dead.
         self._on_dead = on_dead

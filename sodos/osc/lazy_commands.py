@@ -59,6 +59,7 @@ def entry_points(group: str) -> list[importlib.metadata.EntryPoint]:
     # group costs as much as the imports saved. A manager made with no
     # extensions loads nothing; it only lists its namespace's entry
     # points (and shares them with stevedore's other managers).
+    manager: extension.ExtensionManager[Any]
     manager = extension.ExtensionManager.make_test_instance(
         [], namespace=group
     )

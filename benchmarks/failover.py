@@ -195,6 +195,15 @@ class Trials:
             time.sleep(0.05)
         raise RuntimeError('%s is not up again in the KB' % victim.name)
 
+    def recovered(self, victim, started: float) -> float:
+        """End a case: the seconds since ``started``, logged, then the
+        victim restarted."""
+        elapsed = time.monotonic() - started
+        # Said before the restart, which can fail on a loaded machine.
+        log('%s: %.2f s' % (victim.name, elapsed))
+        self.restart(victim)
+        return elapsed
+
     def leader_loss(self) -> float:
         victim = site_of(self.fed, self.client.status().leader)
         self.killed.add(victim.name)
@@ -210,11 +219,7 @@ class Trials:
                 # Slow timeouts can outlast one commit_timeout.
                 if time.monotonic() - started > 4 * self.heal:
                     raise
-        elapsed = time.monotonic() - started
-        # Said before the restart, which can fail on a loaded machine.
-        log('%s: %.2f s' % (victim.name, elapsed))
-        self.restart(victim)
-        return elapsed
+        return self.recovered(victim, started)
 
     def site_down(self) -> float:
         client = self.client
@@ -231,11 +236,7 @@ class Trials:
             time.sleep(0.02)
         else:
             raise RuntimeError('%s was never marked down' % victim.name)
-        elapsed = time.monotonic() - started
-        # Said before the restart, which can fail on a loaded machine.
-        log('%s: %.2f s' % (victim.name, elapsed))
-        self.restart(victim)
-        return elapsed
+        return self.recovered(victim, started)
 
     def site_loss(self, members: int) -> float:
         client = self.client
@@ -263,10 +264,7 @@ class Trials:
                 'the members of %s were not ACTIVE elsewhere in %.0f s'
                 % (victim.name, 2 * self.heal)
             )
-        elapsed = time.monotonic() - started
-        # Said before the restart, which can fail on a loaded machine.
-        log('%s: %.2f s' % (victim.name, elapsed))
-        self.restart(victim)
+        elapsed = self.recovered(victim, started)
         wait_all_active(client, members, 2 * self.heal)
         return elapsed
 

@@ -123,9 +123,17 @@ class Federation:
             loop = identity_sync.IdentitySync(site_conf, writer, lambda: api)
             loop.start()
             self.loops.append(loop)
+        # As in a site process (sodos.roleset): the KB member beside the
+        # loops wakes them when the identity changes.
+        self.knowmon.backend.add_listener(self._wake)
         self.ident = identity_api.IdentityAPI(
             api, 'bench', box=crypto.PasswordBox(SECRET)
         )
+
+    def _wake(self, wire: dict[str, Any], result: dict[str, Any]) -> None:
+        for loop in self.loops:
+            if loop.wakes_for(wire, result):
+                loop.wake()
 
     def stop(self) -> None:
         for loop in self.loops:

@@ -145,6 +145,13 @@ class Role(abc.ABC):
         thread that applies the log: it must be quick."""
         return False
 
+    def applied(self, wire: dict[str, Any], result: dict[str, Any]) -> None:
+        """The KB command ``wire`` was just applied here with ``result``:
+        wake what it concerns. Runs in the thread that applies the log:
+        it must be quick and never wait."""
+        if self.wakes_for(wire):
+            self.loop.wake()
+
     def start(self) -> None:
         self.loop.start()
 

@@ -111,8 +111,7 @@ class RoleSet:
             if not result.get('ok'):
                 return
             for role in roles:
-                if role.wakes_for(wire):
-                    role.loop.wake()
+                role.applied(wire, result)
 
         backend.add_listener(wake)
 

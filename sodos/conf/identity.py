@@ -82,14 +82,18 @@ OPTS: list[cfg.Opt] = [
         mutable=True,
         help='Seconds between two looks at the identity section of the '
         'KB. A change (or a failed last pass) starts a pass that '
-        "converges the site's Keystone to it.",
+        "converges the site's Keystone to it. Exec running beside the "
+        "site's KB member (sodos-site) also looks as soon as a change "
+        'is applied.',
     ),
     cfg.FloatOpt(
         'audit_interval',
         default=300.0,
         min=1.0,
         mutable=True,
-        help='Seconds between two full passes even when the KB did not '
+        help='Seconds between two full passes (which read the whole '
+        'identity of the site; a pass for a change of the KB starts from '
+        "the last pass's view) even when the KB did not "
         "change: the site's Keystone is compared with the desired state "
         'and hand edits (drift) are repaired and raised as alerts. A '
         'password changed by hand cannot be seen through the API: set '

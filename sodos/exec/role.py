@@ -192,6 +192,13 @@ class ExecRole(roles.Role):
 
     # -- the decision cycle ------------------------------------------------
 
+    def applied(self, wire: dict[str, Any], result: dict[str, Any]) -> None:
+        super().applied(wire, result)
+        # A change of the federation's identity reaches this site's
+        # Keystone now, not after up to [identity]sync_interval.
+        if self.identity is not None and self.identity.wakes_for(wire, result):
+            self.identity.wake()
+
     def wakes_for(self, wire: dict[str, Any]) -> bool:
         """New actions for this site: start them now."""
         if wire.get('type') != 'plan.apply':

@@ -254,3 +254,39 @@ def deletable_domains(
         else:
             safe.append(op)
     return safe, kept
+
+
+def record(observed: Observed, op: Op, local_id: str | None) -> None:
+    """``observed`` as the site holds it once ``op`` is applied (the
+    site's id of a created object is ``local_id``)."""
+    if op.grant is not None:
+        if op.action == 'grant':
+            observed.assignments.add(op.grant)
+        else:
+            observed.assignments.discard(op.grant)
+        return
+    if op.member is not None:
+        if op.action == 'add':
+            observed.memberships.add(op.member)
+        else:
+            observed.memberships.discard(op.member)
+        return
+    objects: dict[str, dict[str, Any]] = getattr(observed, op.kind)
+    if op.action == 'delete':
+        # Keystone takes the links that name it with it.
+        lid = op.local_id
+        objects.pop(lid, None)
+        observed.memberships = {
+            m for m in observed.memberships if lid not in m
+        }
+        observed.assignments = {
+            a for a in observed.assignments if lid not in (a[2], a[4])
+        }
+        return
+    made = local_id if op.action == 'create' else op.local_id
+    if not made:
+        return
+    obj = objects.setdefault(made, {})
+    obj.update(op.attrs)
+    if op.password is not None:
+        obj[model.PASSWORD_VERSION] = op.password_version

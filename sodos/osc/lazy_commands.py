@@ -26,8 +26,9 @@ The sodos plugin module is imported by OpenStackClient before it makes
 its command manager, so :func:`install` puts a lazy ``load_commands`` in
 place for the whole ``openstack`` process: the same registration
 (names, ignored modules, duplicates warned of), with the entry points
-read from stevedore's cache and loaded by cliff's ``find_command`` only
-for the command that runs, as cliff did before it used stevedore there.
+read from stevedore's cache (its public ``list_entry_points``) and
+loaded by cliff's ``find_command`` only for the command that runs, as
+cliff did before it used stevedore there.
 A command module that fails to import then fails when its command is
 run, not at every start. Nothing is changed for a cliff whose command
 manager does not look like the one this was written for. Upstream has
@@ -50,14 +51,19 @@ _NEEDED = ('load_commands', '_is_module_ignored')
 def entry_points(group: str) -> list[importlib.metadata.EntryPoint]:
     """The entry points of ``group``, none of them loaded."""
     try:
-        # stevedore's on-disk cache of the entry points: reading every
-        # installed distribution's metadata again for each command group
-        # costs as much as the imports saved.
-        from stevedore import _cache
-
-        return list(_cache.get_group_all(group))
-    except (ImportError, AttributeError):
+        from stevedore import extension
+    except ImportError:
         return list(importlib.metadata.entry_points(group=group))
+    # Through stevedore's on-disk cache of the entry points: reading
+    # every installed distribution's metadata again for each command
+    # group costs as much as the imports saved. A manager made with no
+    # extensions loads nothing; it only lists its namespace's entry
+    # points (and shares them with stevedore's other managers).
+    manager: extension.ExtensionManager[Any]
+    manager = extension.ExtensionManager.make_test_instance(
+        [], namespace=group
+    )
+    return list(manager.list_entry_points())
 
 
 def load_commands(self: Any, namespace: str) -> None:

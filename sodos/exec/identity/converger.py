@@ -16,6 +16,13 @@ The pass of :mod:`sodos.exec.identity.sync`: objects, then memberships
 and role assignments, then deletions, through the site's identity writer.
 It remembers what the last pass left in line, so that a change needed
 again on it is told apart as drift (a hand edit at the site).
+
+Reading a site's whole identity costs several Keystone requests, most of
+a pass's time on a busy machine, for what the last pass saw and did
+itself: a pass may start from that view instead (``fresh=False``, for a
+change of the KB), kept only after a pass with no failure. A hand edit
+made since is then repaired by the next fresh pass (the audit, or the
+one after a failure, which a change that the stale view hid causes).
 """
 
 from __future__ import annotations
@@ -73,12 +80,30 @@ class Converger:
         self._links: set[tuple[str, ...]] = set()
         self._box: crypto.PasswordBox | None = None
         self._box_secret: str | None = None
+        # The site's identity as the last pass without a failure left
+        # it, and the groups whose members it read.
+        self._site: converge.Observed | None = None
+        self._site_groups: set[str] = set()
 
-    def converge_once(self, desired: dict[str, Any]) -> PassResult:
-        """Bring the site's identity in line with ``desired`` once."""
+    def forget(self) -> None:
+        """The site was changed besides the passes: read it next time."""
+        self._site = None
+
+    def converge_once(
+        self, desired: dict[str, Any], fresh: bool = True
+    ) -> PassResult:
+        """Bring the site's identity in line with ``desired`` once;
+        unless ``fresh``, from the last pass's view of the site if it
+        kept one."""
         result = PassResult()
         protected = model.protected_sets(self.conf)
-        observed = self.writer.snapshot()
+        # Taken, not shared: a pass that ends early leaves no view.
+        observed, self._site = self._site, None
+        if fresh or observed is None:
+            observed = self.writer.snapshot()
+            read_groups: set[str] = set()
+        else:
+            read_groups = self._site_groups
         converged: dict[str, Any] = {}
         deletes: dict[str, list[converge.Op]] = {}
         for kind in model.KINDS:
@@ -89,17 +114,21 @@ class Converger:
                 changes = _other_ids(kind, changes, ids, desired, result)
             result.ids[kind] = ids
             for op in changes:
-                lid = self._run(op, desired, result)
+                lid = self._run(op, desired, result, observed)
                 if isinstance(lid, str):
                     ids[op.gid] = lid
-                    getattr(observed, kind)[lid] = dict(op.attrs)
             for gid in ids:
                 converged['%s/%s' % (kind, gid)] = model.fingerprint(
                     kind, desired[kind][gid]
                 )
+        groups = set(result.ids['groups'].values())
         observed.memberships = {
             (group, user)
-            for group in sorted(result.ids['groups'].values())
+            for group, user in observed.memberships
+            if group in groups and group in read_groups
+        } | {
+            (group, user)
+            for group in sorted(groups - read_groups)
             for user in self.writer.group_members(group)
         }
         links = self._links_pass(desired, observed, result, protected)
@@ -107,6 +136,8 @@ class Converger:
         for key in result.failed_keys:
             converged.pop(key, None)
         self._converged, self._links = converged, links
+        if not result.failed:
+            self._site, self._site_groups = observed, groups
         return result
 
     def _links_pass(
@@ -122,11 +153,11 @@ class Converger:
         for op in converge_links.plan_memberships(
             desired, observed, result.ids, protected
         ):
-            self._run(op, desired, result)
+            self._run(op, desired, result, observed)
         for op in converge_links.plan_assignments(
             desired, observed, result.ids, protected
         ):
-            self._run(op, desired, result)
+            self._run(op, desired, result, observed)
         for link in desired['memberships'].values():
             group = result.ids['groups'].get(link['group_id'])
             user = result.ids['users'].get(link['user_id'])
@@ -152,13 +183,18 @@ class Converger:
                 ops, kept = converge.deletable_domains(ops, observed, gone)
                 result.notes.extend(kept)
             for op in ops:
-                if self._run(op, {}, result) is not False:
+                if self._run(op, {}, result, observed) is not False:
                     gone.add(op.local_id)
 
     def _run(
-        self, op: converge.Op, desired: dict[str, Any], result: PassResult
+        self,
+        op: converge.Op,
+        desired: dict[str, Any],
+        result: PassResult,
+        observed: converge.Observed,
     ) -> str | bool | None:
-        """Apply ``op``; False if it failed (recorded in ``result``)."""
+        """Apply ``op``; False if it failed (recorded in ``result``),
+        else ``observed`` holds its effect."""
         drift = self._is_drift(op, desired)
         if op.password_version is not None and not self._decrypt(
             op, desired, result
@@ -172,6 +208,7 @@ class Converger:
             result.failed_keys.add(op.key)
             LOG.warning('identity: %s failed: %s', op.describe(), exc)
             return False
+        converge.record(observed, op, lid)
         result.done.append(op.describe())
         if drift:
             result.drift.append(op.describe())

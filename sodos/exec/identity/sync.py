@@ -12,23 +12,28 @@
 
 """Exec's identity loop: the site's Keystone kept to the KB's identity.
 
-Every ``[identity]sync_interval`` Exec reads the identity section of the
-KB; when its revision changed since the last pass (or the last pass
-failed, or ``[identity]audit_interval`` has passed) it makes one pass:
-read the site's identity, diff it with the desired state
-(:mod:`sodos.identity.converge`) and apply the operations through the
-writer ``[identity]mode`` names, in dcorch's order. Then it writes the
-site's own ids into the KB's ID map, if they changed.
+Every ``[identity]sync_interval``, and as soon as the KB member in the
+same process applies a change of the desired state (the site process
+runs KnowMon beside Exec), Exec reads the identity section of the KB;
+when its revision changed since the last pass (or the last pass
+failed, or ``[identity]audit_interval`` has passed since it last read
+the site) it makes one pass: read the site's identity, diff it with the
+desired state (:mod:`sodos.identity.converge`) and apply the operations
+through the writer ``[identity]mode`` names, in dcorch's order. Then it
+writes the site's own ids into the KB's ID map, if they changed. A pass
+for a change of the KB alone reads nothing: it starts from the view of
+the site the last pass left (:mod:`sodos.exec.identity.converger`).
 
 Drift: a change needed on something this loop had already brought in
 line with the same desired state (a managed user disabled, an assignment
 removed, a managed project deleted by hand), or an extra assignment on a
-managed project, was made at the site by hand. It is repaired like any
-other difference, logged at WARNING and raised as an ``identity_drift``
-alert in the KB. A password changed by hand at the site cannot be seen
-through the Keystone API: only setting it again from the federation
-repairs it. The ``shared`` writer reads Keystone's database and sees
-it: the federation's password is set again, as drift.
+managed project, was made at the site by hand. The next pass that reads
+the site repairs it like any other difference, logged at WARNING and
+raised as an ``identity_drift`` alert in the KB. A password changed by
+hand at the site cannot be seen through the Keystone API: only setting
+it again from the federation repairs it. The ``shared`` writer reads
+Keystone's database and sees it: the federation's password is set
+again, as drift.
 
 In ``shared`` mode every object has its global id at the site too (the
 ID map then maps each id to itself); an object of the KB that the site
@@ -144,6 +149,19 @@ class IdentitySync:
     def wake(self) -> None:
         self.periodic.wake()
 
+    def wakes_for(self, wire: dict[str, Any], result: dict[str, Any]) -> bool:
+        """Whether the KB command ``wire``, just applied with ``result``,
+        calls for a look now: a change of the desired state (its result
+        gives the new revision) or an adoption request naming this site.
+        Runs in the thread that applies the log: it must be quick."""
+        if not result.get('ok'):
+            return False
+        if 'revision' in result:
+            return True
+        return wire.get('type') == 'identity.adopt' and (
+            (wire.get('args') or {}).get('site') == self.site
+        )
+
     # -- the loop -----------------------------------------------------------
 
     def run_once(self, force: bool = False) -> str:
@@ -155,6 +173,8 @@ class IdentitySync:
         desired = model.section(api.read('identity') or {})
         waiting = adoption.pending(desired, self.site)
         if waiting:
+            # Marks put on the site's objects meanwhile: read it again.
+            self.converger.forget()
             self.adopter.answer(api, desired, waiting, self.site)
             desired = model.section(api.read('identity') or {})
         revision = desired['revision']
@@ -169,12 +189,21 @@ class IdentitySync:
         why = 'KB revision %s' % revision
         if audit and revision == self._synced_revision:
             why = 'audit'
+        # Only a change of the KB starts from the last pass's view of
+        # the site; the audit, a forced pass and the one after a failure
+        # read the site again (and so see hand edits).
+        fresh = force or audit or self._failed
+        if not fresh:
+            why += ", from the last pass's view of the site"
         # A pass cut short (the site's API down) is tried again at once.
         self._failed = True
-        result = self.converge_once(desired)
+        result = self.converge_once(desired, fresh=fresh)
         self._failed = bool(result.failed)
         self._synced_revision = revision
-        self._last_pass = time.monotonic()
+        if fresh:
+            # The audit is due audit_interval after the last read of
+            # the site, however many passes since started without one.
+            self._last_pass = time.monotonic()
         self.passes += 1
         self._publish(api, desired, result)
         return self._say(
@@ -240,6 +269,8 @@ class IdentitySync:
 
     # -- one pass -----------------------------------------------------------
 
-    def converge_once(self, desired: dict[str, Any]) -> converger.PassResult:
+    def converge_once(
+        self, desired: dict[str, Any], fresh: bool = True
+    ) -> converger.PassResult:
         """Bring the site's identity in line with ``desired`` once."""
-        return self.converger.converge_once(desired)
+        return self.converger.converge_once(desired, fresh=fresh)

@@ -86,3 +86,30 @@ def test_ignored_modules_are_still_left_out():
     assert lazy['found'] is None
     assert 'sodos whatif show' not in lazy['names']
     assert 'sodos federation show' in lazy['names']
+
+
+def test_entry_points_are_listed_without_being_loaded():
+    done = subprocess.run(
+        [
+            sys.executable,
+            '-c',
+            'import importlib.metadata, json, sys\n'
+            'from sodos.osc import lazy_commands\n'
+            "group = 'openstack.sodos.v1'\n"
+            'found = lazy_commands.entry_points(group)\n'
+            'metadata = importlib.metadata.entry_points(group=group)\n'
+            'print(json.dumps({\n'
+            "    'same': sorted(e.value for e in found)\n"
+            '    == sorted(e.value for e in metadata),\n'
+            "    'count': len(found),\n"
+            "    'loaded': 'sodos.osc.v1.whatif' in sys.modules,\n"
+            '}))\n',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    listed = json.loads(done.stdout.strip().splitlines()[-1])
+    assert listed['count'] > 0
+    assert listed == {'same': True, 'count': listed['count'], 'loaded': False}

@@ -96,6 +96,11 @@ class Writes:
             return failed
         pending = Pending(wire, monotonic() + timeout)
         self._outbox.put(pending)
+        if self._abandoned.is_set():
+            # Abandoned while this was queued: the tick thread may have
+            # failed what it held and stopped, and nothing would ever
+            # answer it (its caller waits without a timeout of its own).
+            self._drop_outbox()
         self._wake()
         return pending.future
 
@@ -198,9 +203,13 @@ class Writes:
                 pending = self._outbox.get_nowait()
             except queue.Empty:
                 return
-            pending.future.set_exception(abandoned())
+            if not pending.future.done():
+                pending.future.set_exception(abandoned())
 
     def fail_all(self, error: Exception) -> None:
+        """Fail every write, those still queued for the tick thread too
+        (it fails them all as it stops: no one would answer them)."""
+        self._drop_outbox()
         for pending in self._pending.values():
             if not pending.future.done():
                 pending.future.set_exception(error)

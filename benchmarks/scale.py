@@ -309,6 +309,9 @@ def main() -> int:
         'end_all_running': report['end']['all_running'],
         'end_doubles': len(report['end']['doubles']),
         'false_downs': len(report['false_downs']),
+        # Which sites and when (seconds into the run): a count alone
+        # does not say where to look.
+        'false_down_sites': report['false_downs'],
         'rss_per_site_mb_max': round(
             max(watch.rss_max.values(), default=0), 1
         ),

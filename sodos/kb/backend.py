@@ -25,6 +25,7 @@ import concurrent.futures
 import dataclasses
 import logging
 import threading
+import time
 import typing
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -79,6 +80,12 @@ class StateBackend(abc.ABC):
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf
         self.site = conf.site_name
+        # This process's incarnation: the wall clock in milliseconds when
+        # it started, so that a restart comes back above any it had
+        # (unless the clock went back). The site says it when it
+        # registers, and its gossip starts there: a verdict on the site
+        # at a lower incarnation is about a process that is gone.
+        self.incarnation = int(time.time() * 1000)
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()
 

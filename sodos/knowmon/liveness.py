@@ -59,7 +59,6 @@ def gossip_transitions(
     sites: dict[str, dict[str, Any]],
     view: dict[str, tuple[str, int]],
     leader_site: str,
-    pardoned: dict[str, int] | None = None,
 ) -> list[Transition]:
     """The same, from the leader's gossip view (state, incarnation) of
     each member: down only once the gossip confirmed a suspicion (the
@@ -71,8 +70,8 @@ def gossip_transitions(
     0, and a member that never gossips (a client member of the KB, a
     tool) ends dead at 0 though it may be running. Who heard a member
     once spreads its real incarnation, which then outranks the 0.
-    ``pardoned`` verdicts (see :func:`pardons`) are stale."""
-    pardoned = pardoned or {}
+    A verdict on a site that came back is made stale by the site's own
+    word (see :func:`registered_incarnations`)."""
     found = []
     for name in sorted(sites):
         current = sites[name].get('status')
@@ -82,8 +81,6 @@ def gossip_transitions(
         if incarnation == 0:
             continue
         if state == 'dead' and current != 'down':
-            if incarnation <= pardoned.get(name, -1):
-                continue
             found.append(
                 Transition(name, 'down', 'confirmed dead by the gossip')
             )
@@ -92,45 +89,30 @@ def gossip_transitions(
     return found
 
 
-def pardons(
-    before: dict[str, str],
+def registered_incarnations(
     sites: dict[str, dict[str, Any]],
-    view: dict[str, tuple[str, int]],
 ) -> dict[str, int]:
-    """Dead verdicts that a site's return made stale.
+    """The incarnation each site said it runs at when it last registered
+    (sodos.kb.backend.StateBackend.incarnation), for the sites not gone.
 
-    A restarted site registers itself up in the KB before its gossip,
-    at a new incarnation, reaches the leader; meanwhile the leader still
-    holds it dead at the old one. Such a site, down at the last look and
-    up now, is not marked down again on a verdict at that incarnation or
-    below while the pardon lasts (see :func:`in_force`): a death after
-    its return, at its new incarnation, counts at once."""
-    return {
-        name: view[name][1]
-        for name, site in sites.items()
-        if before.get(name) == 'down'
-        and site.get('status') == 'up'
-        and name in view
-        and view[name][0] == 'dead'
-    }
-
-
-def in_force(
-    pardoned: dict[str, tuple[int, float]],
-    view: dict[str, tuple[str, int]],
-    now: float,
-) -> dict[str, int]:
-    """The pardons (site -> (incarnation, until)) that still hold.
-
-    One lapses at its deadline: a site that came back but that no member
-    has heard on the gossip since, at a newer incarnation, within that
-    time is as good as dead (it may have crashed again at once, before
-    it gossiped), and its old verdict counts again."""
-    return {
-        name: incarnation
-        for name, (incarnation, until) in pardoned.items()
-        if now < until and view.get(name, ('', 0))[1] <= incarnation
-    }
+    A restarted site registers itself up in the KB before its gossip
+    reaches the leader, which meanwhile holds it dead at the incarnation
+    of the process that died: fed to the leader's gossip as the site's
+    own word (:meth:`~.gossip.swim.Swim.vouch`), that verdict is stale
+    for as long as it takes the site to gossip, and a death after its
+    return is found at its new incarnation. Sites whose code does not
+    say one are left to their gossip alone."""
+    found = {}
+    for name, site in sites.items():
+        incarnation = (site.get('info') or {}).get('incarnation')
+        if (
+            site.get('status') != 'left'
+            and isinstance(incarnation, int)
+            and not isinstance(incarnation, bool)
+            and incarnation > 0
+        ):
+            found[name] = incarnation
+    return found
 
 
 def returns(

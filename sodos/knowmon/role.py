@@ -69,10 +69,6 @@ class KnowMonRole(roles.Role):
         self._statuses: dict[str, str] = {}
         # With the gossip detector, this site's view of every member.
         self.gossip: gossip_transport.Endpoint | None = None
-        # Site -> (the incarnation up to which a gossip verdict of dead is
-        # stale, until when): it came back up in the KB since (see
-        # liveness.pardons).
-        self._pardoned: dict[str, tuple[int, float]] = {}
         self._stand_when_leader_dies = conf.knowmon.gossip_leader_election
         if conf.knowmon.failure_detector == 'gossip':
             self.gossip = gossip_detector.endpoint(
@@ -265,23 +261,11 @@ class KnowMonRole(roles.Role):
     ) -> list[liveness.Transition]:
         if self.gossip is not None:
             sites = self.backend.read('sites')
-            view = self.gossip.view()
-            now = time.monotonic()
-            until = now + self.gossip.pardon_time()
-            for name, incarnation in liveness.pardons(
-                self._statuses, sites, view
-            ).items():
-                self._pardoned[name] = (incarnation, until)
-            self._pardoned = {
-                name: pardon
-                for name, pardon in self._pardoned.items()
-                if pardon[1] > now
-            }
+            # What the sites registered outranks the verdicts on their
+            # earlier processes, before the view is judged.
+            self.gossip.vouch(liveness.registered_incarnations(sites))
             return liveness.gossip_transitions(
-                sites,
-                view,
-                self.backend.site,
-                liveness.in_force(self._pardoned, view, now),
+                sites, self.gossip.view(), self.backend.site
             )
         return liveness.transitions(
             self.backend.read('sites'),

@@ -107,33 +107,15 @@ def test_gossip_never_marks_the_leader_or_a_site_that_left():
     )
 
 
-def test_a_site_that_returned_is_not_marked_down_on_its_old_death():
-    # Restarted: up again in the KB, still dead at its old incarnation in
-    # the leader's gossip view.
-    now = sites(a='up', b='up')
-    view = {'a': ('alive', 1), 'b': ('dead', 5)}
-    pardoned = liveness.pardons({'a': 'up', 'b': 'down'}, now, view)
-    assert pardoned == {'b': 5}
-    assert liveness.gossip_transitions(now, view, 'a', pardoned) == []
-    # Its death at the new incarnation counts.
-    view['b'] = ('dead', 9)
-    assert liveness.gossip_transitions(now, view, 'a', pardoned) == [
-        liveness.Transition('b', 'down', 'confirmed dead by the gossip')
-    ]
-
-
-def test_no_pardon_for_a_site_that_was_up_at_the_last_look():
-    now = sites(a='up', b='up')
-    view = {'a': ('alive', 1), 'b': ('dead', 5)}
-    assert liveness.pardons({'a': 'up', 'b': 'up'}, now, view) == {}
-    assert liveness.pardons({}, now, view) == {}
-
-
-def test_a_pardon_lapses_when_the_site_was_not_heard_in_time():
-    view = {'b': ('dead', 5)}
-    pardoned = {'b': (5, 100.0)}
-    assert liveness.in_force(pardoned, view, 99.0) == {'b': 5}
-    # Crashed again before it gossiped: the old verdict counts again.
-    assert liveness.in_force(pardoned, view, 100.0) == {}
-    # Heard at a newer incarnation: that one is judged, not the pardon.
-    assert liveness.in_force(pardoned, {'b': ('alive', 6)}, 99.0) == {}
+def test_the_incarnations_sites_registered_are_read_from_their_info():
+    found = sites(a='up', b='down', c='left', d='up', e='up', f='up')
+    found['a']['info'] = {'incarnation': 1700000000123}
+    found['b']['info'] = {'incarnation': 42}
+    found['c']['info'] = {'incarnation': 7}
+    # Older code says none; nonsense is not taken for one.
+    found['e']['info'] = {'incarnation': True}
+    found['f']['info'] = {'incarnation': '9'}
+    assert liveness.registered_incarnations(found) == {
+        'a': 1700000000123,
+        'b': 42,
+    }

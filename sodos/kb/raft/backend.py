@@ -177,6 +177,7 @@ class RaftBackend(backend.StateBackend):
                 'profile': site_profile.profile(self.conf),
                 # What this code's KB knows (sodos.kb.versions).
                 'kb_schema': commands.SCHEMA_VERSION,
+                'incarnation': self.incarnation,
             },
         }
         while not self._stopping.is_set():

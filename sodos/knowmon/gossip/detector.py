@@ -109,4 +109,5 @@ def endpoint(
         params,
         membership,
         on_dead,
+        incarnation=backend.incarnation,
     )

@@ -147,6 +147,24 @@ class Swim:
         self._beliefs.watch(names, now)
         self._names = sorted(self._members)
 
+    def vouch(self, registered: dict[str, int], now: float) -> list[str]:
+        """Believe each member alive at the incarnation it registered in
+        the KB, where that is above what this member holds; the names
+        whose belief moved.
+
+        A restarted member's own word, which the KB carried before its
+        gossip could: the verdicts on its earlier process no longer
+        count, and the news spreads like any other, so that the members
+        probe it at its new incarnation and find it dead there if it
+        died again before it gossiped."""
+        moved = []
+        for name, inc in sorted(registered.items()):
+            member = self._members.get(name)
+            if member is not None and inc > member.inc:
+                self._apply(messages.Update(name, ALIVE, inc, name), now)
+                moved.append(name)
+        return moved
+
     def on_tick(self, now: float) -> list[Outgoing]:
         self._relays.expire(now)
         self._beliefs.expire_suspicions(now)

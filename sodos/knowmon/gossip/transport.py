@@ -120,6 +120,7 @@ class Endpoint:
         params: gossip_params.Params,
         membership: Callable[[], Membership | None],
         on_dead: Callable[[set[str]], None] | None = None,
+        incarnation: int | None = None,
     ) -> None:
         self.me = me
         self.bind = bind
@@ -137,8 +138,11 @@ class Endpoint:
         # the view to change (see wait_until).
         self._turned = threading.Condition()
         # A restart must come back above any incarnation it had: the wall
-        # clock in milliseconds is, unless the clock went back.
-        self._incarnation = int(time.time() * 1000)
+        # clock in milliseconds is, unless the clock went back (the site
+        # passes the one it registers in the KB).
+        self._incarnation = (
+            int(time.time() * 1000) if incarnation is None else incarnation
+        )
         # The shortest time between two ticks: the protocol's deadlines
         # are kept to within it.
         self._tick = params.probe_interval / 10
@@ -164,18 +168,13 @@ class Endpoint:
         with self._lock:
             return {} if self._node is None else self._node.view()
 
-    def pardon_time(self) -> float:
-        """Seconds within which a site that came back must have been
-        heard on the gossip: its first look at the KB, then a suspicion's
-        longest life (stretched as this member's own are, by its health),
-        enough for its word to reach every member."""
+    def vouch(self, registered: dict[str, int]) -> list[str]:
+        """:meth:`.swim.Swim.vouch` for the incarnations members
+        ``registered`` in the KB; the names whose belief moved."""
         with self._lock:
-            node = self._node
-            size = 1 if node is None else node.size()
-            stretch = 1 if node is None else node.health() + 1
-        return 2 * REFRESH_EVERY + stretch * gossip_params.suspicion_max(
-            self._params, size
-        )
+            if self._node is None:
+                return []
+            return self._node.vouch(registered, time.monotonic())
 
     def dropped(self) -> dict[str, int]:
         with self._lock:

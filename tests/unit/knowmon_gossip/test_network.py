@@ -105,6 +105,47 @@ def test_restarted_member_comes_back_with_a_higher_incarnation():
         assert (state, inc) == (swim.ALIVE, 1000), observer
 
 
+def test_a_member_vouched_for_that_died_again_is_found_dead_there():
+    # It registered in the KB at a new incarnation, then died before it
+    # gossiped: the vouch spreads, and the members find it dead again at
+    # that incarnation, not at its old one.
+    net = netsim.Network(netsim.names(8), seed=13)
+    net.run(5)
+    net.kill('site-03')
+    net.run(60)
+    assert net.nodes['site-00'].vouch({'site-03': 1000}, net.now) == [
+        'site-03'
+    ]
+    assert net.nodes['site-00'].view()['site-03'] == (swim.ALIVE, 1000)
+    net.run(60)
+    for observer in net.live():
+        state, inc = net.nodes[observer].view()['site-03']
+        assert (state, inc) == (swim.DEAD, 1000), observer
+
+
+def test_a_member_vouched_for_before_it_gossips_is_never_taken_for_dead():
+    # Restarted at 1000 and heard of through the KB first: the old
+    # verdict is stale at once, and its new process is never doubted.
+    net = netsim.Network(netsim.names(8), seed=14)
+    net.run(5)
+    net.kill('site-03')
+    net.run(60)
+    net.nodes['site-00'].vouch({'site-03': 1000}, net.now)
+    net.restart('site-03', incarnation=1000)
+    for _ in range(int(60 / netsim.STEP)):
+        net.step()
+        for observer in net.live():
+            if observer != 'site-03':
+                state, inc = net.nodes[observer].view()['site-03']
+                assert state == swim.ALIVE or inc < 1000, observer
+    for observer in net.live():
+        if observer != 'site-03':
+            assert net.nodes[observer].view()['site-03'] == (
+                swim.ALIVE,
+                1000,
+            )
+
+
 def test_updates_are_sent_a_bounded_number_of_times():
     net = netsim.Network(netsim.names(12), seed=11)
     net.run(5)

@@ -94,6 +94,27 @@ def test_a_sender_vouches_for_itself_only_with_a_higher_incarnation():
     assert node.view()['c'] == ('alive', 1)
 
 
+def test_a_registered_incarnation_outranks_older_verdicts_only():
+    node = member()
+    hear(node, upd('c', 'dead', 5), upd('d', 'suspect', 7))
+    moved = node.vouch({'c': 9, 'd': 7, 'e': 3, 'zz': 50}, 1.0)
+    # c's death was of an earlier process; d is held at 7 already (its
+    # suspicion stands); e was never heard, so 3 is news; zz is no
+    # member.
+    assert moved == ['c', 'e']
+    view = node.view()
+    assert view['c'] == ('alive', 9)
+    assert view['d'] == ('suspect', 7)
+    assert view['e'] == ('alive', 3)
+    assert 'zz' not in view
+    assert node.dead() == set()
+    # Spread like the member's own word.
+    [push] = [
+        out for out in node.on_tick(2.0) if out.message.type == 'gossip'
+    ][:1]
+    assert upd('c', 'alive', 9, by='c') in push.message.updates
+
+
 @pytest.mark.parametrize('state', ['suspect', 'dead'])
 def test_member_refutes_a_suspicion_of_itself(state):
     node = member(incarnation=4)

@@ -198,12 +198,11 @@ def test_port_in_use_is_a_clear_error():
             endpoint.start()
 
 
-def test_pardon_lasts_as_long_as_this_member_stretches_its_suspicions():
+def test_vouching_before_the_first_look_at_the_kb_changes_nothing():
     made = Cluster(['a', 'b', 'c'])
     a = made.endpoints['a']
-    # Not started: one look at the KB, no thread.
+    assert a.vouch({'b': 5}) == []
+    # One look at the KB, no thread: now the view takes it.
     a._refresh(0.0)
-    base = a.pardon_time() - 2 * transport.REFRESH_EVERY
-    assert base == gossip_params.suspicion_max(FAST, 3)
-    a._node.awareness.apply(2)
-    assert a.pardon_time() - 2 * transport.REFRESH_EVERY == 3 * base
+    assert a.vouch({'b': 5}) == ['b']
+    assert a.view()['b'] == ('alive', 5)

@@ -143,6 +143,12 @@ class Prestager:
         }
         for gone in set(self._answers) - hosting:
             del self._answers[gone]
+        # Counted again rather than taken from the cycle's plan: that one
+        # counted the KB before its own orders (a removed member's
+        # failures still in force), on an earlier clock; the what-ifs
+        # ask about ``kb`` as given, at ``now``, and so must the key
+        # their answers are kept under. One pass over actions and
+        # placements, little beside a what-if.
         in_force, _ = failures.failed_sites(
             kb.get('actions') or {},
             kb.get('placements') or {},

@@ -213,7 +213,11 @@ def test_deleting_an_image_removes_its_copies_then_the_entry(conf, api, fed):
     assert fed.read('images') == {}
 
 
-def test_prestage_picks_where_members_would_move():
+def prestage_case(**info):
+    """The planner and KB view the pre-staging tests share: s1 holds the
+    image and both members of A (``info`` goes into their placements);
+    s2 (16 vCPUs free, as s1) and s3 (8) have no copy; the image is to
+    be copied where it is needed."""
     nodes = []
     for name, free in (('s1', 16.0), ('s2', 16.0), ('s3', 8.0)):
         name, record, summary = site_view(name, vcpu=free, images=())
@@ -221,12 +225,13 @@ def test_prestage_picks_where_members_would_move():
         summary['image_details'] = {}
         nodes.append((name, record, summary))
     nodes[0][2]['image_details'] = {IMAGE: DETAILS}
+    member = dict(image='ubuntu', flavor='m1.small', **info)
     view = kb_view(
         nodes,
         appliances={A: spec(image='ubuntu', count=2)},
         placements={
-            **placed(A, 'web-0', 's1', image='ubuntu', flavor='m1.small'),
-            **placed(A, 'web-1', 's1', image='ubuntu', flavor='m1.small'),
+            **placed(A, 'web-0', 's1', **member),
+            **placed(A, 'web-1', 's1', **member),
         },
     )
     view['images'] = {
@@ -243,6 +248,11 @@ def test_prestage_picks_where_members_would_move():
     planner = planner_mod.Planner(
         filters.shipped(), [(weighers.FreeRamWeigher(), 1.0)]
     )
+    return planner, view
+
+
+def test_prestage_picks_where_members_would_move():
+    planner, view = prestage_case()
     stager = prestage.Prestager(per_cycle=1)
     assert stager.sites(planner, view, bound=1) == {IMAGE: {'s2'}}
     assert stager.sites(planner, view, bound=2) == {IMAGE: {'s2', 's3'}}
@@ -256,39 +266,8 @@ def test_prestage_follows_the_plan_clock_for_failed_sites():
     failure counts, and to s2 again once ``failed_retry_after`` has
     passed: pre-staging asks its what-ifs on the cycle's clock, and asks
     again when the clock lifts a failure."""
-    nodes = []
-    for name, free in (('s1', 16.0), ('s2', 16.0), ('s3', 8.0)):
-        name, record, summary = site_view(name, vcpu=free, images=())
-        record['info']['profile']['image_relay'] = 'http://%s' % name
-        summary['image_details'] = {}
-        nodes.append((name, record, summary))
-    nodes[0][2]['image_details'] = {IMAGE: DETAILS}
-    kept_off = {'failed_sites': ['s2'], 'failed_at': {'s2': 1000.0}}
-    view = kb_view(
-        nodes,
-        appliances={A: spec(image='ubuntu', count=2)},
-        placements={
-            **placed(
-                A, 'web-0', 's1', image='ubuntu', flavor='m1.small', **kept_off
-            ),
-            **placed(
-                A, 'web-1', 's1', image='ubuntu', flavor='m1.small', **kept_off
-            ),
-        },
-    )
-    view['images'] = {
-        IMAGE: {
-            'id': IMAGE,
-            'name': 'ubuntu',
-            'os_hash_value': HASH,
-            'state': 'active',
-            'target': {'kind': 'needed'},
-            'failed_sites': {},
-            'created_at': 1.0,
-        }
-    }
-    planner = planner_mod.Planner(
-        filters.shipped(), [(weighers.FreeRamWeigher(), 1.0)]
+    planner, view = prestage_case(
+        failed_sites=['s2'], failed_at={'s2': 1000.0}
     )
     planner.failed_retry_after = 600.0
     stager = prestage.Prestager(per_cycle=1)

@@ -142,6 +142,17 @@ def test_bad_value_names_the_option(tmp_path, group, name, value):
         conf[group][name]
 
 
+def test_max_inflight_bytes_below_its_minimum_is_refused(tmp_path):
+    conf = make(tmp_path, '[raft]\nmax_inflight_bytes = 1023\n')
+    with pytest.raises(
+        cfg.ConfigFileValueError,
+        match='max_inflight_bytes.*greater than or equal to 1024',
+    ):
+        conf['raft']['max_inflight_bytes']
+    conf = make(tmp_path, '[raft]\nmax_inflight_bytes = 1024\n')
+    assert conf.raft.max_inflight_bytes == 1024
+
+
 def test_loop_settings_reload_on_sighup(tmp_path):
     conf = make(tmp_path, '[knowmon]\nloop_interval = 1\n')
     assert conf.knowmon.loop_interval == 1.0

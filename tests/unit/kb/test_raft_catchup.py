@@ -19,8 +19,6 @@ On a busy machine a heartbeat falls between the member's answers to
 them; pysyncobj's leader took each success as the place to resend from.
 """
 
-import collections
-
 import pytest
 from pysyncobj import SyncObjConf
 from pysyncobj.batteries import ReplDict
@@ -30,6 +28,7 @@ from pysyncobj.tcp_connection import CONNECTION_STATE
 from sodos.kb.raft import frames
 from sodos.kb.raft.eager import EagerSyncObj
 from sodos.sim import ports
+from tests.unit.kb.raftmembers import Counting
 from tests.unit.kb.test_raft_eager import tick
 
 ENTRIES = 300
@@ -47,19 +46,6 @@ class Busy(EagerSyncObj):
             and message.get('success')
         ):
             self._SyncObj__sendAppendEntries()
-
-
-class Counting(EagerSyncObj):
-    """A member that counts the entries it receives, by index."""
-
-    def __init__(self, *args, **kwargs):
-        self.received = collections.Counter()
-        super().__init__(*args, **kwargs)
-
-    def _SyncObj__onMessageReceived(self, node, message):
-        if message.get('type') == 'append_entries':
-            self.received.update(i for _, i, _ in message.get('entries', ()))
-        super()._SyncObj__onMessageReceived(node, message)
 
 
 def conf():

@@ -15,8 +15,6 @@ member catches up on a long log with at most [raft]max_inflight_bytes of
 it sent and not acknowledged, over TCP, ticked in this thread.
 """
 
-import collections
-
 import pytest
 from pysyncobj import SyncObjConf
 from pysyncobj.batteries import ReplDict
@@ -26,6 +24,7 @@ from sodos.kb.raft import settings
 from sodos.kb.raft import window
 from sodos.kb.raft.eager import EagerSyncObj
 from sodos.sim import ports
+from tests.unit.kb.raftmembers import Counting
 from tests.unit.kb.test_raft_eager import NEVER
 from tests.unit.kb.test_raft_eager import tick
 
@@ -64,19 +63,6 @@ class Leader(EagerSyncObj):
     def _SyncObj__sendAppendEntries(self):
         self.heartbeats += 1
         super()._SyncObj__sendAppendEntries()
-
-
-class Counting(EagerSyncObj):
-    """A member that counts the entries it receives, by index."""
-
-    def __init__(self, *args, **kwargs):
-        self.received = collections.Counter()
-        super().__init__(*args, **kwargs)
-
-    def _SyncObj__onMessageReceived(self, node, message):
-        if message.get('type') == 'append_entries':
-            self.received.update(i for _, i, _ in message.get('entries', ()))
-        super()._SyncObj__onMessageReceived(node, message)
 
 
 def conf():

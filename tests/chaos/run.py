@@ -136,6 +136,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             args.faults,
             args.interval,
             log=log,
+            hold=args.hold,
             kinds=kinds,
             faketime=faketime,
         )
@@ -298,6 +299,20 @@ def failed(summary: dict[str, Any]) -> bool:
     return any(summary[k] for k in FIGURES)
 
 
+def _hold(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(part) for part in text.split(','))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            'expected MIN,MAX in seconds, such as 2,6: %r' % text
+        ) from None
+    if not 0 < low <= high or high == float('inf'):
+        raise argparse.ArgumentTypeError(
+            'expected 0 < MIN <= MAX, finite: %r' % text
+        )
+    return low, high
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--seed', type=int, default=1)
@@ -314,6 +329,13 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=3.0,
         help='mean seconds between faults',
+    )
+    p.add_argument(
+        '--hold',
+        type=_hold,
+        default=(2.0, 6.0),
+        help='the shortest and longest seconds a fault lasts, as MIN,MAX '
+        '(default 2,6; a skewed clock lasts four times as long)',
     )
     p.add_argument(
         '--roles',

@@ -136,6 +136,7 @@ def stand_soon(
     rng: random.Random | None = None,
     give_up: float | None = None,
     turn: float = 0.0,
+    certain: bool = False,
 ) -> bool:
     """Make follower ``obj`` stand once it has not heard ``leader`` for
     ``quiet_for`` seconds (or :data:`GAP_FACTOR` times the longest
@@ -145,7 +146,8 @@ def stand_soon(
     leader before then resets the election deadline (pysyncobj does on
     every append-entries), which calls the stand off. If the silence to
     wait for is ``give_up`` seconds or more, Raft's own timeout is left
-    to decide.
+    to decide. A ``certain`` verdict (the leader's port refuses
+    connections: sodos.kb.raft.vigil) is not stretched by late words.
 
     Runs in the tick thread (RaftRunner.call). Returns whether it will
     stand, unless the leader speaks.
@@ -157,7 +159,9 @@ def stand_soon(
         return False  # Not a voter, or not the pysyncobj this knows.
     now = monotonic()
     gaps = getattr(obj, 'leader_gaps', None)
-    late = GAP_FACTOR * gaps.longest(now) if gaps is not None else 0.0
+    late = 0.0
+    if gaps is not None and not certain:
+        late = GAP_FACTOR * gaps.longest(now)
     if late > quiet_for:
         quiet_for = late
         if give_up is not None and quiet_for >= give_up:

@@ -40,6 +40,7 @@ from sodos.kb import query as kbquery
 from sodos.kb.raft import eager
 from sodos.kb.raft import objstatus
 from sodos.kb.raft import snapshot
+from sodos.kb.raft import vigil
 from sodos.kb.raft import writes
 from sodos.kb.raft.consumer import KBConsumer
 
@@ -131,7 +132,7 @@ class RaftRunner:
     def _build(self, voter: bool, voters: list[str], hold: bool) -> None:
         consumer = KBConsumer(self._on_applied)
         others = sorted(v for v in voters if v != self.address)
-        obj = eager.EagerSyncObj(
+        obj = vigil.VigilantSyncObj(
             self.address if voter else None,
             others,
             self._make_conf(voter),

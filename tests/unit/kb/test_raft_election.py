@@ -119,6 +119,16 @@ def test_a_voter_whose_leader_was_very_late_leaves_it_to_the_timeout():
     assert getattr(obj, election.DEADLINE) == before
 
 
+def test_a_certain_verdict_is_not_put_off_by_the_leaders_late_words():
+    # Its port refuses connections (sodos.kb.raft.vigil): late
+    # heartbeats were no sign of life.
+    obj = late_follower(gap=3.0, heard_ago=0.1)
+    assert election.stand_soon(
+        obj, '10.0.0.1:4000', 0.0, 0.5, give_up=5.0, certain=True
+    )
+    assert getattr(obj, election.DEADLINE) <= monotonic() + 0.5
+
+
 def test_a_voter_whose_leader_was_on_time_stands_after_the_silence():
     obj = late_follower(gap=0.25)
     assert election.stand_soon(obj, '10.0.0.1:4000', 1.0, 0.5, give_up=5.0)
@@ -158,7 +168,7 @@ class Node:
     """A voter ticked by a thread of its own; ``held`` pauses the thread
     so the test may touch the SyncObj as the runner's tick thread does."""
 
-    def __init__(self, address, others, data_dir):
+    def __init__(self, address, others, data_dir, cls=MatchingSyncObj):
         conf = SyncObjConf(
             autoTick=False,
             raftMinTimeout=TIMEOUT_MIN,
@@ -169,7 +179,7 @@ class Node:
             fullDumpFile=os.path.join(data_dir, 'dump'),
         )
         self.address = address
-        self.obj = MatchingSyncObj(address, others, conf)
+        self.obj = cls(address, others, conf)
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._tick, daemon=True)

@@ -43,7 +43,7 @@ def transitions(
         # Absent from the table: the leader cannot judge it (the backend
         # lists every site it should have heard of, with a grace period
         # after an election), so say nothing rather than guess.
-        if current == 'left' or name not in heard:
+        if current == 'left' or (name not in heard and name != leader_site):
             continue
         age = 0.0 if name == leader_site else heard[name]
         if age > down_after and current != 'down':
@@ -71,10 +71,17 @@ def gossip_transitions(
     tool) ends dead at 0 though it may be running. Who heard a member
     once spreads its real incarnation, which then outranks the 0.
     A verdict on a site that came back is made stale by the site's own
-    word (see :func:`registered_incarnations`)."""
+    word (see :func:`registered_incarnations`).
+
+    The leader's own site is never marked down, and is marked up if an
+    earlier leader had marked it down (it restarted and won an election
+    before it was seen again): leading, it is alive, and no one else
+    would mark it up while it leads."""
     found = []
     for name in sorted(sites):
         current = sites[name].get('status')
+        if name == leader_site and current == 'down':
+            found.append(Transition(name, 'up', 'leads the federation'))
         if current == 'left' or name == leader_site or name not in view:
             continue
         state, incarnation = view[name]

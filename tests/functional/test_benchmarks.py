@@ -82,11 +82,12 @@ def test_tls_cost_reports_both_modes():
         assert report['tls_over_plain'][case] > 0, case
 
 
-def test_failover_reports_both_cases():
+def test_failover_reports_every_case():
     report = run_benchmark('failover.py', '--trials', '1')
     assert report['sites'] == 3 and report['trials'] == 1
     for key in (
         'leader_loss_write_s',
+        'leader_freeze_write_s',
         'site_down_detect_s',
         'site_loss_members_active_s',
     ):

@@ -125,16 +125,26 @@ def test_voters_stand_for_election_once_the_gossip_confirms_the_leader_dead(
     old = report['leader_site']
     survivors = [v['site'] for v in report['voters'] if v['site'] != old]
     via = fed.sites[next(s for s in fed.sites if s != old)]
-    fed.sites[old].kill()
-    report = fed.wait(
-        lambda r: r['leader_site'] in survivors and r['has_quorum'],
-        35,
-        'a new leader among %s' % ', '.join(survivors),
-        via=via,
-    )
+    # Frozen, not killed: its ports still take connections, so only the
+    # gossip's word can elect before the timeout (a killed leader's port
+    # refuses them, which the voters act on by themselves:
+    # test_raft_vigil.py).
+    fed.sites[old].freeze()
+    try:
+        report = fed.wait(
+            lambda r: r['leader_site'] in survivors and r['has_quorum'],
+            35,
+            'a new leader among %s' % ', '.join(survivors),
+            via=via,
+        )
+    finally:
+        fed.sites[old].kill()
     said = [
         site
         for site in survivors
         if 'is confirmed dead: standing for election' in fed.sites[site].log()
     ]
     assert said, 'no surviving voter stood on the gossip word'
+    assert not any(
+        'refuses connections' in fed.sites[site].log() for site in survivors
+    )

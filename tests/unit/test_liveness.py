@@ -107,6 +107,23 @@ def test_gossip_never_marks_the_leader_or_a_site_that_left():
     )
 
 
+def test_the_leaders_own_site_marked_down_by_an_earlier_leader_is_marked_up():
+    # Restarted, then elected before the old verdict on it was undone:
+    # no one else would mark it up while it leads.
+    view = {'a': ('dead', 3), 'b': ('alive', 1)}
+    assert liveness.gossip_transitions(sites(a='down', b='up'), view, 'a') == [
+        liveness.Transition('a', 'up', 'leads the federation')
+    ]
+    # The heartbeat detector too, whether or not it heard itself.
+    assert liveness.transitions(sites(a='down'), {}, 15.0, 'a') == [
+        liveness.Transition('a', 'up', 'heard of again')
+    ]
+    # Absent from its own view, too.
+    assert liveness.gossip_transitions(sites(a='down'), {}, 'a') == [
+        liveness.Transition('a', 'up', 'leads the federation')
+    ]
+
+
 def test_the_incarnations_sites_registered_are_read_from_their_info():
     found = sites(a='up', b='down', c='left', d='up', e='up', f='up')
     found['a']['info'] = {'incarnation': 1700000000123}

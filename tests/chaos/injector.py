@@ -93,6 +93,16 @@ class Injector:
             'bitflip',
             fault_kinds.SKEW,
         ):
+            self.restart(site, up)
+
+    def restart(self, site: Any, up: list[str]) -> None:
+        """Start ``site`` again; one that left the federation meanwhile
+        (a churn whose leave was answered too late to count, then went
+        through) joins again instead, as it could not start."""
+        if self.churn.has_left(site):
+            via = [n for n in up if n != site.name]
+            self.churn.rejoin(site, self.fed.sites[self.rng.choice(via)])
+        else:
             site.start()
 
     def _leader_in(self, up: list[str]) -> str | None:

@@ -47,6 +47,10 @@ from tests.chaos import raft_status
 RECOVERY = 120.0
 # Seconds between two looks at the restarted sites.
 POLL = 0.5
+# Seconds a refused leave is still watched for: the refusal may be a
+# lost answer (a timeout, a connection cut by another fault) to a leave
+# that goes through all the same.
+REFUSED_PATIENCE = 60.0
 
 
 class Nemesis(background.Background):
@@ -205,9 +209,10 @@ class Nemesis(background.Background):
         """Whether the churned site of ``fault`` may join again now: once
         it has left (waited for at the end of the run)."""
         site = self.fed.sites[fault['site']]
+        patience = REFUSED_PATIENCE if fault.get('refused') else RECOVERY
         while not self.churn.has_left(site):
             waited = self.history.now() - fault['start']
-            if waited > RECOVERY or fault.get('refused'):
+            if waited > patience:
                 # It never left: nothing to heal.
                 fault.setdefault('detail', 'did not leave in time')
                 fault['end'] = self.history.now()
@@ -241,3 +246,9 @@ class Nemesis(background.Background):
     def heal_all(self) -> None:
         for fault in self.active():
             self._heal(fault, final=True)
+        # A site that left after its leave was taken for refused, and
+        # had no restart since, joins again: every site ends a member.
+        for site in self.fed.sites.values():
+            if self.churn.has_left(site):
+                self.log('%s left unseen: joining again' % site.name)
+                self.injector.restart(site, self._up())

@@ -17,6 +17,7 @@ import threading
 
 import pytest
 
+from sodos import exception
 from tests.chaos import fault_kinds
 from tests.chaos import nemesis
 from tests.chaos import workload
@@ -62,12 +63,16 @@ class FakeChurn:
         self.looks[site.name] = 0
 
     def has_left(self, site):
+        if site.name not in self.looks:
+            return False  # Never asked to leave.
         self.looks[site.name] += 1
         return self.looks[site.name] >= 2
 
     def rejoin(self, site, via):
         assert not via.down and via is not site
         self.rejoined.append(site.name)
+        # Joined again: a member, with fresh files.
+        self.looks.pop(site.name, None)
         site._down(False)
 
 
@@ -287,4 +292,41 @@ def test_a_churned_site_joins_again_once_it_has_left(tmp_path, monkeypatch):
         f['site'] for f in faults.record
     )
     assert all(f['recovered'] >= f['end'] for f in faults.record)
+    assert not any(s.down for s in fed.sites.values())
+
+
+class LateChurn(FakeChurn):
+    """Every leave is refused (its answer lost), then goes through."""
+
+    def leave(self, site):
+        super().leave(site)
+        raise exception.SodosError('control request leave failed: timed out')
+
+
+def test_a_leave_taken_for_refused_that_goes_through_is_healed(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(nemesis, 'POLL', 0.005)
+    fed = FakeFederation(5, tmp_path)
+    nem = nemesis.Nemesis(
+        fed,
+        workload.History(),
+        3,
+        faults=6,
+        interval=0.005,
+        hold=(0.005, 0.03),
+        kinds=('churn', 'kill'),
+        recovered=lambda site: not site.down,
+        churn=LateChurn(),
+    )
+    nem.start()
+    assert nem.done.wait(30)
+    nem.stop()
+    nem.heal_all()
+    churned = {f['site'] for f in nem.record if f['kind'] == 'churn'}
+    assert churned
+    assert all(f.get('refused') for f in nem.record if f['kind'] == 'churn')
+    # Each left after all and joined again, rather than stay out.
+    assert churned <= set(nem.churn.rejoined)
+    assert not any(nem.churn.has_left(s) for s in fed.sites.values())
     assert not any(s.down for s in fed.sites.values())

@@ -42,7 +42,7 @@ from pysyncobj.monotonic import monotonic
 from pysyncobj.poller import POLL_EVENT_TYPE
 
 from sodos.kb.raft import election
-from sodos.kb.raft.eager import EagerSyncObj
+from sodos.kb.raft.following import FollowingSyncObj
 
 LOG = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class Knock:
         sock.close()
 
 
-class VigilantSyncObj(EagerSyncObj):
+class VigilantSyncObj(FollowingSyncObj):
     """A SyncObj whose voters knock when their leader's connection drops,
     and stand at once if the knock is refused."""
 

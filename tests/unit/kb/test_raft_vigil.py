@@ -84,11 +84,11 @@ def test_the_voters_elect_at_once_when_the_leaders_process_is_gone(voters):
     leader, survivors = voters[0], voters[1:]
     leader.stop()
     # A minute is the soonest Raft's timeout would elect: only the
-    # refused knocks can. The voters stood in turn, so the first in
-    # address order won.
+    # refused knocks can. (Which voter wins is the turns' business,
+    # tested with the gossip's word in test_raft_election.py: on a busy
+    # machine the first may be late to hear of the drop.)
     assert wait(lambda: any(n.leads() for n in survivors))
     new = next(n for n in survivors if n.leads())
-    assert new.address == survivors[0].address
     assert wait(lambda: all(n.leader() == new.address for n in survivors))
 
 

@@ -267,6 +267,14 @@ class ControlClient:
         return tls.client.wrap_socket(sock, server_hostname=host)
 
     def _tls_refused(self, exc: ssl.SSLError) -> exception.SodosError:
+        if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+            # Closed in the middle of the handshake: a member that died
+            # or stopped then, not one that refuses us. Another member
+            # may answer (discovery asks the next one).
+            return exception.PeerUnreachable(
+                'member %s closed the connection during the TLS handshake '
+                '(%s): is it running?' % (self.address, exc.reason or exc)
+            )
         if isinstance(exc, ssl.SSLCertVerificationError):
             return exception.AuthenticationFailed(
                 'member %s: its certificate is refused (%s): is it signed '

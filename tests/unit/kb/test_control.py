@@ -191,6 +191,29 @@ def test_unreachable_member_is_named(creds):
         control.call('127.0.0.1:1', creds, 'echo')
 
 
+def test_a_member_that_closes_during_the_handshake_is_unreachable(creds):
+    # As a member does that dies or stops while we connect: not a
+    # refusal of our certificate, and the next member may be asked.
+    with socket.socket() as listener:
+        listener.bind(('127.0.0.1', 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def close_at_once():
+            conn, _ = listener.accept()
+            # The client's hello read, the connection closed cleanly.
+            conn.recv(65536)
+            conn.close()
+
+        closer = threading.Thread(target=close_at_once)
+        closer.start()
+        with pytest.raises(
+            exception.PeerUnreachable, match='during the TLS handshake'
+        ):
+            control.call('127.0.0.1:%d' % (port - 1), creds, 'echo')
+        closer.join()
+
+
 def test_control_address_is_raft_port_plus_one():
     assert control.control_address('10.0.0.1:7700') == ('10.0.0.1', 7701)
     assert control.control_address('[::1]:7700') == ('::1', 7701)

@@ -37,15 +37,23 @@ def statuses(report):
     return {m['site']: m['status'] for m in report['members']}
 
 
-def five_sites_three_voters(report):
-    """Formed: every site up, and the three voters connected (the third
-    voter's promotion comes after the sites are up)."""
-    return (
-        len(report['members']) == 5
-        and set(statuses(report).values()) == {'up'}
-        and report['has_quorum']
-        and sum(v['connected'] for v in report['voters']) == 3
-    )
+def formed(sites, voters):
+    """Whether a report shows ``sites`` sites all up and ``voters`` voters
+    connected (the last voter's promotion comes after the sites are
+    up)."""
+
+    def check(report):
+        return (
+            len(report['members']) == sites
+            and set(statuses(report).values()) == {'up'}
+            and report['has_quorum']
+            and sum(v['connected'] for v in report['voters']) == voters
+        )
+
+    return check
+
+
+five_sites_three_voters = formed(5, 3)
 
 
 def test_killed_site_is_marked_down_by_the_gossip_then_up_again(

@@ -19,14 +19,9 @@ time.
 """
 
 from tests.functional.test_gossip import SLOW_ELECTION
+from tests.functional.test_gossip import formed
 
-
-def three_voters(report):
-    return (
-        len(report['members']) == 3
-        and report['has_quorum']
-        and sum(v['connected'] for v in report['voters']) == 3
-    )
+three_voters = formed(3, 3)
 
 
 def test_the_voters_of_a_killed_leader_elect_another_at_once(

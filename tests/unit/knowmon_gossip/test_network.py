@@ -92,11 +92,17 @@ def test_partitioned_minority_never_gets_a_majority_member_declared_dead():
         assert net.nodes[observer].dead() == set(), observer
 
 
-def test_restarted_member_comes_back_with_a_higher_incarnation():
-    net = netsim.Network(netsim.names(8), seed=10)
+def dead_for_a_minute(seed):
+    """Eight members, site-03 killed and held dead by the others."""
+    net = netsim.Network(netsim.names(8), seed=seed)
     net.run(5)
     net.kill('site-03')
     net.run(60)
+    return net
+
+
+def test_restarted_member_comes_back_with_a_higher_incarnation():
+    net = dead_for_a_minute(10)
     assert all(net.state(o, 'site-03') == swim.DEAD for o in net.live())
     net.restart('site-03', incarnation=1000)
     net.run(60)
@@ -109,10 +115,7 @@ def test_a_member_vouched_for_that_died_again_is_found_dead_there():
     # It registered in the KB at a new incarnation, then died before it
     # gossiped: the vouch spreads, and the members find it dead again at
     # that incarnation, not at its old one.
-    net = netsim.Network(netsim.names(8), seed=13)
-    net.run(5)
-    net.kill('site-03')
-    net.run(60)
+    net = dead_for_a_minute(13)
     assert net.nodes['site-00'].vouch({'site-03': 1000}, net.now) == [
         'site-03'
     ]
@@ -126,10 +129,7 @@ def test_a_member_vouched_for_that_died_again_is_found_dead_there():
 def test_a_member_vouched_for_before_it_gossips_is_never_taken_for_dead():
     # Restarted at 1000 and heard of through the KB first: the old
     # verdict is stale at once, and its new process is never doubted.
-    net = netsim.Network(netsim.names(8), seed=14)
-    net.run(5)
-    net.kill('site-03')
-    net.run(60)
+    net = dead_for_a_minute(14)
     net.nodes['site-00'].vouch({'site-03': 1000}, net.now)
     net.restart('site-03', incarnation=1000)
     for _ in range(int(60 / netsim.STEP)):
